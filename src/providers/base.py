@@ -1,0 +1,74 @@
+"""The base class for SMS backends (the seed's custom-backend API).
+
+Write your own backend by subclassing :class:`SMSBackend` and overriding :meth:`~SMSBackend.publish_message`;
+override :meth:`~SMSBackend.publish_messages` when the service takes many messages in one request, and add a
+``bulk_check_sms_states(messages)`` method when it can report delivery (that makes the backend a
+:class:`smscore.DeliveryChecker`)::
+
+    from smscore import Outcome, SMSState
+    from providers.base import SMSBackend
+
+    class MyGatewayBackend(SMSBackend):
+        def __init__(self, *, url: str) -> None:
+            self.url = url
+
+        def publish_message(self, message):
+            ref = my_gateway.send(self.url, message.recipient, message.content)
+            return Outcome.accepted(SMSState.SENDING, provider_ref=ref)
+
+Configure it by dotted path: ``{"provider": "myapp.sms.MyGatewayBackend", "provider_options": {"url": ...}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+from smscore import Outcome, SMSMessage
+from smscore.errors import ConfigurationError
+
+__all__ = ["SMSBackend", "option"]
+
+
+def option(options: Mapping[str, Any], name: str, *, required: bool = False, default: Any = None) -> Any:
+    """Read option ``name``; raise :class:`~smscore.errors.ConfigurationError` keyed by the name when a required
+    option is missing or empty."""
+    value = options.get(name, default)
+    if required and (value is None or value == ""):
+        raise ConfigurationError(f"option {name!r} is required", key=name)
+    return value
+
+
+class SMSBackend:
+    """Base of every shipped backend; implements :class:`smscore.SMSProvider`.
+
+    ``max_batch_size``: most messages per :meth:`publish` call. ``can_check_by_our_id``: whether the service can
+    be asked about a message by our own id (so a crash mid-publish leaves it UNKNOWN, not re-sent).
+    """
+
+    max_batch_size: ClassVar[int] = 100
+    can_check_by_our_id: ClassVar[bool] = False
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Self:
+        """Build the backend from configuration options. The default passes them as keyword arguments."""
+        return cls(**options)
+
+    def publish_message(self, message: SMSMessage) -> Outcome:
+        """Hand one message to the service and say what happened. Must be overridden."""
+        raise NotImplementedError(f"{type(self).__name__} must override publish_message()")
+
+    def publish_messages(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
+        """Hand many messages over; by default one by one through :meth:`publish_message`."""
+        return [self.publish_message(message) for message in messages]
+
+    def publish(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
+        """The provider port: one outcome per message, in order."""
+        return self.publish_messages(messages)
+
+    def close(self) -> None:
+        """Release network clients. Nothing to release by default."""
+
+    def __repr__(self) -> str:
+        # Never show options: they may hold credentials.
+        return f"<{type(self).__name__}>"

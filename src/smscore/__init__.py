@@ -1,0 +1,79 @@
+"""smscore: send SMS, keep a durable record of every message and its delivery state.
+
+>>> import smscore
+>>> service = smscore.build_service({"storage": "memory", "provider": "dummy"})
+>>> message = service.send("+420 777 123 456", "Příliš žluťoučký kůň", tag="welcome", order_id=42)
+>>> message.state, message.content, message.recipient
+(<SMSState.DEBUG: 'debug'>, 'Prilis zlutoucky kun', '+420777123456')
+
+The core is framework-agnostic: storage (``memory``, ``sqlalchemy``, ``django``) and providers (``dummy``,
+``sns``, ``twilio``, ``ats``, ``sms-operator``) are chosen by configuration and plugged in through the ports in
+:mod:`smscore.ports`.
+"""
+
+from smscore.config import ProviderConfig, SMSConfig, build_service, load_config
+from smscore.errors import (
+    ConcurrentUpdateError,
+    ConfigurationError,
+    DuplicateIdempotencyKeyError,
+    InvalidContentError,
+    InvalidExtraDataError,
+    InvalidMessageError,
+    InvalidRecipientError,
+    InvalidStateTransitionError,
+    InvalidTagError,
+    MessageNotFoundError,
+    ProviderError,
+    SMSError,
+    StorageError,
+    TemplateError,
+    TemplateNotFoundError,
+    TemplateRenderError,
+)
+from smscore.events import StateChange
+from smscore.message import RelatedObject, SMSMessage
+from smscore.outcome import Outcome
+from smscore.ports import Clock, DeliveryChecker, MessageRepository, SMSProvider, Storage, TemplateRepository
+from smscore.service import DeliveryCheckReport, OutboxReport, SMSService
+from smscore.states import FINAL_STATES, TRANSITIONS, SMSState
+from smscore.templates import SMSTemplate
+
+__all__ = [
+    "FINAL_STATES",
+    "TRANSITIONS",
+    "Clock",
+    "ConcurrentUpdateError",
+    "ConfigurationError",
+    "DeliveryCheckReport",
+    "DeliveryChecker",
+    "DuplicateIdempotencyKeyError",
+    "InvalidContentError",
+    "InvalidExtraDataError",
+    "InvalidMessageError",
+    "InvalidRecipientError",
+    "InvalidStateTransitionError",
+    "InvalidTagError",
+    "MessageNotFoundError",
+    "MessageRepository",
+    "OutboxReport",
+    "Outcome",
+    "ProviderConfig",
+    "ProviderError",
+    "RelatedObject",
+    "SMSConfig",
+    "SMSError",
+    "SMSMessage",
+    "SMSProvider",
+    "SMSService",
+    "SMSState",
+    "SMSTemplate",
+    "StateChange",
+    "Storage",
+    "StorageError",
+    "TemplateError",
+    "TemplateNotFoundError",
+    "TemplateRenderError",
+    "TemplateRepository",
+    "build_service",
+    "load_config",
+]

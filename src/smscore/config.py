@@ -1,0 +1,528 @@
+"""Configuration and the composition root.
+
+One schema, three front doors: a mapping passed to :func:`build_service`, a ``smscore.toml`` file and
+``SMSCORE_*`` environment variables (:func:`load_config` merges them, later ones winning). Storage and
+providers are chosen by alias or dotted path and imported only here, at run time, so the core never imports an
+adapter.
+
+>>> import smscore
+>>> service = smscore.build_service({"storage": "memory", "provider": "dummy"})
+
+The keys (every one optional):
+
+========================  =========  ===================================================================
+key                       default    meaning
+========================  =========  ===================================================================
+storage                   memory     ``memory``, ``sqlalchemy``, ``django`` or a dotted path to a factory
+                                     ``(SMSConfig) -> Storage``
+database_url              None       SQLAlchemy URL for ``sqlalchemy`` storage (SQLite file by default)
+storage_options           {}         extra options for the storage factory
+provider                  dummy      backend alias or dotted path of the ``default`` provider, or the name
+                                     of the default among ``providers``
+provider_options          {}         options of that provider (the seed's config keys, lower case)
+providers                 {}         named providers: ``{name: {"backend": ..., "options": {...}}}``
+default_provider          default    name used when the router has no opinion
+router                    None       dotted path to ``(SMSMessage) -> name | None``, or
+                                     ``{"prefixes": {"+420": name}, "tags": {tag: name}}``
+failover                  []         provider names tried in order when the chosen one is unavailable
+use_accent                False      keep accents; when False content is transliterated to GSM-7
+default_region            None       region (``CZ``) or calling code (``+420``) for national numbers
+max_segments              10         longest content accepted, in SMS parts
+default_priority          3          priority of a message when the caller gives none (1 highest)
+batch_sending             False      outbox mode: ``send`` stores WAITING and workers publish
+batch_size                100        messages claimed per outbox step
+retry_sending             True       retry transient failures (needs batch_sending)
+max_attempts              3          attempts before a message fails for good (exactly this many)
+max_seconds_to_send       None       a message not sent this long after creation fails (None: no deadline)
+retry_backoff_seconds     30         first retry delay; doubles per attempt, with jitter
+retry_backoff_max_seconds 3600       longest retry delay
+lease_seconds             300        how long a worker holds claimed messages
+idle_timeout_minutes      240        SENDING / UNKNOWN longer than this after sending become ERROR
+log_idle_messages         True       log how many messages timed out
+set_error_to_idle_messages True      move idle messages to ERROR (otherwise only log)
+check_chunk_size          500        messages per delivery-check query and provider request
+public_base_url           None       public URL of this application, for provider callbacks
+subscribers               []         dotted paths of callables receiving every state change
+========================  =========  ===================================================================
+
+Secrets (passwords, tokens, secret keys) are refused in a TOML file: give them through the environment, e.g.
+``SMSCORE_PROVIDER_OPTIONS__PASSWORD``. Nested keys in the environment are joined with ``__``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from smscore.errors import ConfigurationError
+from smscore.phone import region_for
+
+if TYPE_CHECKING:
+    from smscore.ports import Clock, SMSProvider, Storage
+    from smscore.service import SMSService
+
+__all__ = [
+    "PROVIDER_ALIASES",
+    "STORAGE_ALIASES",
+    "ProviderConfig",
+    "SMSConfig",
+    "build_provider",
+    "build_service",
+    "build_storage",
+    "load_config",
+    "resolve",
+]
+
+#: Short names of the shipped providers (and the ancestor's dotted paths, so projects can switch over).
+PROVIDER_ALIASES: Final[Mapping[str, str]] = {
+    "dummy": "providers.dummy:DummySMSBackend",
+    "sns": "providers.sns:SNSSMSBackend",
+    "twilio": "providers.twilio:TwilioSMSBackend",
+    "ats": "providers.ats:ATSSMSBackend",
+    "sms-operator": "providers.sms_operator:SMSOperatorBackend",
+    "sms_operator": "providers.sms_operator:SMSOperatorBackend",
+    "pymess.backend.sms.dummy.DummySMSBackend": "providers.dummy:DummySMSBackend",
+    "pymess.backend.sms.sns.SNSSMSBackend": "providers.sns:SNSSMSBackend",
+    "pymess.backend.sms.twilio.TwilioSMSBackend": "providers.twilio:TwilioSMSBackend",
+    "pymess.backend.sms.ats_sms_operator.ATSSMSBackend": "providers.ats:ATSSMSBackend",
+    "pymess.backend.sms.sms_operator.SMSOperatorBackend": "providers.sms_operator:SMSOperatorBackend",
+}
+
+#: Short names of the shipped storages.
+STORAGE_ALIASES: Final[Mapping[str, str]] = {
+    "memory": "smscore.testing:memory_storage",
+    "sqlalchemy": "adapters_sqlalchemy.storage:build_storage",
+    "django": "adapters_django.storage:build_storage",
+}
+
+#: Which extra brings the third-party package a module needs.
+_EXTRAS: Final = {
+    "boto3": "sns",
+    "botocore": "sns",
+    "twilio": "twilio",
+    "httpx": "http",
+    "sqlalchemy": "sqlalchemy",
+    "alembic": "sqlalchemy",
+    "psycopg": "postgres",
+    "django": "django",
+    "celery": "celery",
+}
+
+#: Option names that hold secrets: refused in files, never logged.
+SECRET_OPTION_NAMES: Final = frozenset(
+    {"password", "auth_token", "aws_secret_access_key", "secret", "api_key", "token", "aws_session_token"}
+)
+
+
+def resolve(path: str, *, key: str) -> Any:
+    """Import the object named by ``path`` (``"package.module:Name"`` or ``"package.module.Name"``).
+
+    Raises :class:`ConfigurationError` naming ``key`` when it cannot be imported; when a third-party package is
+    missing, the message names the extra to install.
+    """
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ConfigurationError(f"{key}: {path!r} is not a dotted path", key=key)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing in _EXTRAS:
+            extra = _EXTRAS[missing]
+            raise ConfigurationError(
+                f"{key}: {path!r} needs {missing!r}, which is not installed: pip install 'smscore[{extra}]'",
+                key=key,
+            ) from exc
+        raise ConfigurationError(f"{key}: cannot import {module_name!r}: {exc}", key=key) from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigurationError(f"{key}: {module_name!r} has no attribute {attr!r}", key=key) from None
+
+
+@attrs.frozen
+class ProviderConfig:
+    """One named provider: its backend (alias or dotted path) and its options."""
+
+    backend: str
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def backend_path(self) -> str:
+        """The dotted path the backend alias stands for."""
+        return PROVIDER_ALIASES.get(self.backend, self.backend)
+
+    def __repr__(self) -> str:
+        # Options may hold credentials: show only their names.
+        return f"ProviderConfig(backend={self.backend!r}, options=<{', '.join(sorted(self.options))}>)"
+
+
+def _positive_int(value: Any, key: str) -> int:
+    number = _int(value, key)
+    if number < 1:
+        raise ConfigurationError(f"{key} must be at least 1, not {number}", key=key)
+    return number
+
+
+def _int(value: Any, key: str) -> int:
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{key} must be an integer, not {value!r}", key=key)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{key} must be an integer, not {value!r}", key=key) from None
+
+
+def _positive_float(value: Any, key: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{key} must be a number, not {value!r}", key=key) from None
+    if not number > 0:
+        raise ConfigurationError(f"{key} must be positive, not {value!r}", key=key)
+    return number
+
+
+def _bool(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{key} must be true or false, not {value!r}", key=key)
+
+
+def _str(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{key} must be a non-empty string, not {value!r}", key=key)
+    return value
+
+
+def _optional(coerce: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    def convert(value: Any, key: str) -> Any:
+        return None if value is None or value == "" else coerce(value, key)
+
+    return convert
+
+
+def _mapping(value: Any, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{key} must be a table/mapping, not {type(value).__name__}", key=key)
+    return dict(value)
+
+
+def _names(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigurationError(f"{key} must be a list of names", key=key)
+    return tuple(value)
+
+
+def _router(value: Any, key: str) -> str | Mapping[str, Any] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    table = _mapping(value, key)
+    for part in table:
+        if part not in {"prefixes", "tags"}:
+            raise ConfigurationError(f"{key}.{part}: unknown router rule (use prefixes or tags)", key=f"{key}.{part}")
+        _mapping(table[part], f"{key}.{part}")
+    return table
+
+
+def _region(value: Any, key: str) -> str | None:
+    if value is None or value == "":
+        return None
+    return region_for(_str(value, key))
+
+
+_COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
+    "storage": _str,
+    "database_url": _optional(_str),
+    "storage_options": _mapping,
+    "default_provider": _str,
+    "router": _router,
+    "failover": _names,
+    "use_accent": _bool,
+    "default_region": _region,
+    "max_segments": _positive_int,
+    "default_priority": _positive_int,
+    "batch_sending": _bool,
+    "batch_size": _positive_int,
+    "retry_sending": _bool,
+    "max_attempts": _positive_int,
+    "max_seconds_to_send": _optional(_positive_float),
+    "retry_backoff_seconds": _positive_float,
+    "retry_backoff_max_seconds": _positive_float,
+    "lease_seconds": _positive_float,
+    "idle_timeout_minutes": _positive_float,
+    "log_idle_messages": _bool,
+    "set_error_to_idle_messages": _bool,
+    "check_chunk_size": _positive_int,
+    "public_base_url": _optional(_str),
+    "subscribers": _names,
+}
+_SPECIAL_KEYS: Final = frozenset({"provider", "provider_options", "providers"})
+
+
+@attrs.frozen(kw_only=True)
+class SMSConfig:
+    """The whole configuration, validated. Build it with :meth:`from_mapping` or :func:`load_config`.
+
+    See the module docstring for every key. ``providers`` always holds at least the default provider.
+    """
+
+    storage: str = "memory"
+    database_url: str | None = None
+    storage_options: Mapping[str, Any] = attrs.field(factory=dict)
+    providers: Mapping[str, ProviderConfig] = attrs.field(factory=lambda: {"default": ProviderConfig("dummy")})
+    default_provider: str = "default"
+    router: str | Mapping[str, Any] | None = None
+    failover: tuple[str, ...] = ()
+    use_accent: bool = False
+    default_region: str | None = None
+    max_segments: int = 10
+    default_priority: int = 3
+    batch_sending: bool = False
+    batch_size: int = 100
+    retry_sending: bool = True
+    max_attempts: int = 3
+    max_seconds_to_send: float | None = None
+    retry_backoff_seconds: float = 30.0
+    retry_backoff_max_seconds: float = 3600.0
+    lease_seconds: float = 300.0
+    idle_timeout_minutes: float = 240.0
+    log_idle_messages: bool = True
+    set_error_to_idle_messages: bool = True
+    check_chunk_size: int = 500
+    public_base_url: str | None = None
+    subscribers: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> SMSConfig:
+        """Validate ``mapping`` (see the module docstring) into a config.
+
+        Raises :class:`ConfigurationError` naming the exact key that is unknown, missing or wrong.
+        """
+        if not isinstance(mapping, Mapping):
+            raise ConfigurationError(f"configuration must be a mapping, not {type(mapping).__name__}")
+        values: dict[str, Any] = {}
+        for key, raw in mapping.items():
+            if key in _SPECIAL_KEYS:
+                continue
+            if key not in _COERCE:
+                close = difflib.get_close_matches(str(key), [*_COERCE, *_SPECIAL_KEYS], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigurationError(f"unknown configuration key {key!r}{hint}", key=str(key))
+            values[key] = _COERCE[key](raw, key)
+        providers, default = _providers(mapping, values.get("default_provider"))
+        values["providers"] = providers
+        values["default_provider"] = default
+        if not 1 <= values.get("default_priority", 3) <= 3:
+            raise ConfigurationError("default_priority must be 1, 2 or 3", key="default_priority")
+        for name in values.get("failover", ()):
+            if name not in providers:
+                raise ConfigurationError(f"failover names unknown provider {name!r}", key="failover")
+        router = values.get("router")
+        if isinstance(router, Mapping):
+            for part, table in router.items():
+                for rule, name in table.items():
+                    if name not in providers:
+                        key = f"router.{part}.{rule}"
+                        raise ConfigurationError(f"{key} names unknown provider {name!r}", key=key)
+        return cls(**values)
+
+    def __repr__(self) -> str:
+        # database_url may carry a password.
+        url = "<set>" if self.database_url else None
+        return f"SMSConfig(storage={self.storage!r}, database_url={url}, providers={dict(self.providers)!r})"
+
+
+def _providers(mapping: Mapping[str, Any], default_name: str | None) -> tuple[dict[str, ProviderConfig], str]:
+    named = mapping.get("providers")
+    provider = mapping.get("provider")
+    options = mapping.get("provider_options", {})
+    if named is None:
+        if "provider_options" in mapping and "provider" not in mapping:
+            raise ConfigurationError("provider_options given without provider", key="provider")
+        backend = _str(provider, "provider") if provider is not None else "dummy"
+        name = default_name or "default"
+        return {name: ProviderConfig(backend, _mapping(options, "provider_options"))}, name
+    table = _mapping(named, "providers")
+    if not table:
+        raise ConfigurationError("providers is empty", key="providers")
+    if "provider_options" in mapping:
+        raise ConfigurationError("provider_options cannot be combined with providers", key="provider_options")
+    result: dict[str, ProviderConfig] = {}
+    for name, entry in table.items():
+        key = f"providers.{name}"
+        entry = _mapping(entry, key)
+        unknown = set(entry) - {"backend", "options"}
+        if unknown:
+            bad = sorted(unknown)[0]
+            raise ConfigurationError(f"{key}.{bad}: unknown key (use backend and options)", key=f"{key}.{bad}")
+        if "backend" not in entry:
+            raise ConfigurationError(f"{key}.backend is missing", key=f"{key}.backend")
+        result[name] = ProviderConfig(
+            _str(entry["backend"], f"{key}.backend"), _mapping(entry.get("options", {}), f"{key}.options")
+        )
+    default = default_name or (_str(provider, "provider") if provider is not None else None)
+    if default is None:
+        default = "default" if "default" in result else next(iter(result))
+    if default not in result:
+        raise ConfigurationError(f"default provider {default!r} is not among providers", key="default_provider")
+    return result, default
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _reject_secrets(table: Mapping[str, Any], where: str) -> None:
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            _reject_secrets(value, f"{where}{key}.")
+        elif str(key).lower() in SECRET_OPTION_NAMES:
+            env = "SMSCORE_" + f"{where}{key}".upper().replace(".", "__")
+            raise ConfigurationError(
+                f"{where}{key}: secrets may not be stored in the configuration file; set {env} instead",
+                key=f"{where}{key}",
+            )
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith("SMSCORE_") or name == "SMSCORE_CONFIG":
+            continue
+        path = name[len("SMSCORE_") :].lower().split("__")
+        node = result
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigurationError(f"{name} conflicts with another SMSCORE_ variable", key=name)
+        node[path[-1]] = value
+    return result
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> SMSConfig:
+    """Merge ``defaults``, a TOML file, ``SMSCORE_*`` variables and ``overrides`` (later wins) into a config.
+
+    The file is ``path``, else ``$SMSCORE_CONFIG``, else ``./smscore.toml`` when it exists; its keys may sit at
+    the top level or under ``[smscore]``. Raises :class:`ConfigurationError` for an unreadable file, secrets in
+    the file, or any invalid value.
+    """
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = dict(defaults or {})
+    file = Path(path) if path is not None else None
+    if file is None and environ.get("SMSCORE_CONFIG"):
+        file = Path(environ["SMSCORE_CONFIG"])
+    if file is None and Path("smscore.toml").is_file():
+        file = Path("smscore.toml")
+    if file is not None:
+        try:
+            table = tomllib.loads(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read configuration file {str(file)!r}: {exc.strerror}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"configuration file {str(file)!r} is not valid TOML: {exc}") from exc
+        if isinstance(table.get("smscore"), dict):
+            table = table["smscore"]
+        _reject_secrets(table, "")
+        merged = _merge(merged, table)
+    merged = _merge(merged, _from_environ(environ))
+    if overrides:
+        merged = _merge(merged, overrides)
+    return SMSConfig.from_mapping(merged)
+
+
+def build_storage(config: SMSConfig) -> Storage:
+    """Build the configured storage. Raises :class:`ConfigurationError`."""
+    factory = resolve(STORAGE_ALIASES.get(config.storage, config.storage), key="storage")
+    if not callable(factory):
+        raise ConfigurationError(f"storage: {config.storage!r} is not callable", key="storage")
+    storage: Storage = factory(config)
+    return storage
+
+
+def build_provider(name: str, provider: ProviderConfig) -> SMSProvider:
+    """Build one named provider from its backend and options.
+
+    The backend class's ``from_options(options)`` is used when it has one, else ``cls(**options)``. Raises
+    :class:`ConfigurationError` naming ``providers.NAME`` (a missing SDK names the extra to install).
+    """
+    key = f"providers.{name}.backend"
+    cls = resolve(provider.backend_path, key=key)
+    factory = getattr(cls, "from_options", None)
+    try:
+        instance = factory(provider.options) if factory is not None else cls(**provider.options)
+    except ConfigurationError as exc:
+        option = f"providers.{name}.options.{exc.key}" if exc.key else f"providers.{name}.options"
+        raise ConfigurationError(f"provider {name!r}: {exc}", key=option) from exc
+    except TypeError as exc:
+        raise ConfigurationError(f"provider {name!r}: bad options: {exc}", key=f"providers.{name}.options") from exc
+    if not callable(getattr(instance, "publish", None)):
+        raise ConfigurationError(f"{key}: {provider.backend!r} is not an SMS provider (no publish method)", key=key)
+    result: SMSProvider = instance
+    return result
+
+
+def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> SMSService:
+    """The composition root: build storage, providers, router and subscribers from ``config``.
+
+    ``config`` is an :class:`SMSConfig`, a mapping (validated with :meth:`SMSConfig.from_mapping`) or None
+    (:func:`load_config`: file and environment). Raises :class:`ConfigurationError` naming the wrong key.
+    """
+    from smscore.service import SMSService
+
+    if config is None:
+        config = load_config()
+    elif not isinstance(config, SMSConfig):
+        config = SMSConfig.from_mapping(config)
+    providers = {name: build_provider(name, entry) for name, entry in config.providers.items()}
+    router = None
+    if isinstance(config.router, str):
+        router = resolve(config.router, key="router")
+        if not callable(router):
+            raise ConfigurationError(f"router: {config.router!r} is not callable", key="router")
+    subscribers = []
+    for index, path in enumerate(config.subscribers):
+        subscriber = resolve(path, key=f"subscribers[{index}]")
+        if not callable(subscriber):
+            raise ConfigurationError(f"subscribers[{index}]: {path!r} is not callable", key=f"subscribers[{index}]")
+        subscribers.append(subscriber)
+    storage = build_storage(config)
+    return SMSService(
+        messages=storage.messages,
+        templates=storage.templates,
+        providers=providers,
+        config=config,
+        clock=clock,
+        router=router,
+        subscribers=subscribers,
+        on_close=storage.close,
+    )

@@ -1,0 +1,151 @@
+"""Every error smscore raises, in one tree.
+
+::
+
+    SMSError
+    ├── ConfigurationError            a setting is missing or wrong (names the exact key)
+    ├── InvalidMessageError           the caller's input cannot become a message; nothing was stored
+    │   ├── InvalidRecipientError     not a possible phone number
+    │   ├── InvalidContentError       empty, too many segments, or not representable
+    │   ├── InvalidTagError           the tag is not a slug
+    │   └── InvalidExtraDataError     extra data that cannot be stored as JSON
+    ├── TemplateError
+    │   ├── TemplateNotFoundError     no template has that slug
+    │   └── TemplateRenderError       syntax error, missing variable, sandbox violation, output too long
+    ├── InvalidStateTransitionError   a move the state table does not allow
+    ├── StorageError
+    │   ├── MessageNotFoundError      no message has that id
+    │   ├── ConcurrentUpdateError     the message changed since it was read (compare-and-set failed)
+    │   └── DuplicateIdempotencyKeyError  another message already holds the idempotency key
+    └── ProviderError                 a provider's request or response could not be used
+
+``InvalidMessageError`` and its children are also ``ValueError``; ``TemplateNotFoundError`` and
+``MessageNotFoundError`` are also ``LookupError``, so callers who think in built-in terms still catch them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smscore.message import SMSMessage
+    from smscore.states import SMSState
+
+__all__ = [
+    "ConcurrentUpdateError",
+    "ConfigurationError",
+    "DuplicateIdempotencyKeyError",
+    "InvalidContentError",
+    "InvalidExtraDataError",
+    "InvalidMessageError",
+    "InvalidRecipientError",
+    "InvalidStateTransitionError",
+    "InvalidTagError",
+    "MessageNotFoundError",
+    "ProviderError",
+    "SMSError",
+    "StorageError",
+    "TemplateError",
+    "TemplateNotFoundError",
+    "TemplateRenderError",
+]
+
+
+class SMSError(Exception):
+    """Root of every error raised by smscore and its adapters."""
+
+
+class ConfigurationError(SMSError):
+    """A configuration value is missing or invalid.
+
+    ``key`` is the dotted name of the offending setting (``"provider_options.username"``) when known.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class InvalidMessageError(SMSError, ValueError):
+    """The input cannot become a message. Raised before anything is stored."""
+
+
+class InvalidRecipientError(InvalidMessageError):
+    """The recipient is not a possible phone number."""
+
+
+class InvalidContentError(InvalidMessageError):
+    """The content is empty, longer than the segment limit allows, or cannot be encoded."""
+
+
+class InvalidTagError(InvalidMessageError):
+    """The tag is not a slug (letters, digits, ``-`` and ``_``, at most 50 characters)."""
+
+
+class InvalidExtraDataError(InvalidMessageError):
+    """Extra data that cannot be stored as JSON."""
+
+
+class TemplateError(SMSError):
+    """Base of the template errors."""
+
+
+class TemplateNotFoundError(TemplateError, LookupError):
+    """No template is stored under the slug."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no SMS template with slug {slug!r}")
+        self.slug = slug
+
+
+class TemplateRenderError(TemplateError):
+    """A template could not be rendered: syntax error, undefined variable, sandbox violation or too long."""
+
+
+class InvalidStateTransitionError(SMSError):
+    """A state change that the transition table does not allow."""
+
+    def __init__(self, current: SMSState, target: SMSState, message_id: int | None = None) -> None:
+        who = f"message {message_id}" if message_id is not None else "a message"
+        super().__init__(f"{who} cannot move from {current.name} to {target.name}")
+        self.current = current
+        self.target = target
+        self.message_id = message_id
+
+
+class StorageError(SMSError):
+    """Base of the storage errors."""
+
+
+class MessageNotFoundError(StorageError, LookupError):
+    """No message is stored under the id."""
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"no SMS message with id {message_id}")
+        self.message_id = message_id
+
+
+class ConcurrentUpdateError(StorageError):
+    """The message was changed by someone else since it was read; nothing was written."""
+
+    def __init__(self, message_ids: Iterable[int]) -> None:
+        self.message_ids = tuple(message_ids)
+        ids = ", ".join(str(i) for i in self.message_ids)
+        super().__init__(f"SMS message(s) {ids} changed concurrently; reload and retry")
+
+
+class DuplicateIdempotencyKeyError(StorageError):
+    """A message with the same idempotency key is already stored; ``existing`` is that message."""
+
+    def __init__(self, existing: SMSMessage) -> None:
+        super().__init__(f"idempotency key {existing.idempotency_key!r} already used by message {existing.id}")
+        self.existing = existing
+
+
+class ProviderError(SMSError):
+    """A provider's request could not be built or its response could not be understood.
+
+    Providers raise it (or a subclass) internally; the service never lets it escape a send: it becomes an
+    outcome on the message. The text never contains credentials.
+    """

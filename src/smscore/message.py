@@ -1,0 +1,185 @@
+"""The message value and the values that travel with it.
+
+:class:`SMSMessage` is frozen: every change returns a new value, and every change of state goes through the
+table in :mod:`smscore.states`. Time always comes in as an argument, so the same inputs give the same message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from smscore.outcome import Outcome
+from smscore.states import FINAL_STATES, TRANSITIONS, SMSState, check_transition
+
+__all__ = ["DEFAULT_PRIORITY", "RelatedObject", "SMSMessage"]
+
+#: Priority 1 is the highest, 3 the lowest (the ancestor's convention); new messages get 3 unless told.
+DEFAULT_PRIORITY = 3
+
+#: States in which the provider has (or may have) the message in hand: ``sent_at`` is set on entering them.
+_HANDED_OFF = frozenset({SMSState.SENDING, SMSState.SENT, SMSState.DELIVERED, SMSState.DEBUG, SMSState.UNKNOWN})
+
+
+def _object_id(value: object) -> str:
+    return str(value)
+
+
+@attrs.frozen
+class RelatedObject:
+    """A link from a message to an object of the application (an order, a user...).
+
+    ``content_type`` names the kind of object (Django: ``"app_label.modelname"``; elsewhere any stable name),
+    ``object_id`` is its primary key as text. ``RelatedObject("shop.order", 42)`` and
+    ``RelatedObject("shop.order", "42")`` are equal.
+    """
+
+    content_type: str
+    object_id: str = attrs.field(converter=_object_id)
+
+    @property
+    def object_id_int(self) -> int | None:
+        """The id as an integer when it is one (stored in an indexed column for fast look-ups)."""
+        text = self.object_id
+        if text.isascii() and text.lstrip("-").isdigit() and len(text) <= 19:
+            value = int(text)
+            if -(2**63) <= value < 2**63:
+                return value
+        return None
+
+    @classmethod
+    def of(cls, obj: object) -> RelatedObject:
+        """Describe any object: a ``RelatedObject`` is returned as is; a Django model instance gives
+        ``"app_label.modelname"`` and its ``pk``; anything else its ``module.QualName`` and ``pk`` or ``id``.
+
+        Raises ``ValueError`` for an object without an id (an unsaved model instance, say).
+        """
+        if isinstance(obj, RelatedObject):
+            return obj
+        meta = getattr(obj, "_meta", None)
+        label = getattr(meta, "label_lower", None)
+        if not isinstance(label, str):
+            label = f"{type(obj).__module__}.{type(obj).__qualname__}"
+        pk = getattr(obj, "pk", None)
+        if pk is None:
+            pk = getattr(obj, "id", None)
+        if pk is None:
+            raise ValueError(f"related object {obj!r} has no id (pk or id attribute); save it first")
+        return cls(label, pk)
+
+
+@attrs.frozen(kw_only=True)
+class SMSMessage:
+    """One SMS and everything known about it.
+
+    Fields of the seed's ``OutputSMSMessage``: ``created_at``, ``changed_at``, ``sent_at``, ``recipient`` (E.164),
+    ``sender``, ``content``, ``template_slug``, ``state``, ``backend`` (dotted path of the backend class that
+    handled it), ``error``, ``extra_data`` (the caller's JSON data), ``extra_sender_data`` (the provider's JSON
+    data), ``tag``, ``related_objects`` and the ``failed`` property. Added here: ``id`` (``None`` until stored),
+    ``provider`` (the configured name of the provider), ``attempts``, ``priority`` (1 highest .. 3 lowest),
+    ``provider_ref`` (the provider's id for the message), ``encoding`` (``"GSM-7"`` or ``"UCS-2"``),
+    ``segments``, ``idempotency_key``, ``next_attempt_at`` (when a retry is due), ``lease_expires_at`` (while a
+    worker holds it), ``price`` / ``price_unit`` (when the provider reports them) and ``version`` (bumped by
+    every save, for compare-and-set).
+    """
+
+    id: int | None = None
+    recipient: str
+    content: str
+    state: SMSState = SMSState.WAITING
+    created_at: datetime
+    changed_at: datetime
+    sent_at: datetime | None = None
+    sender: str | None = None
+    template_slug: str | None = None
+    backend: str | None = None
+    provider: str | None = None
+    error: str | None = None
+    extra_data: Mapping[str, Any] = attrs.field(factory=dict)
+    extra_sender_data: Mapping[str, Any] = attrs.field(factory=dict)
+    tag: str | None = None
+    related_objects: tuple[RelatedObject, ...] = ()
+    attempts: int = 0
+    priority: int = DEFAULT_PRIORITY
+    provider_ref: str | None = None
+    encoding: str = "GSM-7"
+    segments: int = 1
+    idempotency_key: str | None = None
+    next_attempt_at: datetime | None = None
+    lease_expires_at: datetime | None = None
+    price: Decimal | None = None
+    price_unit: str | None = None
+    version: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """True exactly when the message ended in ERROR."""
+        return self.state is SMSState.ERROR
+
+    @property
+    def is_final(self) -> bool:
+        """True when no further state change is possible."""
+        return self.state in FINAL_STATES
+
+    def transition(self, target: SMSState, *, at: datetime, error: str | None = None) -> SMSMessage:
+        """Move to ``target`` at time ``at``, with ``error`` as the new error text (``None`` clears it).
+
+        Raises :class:`~smscore.errors.InvalidStateTransitionError` if the table forbids the move; the
+        message itself is never changed (it is frozen). Entering a handed-off state sets ``sent_at`` once;
+        any move ends a worker's lease.
+        """
+        check_transition(self.state, target, self.id)
+        sent_at = self.sent_at
+        if sent_at is None and target in _HANDED_OFF:
+            sent_at = at
+        return attrs.evolve(self, state=target, changed_at=at, error=error, sent_at=sent_at, lease_expires_at=None)
+
+    def record_attempt(self, outcome: Outcome, *, at: datetime) -> SMSMessage:
+        """Apply the outcome of one publish attempt: one more attempt, then the outcome's state.
+
+        A transient outcome (state WAITING) keeps the message WAITING; use :meth:`retry_later` to also set
+        when it is due again.
+        """
+        counted = attrs.evolve(self, attempts=self.attempts + 1)
+        return counted._apply(outcome, at=at)
+
+    def retry_later(self, *, at: datetime, due: datetime, error: str | None) -> SMSMessage:
+        """A transient failure: stay WAITING, count the attempt, and become due again at ``due``."""
+        moved = self.transition(SMSState.WAITING, at=at, error=error)
+        return attrs.evolve(moved, attempts=self.attempts + 1, next_attempt_at=due)
+
+    def apply_report(self, outcome: Outcome, *, at: datetime) -> SMSMessage:
+        """Apply a delivery report (poll or callback); attempts are not counted.
+
+        Reports that the table does not allow (a late SENT after DELIVERED, anything after a final state) are
+        ignored and the message is returned unchanged, so replayed and out-of-order reports are harmless. A
+        report of the current state only merges new provider data.
+        """
+        if outcome.state is self.state:
+            merged = self._merge_provider_data(outcome)
+            return merged if merged == self else attrs.evolve(merged, changed_at=at)
+        if outcome.state not in TRANSITIONS[self.state]:
+            return self
+        return self._apply(outcome, at=at)
+
+    def _apply(self, outcome: Outcome, *, at: datetime) -> SMSMessage:
+        moved = self.transition(outcome.state, at=at, error=outcome.error)
+        return moved._merge_provider_data(outcome)
+
+    def _merge_provider_data(self, outcome: Outcome) -> SMSMessage:
+        extra = dict(self.extra_sender_data)
+        extra.update(outcome.extra_sender_data)
+        if outcome.error_code is not None:
+            extra["error_code"] = outcome.error_code
+        return attrs.evolve(
+            self,
+            provider_ref=outcome.provider_ref if outcome.provider_ref is not None else self.provider_ref,
+            extra_sender_data=extra,
+            price=outcome.price if outcome.price is not None else self.price,
+            price_unit=outcome.price_unit if outcome.price_unit is not None else self.price_unit,
+            segments=outcome.segments if outcome.segments is not None else self.segments,
+        )

@@ -1,0 +1,178 @@
+"""The ports: what the core needs from storage, providers and time, as small Protocols named by role.
+
+Adapters implement them (``adapters_sqlalchemy``, ``adapters_django``, ``providers``); ``smscore.testing``
+ships in-memory fakes that pass the same contract suites. Every repository method is atomic on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from smscore.message import SMSMessage
+from smscore.outcome import Outcome
+from smscore.states import SMSState
+from smscore.templates import SMSTemplate
+
+__all__ = ["Clock", "DeliveryChecker", "MessageRepository", "SMSProvider", "Storage", "TemplateRepository"]
+
+
+class Clock(Protocol):
+    """Tells the time. ``now()`` returns a timezone-aware datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class MessageRepository(Protocol):
+    """Durable record of messages.
+
+    Ids are integers assigned by :meth:`add`. Every write bumps ``version``; :meth:`save` writes only if the
+    stored version still equals the message's (compare-and-set) and raises
+    :class:`~smscore.errors.ConcurrentUpdateError` otherwise. Datetimes come back timezone-aware (UTC).
+    """
+
+    def add(self, message: SMSMessage) -> SMSMessage:
+        """Store a new message (its ``id`` must be None) and return it with its id.
+
+        Raises :class:`~smscore.errors.DuplicateIdempotencyKeyError` (carrying the stored message) when another
+        message holds the same idempotency key; uniqueness is enforced by the store, not by a prior read.
+        """
+        ...
+
+    def add_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
+        """Store new messages in one transaction, in order; all or none. Same errors as :meth:`add`."""
+        ...
+
+    def get(self, message_id: int) -> SMSMessage:
+        """The message with ``message_id``. Raises :class:`~smscore.errors.MessageNotFoundError`."""
+        ...
+
+    def save(self, message: SMSMessage) -> SMSMessage:
+        """Write a changed message (compare-and-set on ``version``) and return it with the new version.
+
+        Raises :class:`~smscore.errors.MessageNotFoundError` or :class:`~smscore.errors.ConcurrentUpdateError`.
+        """
+        ...
+
+    def save_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
+        """:meth:`save` for many messages in one transaction: on any conflict nothing is written and
+        :class:`~smscore.errors.ConcurrentUpdateError` names the conflicting ids."""
+        ...
+
+    def find(
+        self,
+        state: SMSState | None = None,
+        tag: str | None = None,
+        recipient: str | None = None,
+        limit: int | None = None,
+        *,
+        provider: str | None = None,
+    ) -> list[SMSMessage]:
+        """Messages matching every given filter, newest first (highest id first)."""
+        ...
+
+    def count(self, state: SMSState | None = None, *, provider: str | None = None) -> int:
+        """How many messages match the filters."""
+        ...
+
+    def stats(self) -> dict[tuple[str | None, SMSState], int]:
+        """Message counts per (provider name, state); combinations with no message are left out."""
+        ...
+
+    def get_by_idempotency_key(self, key: str) -> SMSMessage | None:
+        """The message holding ``key``, if any."""
+        ...
+
+    def get_by_provider_ref(self, provider_ref: str, *, provider: str | None = None) -> SMSMessage | None:
+        """The message the provider knows as ``provider_ref`` (optionally only for one provider name)."""
+        ...
+
+    def scan(
+        self,
+        *,
+        states: Collection[SMSState],
+        limit: int,
+        after_id: int = 0,
+        provider: str | None = None,
+        sent_before: datetime | None = None,
+        sent_after: datetime | None = None,
+    ) -> list[SMSMessage]:
+        """Up to ``limit`` messages in ``states`` with ``id > after_id``, in ascending id order (keyset paging:
+        one query per page however large the table). ``sent_before`` / ``sent_after`` filter on ``sent_at``
+        (exclusive / inclusive)."""
+        ...
+
+    def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
+        """Atomically take up to ``limit`` due messages for publishing and return them leased.
+
+        Due means WAITING, no lease, and ``next_attempt_at`` empty or not after ``now``; taken in priority order
+        (1 first) then age (lowest id first). Each taken message gets ``lease_expires_at = lease_until`` and a new
+        version. Concurrent callers never receive the same message (``FOR UPDATE SKIP LOCKED`` or equivalent).
+        """
+        ...
+
+    def find_expired_leases(self, *, now: datetime, limit: int) -> list[SMSMessage]:
+        """WAITING messages whose lease ended before ``now``: a worker died while holding them."""
+        ...
+
+    def purge(self, *, states: Collection[SMSState], changed_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` messages in ``states`` last changed before ``changed_before``; return how many."""
+        ...
+
+
+class TemplateRepository(Protocol):
+    """Stored templates, by slug."""
+
+    def get(self, slug: str) -> SMSTemplate:
+        """The template with ``slug``. Raises :class:`~smscore.errors.TemplateNotFoundError`."""
+        ...
+
+    def save(self, template: SMSTemplate) -> SMSTemplate:
+        """Insert or replace the template with this slug; return it with its timestamps set."""
+        ...
+
+    def delete(self, slug: str) -> None:
+        """Remove the template. Raises :class:`~smscore.errors.TemplateNotFoundError` when there is none."""
+        ...
+
+    def list(self) -> list[SMSTemplate]:
+        """Every template, by slug."""
+        ...
+
+
+class SMSProvider(Protocol):
+    """Hands messages to an SMS service.
+
+    ``publish`` returns exactly one :class:`~smscore.outcome.Outcome` per message, in order, and never raises
+    for anything the service or the network did (those are outcomes). ``max_batch_size`` is the most messages
+    one call accepts. ``can_check_by_our_id`` says whether the service can be asked about a message by our own
+    id, even if we never learned its reference (decides what happens after a crash mid-publish).
+    """
+
+    max_batch_size: int
+    can_check_by_our_id: bool
+
+    def publish(self, messages: Sequence[SMSMessage]) -> list[Outcome]: ...
+
+
+@runtime_checkable
+class DeliveryChecker(Protocol):
+    """Optional role of a provider: report what became of messages it accepted.
+
+    Returns one entry per message, in order: an :class:`~smscore.outcome.Outcome` with the current state, or
+    ``None`` when there is nothing new. An Outcome in WAITING means the provider never received the message.
+    """
+
+    def bulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]: ...
+
+
+@attrs.frozen
+class Storage:
+    """The repositories a storage adapter provides, and how to release its resources."""
+
+    messages: MessageRepository
+    templates: TemplateRepository
+    close: Callable[[], None] = attrs.field(default=lambda: None)

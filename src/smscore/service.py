@@ -1,0 +1,641 @@
+"""The use cases: the only place that orders the steps of sending and checking.
+
+Sending (ARCHITECTURE section 4): validate and prepare everything first, so bad input raises before anything is
+stored; store the message WAITING; unless the outbox is on, call the provider outside any transaction; turn its
+answer into a transition and store it with compare-and-set; return the stored message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+
+from smscore.clock import SystemClock
+from smscore.config import SMSConfig
+from smscore.errors import (
+    ConcurrentUpdateError,
+    ConfigurationError,
+    DuplicateIdempotencyKeyError,
+    InvalidExtraDataError,
+    InvalidMessageError,
+    InvalidTagError,
+    MessageNotFoundError,
+)
+from smscore.events import StateChange, Subscriber, notify
+from smscore.message import RelatedObject, SMSMessage
+from smscore.outcome import Outcome
+from smscore.phone import normalize_recipient
+from smscore.ports import Clock, DeliveryChecker, MessageRepository, SMSProvider, TemplateRepository
+from smscore.states import FINAL_STATES, SMSState
+from smscore.templates import JinjaRenderer, TemplateRenderer, validate_slug
+from smscore.text import prepare_text
+
+__all__ = ["DeliveryCheckReport", "OutboxReport", "Router", "SMSService"]
+
+log = logging.getLogger("smscore")
+
+Router = Callable[[SMSMessage], "str | None"]
+
+#: Keyword names of ``send`` that are options, not extra data.
+RESERVED_KEYWORDS: Final = frozenset({"priority", "idempotency_key", "send_immediately", "sender", "provider"})
+_MAX_EXTRA_DATA_BYTES: Final = 64 * 1024
+_IN_FLIGHT: Final = frozenset({SMSState.SENDING, SMSState.UNKNOWN})
+
+
+@attrs.frozen
+class OutboxReport:
+    """What one :meth:`SMSService.process_outbox` step did: messages claimed, recovered from dead workers,
+    and the state each claimed message ended in."""
+
+    claimed: int
+    recovered: int
+    states: Mapping[SMSState, int]
+
+
+@attrs.frozen
+class DeliveryCheckReport:
+    """What :meth:`SMSService.check_delivery` did.
+
+    ``checked``: messages asked about; ``changed``: messages whose state or data changed; ``timed_out``: moved to
+    ERROR by the idle timeout (or only counted, when that is off); ``recovered``: leases of dead workers ended;
+    ``failed_chunks``: provider requests that failed (their messages are retried on the next run).
+    """
+
+    checked: int
+    changed: int
+    timed_out: int
+    recovered: int
+    failed_chunks: int
+
+
+def _rule_router(rules: Mapping[str, Mapping[str, str]]) -> Router:
+    prefixes = sorted(rules.get("prefixes", {}).items(), key=lambda item: -len(item[0]))
+    tags = dict(rules.get("tags", {}))
+
+    def route(message: SMSMessage) -> str | None:
+        if message.tag is not None and message.tag in tags:
+            return tags[message.tag]
+        for prefix, name in prefixes:
+            if message.recipient.startswith(prefix):
+                return name
+        return None
+
+    return route
+
+
+def _backend_path(provider: SMSProvider) -> str:
+    cls = type(provider)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _chunks(items: Sequence[SMSMessage], size: int) -> Iterable[Sequence[SMSMessage]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SMSService:
+    """Send SMS, keep their record, learn what became of them.
+
+    Build it with :func:`smscore.build_service` (from configuration) or directly from a message repository,
+    a template repository and named providers. ``messages`` and ``templates`` are the repositories.
+    """
+
+    def __init__(
+        self,
+        *,
+        messages: MessageRepository,
+        templates: TemplateRepository,
+        providers: Mapping[str, SMSProvider],
+        config: SMSConfig | None = None,
+        clock: Clock | None = None,
+        router: Router | None = None,
+        subscribers: Iterable[Subscriber] = (),
+        renderer: TemplateRenderer | None = None,
+        on_close: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config or SMSConfig()
+        if not providers:
+            raise ConfigurationError("at least one provider is needed", key="providers")
+        default = self.config.default_provider
+        if default not in providers:
+            if len(providers) != 1:
+                raise ConfigurationError(f"default provider {default!r} is not among providers", key="default_provider")
+            default = next(iter(providers))
+        self._default = default
+        self.messages = messages
+        self.templates = templates
+        self.providers: Mapping[str, SMSProvider] = MappingProxyType(dict(providers))
+        self.clock: Clock = clock or SystemClock()
+        if router is None and isinstance(self.config.router, Mapping):
+            router = _rule_router(self.config.router)
+        self._router = router
+        self._subscribers: list[Subscriber] = list(subscribers)
+        self.renderer: TemplateRenderer = renderer or JinjaRenderer()
+        self._on_close = on_close
+        self._rng = rng or random.Random()
+
+    # -- public use cases -------------------------------------------------------------------------------
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber`` with a :class:`~smscore.events.StateChange` for every stored state change."""
+        self._subscribers.append(subscriber)
+
+    def send(
+        self,
+        recipient: str,
+        content: str,
+        related_objects: Iterable[object] | None = None,
+        tag: str | None = None,
+        *,
+        priority: int | None = None,
+        idempotency_key: str | None = None,
+        send_immediately: bool | None = None,
+        sender: str | None = None,
+        provider: str | None = None,
+        **extra_data: Any,
+    ) -> SMSMessage:
+        """Send ``content`` to ``recipient`` and return the stored message.
+
+        ``related_objects`` are linked to the message (see :meth:`RelatedObject.of`); ``tag`` is a slug stored
+        with it; every other keyword goes to ``extra_data`` (JSON). Options: ``priority`` (1 highest .. 3),
+        ``idempotency_key`` (a second send with the same key returns the first message and sends nothing),
+        ``send_immediately`` (publish now even in outbox mode), ``sender`` and ``provider`` (a configured
+        provider name, instead of the router's choice).
+
+        In outbox mode (``batch_sending``) the message is returned WAITING and workers publish it. Raises an
+        :class:`~smscore.errors.InvalidMessageError` subclass for bad input, before anything is stored.
+        """
+        draft = self._prepare(
+            recipient=recipient,
+            content=content,
+            related_objects=related_objects,
+            tag=tag,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            sender=sender,
+            provider=provider,
+            extra_data=extra_data,
+            immediate=self._immediate(send_immediately),
+        )
+        return self._submit_one(draft)
+
+    def send_template(
+        self,
+        recipient: str,
+        slug: str,
+        context_data: Mapping[str, Any] | None = None,
+        related_objects: Iterable[object] | None = None,
+        tag: str | None = None,
+        *,
+        priority: int | None = None,
+        idempotency_key: str | None = None,
+        send_immediately: bool | None = None,
+        sender: str | None = None,
+        provider: str | None = None,
+        extra_data: Mapping[str, Any] | None = None,
+    ) -> SMSMessage | None:
+        """Render the template ``slug`` with ``context_data`` and send it like :meth:`send`.
+
+        Returns ``None``, storing nothing, when the template's ``can_send(recipient, context_data)`` refuses.
+        Raises :class:`~smscore.errors.TemplateNotFoundError`, :class:`~smscore.errors.TemplateRenderError`
+        and the errors of :meth:`send`.
+        """
+        context = dict(context_data or {})
+        template = self.templates.get(slug)
+        normalized = normalize_recipient(recipient, default_region=self.config.default_region)
+        if not template.can_send(normalized, context):
+            return None
+        content = template.render_body(context, self.renderer)
+        draft = self._prepare(
+            recipient=normalized,
+            content=content,
+            related_objects=related_objects,
+            tag=tag,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            sender=sender,
+            provider=provider,
+            extra_data=dict(extra_data or {}),
+            immediate=self._immediate(send_immediately),
+            template_slug=template.slug,
+        )
+        return self._submit_one(draft)
+
+    def send_many(
+        self,
+        recipients: Iterable[str | Mapping[str, Any]],
+        content: str | None = None,
+        related_objects: Iterable[object] | None = None,
+        tag: str | None = None,
+        *,
+        priority: int | None = None,
+        send_immediately: bool | None = None,
+        sender: str | None = None,
+        provider: str | None = None,
+        **extra_data: Any,
+    ) -> list[SMSMessage]:
+        """Send many messages: stored in one batch, published in provider-sized batches.
+
+        Each item is a recipient (then ``content`` is required) or a mapping with ``recipient`` and optionally
+        ``content``, ``tag``, ``priority``, ``sender``, ``provider``, ``related_objects`` and ``extra_data``
+        overriding the shared arguments. Every item is validated before anything is stored: one bad item raises
+        (naming its index) and nothing is stored. Returns the messages in the order given.
+        """
+        immediate = self._immediate(send_immediately)
+        drafts = []
+        for index, item in enumerate(recipients):
+            fields: dict[str, Any] = {
+                "content": content,
+                "related_objects": related_objects,
+                "tag": tag,
+                "priority": priority,
+                "sender": sender,
+                "provider": provider,
+                "extra_data": extra_data,
+            }
+            if isinstance(item, Mapping):
+                unknown = set(item) - {"recipient", *fields}
+                if unknown or "recipient" not in item:
+                    problem = f"unknown keys {sorted(unknown)}" if unknown else "no recipient"
+                    raise InvalidMessageError(f"item {index}: {problem}")
+                fields.update(item)
+            else:
+                fields["recipient"] = item
+            if fields["content"] is None:
+                raise InvalidMessageError(f"item {index}: no content")
+            try:
+                drafts.append(self._prepare(idempotency_key=None, immediate=immediate, **fields))
+            except InvalidMessageError as exc:
+                raise type(exc)(f"item {index}: {exc}") from exc
+        if not drafts:
+            return []
+        stored = self.messages.add_many(drafts)
+        self._announce_new(stored)
+        if not immediate:
+            return stored
+        return self._publish(stored)
+
+    def process_outbox(self, limit: int | None = None) -> OutboxReport:
+        """One outbox step: end dead workers' leases, claim due messages, publish them in provider batches.
+
+        Safe to run from any number of workers at once (claims never overlap). Returns what happened.
+        """
+        now = self.clock.now()
+        recovered = self._recover_expired_leases(now)
+        lease_until = now + timedelta(seconds=self.config.lease_seconds)
+        claimed = self.messages.claim(now=now, lease_until=lease_until, limit=limit or self.config.batch_size)
+        late: list[SMSMessage] = []
+        due: list[SMSMessage] = []
+        for message in claimed:
+            (late if self._past_deadline(message, now) else due).append(message)
+        done = self._store(
+            late,
+            [m.transition(SMSState.ERROR, at=now, error=self._deadline_error()) for m in late],
+        )
+        done.extend(self._publish(due))
+        states: dict[SMSState, int] = {}
+        for message in done:
+            states[message.state] = states.get(message.state, 0) + 1
+        return OutboxReport(claimed=len(claimed), recovered=recovered, states=states)
+
+    def check_delivery(self) -> DeliveryCheckReport:
+        """Ask each delivery-checking provider (by configured name) about SENDING, UNKNOWN and recently SENT
+        messages, in chunks of ``check_chunk_size`` with a constant number of queries per chunk; then apply
+        the idle timeout. One failing chunk or provider does not stop the others.
+        """
+        now = self.clock.now()
+        recovered = self._recover_expired_leases(now)
+        cutoff = now - timedelta(minutes=self.config.idle_timeout_minutes)
+        checked = changed = failed = 0
+        for name, provider in self.providers.items():
+            if not isinstance(provider, DeliveryChecker):
+                continue
+            for states, sent_after in (
+                ({SMSState.SENDING, SMSState.UNKNOWN}, None),
+                ({SMSState.SENT}, cutoff),
+            ):
+                after_id = 0
+                while True:
+                    chunk = self.messages.scan(
+                        states=states,
+                        provider=name,
+                        after_id=after_id,
+                        limit=self.config.check_chunk_size,
+                        sent_after=sent_after,
+                    )
+                    if not chunk:
+                        break
+                    after_id = chunk[-1].id or 0
+                    checked += len(chunk)
+                    reports = self._ask(name, provider, chunk)
+                    if reports is None:
+                        failed += 1
+                        continue
+                    at = self.clock.now()
+                    pairs = [
+                        (message, message.apply_report(report, at=at))
+                        for message, report in zip(chunk, reports, strict=True)
+                        if report is not None
+                    ]
+                    pairs = [(old, new) for old, new in pairs if new != old]
+                    self._store([old for old, _ in pairs], [new for _, new in pairs])
+                    changed += len(pairs)
+        timed_out = self._time_out_idle(cutoff)
+        return DeliveryCheckReport(
+            checked=checked, changed=changed, timed_out=timed_out, recovered=recovered, failed_chunks=failed
+        )
+
+    def purge(self, older_than: timedelta, *, batch_size: int = 1000) -> int:
+        """Delete messages in a final state last changed more than ``older_than`` ago, in batches; return
+        how many were deleted."""
+        before = self.clock.now() - older_than
+        total = 0
+        while True:
+            deleted = self.messages.purge(states=FINAL_STATES, changed_before=before, limit=batch_size)
+            total += deleted
+            if deleted < batch_size:
+                return total
+
+    def close(self) -> None:
+        """Release the storage's and the providers' resources (connections, HTTP clients)."""
+        for provider in self.providers.values():
+            close = getattr(provider, "close", None)
+            if callable(close):
+                close()
+        if self._on_close is not None:
+            self._on_close()
+
+    def __enter__(self) -> SMSService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- preparing --------------------------------------------------------------------------------------
+
+    def _immediate(self, send_immediately: bool | None) -> bool:
+        return (not self.config.batch_sending) if send_immediately is None else bool(send_immediately)
+
+    def _prepare(
+        self,
+        *,
+        recipient: str,
+        content: str,
+        related_objects: Iterable[object] | None,
+        tag: str | None,
+        priority: int | None,
+        idempotency_key: str | None,
+        sender: str | None,
+        provider: str | None,
+        extra_data: Mapping[str, Any],
+        immediate: bool,
+        template_slug: str | None = None,
+    ) -> SMSMessage:
+        number = normalize_recipient(recipient, default_region=self.config.default_region)
+        text = prepare_text(content, use_accent=self.config.use_accent, max_segments=self.config.max_segments)
+        if tag is not None:
+            try:
+                validate_slug(tag, what="tag", max_length=50)
+            except InvalidMessageError as exc:
+                raise InvalidTagError(str(exc)) from None
+        if priority is None:
+            priority = self.config.default_priority
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 3:
+            raise InvalidMessageError(f"priority must be 1 (highest), 2 or 3 (lowest), not {priority!r}")
+        if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255
+        ):
+            raise InvalidMessageError("idempotency_key must be a string of 1 to 255 characters")
+        if sender is not None and (not isinstance(sender, str) or not 0 < len(sender) <= 20):
+            raise InvalidMessageError("sender must be a string of 1 to 20 characters")
+        if provider is not None and provider not in self.providers:
+            raise InvalidMessageError(f"provider {provider!r} is not configured (known: {sorted(self.providers)})")
+        data = self._json_data(extra_data)
+        try:
+            related = tuple(dict.fromkeys(RelatedObject.of(obj) for obj in related_objects or ()))
+        except ValueError as exc:
+            raise InvalidMessageError(str(exc)) from exc
+        now = self.clock.now()
+        draft = SMSMessage(
+            recipient=number,
+            content=text.content,
+            encoding=text.encoding,
+            segments=text.segments,
+            created_at=now,
+            changed_at=now,
+            sender=sender,
+            template_slug=template_slug,
+            extra_data=data,
+            tag=tag,
+            related_objects=related,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            lease_expires_at=now + timedelta(seconds=self.config.lease_seconds) if immediate else None,
+        )
+        name = provider or (self._router(draft) if self._router else None) or self._default
+        if name not in self.providers:
+            raise ConfigurationError(f"router chose unknown provider {name!r}", key="router")
+        return attrs.evolve(draft, provider=name, backend=_backend_path(self.providers[name]))
+
+    @staticmethod
+    def _json_data(extra_data: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            text = json.dumps(dict(extra_data), allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidExtraDataError(f"extra data is not JSON-serialisable: {exc}") from None
+        if len(text.encode()) > _MAX_EXTRA_DATA_BYTES:
+            raise InvalidExtraDataError(f"extra data is larger than {_MAX_EXTRA_DATA_BYTES} bytes as JSON")
+        data: dict[str, Any] = json.loads(text)
+        return data
+
+    # -- storing and publishing -------------------------------------------------------------------------
+
+    def _submit_one(self, draft: SMSMessage) -> SMSMessage:
+        if draft.idempotency_key is not None:
+            existing = self.messages.get_by_idempotency_key(draft.idempotency_key)
+            if existing is not None:
+                return existing
+        try:
+            stored = self.messages.add(draft)
+        except DuplicateIdempotencyKeyError as exc:
+            return exc.existing
+        self._announce_new([stored])
+        if stored.lease_expires_at is None:
+            return stored
+        return self._publish([stored])[0]
+
+    def _publish(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
+        results: dict[int | None, SMSMessage] = {}
+        groups: dict[str | None, list[SMSMessage]] = {}
+        for message in messages:
+            groups.setdefault(message.provider, []).append(message)
+        for name, group in groups.items():
+            provider = self.providers.get(name) if name is not None else None
+            if provider is None:
+                now = self.clock.now()
+                error = f"provider {name!r} is no longer configured"
+                saved = self._store(group, [m.transition(SMSState.ERROR, at=now, error=error) for m in group])
+                results.update((m.id, m) for m in saved)
+                continue
+            for chunk in _chunks(group, max(1, provider.max_batch_size)):
+                outcomes = self._call(name, provider, chunk)
+                now = self.clock.now()
+                updated = [self._after_attempt(m, o, now) for m, o in zip(chunk, outcomes, strict=True)]
+                results.update((m.id, m) for m in self._store(chunk, updated))
+        return [results[m.id] for m in messages]
+
+    def _call(self, name: str | None, provider: SMSProvider, chunk: Sequence[SMSMessage]) -> list[Outcome]:
+        try:
+            outcomes = list(provider.publish(chunk))
+        except Exception as exc:
+            # It may have reached the provider before failing: ambiguous, never re-sent blindly.
+            log.exception("provider %r raised while publishing %d message(s)", name, len(chunk))
+            return [Outcome.ambiguous(f"provider raised {type(exc).__name__} while publishing")] * len(chunk)
+        if len(outcomes) != len(chunk) or not all(isinstance(o, Outcome) for o in outcomes):
+            log.error("provider %r answered %d outcomes for %d messages", name, len(outcomes), len(chunk))
+            return [Outcome.ambiguous("provider gave an unusable answer")] * len(chunk)
+        return outcomes
+
+    def _after_attempt(self, message: SMSMessage, outcome: Outcome, now: datetime) -> SMSMessage:
+        if outcome.state is not SMSState.WAITING:
+            return message.record_attempt(outcome, at=now)
+        error = outcome.error or "transient failure"
+        attempts = message.attempts + 1
+        if not (self.config.batch_sending and self.config.retry_sending):
+            final = f"{error} (not retried: retries need batch_sending and retry_sending)"
+        elif attempts >= self.config.max_attempts:
+            final = f"gave up after {attempts} attempts: {error}"
+        else:
+            delay = min(self.config.retry_backoff_max_seconds, self.config.retry_backoff_seconds * 2 ** (attempts - 1))
+            due = now + timedelta(seconds=delay * self._rng.uniform(0.5, 1.0))
+            if self._past_deadline(message, due):
+                final = f"{self._deadline_error()}: {error}"
+            else:
+                return message.retry_later(at=now, due=due, error=error)
+        return message.record_attempt(attrs.evolve(outcome, state=SMSState.ERROR, error=final), at=now)
+
+    def _past_deadline(self, message: SMSMessage, at: datetime) -> bool:
+        limit = self.config.max_seconds_to_send
+        return limit is not None and at > message.created_at + timedelta(seconds=limit)
+
+    def _deadline_error(self) -> str:
+        return f"not sent within the send deadline of {self.config.max_seconds_to_send:g} seconds"
+
+    def _ask(self, name: str, provider: DeliveryChecker, chunk: Sequence[SMSMessage]) -> list[Outcome | None] | None:
+        try:
+            reports = list(provider.bulk_check_sms_states(chunk))
+        except Exception:
+            log.exception("delivery check of %d message(s) by provider %r failed", len(chunk), name)
+            return None
+        if len(reports) != len(chunk) or not all(r is None or isinstance(r, Outcome) for r in reports):
+            log.error("provider %r answered %d reports for %d messages", name, len(reports), len(chunk))
+            return None
+        return reports
+
+    def _recover_expired_leases(self, now: datetime) -> int:
+        total = 0
+        while True:
+            expired = self.messages.find_expired_leases(now=now, limit=self.config.batch_size)
+            if not expired:
+                return total
+            updated = [self._after_dead_worker(message, now) for message in expired]
+            self._store(expired, updated)
+            total += len(expired)
+            log.warning("ended %d expired lease(s) of SMS messages whose worker stopped mid-publish", len(expired))
+
+    def _after_dead_worker(self, message: SMSMessage, now: datetime) -> SMSMessage:
+        provider = self.providers.get(message.provider) if message.provider else None
+        retry = self.config.batch_sending and self.config.retry_sending
+        if (provider is not None and provider.can_check_by_our_id) or not retry:
+            return message.transition(
+                SMSState.UNKNOWN,
+                at=now,
+                error="the worker stopped while publishing; outcome unknown until a delivery check",
+            )
+        return self._after_attempt(
+            message, Outcome.transient("the worker stopped while publishing; sent again (may duplicate)"), now
+        )
+
+    def _time_out_idle(self, cutoff: datetime) -> int:
+        minutes = f"{self.config.idle_timeout_minutes:g}"
+        error = f"timed out: no delivery report within {minutes} minutes of sending"
+        total, after_id = 0, 0
+        while True:
+            chunk = self.messages.scan(
+                states=_IN_FLIGHT, sent_before=cutoff, after_id=after_id, limit=self.config.check_chunk_size
+            )
+            if not chunk:
+                break
+            after_id = chunk[-1].id or 0
+            total += len(chunk)
+            if self.config.set_error_to_idle_messages:
+                now = self.clock.now()
+                self._store(chunk, [m.transition(SMSState.ERROR, at=now, error=error) for m in chunk])
+        if total and self.config.log_idle_messages:
+            action = "moved to ERROR" if self.config.set_error_to_idle_messages else "left as they are"
+            log.warning(
+                "%d SMS message(s) were SENDING or UNKNOWN for more than %s minutes; %s",
+                total,
+                minutes,
+                action,
+            )
+        return total
+
+    def _store(self, old: Sequence[SMSMessage], new: Sequence[SMSMessage]) -> list[SMSMessage]:
+        if not new:
+            return []
+        try:
+            saved = self.messages.save_many(new)
+        except ConcurrentUpdateError:
+            saved = []
+            for message in new:
+                try:
+                    saved.append(self.messages.save(message))
+                except (ConcurrentUpdateError, MessageNotFoundError) as exc:
+                    # Someone else changed it since we read it: their write stands, ours is dropped and said so.
+                    log.error("SMS message %s: outcome %s not stored: %s", message.id, message.state, exc)
+                    saved.append(
+                        self.messages.get(message.id or 0) if isinstance(exc, ConcurrentUpdateError) else message
+                    )
+        before = {m.id: m for m in old}
+        changes = []
+        for m in saved:
+            was = before.get(m.id)
+            if was is not None and (was.state is not m.state or was.attempts != m.attempts):
+                changes.append(
+                    StateChange(
+                        message_id=m.id or 0,
+                        old_state=was.state,
+                        new_state=m.state,
+                        provider=m.provider,
+                        error=m.error,
+                        at=m.changed_at,
+                    )
+                )
+        notify(self._subscribers, changes)
+        return saved
+
+    def _announce_new(self, stored: Sequence[SMSMessage]) -> None:
+        if self._subscribers:
+            notify(
+                self._subscribers,
+                (
+                    StateChange(
+                        message_id=m.id or 0,
+                        old_state=None,
+                        new_state=m.state,
+                        provider=m.provider,
+                        error=None,
+                        at=m.created_at,
+                    )
+                    for m in stored
+                ),
+            )

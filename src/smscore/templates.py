@@ -1,0 +1,149 @@
+"""SMS templates and their rendering.
+
+Templates are edited by staff, so their bodies are hostile input: they are rendered in Jinja2's
+``SandboxedEnvironment`` (no attribute walks to ``__class__``/``__globals__``, bounded ``range``), with
+string and list repetition bounded, undefined variables as errors, and the output cut off at a fixed length
+while it is produced. Autoescape is off: SMS is plain text, ``&`` stays ``&``.
+
+>>> SMSTemplate(slug="otp", body="Your code is {{ code }}").render_body({"code": "1234"})
+'Your code is 1234'
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+import attrs
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from smscore.errors import InvalidMessageError, TemplateRenderError
+
+__all__ = [
+    "MAX_RENDERED_LENGTH",
+    "JinjaRenderer",
+    "SMSTemplate",
+    "TemplateRenderer",
+    "validate_slug",
+]
+
+#: Longest rendered body accepted, in characters (far above any sane SMS; the segment limit applies after).
+MAX_RENDERED_LENGTH: Final = 10_000
+
+_SLUG: Final = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+def validate_slug(value: object, *, what: str, max_length: int) -> str:
+    """Return ``value`` if it is a slug of at most ``max_length`` characters.
+
+    Raises :class:`~smscore.errors.InvalidMessageError` naming ``what`` otherwise.
+    """
+    if not isinstance(value, str) or not _SLUG.match(value) or len(value) > max_length:
+        raise InvalidMessageError(
+            f"{what} {value!r} is not a slug (letters, digits, '-' and '_', at most {max_length} characters)"
+        )
+    return value
+
+
+class TemplateRenderer(Protocol):
+    """Turns a template body and a context into text. Raises :class:`TemplateRenderError` on failure."""
+
+    def render(self, body: str, context: Mapping[str, Any]) -> str: ...
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox, plus a bound on ``*`` and ``**`` so ``{{ 'x' * 10**9 }}`` cannot exhaust memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator_name: str, left: Any, right: Any) -> Any:
+        if operator_name == "**" and _is_big_power(left, right):
+            raise jinja2.exceptions.SecurityError("power too large")
+        if operator_name == "*" and _is_big_repeat(left, right):
+            raise jinja2.exceptions.SecurityError("repetition too large")
+        return super().call_binop(context, operator_name, left, right)
+
+
+def _is_big_power(left: Any, right: Any) -> bool:
+    return isinstance(right, int) and isinstance(left, int | float) and abs(right) > 64
+
+
+def _is_big_repeat(left: Any, right: Any) -> bool:
+    for seq, count in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(count, int):
+            return len(seq) * count > MAX_RENDERED_LENGTH
+    return False
+
+
+class JinjaRenderer:
+    """The default renderer: one sandboxed Jinja2 environment, compiled bodies cached.
+
+    ``max_length`` bounds the rendered output; rendering stops as soon as it is exceeded.
+    """
+
+    def __init__(self, *, max_length: int = MAX_RENDERED_LENGTH, cache_size: int = 512) -> None:
+        self.max_length = max_length
+        self._env = _BoundedSandbox(autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+        self._compile: Callable[[str], jinja2.Template] = functools.lru_cache(maxsize=cache_size)(self._env.from_string)
+
+    def render(self, body: str, context: Mapping[str, Any]) -> str:
+        """Render ``body`` with ``context``; see the module docstring for what is refused."""
+        try:
+            template = self._compile(body)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateRenderError(f"template syntax error on line {exc.lineno}: {exc.message}") from exc
+        pieces: list[str] = []
+        size = 0
+        try:
+            for piece in template.generate(dict(context)):
+                size += len(piece)
+                if size > self.max_length:
+                    raise TemplateRenderError(f"rendered template is longer than {self.max_length} characters")
+                pieces.append(piece)
+        except jinja2.UndefinedError as exc:
+            raise TemplateRenderError(f"template variable is missing: {exc.message}") from exc
+        except jinja2.exceptions.SecurityError as exc:
+            raise TemplateRenderError(f"template tried something unsafe: {exc}") from exc
+        except TemplateRenderError:
+            raise
+        except Exception as exc:  # a filter or a context value failed: still the template's fault
+            raise TemplateRenderError(f"template failed to render: {type(exc).__name__}: {exc}") from exc
+        return "".join(pieces)
+
+
+_DEFAULT_RENDERER: Final = JinjaRenderer()
+
+
+def _slug(value: object) -> str:
+    return validate_slug(value, what="template slug", max_length=100)
+
+
+@attrs.frozen(kw_only=True)
+class SMSTemplate:
+    """A stored template: ``slug`` (its key), ``body`` (Jinja2 text) and timestamps.
+
+    Subclass it to change behaviour, as the seed allows: override :meth:`get_body` to adjust the body before
+    rendering, :meth:`can_send` to refuse some sends (``send_template`` then returns ``None`` and stores
+    nothing). Raises :class:`~smscore.errors.InvalidMessageError` for a slug that is not a slug.
+    """
+
+    slug: str = attrs.field(converter=_slug)
+    body: str
+    created_at: datetime | None = None
+    changed_at: datetime | None = None
+
+    def get_body(self) -> str:
+        """The body to render (override to update it before rendering)."""
+        return self.body
+
+    def render_body(self, context: Mapping[str, Any], renderer: TemplateRenderer | None = None) -> str:
+        """Render :meth:`get_body` with ``context``. Raises :class:`~smscore.errors.TemplateRenderError`."""
+        return (renderer or _DEFAULT_RENDERER).render(self.get_body(), context)
+
+    def can_send(self, recipient: str, context: Mapping[str, Any]) -> bool:
+        """Whether this template may be sent to ``recipient`` with ``context``. True unless overridden."""
+        return True

@@ -1,0 +1,20 @@
+"""The shipped in-memory repositories pass the storage contract suites."""
+
+from __future__ import annotations
+
+import pytest
+
+from smscore.testing import InMemoryMessageRepository, InMemoryTemplateRepository
+from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
+
+
+class TestInMemoryMessageRepository(MessageRepositoryContract):
+    @pytest.fixture
+    def repo(self) -> InMemoryMessageRepository:
+        return InMemoryMessageRepository()
+
+
+class TestInMemoryTemplateRepository(TemplateRepositoryContract):
+    @pytest.fixture
+    def templates(self) -> InMemoryTemplateRepository:
+        return InMemoryTemplateRepository()
