@@ -47,6 +47,7 @@ Router = Callable[[SMSMessage], "str | None"]
 RESERVED_KEYWORDS: Final = frozenset({"priority", "idempotency_key", "send_immediately", "sender", "provider"})
 _MAX_EXTRA_DATA_BYTES: Final = 64 * 1024
 _IN_FLIGHT: Final = frozenset({SMSState.SENDING, SMSState.UNKNOWN})
+_PURGEABLE: Final = FINAL_STATES | {SMSState.SENT}
 
 
 @attrs.frozen
@@ -354,12 +355,16 @@ class SMSService:
         )
 
     def purge(self, older_than: timedelta, *, batch_size: int = 1000) -> int:
-        """Delete messages in a final state last changed more than ``older_than`` ago, in batches; return
-        how many were deleted."""
+        """Delete finished messages last changed more than ``older_than`` ago, in batches of ``batch_size``;
+        return how many were deleted.
+
+        Finished means a final state, or SENT: a retention period is far longer than any delivery report takes,
+        and keeping SENT texts (often one-time codes) forever is what retention exists to prevent.
+        """
         before = self.clock.now() - older_than
         total = 0
         while True:
-            deleted = self.messages.purge(states=FINAL_STATES, changed_before=before, limit=batch_size)
+            deleted = self.messages.purge(states=_PURGEABLE, changed_before=before, limit=batch_size)
             total += deleted
             if deleted < batch_size:
                 return total
