@@ -41,6 +41,8 @@ idle_timeout_minutes      240        SENDING / UNKNOWN longer than this after se
 log_idle_messages         True       log how many messages timed out
 set_error_to_idle_messages True      move idle messages to ERROR (otherwise only log)
 check_chunk_size          500        messages per delivery-check query and provider request
+circuit_breaker_threshold 5          whole-call failures in a row before a provider is skipped
+circuit_breaker_cooldown_seconds 30  how long a tripped provider is skipped in favour of the failover
 public_base_url           None       public URL of this application, for provider callbacks
 subscribers               []         dotted paths of callables receiving every state change
 ========================  =========  ===================================================================
@@ -271,6 +273,8 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "log_idle_messages": _bool,
     "set_error_to_idle_messages": _bool,
     "check_chunk_size": _positive_int,
+    "circuit_breaker_threshold": _positive_int,
+    "circuit_breaker_cooldown_seconds": _positive_float,
     "public_base_url": _optional(_str),
     "subscribers": _names,
 }
@@ -307,6 +311,8 @@ class SMSConfig:
     log_idle_messages: bool = True
     set_error_to_idle_messages: bool = True
     check_chunk_size: int = 500
+    circuit_breaker_threshold: int = 5
+    circuit_breaker_cooldown_seconds: float = 30.0
     public_base_url: str | None = None
     subscribers: tuple[str, ...] = ()
 

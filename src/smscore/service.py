@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import attrs
 
+from smscore.breaker import CircuitBreaker
 from smscore.clock import SystemClock
 from smscore.config import SMSConfig
 from smscore.errors import (
@@ -142,6 +143,10 @@ class SMSService:
         self.renderer: TemplateRenderer = renderer or JinjaRenderer()
         self._on_close = on_close
         self._rng = rng or random.Random()
+        self._breaker = CircuitBreaker(
+            threshold=self.config.circuit_breaker_threshold,
+            cooldown_seconds=self.config.circuit_breaker_cooldown_seconds,
+        )
 
     # -- public use cases -------------------------------------------------------------------------------
 
@@ -306,6 +311,27 @@ class SMSService:
         for message in done:
             states[message.state] = states.get(message.state, 0) + 1
         return OutboxReport(claimed=len(claimed), recovered=recovered, states=states)
+
+    def publish_waiting(self, message_id: int) -> SMSMessage:
+        """Publish one stored WAITING message now: the step of a per-message task queue (Celery).
+
+        The message is claimed with compare-and-set, so two tasks for the same id send it once. A message that
+        is not WAITING, is held by a worker, or is not yet due is returned as stored, untouched. Raises
+        :class:`~smscore.errors.MessageNotFoundError`.
+        """
+        now = self.clock.now()
+        message = self.messages.get(message_id)
+        due = message.next_attempt_at is None or message.next_attempt_at <= now
+        if message.state is not SMSState.WAITING or message.lease_expires_at is not None or not due:
+            return message
+        lease_until = now + timedelta(seconds=self.config.lease_seconds)
+        try:
+            claimed = self.messages.save(attrs.evolve(message, lease_expires_at=lease_until))
+        except ConcurrentUpdateError:
+            return self.messages.get(message_id)
+        if self._past_deadline(claimed, now):
+            return self._store([claimed], [claimed.transition(SMSState.ERROR, at=now, error=self._deadline_error())])[0]
+        return self._publish([claimed])[0]
 
     def check_delivery(self) -> DeliveryCheckReport:
         """Ask each delivery-checking provider (by configured name) about SENDING, UNKNOWN and recently SENT
@@ -484,18 +510,51 @@ class SMSService:
             groups.setdefault(message.provider, []).append(message)
         for name, group in groups.items():
             provider = self.providers.get(name) if name is not None else None
-            if provider is None:
+            if provider is None or name is None:
                 now = self.clock.now()
                 error = f"provider {name!r} is no longer configured"
                 saved = self._store(group, [m.transition(SMSState.ERROR, at=now, error=error) for m in group])
                 results.update((m.id, m) for m in saved)
                 continue
             for chunk in _chunks(group, max(1, provider.max_batch_size)):
-                outcomes = self._call(name, provider, chunk)
-                now = self.clock.now()
-                updated = [self._after_attempt(m, o, now) for m, o in zip(chunk, outcomes, strict=True)]
-                results.update((m.id, m) for m in self._store(chunk, updated))
+                results.update((m.id, m) for m in self._publish_with_failover(name, chunk))
         return [results[m.id] for m in messages]
+
+    def _publish_with_failover(self, name: str, chunk: Sequence[SMSMessage]) -> list[SMSMessage]:
+        """Publish through ``name``; when it is down (every message transient, or its circuit is open), try the
+        failover providers in order. Ambiguous answers never fail over: the first provider may have sent."""
+        candidates = [name, *(f for f in self.config.failover if f != name)]
+        batch: list[SMSMessage] = list(chunk)
+        outcomes: list[Outcome] = []
+        for index, candidate in enumerate(candidates):
+            last = index == len(candidates) - 1
+            provider = self.providers[candidate]
+            if candidate != name:
+                path = _backend_path(provider)
+                batch = [attrs.evolve(m, provider=candidate, backend=path) for m in chunk]
+            if self._breaker.is_open(candidate, self.clock.now()):
+                if not last:
+                    continue
+                if self.config.batch_sending:
+                    outcomes = [Outcome.transient(f"provider {candidate!r} skipped: too many failures in a row")] * len(
+                        batch
+                    )
+                    break
+            outcomes = self._call_chunked(candidate, provider, batch)
+            down = all(o.state is SMSState.WAITING for o in outcomes)
+            self._breaker.record(candidate, ok=not down, now=self.clock.now())
+            if not down or last:
+                break
+            log.warning("provider %r is unavailable for %d message(s); trying the failover", candidate, len(batch))
+        now = self.clock.now()
+        updated = [self._after_attempt(m, o, now) for m, o in zip(batch, outcomes, strict=True)]
+        return self._store(chunk, updated)
+
+    def _call_chunked(self, name: str, provider: SMSProvider, batch: Sequence[SMSMessage]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for part in _chunks(batch, max(1, provider.max_batch_size)):
+            outcomes.extend(self._call(name, provider, part))
+        return outcomes
 
     def _call(self, name: str | None, provider: SMSProvider, chunk: Sequence[SMSMessage]) -> list[Outcome]:
         try:

@@ -513,3 +513,62 @@ class TestConstruction:
         """A service needs at least one provider."""
         with pytest.raises(ConfigurationError):
             SMSService(messages=InMemoryMessageRepository(), templates=InMemoryTemplateRepository(), providers={})
+
+
+class TestFailover:
+    @pytest.fixture
+    def pair(self, clock: FixedClock) -> tuple[SMSService, ScriptedProvider, ScriptedProvider]:
+        main, backup = ScriptedProvider(), ScriptedProvider()
+        service = SMSService(
+            messages=InMemoryMessageRepository(),
+            templates=InMemoryTemplateRepository(),
+            providers={"main": main, "backup": backup},
+            config=SMSConfig.from_mapping(
+                {
+                    "providers": {"main": {"backend": "dummy"}, "backup": {"backend": "dummy"}},
+                    "default_provider": "main",
+                    "failover": ["backup"],
+                    "batch_sending": True,
+                    "circuit_breaker_threshold": 2,
+                    "circuit_breaker_cooldown_seconds": 30,
+                }
+            ),
+            clock=clock,
+        )
+        return service, main, backup
+
+    def test_an_unavailable_provider_fails_over_and_the_message_says_who_sent_it(
+        self, pair: tuple[SMSService, ScriptedProvider, ScriptedProvider]
+    ) -> None:
+        """main answers 503: the message goes out through backup, recorded as backup's."""
+        service, main, backup = pair
+        main.will(Outcome.transient("HTTP 503"))
+        message = service.send("+420777123456", "x", send_immediately=True)
+        assert message.state is SMSState.SENT
+        assert message.provider == "backup"
+        assert message.attempts == 1
+        assert [m.provider for m in backup.published] == ["backup"]
+
+    def test_an_ambiguous_answer_never_fails_over(
+        self, pair: tuple[SMSService, ScriptedProvider, ScriptedProvider]
+    ) -> None:
+        """main may have sent it: no second copy through backup."""
+        service, main, backup = pair
+        main.will(Outcome.ambiguous("read timeout"))
+        assert service.send("+420777123456", "x", send_immediately=True).state is SMSState.UNKNOWN
+        assert backup.published == []
+
+    def test_the_circuit_opens_skips_the_provider_and_closes_after_the_cooldown(
+        self, pair: tuple[SMSService, ScriptedProvider, ScriptedProvider], clock: FixedClock
+    ) -> None:
+        """Two whole-call failures open main; it is skipped for 30 s; afterwards a success closes it."""
+        service, main, backup = pair
+        main.will(Outcome.transient("503"), Outcome.transient("503"))
+        service.send("+420777123456", "1", send_immediately=True)
+        service.send("+420777123456", "2", send_immediately=True)
+        service.send("+420777123456", "3", send_immediately=True)
+        assert [m.content for m in main.published] == ["1", "2"]
+        assert [m.content for m in backup.published] == ["1", "2", "3"]
+        clock.advance(seconds=31)
+        assert service.send("+420777123456", "4", send_immediately=True).provider == "main"
+        assert service.send("+420777123456", "5", send_immediately=True).provider == "main"

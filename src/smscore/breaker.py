@@ -1,0 +1,44 @@
+"""A circuit breaker per named provider.
+
+A provider whose publish calls fail as a whole (every message transient, or the call raised) ``threshold`` times
+in a row is *open*: it is skipped in favour of the failover providers for ``cooldown`` seconds. After the
+cool-down one call is let through (half-open); its success closes the circuit, its failure opens it again.
+The state lives in the process: each worker learns on its own, which costs at most ``threshold`` failed calls
+per worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+__all__ = ["CircuitBreaker"]
+
+
+class CircuitBreaker:
+    """Counts consecutive whole-call failures per provider name and opens after ``threshold`` of them."""
+
+    def __init__(self, *, threshold: int, cooldown_seconds: float) -> None:
+        self.threshold = threshold
+        self.cooldown = timedelta(seconds=cooldown_seconds)
+        self._failures: dict[str, int] = {}
+        self._open_until: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def is_open(self, name: str, now: datetime) -> bool:
+        """True while ``name`` is cooling down after too many failures in a row."""
+        with self._lock:
+            until = self._open_until.get(name)
+            return until is not None and now < until
+
+    def record(self, name: str, *, ok: bool, now: datetime) -> None:
+        """Record the result of one call to ``name``."""
+        with self._lock:
+            if ok:
+                self._failures.pop(name, None)
+                self._open_until.pop(name, None)
+                return
+            failures = self._failures.get(name, 0) + 1
+            self._failures[name] = failures
+            if failures >= self.threshold:
+                self._open_until[name] = now + self.cooldown
