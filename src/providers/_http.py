@@ -1,0 +1,179 @@
+"""HTTP transport for the XML gateways: one POST, every httpx failure translated at the edge.
+
+:func:`post_xml` never raises for anything the network or the gateway did. It returns the answer's bytes, or a
+:class:`Failure` saying whether the request certainly did not reach the gateway (``TRANSIENT``: safe to send
+again), was refused for good (``REJECTED``), or may have been processed (``AMBIGUOUS``: never re-sent blindly).
+
+================================================  ==========  ==============================================
+what happened                                     kind        why
+================================================  ==========  ==============================================
+connection refused, DNS failure, connect timeout  TRANSIENT   nothing was sent
+no free pooled connection in time (pool timeout)  TRANSIENT   nothing was sent
+proxy failure                                     TRANSIENT   the proxy never reached the gateway
+HTTP 408, 429, 5xx                                TRANSIENT   the gateway says it did not take the request
+HTTP 401, 403                                     REJECTED    credentials refused: retrying will not help
+any other HTTP status outside 2xx                 REJECTED    wrong URL or request; retrying will not help
+read timeout, connection reset or closed before   AMBIGUOUS   the request left; the gateway may have
+the whole answer arrived, write failures                      processed it
+answer larger than the cap                        AMBIGUOUS   the request was processed; the answer is unusable
+================================================  ==========  ==============================================
+
+A 2xx answer's body is read up to a cap (:data:`providers._xml.MAX_RESPONSE_BYTES`), so a hostile or broken
+gateway cannot exhaust memory. Reasons never include the request body (it holds credentials) or the answer's body.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable
+from typing import Final
+from urllib.parse import urlsplit
+
+import attrs
+import httpx
+
+from providers._xml import MAX_RESPONSE_BYTES, escape_attribute, escape_text
+from smscore.errors import ConfigurationError
+
+__all__ = ["CONTENT_TYPE", "Failure", "FailureKind", "Redactor", "build_client", "check_url", "post_xml", "safe_url"]
+
+log = logging.getLogger(__name__)
+
+#: The content type of every request body.
+CONTENT_TYPE: Final = "text/xml; charset=utf-8"
+
+_TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
+
+
+class FailureKind(enum.Enum):
+    """How a failed request leaves the messages it carried."""
+
+    TRANSIENT = "transient"
+    REJECTED = "rejected"
+    AMBIGUOUS = "ambiguous"
+
+
+@attrs.frozen
+class Failure:
+    """A request that produced no usable answer: its kind and a reason fit for the message's ``error``."""
+
+    kind: FailureKind
+    reason: str
+
+
+def safe_url(url: str) -> str:
+    """``url`` reduced to scheme, host, port and path: what may appear in logs and reprs."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<invalid url>"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def check_url(url: object, *, key: str = "url") -> str:
+    """Validate a gateway URL from configuration: ``http`` or ``https``, a host, no credentials in it.
+
+    Raises :class:`~smscore.errors.ConfigurationError` keyed by ``key``.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigurationError(f"option {key!r} must be a URL", key=key)
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        raise ConfigurationError(f"option {key!r} is not a valid URL", key=key) from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigurationError(f"option {key!r} must be an http:// or https:// URL with a host", key=key)
+    if parts.username is not None or parts.password is not None:
+        # They would end up in logs; the gateways take credentials in the body anyway.
+        raise ConfigurationError(f"option {key!r} must not contain credentials: use username and password", key=key)
+    if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        log.warning("%s is plain HTTP: the password and every SMS text cross the network unencrypted", safe_url(url))
+    return url
+
+
+def build_client(*, timeout: float, max_connections: int = 10) -> httpx.Client:
+    """The one ``httpx.Client`` a backend built from options keeps for its whole life (keep-alive, reused)."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        follow_redirects=False,
+        headers={"Content-Type": CONTENT_TYPE, "Accept": "text/xml, application/xml;q=0.9, */*;q=0.1"},
+    )
+
+
+class Redactor:
+    """Removes secrets from text that leaves a backend (logs, ``error``, ``extra_sender_data``).
+
+    The secrets are matched raw and in their XML-escaped forms, since gateways may echo the request body.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        forms = set()
+        for secret in secrets:
+            if secret:
+                forms.update({secret, escape_text(secret), escape_attribute(secret)})
+        forms.discard("")
+        self._forms = sorted(forms, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for form in self._forms:
+            text = text.replace(form, "***")
+        return text
+
+    def __repr__(self) -> str:
+        return "<Redactor>"
+
+
+def _status_failure(response: httpx.Response) -> Failure | None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return None
+    if status in _TRANSIENT_STATUSES or 500 <= status < 600:
+        return Failure(FailureKind.TRANSIENT, f"gateway unavailable: HTTP {status}")
+    if status in {401, 403}:
+        return Failure(FailureKind.REJECTED, f"gateway refused the credentials: HTTP {status}")
+    if 300 <= status < 400:
+        return Failure(FailureKind.REJECTED, f"gateway redirected the request (HTTP {status}): check the url option")
+    return Failure(FailureKind.REJECTED, f"gateway refused the request: HTTP {status}")
+
+
+def _exception_failure(exc: httpx.HTTPError) -> Failure:
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ProxyError):
+        return Failure(FailureKind.TRANSIENT, f"gateway not reached ({name})")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return Failure(FailureKind.REJECTED, f"gateway URL unusable ({name})")
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure(FailureKind.AMBIGUOUS, f"no answer in time after the request was sent ({name})")
+    return Failure(FailureKind.AMBIGUOUS, f"connection failed after the request was sent ({name})")
+
+
+def post_xml(
+    client: httpx.Client, url: str, body: bytes, *, max_response_bytes: int = MAX_RESPONSE_BYTES
+) -> bytes | Failure:
+    """POST ``body`` to ``url``; the answer's bytes when the status is 2xx, else a :class:`Failure`.
+
+    Never raises for network or gateway trouble (see the module docstring for the classification).
+    """
+    try:
+        with client.stream("POST", url, content=body, headers={"Content-Type": CONTENT_TYPE}) as response:
+            failure = _status_failure(response)
+            if failure is not None:
+                return failure
+            chunks = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_response_bytes:
+                    return Failure(
+                        FailureKind.AMBIGUOUS, f"gateway answer larger than {max_response_bytes} bytes; not read"
+                    )
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.HTTPError as exc:
+        return _exception_failure(exc)

@@ -1,0 +1,119 @@
+"""ATS (atspraha.cz) SMS gateway: XML over HTTPS, many messages per request, delivery reports by our own id.
+
+Configure it by alias::
+
+    build_service({"provider": "ats", "provider_options": {
+        "username": "...", "password": "...", "project_keyword": "KW", "output_sender_number": "90099",
+        "uniq_prefix": "shop",
+    }})
+
+=====================  ========  =============================================================================
+option                 default   meaning
+=====================  ========  =============================================================================
+username               required  account name (sent inside the XML body)
+password               required  account password (sent inside the XML body; never logged or shown)
+project_keyword        required  project keyword, the ``kw`` attribute
+output_sender_number   required  default sender, the ``sender`` attribute (a message's own sender wins)
+url                    HTTPS     gateway address; default ``https://fik.atspraha.cz/gwfcgi/XMLServerWrapper.fcgi``
+uniq_prefix            ""        our id on the wire is ``<prefix>-<message id>`` (just the id when empty); use
+                                 one prefix per application sharing an account
+validity               60        the ``validity`` attribute (passed through as the ancestor did)
+textid                 none      the ``textid`` attribute, sent only when set
+optid                  none      operator id, sent as the ``opmid`` attribute (empty when not set)
+timeout                5         seconds for connecting, each read and write, and waiting for a connection
+max_batch_size         100       most messages per request (publishing and delivery checks)
+=====================  ========  =============================================================================
+
+Outcomes: code 0 puts a message in SENDING, 22 in SENT, 23 in DELIVERED; per-message error codes are ERROR with
+the code's label; see :mod:`providers._ats_wire` for the whole table and :mod:`providers._http` for how network
+failures are classified. Delivery checks (``bulk_check_sms_states``) send ``<dlr>`` requests keyed by our id,
+so a message left UNKNOWN by a failed request is resolved too: code 20 (not found) sends it back to WAITING.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, Self
+
+import httpx
+
+from providers._ats_wire import ATS_CODES, DEFAULT_URL, ATSResponseError, ATSWire
+from providers._http import check_url
+from providers._xml_gateway import Options, XMLGatewayBackend, check_prefix, client_from
+
+__all__ = ["ATS_CODES", "DEFAULT_URL", "ATSResponseError", "ATSSMSBackend"]
+
+_OPTIONS: Final = (
+    "url",
+    "username",
+    "password",
+    "project_keyword",
+    "output_sender_number",
+    "uniq_prefix",
+    "validity",
+    "textid",
+    "optid",
+    "timeout",
+    "max_batch_size",
+)
+
+
+class ATSSMSBackend(XMLGatewayBackend):
+    """Sends through the ATS XML gateway with the ``httpx.Client`` it is given (see the module docstring).
+
+    ``publish`` and ``bulk_check_sms_states`` never raise: every failure is an outcome. The client is used for
+    every request (keep-alive) and closed by :meth:`close`.
+    """
+
+    log: ClassVar[logging.Logger] = logging.getLogger(__name__)
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        username: str,
+        password: str,
+        project_keyword: str,
+        output_sender_number: str,
+        url: str = DEFAULT_URL,
+        uniq_prefix: str = "",
+        validity: int = 60,
+        textid: str | None = None,
+        optid: str | None = None,
+        max_batch_size: int = 100,
+    ) -> None:
+        wire = ATSWire(
+            username=username,
+            password=password,
+            sender=output_sender_number,
+            keyword=project_keyword,
+            prefix=check_prefix(uniq_prefix),
+            validity=validity,
+            textid=textid,
+            opmid=optid or "",
+        )
+        super().__init__(client, wire=wire, url=check_url(url), max_batch_size=max_batch_size, secrets=[password])
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Self:
+        """Build the backend and its own ``httpx.Client`` from options (see the module docstring).
+
+        Raises :class:`~smscore.errors.ConfigurationError` keyed by the option's name for a missing required
+        option, a value of the wrong type (strings such as ``"60"`` are converted) or an unknown option.
+        """
+        read = Options(options, _OPTIONS)
+        settings: dict[str, Any] = {
+            "username": read.required_string("username"),
+            "password": read.required_string("password"),
+            "project_keyword": read.required_string("project_keyword"),
+            "output_sender_number": read.required_string("output_sender_number"),
+            "url": read.url("url", default=DEFAULT_URL),
+            "uniq_prefix": read.prefix("uniq_prefix"),
+            "validity": read.integer("validity", default=60, minimum=1),
+            "textid": read.string("textid"),
+            "optid": read.string("optid"),
+            "max_batch_size": read.integer("max_batch_size", default=100, maximum=10_000),
+        }
+        client = client_from(read)
+        return cls(client, **settings)

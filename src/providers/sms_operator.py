@@ -1,0 +1,86 @@
+"""SMS-operator (sms-operator.cz) gateway: XML over HTTPS, many messages per request, status by our own id.
+
+Configure it by alias::
+
+    build_service({"provider": "sms-operator", "provider_options": {
+        "username": "...", "password": "...", "uniq_prefix": "shop",
+    }})
+
+===============  ========  ==================================================================================
+option           default   meaning
+===============  ========  ==================================================================================
+username         required  account name (sent inside the XML body)
+password         required  account password (sent inside the XML body; never logged or shown)
+url              HTTPS     gateway address; default ``https://www.sms-operator.cz/webservices/webservice.aspx``
+uniq_prefix      ""        our id on the wire (``SmsId``) is ``<prefix>-<message id>`` (just the id when empty)
+timeout          5         seconds for connecting, each read and write, and waiting for a connection
+max_batch_size   100       most messages per request (publishing and status checks)
+===============  ========  ==================================================================================
+
+Outcomes: a send acknowledged with status 0 or 11-14 is SENDING (never DELIVERED on the spot); statuses 1-7 and
+10 are ERROR with their label; see :mod:`providers._sms_operator_wire` for the whole table and
+:mod:`providers._http` for how network failures are classified. ``bulk_check_sms_states`` sends ``SMS-Status``
+requests: 0 is DELIVERED, 15 (not found) sends a message left UNKNOWN back to WAITING.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, Self
+
+import httpx
+
+from providers._http import check_url
+from providers._sms_operator_wire import (
+    DEFAULT_URL,
+    SMS_OPERATOR_CODES,
+    SMSOperatorResponseError,
+    SMSOperatorWire,
+)
+from providers._xml_gateway import Options, XMLGatewayBackend, check_prefix, client_from
+
+__all__ = ["DEFAULT_URL", "SMS_OPERATOR_CODES", "SMSOperatorBackend", "SMSOperatorResponseError"]
+
+_OPTIONS: Final = ("url", "username", "password", "uniq_prefix", "timeout", "max_batch_size")
+
+
+class SMSOperatorBackend(XMLGatewayBackend):
+    """Sends through the SMS-operator XML web service with the ``httpx.Client`` it is given.
+
+    ``publish`` and ``bulk_check_sms_states`` never raise: every failure is an outcome. The client is used for
+    every request (keep-alive) and closed by :meth:`close`.
+    """
+
+    log: ClassVar[logging.Logger] = logging.getLogger(__name__)
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        username: str,
+        password: str,
+        url: str = DEFAULT_URL,
+        uniq_prefix: str = "",
+        max_batch_size: int = 100,
+    ) -> None:
+        wire = SMSOperatorWire(username=username, password=password, prefix=check_prefix(uniq_prefix))
+        super().__init__(client, wire=wire, url=check_url(url), max_batch_size=max_batch_size, secrets=[password])
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Self:
+        """Build the backend and its own ``httpx.Client`` from options (see the module docstring).
+
+        Raises :class:`~smscore.errors.ConfigurationError` keyed by the option's name for a missing required
+        option, a value of the wrong type (strings such as ``"100"`` are converted) or an unknown option.
+        """
+        read = Options(options, _OPTIONS)
+        settings: dict[str, Any] = {
+            "username": read.required_string("username"),
+            "password": read.required_string("password"),
+            "url": read.url("url", default=DEFAULT_URL),
+            "uniq_prefix": read.prefix("uniq_prefix"),
+            "max_batch_size": read.integer("max_batch_size", default=100, maximum=10_000),
+        }
+        client = client_from(read)
+        return cls(client, **settings)
