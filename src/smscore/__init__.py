@@ -13,6 +13,7 @@ The core is framework-agnostic: storage (``memory``, ``sqlalchemy``, ``django``)
 
 from smscore.config import ProviderConfig, SMSConfig, build_service, load_config
 from smscore.errors import (
+    CallbackError,
     ConcurrentUpdateError,
     ConfigurationError,
     DuplicateIdempotencyKeyError,
@@ -20,6 +21,7 @@ from smscore.errors import (
     InvalidExtraDataError,
     InvalidMessageError,
     InvalidRecipientError,
+    InvalidSignatureError,
     InvalidStateTransitionError,
     InvalidTagError,
     MessageNotFoundError,
@@ -33,7 +35,16 @@ from smscore.errors import (
 from smscore.events import StateChange
 from smscore.message import RelatedObject, SMSMessage
 from smscore.outcome import Outcome
-from smscore.ports import Clock, DeliveryChecker, MessageRepository, SMSProvider, Storage, TemplateRepository
+from smscore.ports import (
+    CallbackReport,
+    Clock,
+    DeliveryChecker,
+    MessageRepository,
+    SMSProvider,
+    StatusCallbackReceiver,
+    Storage,
+    TemplateRepository,
+)
 from smscore.service import DeliveryCheckReport, OutboxReport, SMSService
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState
 from smscore.templates import SMSTemplate
@@ -41,6 +52,8 @@ from smscore.templates import SMSTemplate
 __all__ = [
     "FINAL_STATES",
     "TRANSITIONS",
+    "CallbackError",
+    "CallbackReport",
     "Clock",
     "ConcurrentUpdateError",
     "ConfigurationError",
@@ -51,6 +64,7 @@ __all__ = [
     "InvalidExtraDataError",
     "InvalidMessageError",
     "InvalidRecipientError",
+    "InvalidSignatureError",
     "InvalidStateTransitionError",
     "InvalidTagError",
     "MessageNotFoundError",
@@ -68,6 +82,7 @@ __all__ = [
     "SMSState",
     "SMSTemplate",
     "StateChange",
+    "StatusCallbackReceiver",
     "Storage",
     "StorageError",
     "TemplateError",

@@ -17,7 +17,9 @@
     │   ├── MessageNotFoundError      no message has that id
     │   ├── ConcurrentUpdateError     the message changed since it was read (compare-and-set failed)
     │   └── DuplicateIdempotencyKeyError  another message already holds the idempotency key
-    └── ProviderError                 a provider's request or response could not be used
+    ├── ProviderError                 a provider's request or response could not be used
+    └── CallbackError                 a pushed status report cannot be used
+        └── InvalidSignatureError     its signature is missing or wrong: nothing was changed
 
 ``InvalidMessageError`` and its children are also ``ValueError``; ``TemplateNotFoundError`` and
 ``MessageNotFoundError`` are also ``LookupError``, so callers who think in built-in terms still catch them.
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from smscore.states import SMSState
 
 __all__ = [
+    "CallbackError",
     "ConcurrentUpdateError",
     "ConfigurationError",
     "DuplicateIdempotencyKeyError",
@@ -40,6 +43,7 @@ __all__ = [
     "InvalidExtraDataError",
     "InvalidMessageError",
     "InvalidRecipientError",
+    "InvalidSignatureError",
     "InvalidStateTransitionError",
     "InvalidTagError",
     "MessageNotFoundError",
@@ -149,3 +153,11 @@ class ProviderError(SMSError):
     Providers raise it (or a subclass) internally; the service never lets it escape a send: it becomes an
     outcome on the message. The text never contains credentials.
     """
+
+
+class CallbackError(SMSError):
+    """A status report pushed by a provider cannot be used (malformed, unknown provider). Nothing changed."""
+
+
+class InvalidSignatureError(CallbackError):
+    """A pushed status report whose signature is missing or does not verify. Nothing changed."""

@@ -6,7 +6,7 @@ ships in-memory fakes that pass the same contract suites. Every repository metho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -17,7 +17,16 @@ from smscore.outcome import Outcome
 from smscore.states import SMSState
 from smscore.templates import SMSTemplate
 
-__all__ = ["Clock", "DeliveryChecker", "MessageRepository", "SMSProvider", "Storage", "TemplateRepository"]
+__all__ = [
+    "CallbackReport",
+    "Clock",
+    "DeliveryChecker",
+    "MessageRepository",
+    "SMSProvider",
+    "StatusCallbackReceiver",
+    "Storage",
+    "TemplateRepository",
+]
 
 
 class Clock(Protocol):
@@ -167,6 +176,30 @@ class DeliveryChecker(Protocol):
     """
 
     def bulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]: ...
+
+
+@attrs.frozen
+class CallbackReport:
+    """What a verified status callback says: which message (by the provider's reference) and its news."""
+
+    provider_ref: str
+    outcome: Outcome
+
+
+@runtime_checkable
+class StatusCallbackReceiver(Protocol):
+    """Optional role of a provider: understand the status reports it pushes (webhooks).
+
+    ``parse_status_callback`` verifies the request's signature first and raises
+    :class:`~smscore.errors.InvalidSignatureError` when it does not verify, or
+    :class:`~smscore.errors.CallbackError` when the request is not a status report. ``url`` is the full URL the
+    request was made to (as the provider saw it), ``params`` the form parameters, ``headers`` the request headers
+    (any case).
+    """
+
+    def parse_status_callback(
+        self, url: str, params: Mapping[str, str | Sequence[str]], headers: Mapping[str, str]
+    ) -> CallbackReport: ...
 
 
 @attrs.frozen

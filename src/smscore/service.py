@@ -21,6 +21,7 @@ from smscore.breaker import CircuitBreaker
 from smscore.clock import SystemClock
 from smscore.config import SMSConfig
 from smscore.errors import (
+    CallbackError,
     ConcurrentUpdateError,
     ConfigurationError,
     DuplicateIdempotencyKeyError,
@@ -33,7 +34,14 @@ from smscore.events import StateChange, Subscriber, notify
 from smscore.message import RelatedObject, SMSMessage
 from smscore.outcome import Outcome
 from smscore.phone import normalize_recipient
-from smscore.ports import Clock, DeliveryChecker, MessageRepository, SMSProvider, TemplateRepository
+from smscore.ports import (
+    Clock,
+    DeliveryChecker,
+    MessageRepository,
+    SMSProvider,
+    StatusCallbackReceiver,
+    TemplateRepository,
+)
 from smscore.states import FINAL_STATES, SMSState
 from smscore.templates import JinjaRenderer, TemplateRenderer, validate_slug
 from smscore.text import prepare_text
@@ -380,6 +388,41 @@ class SMSService:
             checked=checked, changed=changed, timed_out=timed_out, recovered=recovered, failed_chunks=failed
         )
 
+    def handle_status_callback(
+        self,
+        provider: str,
+        url: str,
+        params: Mapping[str, str | Sequence[str]],
+        headers: Mapping[str, str],
+    ) -> SMSMessage | None:
+        """Apply a status report pushed by the provider named ``provider`` (a webhook request).
+
+        The provider verifies the signature (raising :class:`~smscore.errors.InvalidSignatureError`, nothing
+        changed) and reads the report; the message is found by the provider's reference and the report applied
+        through the transition table, so replayed and out-of-order reports are harmless. Concurrent reports for
+        one message are applied one after the other (compare-and-set, re-read on conflict). Returns the stored
+        message, or None when no message has that reference.
+        """
+        receiver = self.providers.get(provider)
+        if not isinstance(receiver, StatusCallbackReceiver):
+            raise CallbackError(f"provider {provider!r} is not configured or takes no status callbacks")
+        report = receiver.parse_status_callback(url, params, headers)
+        for _ in range(10):
+            message = self.messages.get_by_provider_ref(report.provider_ref, provider=provider)
+            if message is None:
+                log.warning("status callback from %r for unknown reference %r", provider, report.provider_ref)
+                return None
+            updated = message.apply_report(report.outcome, at=self.clock.now())
+            if updated == message:
+                return message
+            try:
+                saved = self.messages.save(updated)
+            except ConcurrentUpdateError:
+                continue
+            self._notify_changes([message], [saved])
+            return saved
+        raise CallbackError(f"message with reference {report.provider_ref!r} kept changing; report not applied")
+
     def purge(self, older_than: timedelta, *, batch_size: int = 1000) -> int:
         """Delete finished messages last changed more than ``older_than`` ago, in batches of ``batch_size``;
         return how many were deleted.
@@ -669,6 +712,12 @@ class SMSService:
                     saved.append(
                         self.messages.get(message.id or 0) if isinstance(exc, ConcurrentUpdateError) else message
                     )
+        self._notify_changes(old, saved)
+        return saved
+
+    def _notify_changes(self, old: Sequence[SMSMessage], saved: Sequence[SMSMessage]) -> None:
+        if not self._subscribers:
+            return
         before = {m.id: m for m in old}
         changes = []
         for m in saved:
@@ -685,7 +734,6 @@ class SMSService:
                     )
                 )
         notify(self._subscribers, changes)
-        return saved
 
     def _announce_new(self, stored: Sequence[SMSMessage]) -> None:
         if self._subscribers:

@@ -1,0 +1,107 @@
+"""Receiving status reports pushed by providers (Twilio status callbacks), without a web framework.
+
+:func:`callback_url` rebuilds the URL the provider called, which signatures are computed over: behind a proxy
+or a load balancer the application sees another host, scheme or port, so a configured ``public_base_url``
+(``https://sms.example.com``) replaces what the request says. :func:`status_callback_app` is a WSGI application
+for one provider name::
+
+    from wsgiref.simple_server import make_server
+    import smscore
+    from smscore.webhooks import status_callback_app
+
+    service = smscore.build_service()           # with a twilio provider and public_base_url configured
+    make_server("", 8000, status_callback_app(service, "default")).serve_forever()
+
+It answers 200 when the report was applied (or names no message we know), 403 when the signature does not
+verify, 400 for anything else wrong with the request, and 405 for a method other than POST. Django projects use
+the view in ``adapters_django.urls`` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+from smscore.errors import CallbackError, InvalidSignatureError
+from smscore.service import SMSService
+
+__all__ = ["MAX_CALLBACK_BODY", "callback_url", "status_callback_app"]
+
+log = logging.getLogger("smscore.webhooks")
+
+#: Largest request body accepted, in bytes (a Twilio status callback is well under 2 KiB).
+MAX_CALLBACK_BODY: Final = 64 * 1024
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def callback_url(*, scheme: str, host: str, path: str, query: str = "", public_base_url: str | None = None) -> str:
+    """The URL a provider called: ``public_base_url`` (scheme, host, port and path prefix) when configured,
+    else the request's own scheme and host, followed by the path and query."""
+    if public_base_url:
+        base = urlsplit(public_base_url)
+        prefix = base.path.rstrip("/")
+        url = f"{base.scheme}://{base.netloc}{prefix}{path}"
+    else:
+        url = f"{scheme}://{host}{path}"
+    return f"{url}?{query}" if query else url
+
+
+def status_callback_app(
+    service: SMSService, provider: str, *, public_base_url: str | None = None
+) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    """A WSGI application applying the status callbacks of the provider named ``provider``.
+
+    ``public_base_url`` defaults to the service's configured ``public_base_url``.
+    """
+    base = public_base_url if public_base_url is not None else service.config.public_base_url
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _answer(start_response, "405 Method Not Allowed", b"POST only\n")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _answer(start_response, "400 Bad Request", b"bad Content-Length\n")
+        if length < 0 or length > MAX_CALLBACK_BODY:
+            return _answer(start_response, "400 Bad Request", b"body too large\n")
+        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            params = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError:
+            return _answer(start_response, "400 Bad Request", b"body is not UTF-8 form data\n")
+        headers = _headers(environ)
+        url = callback_url(
+            scheme=environ.get("wsgi.url_scheme", "http"),
+            host=headers.get("host") or environ.get("SERVER_NAME", ""),
+            path=environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+            query=environ.get("QUERY_STRING", ""),
+            public_base_url=base,
+        )
+        flat: dict[str, str | list[str]] = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
+        try:
+            service.handle_status_callback(provider, url, flat, headers)
+        except InvalidSignatureError:
+            log.warning("status callback for provider %r with a bad signature refused", provider)
+            return _answer(start_response, "403 Forbidden", b"invalid signature\n")
+        except CallbackError as exc:
+            return _answer(start_response, "400 Bad Request", f"{exc}\n".encode())
+        return _answer(start_response, "200 OK", b"")
+
+    return app
+
+
+def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = str(environ["CONTENT_TYPE"])
+    return headers
+
+
+def _answer(start_response: StartResponse, status: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
