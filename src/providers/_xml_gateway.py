@@ -455,8 +455,8 @@ class XMLGatewayBackend(SMSBackend):
 
     # -- one request -------------------------------------------------------------------------------------
 
-    def _exchange(self, body: bytes, what: str, count: int) -> Answer | Failure:
-        name = self._wire.table.name
+    def _exchange(self, body: bytes, what: str, messages: Sequence[SMSMessage]) -> Answer | Failure:
+        name, count = self._wire.table.name, len(messages)
         self._log(logging.DEBUG, "%s: POST %s of %d message(s) to %s", name, what, count, safe_url(self._url))
         reply = post_xml(self._client, self._url, body, max_response_bytes=self._max_response_bytes)
         if isinstance(reply, Failure):
@@ -467,48 +467,41 @@ class XMLGatewayBackend(SMSBackend):
         except ProviderError as exc:
             self._log(logging.WARNING, "%s answered a %s with an unusable document: %s", name, what, exc)
             return Failure(FailureKind.AMBIGUOUS, f"{name} answered with an unusable document: {exc}")
-        if answer.foreign:
-            shown = ", ".join(repr(uniq[:MAX_RAW_CODE]) for uniq in answer.foreign[:10])
+        # Scrub before anything is cut or shown: a gateway may echo the request, password included.
+        answer = attrs.evolve(
+            answer,
+            codes={key: self._redact(raw) for key, raw in answer.codes.items()},
+            foreign=tuple(self._redact(uniq) for uniq in answer.foreign),
+            request_codes=tuple(self._redact(raw) for raw in answer.request_codes),
+        )
+        asked = {message.id for message in messages}
+        unasked = [*answer.foreign, *(make_uniq(self._wire.prefix, i) for i in answer.codes if i not in asked)]
+        if unasked:
+            shown = ", ".join(repr(uniq[:MAX_RAW_CODE]) for uniq in unasked[:10])
             self._log(
-                logging.WARNING,
-                "%s answered about %d id(s) not asked for, ignored: %s",
-                name,
-                len(answer.foreign),
-                shown,
+                logging.WARNING, "%s answered about %d id(s) not asked for, ignored: %s", name, len(unasked), shown
             )
+        missing = sum(1 for message in messages if message.id not in answer.codes)
+        if missing and not answer.request_codes:
+            self._log(logging.WARNING, "%s answered no status for %d of %d message(s)", name, missing, count)
         if answer.conflicting:
-            self._log(
-                logging.WARNING,
-                "%s answered contradicting codes for message id(s) %s",
-                name,
-                sorted(answer.conflicting),
-            )
+            conflicting = sorted(answer.conflicting)
+            self._log(logging.WARNING, "%s answered contradicting codes for message id(s) %s", name, conflicting)
         if answer.request_codes:
-            self._log(
-                logging.WARNING, "%s answered the whole %s with code(s) %s", name, what, list(answer.request_codes)
-            )
+            codes = list(answer.request_codes)
+            self._log(logging.WARNING, "%s answered the whole %s with code(s) %s", name, what, codes)
         return answer
 
     def _publish_chunk(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
-        result = self._exchange(self._wire.send_request(messages), "send request", len(messages))
+        result = self._exchange(self._wire.send_request(messages), "send request", messages)
         if isinstance(result, Failure):
             return failure_outcomes(result, messages, prefix=self._wire.prefix)
-        outcomes = send_outcomes(
+        return send_outcomes(
             self._wire.table, messages, result, prefix=self._wire.prefix, extra=self._wire.send_extra()
         )
-        missing = sum(1 for message in messages if message.id not in result.codes)
-        if missing and not result.request_codes:
-            self._log(
-                logging.WARNING,
-                "%s answered no status for %d of %d message(s)",
-                self._wire.table.name,
-                missing,
-                len(messages),
-            )
-        return outcomes
 
     def _check_chunk(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
-        result = self._exchange(self._wire.check_request(messages), "delivery check", len(messages))
+        result = self._exchange(self._wire.check_request(messages), "delivery check", messages)
         if isinstance(result, Failure):
             return [None] * len(messages)
         return check_outcomes(self._wire.table, messages, result)
