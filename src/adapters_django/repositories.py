@@ -1,0 +1,560 @@
+"""The core's storage ports on the Django ORM: :class:`DjangoMessageRepository` and
+:class:`DjangoTemplateRepository`.
+
+Every method is atomic on its own (``transaction.atomic``; inside a caller's transaction it becomes a savepoint).
+Rows map to values explicitly, both ways; nothing here decides a state, it only stores what the core decided.
+
+- ``save`` is compare-and-set: ``UPDATE ... WHERE id = %s AND version = %s``; no row updated means someone else
+  wrote first (:class:`~smscore.ConcurrentUpdateError`) or the message is gone.
+- Idempotency keys are unique in the database; a clash is caught inside a savepoint and reported with the
+  message that holds the key.
+- ``claim`` takes due messages with ``SELECT ... FOR UPDATE SKIP LOCKED`` where the database has it
+  (PostgreSQL, MySQL 8, Oracle). SQLite has no row locks but lets one writer at a time: there the claim starts
+  with a single ``UPDATE`` (so the write lock is taken first and concurrent claimers queue behind it) that marks
+  the chosen rows, then reads the marked rows and sets their lease, all in one transaction.
+- Related objects of any number of messages are loaded with one query (content types joined in).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+from django.contrib.contenttypes.models import ContentType
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db.models import Count, F, Q
+from django.template import TemplateSyntaxError
+
+from adapters_django.models import AbstractSMSTemplate, OutputSMSMessage, OutputSMSRelatedObject, get_template_model
+from smscore import (
+    ConcurrentUpdateError,
+    DuplicateIdempotencyKeyError,
+    MessageNotFoundError,
+    RelatedObject,
+    SMSMessage,
+    SMSState,
+    SMSTemplate,
+    TemplateNotFoundError,
+    TemplateRenderError,
+)
+from smscore.templates import TemplateRenderer
+
+__all__ = [
+    "DjangoMessageRepository",
+    "DjangoSMSTemplate",
+    "DjangoTemplateRepository",
+    "claiming_only",
+    "pinned_template",
+    "template_not_found",
+]
+
+#: Columns read for a message, in the order of :class:`smscore.SMSMessage`'s fields.
+_COLUMNS: Final = (
+    "id",
+    "recipient",
+    "content",
+    "state",
+    "created_at",
+    "changed_at",
+    "sent_at",
+    "sender",
+    "template_slug",
+    "backend",
+    "provider",
+    "error",
+    "extra_data",
+    "extra_sender_data",
+    "tag",
+    "attempts",
+    "priority",
+    "provider_ref",
+    "encoding",
+    "segments",
+    "idempotency_key",
+    "next_attempt_at",
+    "lease_expires_at",
+    "price",
+    "price_unit",
+    "version",
+)
+_DATETIMES: Final = frozenset({"created_at", "changed_at", "sent_at", "next_attempt_at", "lease_expires_at"})
+
+#: Marks rows chosen by an SQLite claim until their lease is written (in the same transaction, never seen
+#: by anyone else: SQLite lets one writer at a time and readers see only committed data).
+_CLAIM_MARK: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: Query parameters per ``IN (...)`` list, far below every database's limit.
+_CHUNK: Final = 500
+
+_claim_ids: contextvars.ContextVar[frozenset[int] | None] = contextvars.ContextVar("smscore_claim_ids", default=None)
+_pinned: contextvars.ContextVar[AbstractSMSTemplate | None] = contextvars.ContextVar(
+    "smscore_pinned_template", default=None
+)
+
+
+@contextlib.contextmanager
+def claiming_only(message_ids: Iterable[int]) -> Iterator[None]:
+    """Within the block, :meth:`DjangoMessageRepository.claim` takes only messages among ``message_ids``.
+
+    Publishing one message after the transaction that stored it commits uses this:
+    ``with claiming_only([id]): service.process_outbox(limit=1)``.
+    """
+    token = _claim_ids.set(frozenset(message_ids))
+    try:
+        yield
+    finally:
+        _claim_ids.reset(token)
+
+
+@contextlib.contextmanager
+def pinned_template(template: AbstractSMSTemplate) -> Iterator[None]:
+    """Within the block, :meth:`DjangoTemplateRepository.get` of ``template.slug`` returns this very instance
+    (unsaved changes and all), so ``template.send(...)`` renders what the caller holds."""
+    token = _pinned.set(template)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    # Only reachable with USE_TZ = False, which the system checks refuse: read it as UTC rather than crash.
+    return value.replace(tzinfo=UTC)
+
+
+def _label(app_label: str, model: str) -> str:
+    return f"{app_label}.{model}" if app_label else model
+
+
+def _columns(message: SMSMessage, *, version: int) -> dict[str, Any]:
+    return {
+        "recipient": message.recipient,
+        "content": message.content,
+        "state": message.state.value,
+        "created_at": message.created_at,
+        "changed_at": message.changed_at,
+        "sent_at": message.sent_at,
+        "sender": message.sender,
+        "template_slug": message.template_slug,
+        "backend": message.backend,
+        "provider": message.provider,
+        "error": message.error,
+        "extra_data": dict(message.extra_data),
+        "extra_sender_data": dict(message.extra_sender_data),
+        "tag": message.tag,
+        "attempts": message.attempts,
+        "priority": message.priority,
+        "provider_ref": message.provider_ref,
+        "encoding": message.encoding,
+        "segments": message.segments,
+        "idempotency_key": message.idempotency_key,
+        "next_attempt_at": message.next_attempt_at,
+        "lease_expires_at": message.lease_expires_at,
+        "price": message.price,
+        "price_unit": message.price_unit,
+        "version": version,
+    }
+
+
+def _message(row: Mapping[str, Any], related: Mapping[int, tuple[RelatedObject, ...]]) -> SMSMessage:
+    fields: dict[str, Any] = {name: (_aware(row[name]) if name in _DATETIMES else row[name]) for name in _COLUMNS}
+    fields["state"] = SMSState(row["state"])
+    fields["extra_data"] = row["extra_data"] or {}
+    fields["extra_sender_data"] = row["extra_sender_data"] or {}
+    return SMSMessage(**fields, related_objects=related.get(row["id"], ()))
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class DjangoMessageRepository:
+    """A :class:`smscore.ports.MessageRepository` over :class:`~adapters_django.models.OutputSMSMessage`.
+
+    ``using`` is the database alias. See the module docstring for how each method keeps its promise.
+    """
+
+    def __init__(self, *, using: str = DEFAULT_DB_ALIAS) -> None:
+        self.using = using
+
+    # -- helpers ------------------------------------------------------------------------------------------
+
+    @property
+    def _rows(self) -> Any:
+        return OutputSMSMessage.objects.using(self.using).order_by()
+
+    def _atomic(self) -> Any:
+        return transaction.atomic(using=self.using)
+
+    def _related(self, ids: Sequence[int]) -> dict[int, tuple[RelatedObject, ...]]:
+        found: dict[int, list[RelatedObject]] = {}
+        for chunk in _chunks(ids):
+            rows = (
+                OutputSMSRelatedObject.objects.using(self.using)
+                .filter(output_sms_message_id__in=chunk)
+                .order_by("id")
+                .values_list("output_sms_message_id", "content_type__app_label", "content_type__model", "object_id")
+            )
+            for message_id, app_label, model, object_id in rows:
+                found.setdefault(message_id, []).append(RelatedObject(_label(app_label, model), object_id))
+        return {message_id: tuple(items) for message_id, items in found.items()}
+
+    def _load(self, rows: Iterable[Mapping[str, Any]]) -> list[SMSMessage]:
+        rows = list(rows)
+        related = self._related([row["id"] for row in rows])
+        return [_message(row, related) for row in rows]
+
+    def _content_type_ids(self, labels: Collection[str]) -> dict[str, int]:
+        """Content type ids for ``"app_label.model"`` labels, creating rows for labels of no installed model."""
+        if not labels:
+            return {}
+        manager = ContentType.objects.db_manager(self.using)
+        pairs = {label: label.rpartition(".")[::2] for label in labels}
+        wanted = Q(pk__in=[])
+        for app_label, model in pairs.values():
+            wanted |= Q(app_label=app_label, model=model)
+        ids = {_label(a, m): pk for a, m, pk in manager.filter(wanted).values_list("app_label", "model", "pk")}
+        for label in sorted(set(labels) - ids.keys()):
+            # Not the manager's cache: a row created here may yet be rolled back with this transaction.
+            app_label, model = pairs[label]
+            ids[label] = manager.get_or_create(app_label=app_label, model=model)[0].pk
+        return ids
+
+    def _template_ids(self, slugs: Collection[str]) -> dict[str, Any]:
+        if not slugs:
+            return {}
+        model = get_template_model()
+        rows = model._default_manager.using(self.using).filter(slug__in=list(slugs)).values_list("slug", "pk")
+        return dict(rows)
+
+    def _related_rows(
+        self, messages: Iterable[SMSMessage], content_types: Mapping[str, int]
+    ) -> list[OutputSMSRelatedObject]:
+        return [
+            OutputSMSRelatedObject(
+                output_sms_message_id=message.id,
+                content_type_id=content_types[related.content_type],
+                object_id=related.object_id,
+                object_id_int=related.object_id_int,
+            )
+            for message in messages
+            for related in message.related_objects
+        ]
+
+    # -- the port ------------------------------------------------------------------------------------------
+
+    def add(self, message: SMSMessage) -> SMSMessage:
+        """See :meth:`smscore.ports.MessageRepository.add`."""
+        return self.add_many([message])[0]
+
+    def add_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.add_many`."""
+        messages = list(messages)
+        keys: list[str] = []
+        for message in messages:
+            if message.id is not None:
+                raise ValueError(f"message already has id {message.id}; use save()")
+            if message.idempotency_key is not None:
+                if message.idempotency_key in keys:
+                    raise ValueError(f"idempotency key {message.idempotency_key!r} given twice in one batch")
+                keys.append(message.idempotency_key)
+        if not messages:
+            return []
+        with self._atomic():
+            templates = self._template_ids({m.template_slug for m in messages if m.template_slug is not None})
+            content_types = self._content_type_ids({r.content_type for m in messages for r in m.related_objects})
+            rows = [
+                OutputSMSMessage(**_columns(m, version=m.version), template_id=templates.get(m.template_slug or ""))
+                for m in messages
+            ]
+            try:
+                with self._atomic():  # a savepoint: the clash must not poison the caller's transaction
+                    self._insert(rows)
+            except IntegrityError:
+                holder = next(filter(None, map(self.get_by_idempotency_key, keys)), None)
+                if holder is None:
+                    raise
+                raise DuplicateIdempotencyKeyError(holder) from None
+            stored = [attrs.evolve(m, id=row.pk) for m, row in zip(messages, rows, strict=True)]
+            OutputSMSRelatedObject.objects.using(self.using).bulk_create(self._related_rows(stored, content_types))
+        return stored
+
+    def _insert(self, rows: list[OutputSMSMessage]) -> None:
+        if connections[self.using].features.can_return_rows_from_bulk_insert:
+            OutputSMSMessage.objects.using(self.using).bulk_create(rows)  # one INSERT ... RETURNING id
+            return
+        for row in rows:
+            row.save(using=self.using, force_insert=True)
+
+    def get(self, message_id: int) -> SMSMessage:
+        """See :meth:`smscore.ports.MessageRepository.get`."""
+        found = self._load(self._rows.filter(pk=message_id).values(*_COLUMNS))
+        if not found:
+            raise MessageNotFoundError(message_id)
+        return found[0]
+
+    def save(self, message: SMSMessage) -> SMSMessage:
+        """See :meth:`smscore.ports.MessageRepository.save`."""
+        return self.save_many([message])[0]
+
+    def save_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.save_many`."""
+        messages = list(messages)
+        if not messages:
+            return []
+        with self._atomic():
+            conflicts: list[int] = []
+            for message in messages:
+                if message.id is None:
+                    raise MessageNotFoundError(0)
+                updated = self._rows.filter(pk=message.id, version=message.version).update(
+                    **_columns(message, version=message.version + 1)
+                )
+                if not updated:
+                    conflicts.append(message.id)
+            if conflicts:
+                # Raising rolls back the updates already made: all or nothing.
+                present = set(self._rows.filter(pk__in=conflicts).values_list("pk", flat=True))
+                missing = [i for i in conflicts if i not in present]
+                if missing:
+                    raise MessageNotFoundError(missing[0])
+                raise ConcurrentUpdateError(conflicts)
+            self._replace_changed_related(messages)
+        return [attrs.evolve(m, version=m.version + 1) for m in messages]
+
+    def _replace_changed_related(self, messages: Sequence[SMSMessage]) -> None:
+        stored = self._related([m.id for m in messages if m.id is not None])
+        changed = [m for m in messages if m.id is not None and stored.get(m.id, ()) != m.related_objects]
+        if not changed:
+            return
+        related = OutputSMSRelatedObject.objects.using(self.using)
+        related.filter(output_sms_message_id__in=[m.id for m in changed]).delete()
+        content_types = self._content_type_ids({r.content_type for m in changed for r in m.related_objects})
+        related.bulk_create(self._related_rows(changed, content_types))
+
+    def find(
+        self,
+        state: SMSState | None = None,
+        tag: str | None = None,
+        recipient: str | None = None,
+        limit: int | None = None,
+        *,
+        provider: str | None = None,
+    ) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.find`."""
+        rows = self._filtered(state=state, tag=tag, recipient=recipient, provider=provider).order_by("-pk")
+        if limit is not None:
+            rows = rows[:limit]
+        return self._load(rows.values(*_COLUMNS))
+
+    def _filtered(self, **filters: Any) -> Any:
+        conditions = {name: value for name, value in filters.items() if value is not None}
+        if "state" in conditions:
+            conditions["state"] = SMSState(conditions["state"]).value
+        return self._rows.filter(**conditions)
+
+    def count(self, state: SMSState | None = None, *, provider: str | None = None) -> int:
+        """See :meth:`smscore.ports.MessageRepository.count`."""
+        return int(self._filtered(state=state, provider=provider).count())
+
+    def stats(self) -> dict[tuple[str | None, SMSState], int]:
+        """See :meth:`smscore.ports.MessageRepository.stats`."""
+        rows = self._rows.values_list("provider", "state").annotate(total=Count("pk"))
+        return {(provider, SMSState(state)): total for provider, state, total in rows}
+
+    def get_by_idempotency_key(self, key: str) -> SMSMessage | None:
+        """See :meth:`smscore.ports.MessageRepository.get_by_idempotency_key`."""
+        found = self._load(self._rows.filter(idempotency_key=key).values(*_COLUMNS))
+        return found[0] if found else None
+
+    def get_by_provider_ref(self, provider_ref: str, *, provider: str | None = None) -> SMSMessage | None:
+        """See :meth:`smscore.ports.MessageRepository.get_by_provider_ref`."""
+        rows = self._filtered(provider_ref=provider_ref, provider=provider).order_by("pk")[:1]
+        found = self._load(rows.values(*_COLUMNS))
+        return found[0] if found else None
+
+    def scan(
+        self,
+        *,
+        states: Collection[SMSState],
+        limit: int,
+        after_id: int = 0,
+        provider: str | None = None,
+        sent_before: datetime | None = None,
+        sent_after: datetime | None = None,
+    ) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.scan`."""
+        rows = self._filtered(provider=provider, sent_at__lt=sent_before, sent_at__gte=sent_after).filter(
+            state__in=[SMSState(s).value for s in states], pk__gt=after_id
+        )
+        return self._load(rows.order_by("pk")[:limit].values(*_COLUMNS))
+
+    def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.claim` (and the module docstring for the SQLite way)."""
+        due = self._rows.filter(
+            Q(state=SMSState.WAITING.value, lease_expires_at__isnull=True)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        )
+        only = _claim_ids.get()
+        if only is not None:
+            due = due.filter(pk__in=sorted(only))
+        due = due.order_by("priority", "pk")
+        with self._atomic():
+            if connections[self.using].features.has_select_for_update_skip_locked:
+                rows = list(due.select_for_update(skip_locked=True)[:limit].values(*_COLUMNS))
+                if not rows:
+                    return []
+                self._rows.filter(pk__in=[row["id"] for row in rows]).update(
+                    lease_expires_at=lease_until, version=F("version") + 1
+                )
+                for row in rows:
+                    row["version"] += 1
+            else:
+                marked = self._rows.filter(pk__in=due[:limit].values("pk")).update(
+                    lease_expires_at=_CLAIM_MARK, version=F("version") + 1
+                )
+                if not marked:
+                    return []
+                rows = list(
+                    self._rows.filter(lease_expires_at=_CLAIM_MARK).order_by("priority", "pk").values(*_COLUMNS)
+                )
+                self._rows.filter(lease_expires_at=_CLAIM_MARK).update(lease_expires_at=lease_until)
+            for row in rows:
+                row["lease_expires_at"] = lease_until
+            return self._load(rows)
+
+    def find_expired_leases(self, *, now: datetime, limit: int) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.find_expired_leases`."""
+        rows = self._rows.filter(state=SMSState.WAITING.value, lease_expires_at__lt=now).order_by("pk")
+        return self._load(rows[:limit].values(*_COLUMNS))
+
+    def purge(self, *, states: Collection[SMSState], changed_before: datetime, limit: int) -> int:
+        """See :meth:`smscore.ports.MessageRepository.purge`."""
+        with self._atomic():
+            ids = list(
+                self._rows.filter(state__in=[SMSState(s).value for s in states], changed_at__lt=changed_before)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:limit]
+            )
+            if not ids:
+                return 0
+            OutputSMSRelatedObject.objects.using(self.using).filter(output_sms_message_id__in=ids).delete()
+            _, per_model = self._rows.filter(pk__in=ids).delete()
+            return int(per_model.get(OutputSMSMessage._meta.label, 0))
+
+
+_NOT_FOUND: dict[type[Any], type[TemplateNotFoundError]] = {}
+
+
+def template_not_found(model: type[AbstractSMSTemplate], slug: str) -> TemplateNotFoundError:
+    """The error for a missing template: a :class:`~smscore.TemplateNotFoundError` that is also the model's
+    ``DoesNotExist``, so both the core's and Django's way of catching it work."""
+    error_class = _NOT_FOUND.get(model)
+    if error_class is None:
+        error_class = type(
+            f"{model.__name__}NotFound",
+            (TemplateNotFoundError, model.DoesNotExist),
+            {"__module__": __name__, "__doc__": f"No {model.__name__} has the slug."},
+        )
+        _NOT_FOUND[model] = error_class
+    return error_class(slug)
+
+
+@attrs.frozen(kw_only=True)
+class DjangoSMSTemplate(SMSTemplate):
+    """A core :class:`~smscore.SMSTemplate` backed by a template model instance.
+
+    ``get_body``, ``render_body`` and ``can_send`` call the instance's methods, so overrides on a project's own
+    template model apply to the core's ``send_template`` too. Rendering uses the instance's ``render_body``
+    (Django's engine by default), not the core's renderer; Django's ``TemplateSyntaxError`` becomes a
+    :class:`~smscore.TemplateRenderError`.
+    """
+
+    instance: AbstractSMSTemplate = attrs.field(eq=False, repr=False)
+
+    @classmethod
+    def of(cls, instance: AbstractSMSTemplate) -> DjangoSMSTemplate:
+        """Wrap a template model instance."""
+        return cls(
+            slug=instance.slug,
+            body=instance.body,
+            created_at=_aware(instance.created_at),
+            changed_at=_aware(instance.changed_at),
+            instance=instance,
+        )
+
+    def get_body(self) -> str:
+        """The instance's :meth:`~adapters_django.models.AbstractSMSTemplate.get_body`."""
+        return str(self.instance.get_body())
+
+    def render_body(self, context: Mapping[str, Any], renderer: TemplateRenderer | None = None) -> str:
+        """The instance's ``render_body(context)``. Raises :class:`~smscore.TemplateRenderError`."""
+        try:
+            return str(self.instance.render_body(dict(context)))
+        except TemplateSyntaxError as exc:
+            raise TemplateRenderError(f"template {self.slug!r} cannot be rendered: {exc}") from exc
+
+    def can_send(self, recipient: str, context: Mapping[str, Any]) -> bool:
+        """The instance's ``can_send(recipient, context)``."""
+        return bool(self.instance.can_send(recipient, dict(context)))
+
+
+class DjangoTemplateRepository:
+    """A :class:`smscore.ports.TemplateRepository` over the template model.
+
+    ``model`` defaults to the one ``PYMESS_SMS_TEMPLATE_MODEL`` names; ``using`` is the database alias.
+    Templates come back as :class:`DjangoSMSTemplate`.
+    """
+
+    def __init__(self, model: type[AbstractSMSTemplate] | None = None, *, using: str = DEFAULT_DB_ALIAS) -> None:
+        self._model = model
+        self.using = using
+
+    @property
+    def model(self) -> type[AbstractSMSTemplate]:
+        """The template model."""
+        return self._model or get_template_model()
+
+    @property
+    def _manager(self) -> Any:
+        return self.model._default_manager.using(self.using)
+
+    def get(self, slug: str) -> SMSTemplate:
+        """See :meth:`smscore.ports.TemplateRepository.get`; the error is also the model's ``DoesNotExist``."""
+        pinned = _pinned.get()
+        if pinned is not None and pinned.slug == slug:
+            return DjangoSMSTemplate.of(pinned)
+        try:
+            instance = self._manager.get(slug=slug)
+        except self.model.DoesNotExist:
+            raise template_not_found(self.model, str(slug)) from None
+        return DjangoSMSTemplate.of(instance)
+
+    def save(self, template: SMSTemplate) -> SMSTemplate:
+        """See :meth:`smscore.ports.TemplateRepository.save`."""
+        with transaction.atomic(using=self.using):
+            instance = self._manager.select_for_update().filter(slug=template.slug).first()
+            if instance is None:
+                instance = self.model(slug=template.slug)
+            instance.body = template.body
+            if template.created_at is not None:
+                instance.created_at = template.created_at
+            instance.save(using=self.using)
+        return DjangoSMSTemplate.of(instance)
+
+    def delete(self, slug: str) -> None:
+        """See :meth:`smscore.ports.TemplateRepository.delete`."""
+        deleted, _ = self._manager.filter(slug=slug).delete()
+        if not deleted:
+            raise template_not_found(self.model, slug)
+
+    def list(self) -> list[SMSTemplate]:
+        """See :meth:`smscore.ports.TemplateRepository.list`."""
+        return [DjangoSMSTemplate.of(instance) for instance in self._manager.order_by("slug")]

@@ -1,0 +1,147 @@
+"""The Django repositories pass the storage contract suites on SQLite and on PostgreSQL, and keep the
+adapter's own promises: constant queries per page, a usable transaction after a key clash, claims that never
+overlap between concurrent workers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections, transaction
+
+from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, SMSTemplate
+from adapters_django.repositories import DjangoMessageRepository, DjangoTemplateRepository
+from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSState
+from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
+from tests.django.testapp.models import Order
+
+
+@pytest.mark.django_db
+class TestSQLiteMessageRepository(MessageRepositoryContract):
+    @pytest.fixture
+    def repo(self) -> DjangoMessageRepository:
+        return DjangoMessageRepository()
+
+
+@pytest.mark.django_db
+class TestSQLiteTemplateRepository(TemplateRepositoryContract):
+    @pytest.fixture
+    def templates(self) -> DjangoTemplateRepository:
+        return DjangoTemplateRepository()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestPostgresMessageRepository(MessageRepositoryContract):
+    @pytest.fixture
+    def repo(self, postgres: str) -> DjangoMessageRepository:
+        return DjangoMessageRepository(using=postgres)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestPostgresTemplateRepository(TemplateRepositoryContract):
+    @pytest.fixture
+    def templates(self, postgres: str) -> DjangoTemplateRepository:
+        return DjangoTemplateRepository(using=postgres)
+
+
+@pytest.mark.django_db
+class TestDjangoSpecifics:
+    def test_related_objects_of_many_messages_load_in_one_query(self, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+        """find over many messages with related objects costs two queries, however many messages."""
+        repo = DjangoMessageRepository()
+        orders = [Order.objects.create(number=f"o{i}") for i in range(3)]
+        repo.add_many(
+            [
+                make_message(related_objects=(RelatedObject.of(o), RelatedObject("shop.cart", "c-1")))
+                for o in orders * 10
+            ]
+        )
+        with django_assert_num_queries(2):
+            found = repo.find()
+        assert len(found) == 30
+        assert {m.related_objects[0] for m in found} == {RelatedObject("testapp.order", o.pk) for o in orders}
+
+    def test_related_objects_are_rows_with_content_types(self) -> None:
+        """A model instance becomes a row with its real content type; an integer id is also kept as an integer."""
+        order = Order.objects.create(number="A-1")
+        stored = DjangoMessageRepository().add(make_message(related_objects=(RelatedObject.of(order),)))
+        row = OutputSMSRelatedObject.objects.get(output_sms_message_id=stored.id)
+        assert row.content_type == ContentType.objects.get_for_model(Order)
+        assert (row.object_id, row.object_id_int) == (str(order.pk), order.pk)
+        assert row.content_object == order
+
+    def test_add_links_the_template_row_by_slug(self) -> None:
+        """A message with a template slug points at that template; the slug survives the template's deletion."""
+        template = SMSTemplate.objects.create(slug="otp", body="{{ code }}")
+        stored = DjangoMessageRepository().add(make_message(template_slug="otp"))
+        assert OutputSMSMessage.objects.get(pk=stored.id).template == template
+        template.delete()
+        row = OutputSMSMessage.objects.get(pk=stored.id)
+        assert (row.template, row.template_slug) == (None, "otp")
+
+    def test_a_key_clash_leaves_the_callers_transaction_usable(self) -> None:
+        """The unique-key clash is caught in a savepoint: the caller's transaction goes on and commits."""
+        repo = DjangoMessageRepository()
+        with transaction.atomic():
+            first = repo.add(make_message(idempotency_key="k"))
+            with pytest.raises(DuplicateIdempotencyKeyError):
+                repo.add(make_message(idempotency_key="k"))
+            second = repo.add(make_message(content="after the clash"))
+        assert [m.id for m in repo.find()] == [second.id, first.id]
+
+    def test_a_scan_page_costs_two_queries(self, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+        """scan reads one page with one query for rows and one for related objects."""
+        repo = DjangoMessageRepository()
+        repo.add_many([make_message(state=SMSState.SENDING, sent_at=T0) for _ in range(50)])
+        with django_assert_num_queries(2):
+            page = repo.scan(states={SMSState.SENDING}, limit=20, after_id=0)
+        assert len(page) == 20
+
+
+def _claim_concurrently(alias: str, workers: int = 4, messages: int = 120) -> list[list[int]]:
+    repo = DjangoMessageRepository(using=alias)
+    stored = repo.add_many([make_message() for _ in range(messages)])
+    taken: list[list[int]] = [[] for _ in range(workers)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(workers)
+
+    def work(index: int) -> None:
+        try:
+            start.wait()
+            while True:
+                claimed = repo.claim(now=T0, lease_until=T0 + timedelta(minutes=5), limit=7)
+                if not claimed:
+                    return
+                taken[index].extend(m.id or 0 for m in claimed)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    everything = sorted(i for ids in taken for i in ids)
+    assert everything == sorted(m.id or 0 for m in stored), "every message claimed exactly once"
+    return taken
+
+
+@pytest.mark.django_db(transaction=True, databases=["sqlite_file"])
+def test_concurrent_claims_on_sqlite_never_overlap() -> None:
+    """Four threads with their own connections claim from one SQLite file: no message is claimed twice."""
+    _claim_concurrently("sqlite_file")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["postgres"])
+def test_concurrent_claims_on_postgres_never_overlap(postgres: str) -> None:
+    """Four workers claim with FOR UPDATE SKIP LOCKED: no message is claimed twice, and they share the work."""
+    taken = _claim_concurrently(postgres)
+    assert sum(1 for ids in taken if ids) >= 2
