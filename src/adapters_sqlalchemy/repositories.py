@@ -1,0 +1,475 @@
+"""The storage ports on SQLAlchemy Core: :class:`SQLAlchemyMessageRepository` and
+:class:`SQLAlchemyTemplateRepository`.
+
+Every method runs in one transaction of its own. Writes are set-based: :meth:`~SQLAlchemyMessageRepository.add_many`
+is one multi-row ``INSERT ... RETURNING id`` (plus one for related objects), ``save_many`` one executemany
+``UPDATE ... WHERE id = ? AND version = ?`` whose row count proves that no one else wrote in between, and reads
+load the related objects of a whole page with one extra query. The idempotency key is guarded by a unique
+constraint, never by a read before the write.
+
+``claim`` takes due messages without two workers ever getting the same one: on PostgreSQL it selects them
+``FOR UPDATE SKIP LOCKED`` and updates them in the same transaction; on SQLite a single
+``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING`` runs under the database's one write lock.
+
+Supported databases: PostgreSQL (psycopg 3) and SQLite 3.35 or later (both have ``RETURNING``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any, Final, TypeVar
+
+import attrs
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    RowMapping,
+    Select,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from adapters_sqlalchemy.errors import reason, storage_errors
+from adapters_sqlalchemy.mapping import (
+    MESSAGE_COLUMNS,
+    message_from_row,
+    message_to_row,
+    related_object_rows,
+    template_from_row,
+)
+from adapters_sqlalchemy.tables import Tables
+from adapters_sqlalchemy.tables import tables as default_tables
+from smscore.errors import (
+    ConcurrentUpdateError,
+    DuplicateIdempotencyKeyError,
+    MessageNotFoundError,
+    StorageError,
+    TemplateNotFoundError,
+)
+from smscore.message import RelatedObject, SMSMessage
+from smscore.states import SMSState
+from smscore.templates import SMSTemplate
+
+__all__ = ["SQLAlchemyMessageRepository", "SQLAlchemyTemplateRepository"]
+
+#: Most ids in one ``IN (...)`` list: far below every database's parameter limit.
+_IN_CHUNK: Final = 500
+
+_T = TypeVar("_T")
+
+
+class _Shortfall(Exception):
+    """A compare-and-set update matched fewer rows than it was given (raised to roll the transaction back)."""
+
+
+def _chunks(values: Sequence[_T], size: int = _IN_CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, not {value.isoformat()}")
+    return value
+
+
+class SQLAlchemyMessageRepository:
+    """A :class:`~smscore.ports.MessageRepository` in SQL tables, through a SQLAlchemy ``Engine``.
+
+    ``tables`` are the tables to use (by default the package's own, see :mod:`adapters_sqlalchemy.tables`); pass
+    the result of :func:`~adapters_sqlalchemy.define_tables` when they live on the application's metadata. The
+    schema must exist (see :mod:`adapters_sqlalchemy.schema`). Database failures raise
+    :class:`~smscore.errors.StorageError` (:class:`~adapters_sqlalchemy.errors.DatabaseUnavailableError` when the
+    database is locked or unreachable); the port's own errors are raised as the port documents.
+    """
+
+    def __init__(self, engine: Engine, *, tables: Tables | None = None) -> None:
+        self.engine = engine
+        self.tables = tables or default_tables
+        self._m = self.tables.messages
+        self._r = self.tables.related_objects
+
+    # -- writes ------------------------------------------------------------------------------------------
+
+    def add(self, message: SMSMessage) -> SMSMessage:
+        """See :meth:`smscore.ports.MessageRepository.add`."""
+        return self.add_many([message])[0]
+
+    def add_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.add_many`.
+
+        Raises ``ValueError`` for a message that already has an id or a key given twice in the batch.
+        """
+        batch = list(messages)
+        if not batch:
+            return []
+        _check_new(batch)
+        try:
+            with storage_errors(integrity=False), self.engine.begin() as conn:
+                return self._insert(conn, batch)
+        except IntegrityError as error:
+            holder = self._first_key_holder(batch)
+            if holder is None:
+                raise StorageError(f"database refused the write: {reason(error)}") from error
+            raise DuplicateIdempotencyKeyError(holder) from error
+
+    def save(self, message: SMSMessage) -> SMSMessage:
+        """See :meth:`smscore.ports.MessageRepository.save`."""
+        return self.save_many([message])[0]
+
+    def save_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.save_many`."""
+        batch = list(messages)
+        if not batch:
+            return []
+        for message in batch:
+            if message.id is None:
+                raise MessageNotFoundError(0)
+        params = [self._update_params(message) for message in batch]
+        try:
+            with storage_errors(), self.engine.begin() as conn:
+                if self._updated_rows(conn, params) != len(batch):
+                    raise _Shortfall
+                self._rewrite_related(conn, batch)
+        except _Shortfall:
+            self._raise_conflict(batch)
+        return [attrs.evolve(message, version=message.version + 1) for message in batch]
+
+    def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.claim`."""
+        if limit <= 0:
+            return []
+        m = self._m
+        due = select(m.c.id).where(
+            m.c.state == SMSState.WAITING.value,
+            m.c.lease_expires_at.is_(None),
+            or_(m.c.next_attempt_at.is_(None), m.c.next_attempt_at <= _aware(now, "now")),
+        )
+        due = due.order_by(m.c.priority, m.c.id).limit(limit)
+        lease = update(m).values(lease_expires_at=_aware(lease_until, "lease_until"), version=m.c.version + 1)
+        with storage_errors(), self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # One statement under SQLite's single write lock: nobody can claim in between.
+                rows = conn.execute(lease.where(m.c.id.in_(due)).returning(*m.c)).mappings().all()
+            else:
+                ids = conn.execute(due.with_for_update(skip_locked=True)).scalars().all()
+                if not ids:
+                    return []
+                rows = conn.execute(lease.where(m.c.id.in_(ids)).returning(*m.c)).mappings().all()
+            claimed = self._hydrate(conn, rows)
+        return sorted(claimed, key=lambda message: (message.priority, message.id or 0))
+
+    def purge(self, *, states: Collection[SMSState], changed_before: datetime, limit: int) -> int:
+        """See :meth:`smscore.ports.MessageRepository.purge`."""
+        if not states or limit <= 0:
+            return 0
+        m, r = self._m, self._r
+        doomed = (
+            select(m.c.id)
+            .where(m.c.state.in_(_state_values(states)), m.c.changed_at < _aware(changed_before, "changed_before"))
+            .order_by(m.c.id)
+            .limit(limit)
+        )
+        with storage_errors(), self.engine.begin() as conn:
+            ids = conn.execute(delete(m).where(m.c.id.in_(doomed)).returning(m.c.id)).scalars().all()
+            # Databases that enforce the foreign key cascade already did this; SQLite without the pragma did not.
+            for chunk in _chunks(ids):
+                conn.execute(delete(r).where(r.c.message_id.in_(chunk)))
+        return len(ids)
+
+    # -- reads -------------------------------------------------------------------------------------------
+
+    def get(self, message_id: int) -> SMSMessage:
+        """See :meth:`smscore.ports.MessageRepository.get`."""
+        found = self._fetch(select(self._m).where(self._m.c.id == message_id))
+        if not found:
+            raise MessageNotFoundError(message_id)
+        return found[0]
+
+    def find(
+        self,
+        state: SMSState | None = None,
+        tag: str | None = None,
+        recipient: str | None = None,
+        limit: int | None = None,
+        *,
+        provider: str | None = None,
+    ) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.find`."""
+        m = self._m
+        query = select(m).where(*self._filters(state, provider, tag=tag, recipient=recipient)).order_by(m.c.id.desc())
+        if limit is not None:
+            query = query.limit(max(limit, 0))
+        return self._fetch(query)
+
+    def count(self, state: SMSState | None = None, *, provider: str | None = None) -> int:
+        """See :meth:`smscore.ports.MessageRepository.count`."""
+        query = select(func.count()).select_from(self._m).where(*self._filters(state, provider))
+        with storage_errors(), self.engine.begin() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def stats(self) -> dict[tuple[str | None, SMSState], int]:
+        """See :meth:`smscore.ports.MessageRepository.stats`."""
+        m = self._m
+        query = select(m.c.provider, m.c.state, func.count()).group_by(m.c.provider, m.c.state)
+        with storage_errors(), self.engine.begin() as conn:
+            return {(provider, SMSState(state)): int(n) for provider, state, n in conn.execute(query)}
+
+    def get_by_idempotency_key(self, key: str) -> SMSMessage | None:
+        """See :meth:`smscore.ports.MessageRepository.get_by_idempotency_key`."""
+        found = self._fetch(select(self._m).where(self._m.c.idempotency_key == key))
+        return found[0] if found else None
+
+    def get_by_provider_ref(self, provider_ref: str, *, provider: str | None = None) -> SMSMessage | None:
+        """See :meth:`smscore.ports.MessageRepository.get_by_provider_ref`. The oldest match wins."""
+        m = self._m
+        query = select(m).where(m.c.provider_ref == provider_ref, *self._filters(None, provider))
+        found = self._fetch(query.order_by(m.c.id).limit(1))
+        return found[0] if found else None
+
+    def scan(
+        self,
+        *,
+        states: Collection[SMSState],
+        limit: int,
+        after_id: int = 0,
+        provider: str | None = None,
+        sent_before: datetime | None = None,
+        sent_after: datetime | None = None,
+    ) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.scan`: one query per page (plus one for related objects)."""
+        if not states or limit <= 0:
+            return []
+        m = self._m
+        conditions = [m.c.state.in_(_state_values(states)), m.c.id > after_id, *self._filters(None, provider)]
+        if sent_before is not None:
+            conditions.append(m.c.sent_at < _aware(sent_before, "sent_before"))
+        if sent_after is not None:
+            conditions.append(m.c.sent_at >= _aware(sent_after, "sent_after"))
+        return self._fetch(select(m).where(*conditions).order_by(m.c.id).limit(limit))
+
+    def find_expired_leases(self, *, now: datetime, limit: int) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.find_expired_leases`."""
+        if limit <= 0:
+            return []
+        m = self._m
+        query = select(m).where(
+            m.c.state == SMSState.WAITING.value,
+            m.c.lease_expires_at.is_not(None),
+            m.c.lease_expires_at < _aware(now, "now"),
+        )
+        return self._fetch(query.order_by(m.c.id).limit(limit))
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _filters(
+        self,
+        state: SMSState | None,
+        provider: str | None,
+        *,
+        tag: str | None = None,
+        recipient: str | None = None,
+    ) -> list[ColumnElement[bool]]:
+        m = self._m
+        conditions: list[ColumnElement[bool]] = []
+        if state is not None:
+            conditions.append(m.c.state == SMSState(state).value)
+        if provider is not None:
+            conditions.append(m.c.provider == provider)
+        if tag is not None:
+            conditions.append(m.c.tag == tag)
+        if recipient is not None:
+            conditions.append(m.c.recipient == recipient)
+        return conditions
+
+    def _fetch(self, query: Select[Any]) -> list[SMSMessage]:
+        with storage_errors(), self.engine.begin() as conn:
+            return self._hydrate(conn, conn.execute(query).mappings().all())
+
+    def _hydrate(self, conn: Connection, rows: Sequence[RowMapping]) -> list[SMSMessage]:
+        related = self._related_of(conn, [row["id"] for row in rows])
+        return [message_from_row(row, related.get(row["id"], ())) for row in rows]
+
+    def _related_of(self, conn: Connection, ids: Sequence[int]) -> dict[int, list[RelatedObject]]:
+        """The related objects of every message in ``ids``: one query per 500 messages, never one per message."""
+        r = self._r
+        found: dict[int, list[RelatedObject]] = {}
+        for chunk in _chunks(ids):
+            query = (
+                select(r.c.message_id, r.c.content_type, r.c.object_id)
+                .where(r.c.message_id.in_(chunk))
+                .order_by(r.c.message_id, r.c.position)
+            )
+            for message_id, content_type, object_id in conn.execute(query):
+                found.setdefault(message_id, []).append(RelatedObject(content_type, object_id))
+        return found
+
+    def _insert(self, conn: Connection, batch: Sequence[SMSMessage]) -> list[SMSMessage]:
+        m = self._m
+        rows = [message_to_row(message) for message in batch]
+        if conn.dialect.name == "sqlite":
+            # SQLite gives no order for RETURNING rows, and SQLAlchemy would fall back to one INSERT per row to
+            # correlate them. But it inserts VALUES rows in order, each with a larger id than any before (the
+            # table is AUTOINCREMENT), so the ids sorted are the ids of the rows in parameter order.
+            ids = sorted(conn.execute(insert(m).returning(m.c.id), rows).scalars().all())
+        else:
+            ids = list(conn.execute(insert(m).returning(m.c.id, sort_by_parameter_order=True), rows).scalars().all())
+        stored = [attrs.evolve(message, id=i) for message, i in zip(batch, ids, strict=True)]
+        related = [row for message in stored for row in related_object_rows(message)]
+        if related:
+            conn.execute(insert(self._r), related)
+        return stored
+
+    def _first_key_holder(self, batch: Sequence[SMSMessage]) -> SMSMessage | None:
+        """The stored message holding the first idempotency key of ``batch`` that is taken, if any."""
+        keys = [message.idempotency_key for message in batch if message.idempotency_key is not None]
+        if not keys:
+            return None
+        holders: dict[str | None, SMSMessage] = {}
+        for chunk in _chunks(keys):
+            found = self._fetch(select(self._m).where(self._m.c.idempotency_key.in_(chunk)))
+            holders.update((message.idempotency_key, message) for message in found)
+        return next((holders[key] for key in keys if key in holders), None)
+
+    @cached_property
+    def _update_statement(self) -> Update:
+        m = self._m
+        values: dict[str, Any] = {
+            name: bindparam(f"new_{name}", type_=m.c[name].type) for name in MESSAGE_COLUMNS if name != "version"
+        }
+        values["version"] = m.c.version + 1
+        return update(m).where(m.c.id == bindparam("old_id"), m.c.version == bindparam("old_version")).values(values)
+
+    @staticmethod
+    def _update_params(message: SMSMessage) -> dict[str, Any]:
+        row = message_to_row(message)
+        params = {f"new_{name}": value for name, value in row.items() if name != "version"}
+        params["old_id"] = message.id
+        params["old_version"] = message.version
+        return params
+
+    def _updated_rows(self, conn: Connection, params: list[dict[str, Any]]) -> int:
+        if conn.dialect.supports_sane_multi_rowcount:
+            return int(conn.execute(self._update_statement, params).rowcount)
+        return sum(int(conn.execute(self._update_statement, p).rowcount) for p in params)
+
+    def _rewrite_related(self, conn: Connection, batch: Sequence[SMSMessage]) -> None:
+        """Replace the related objects of the messages whose list changed (read after the rows are locked)."""
+        r = self._r
+        current = self._related_of(conn, [message.id or 0 for message in batch])
+        changed = [m for m in batch if tuple(current.get(m.id or 0, ())) != tuple(m.related_objects)]
+        if not changed:
+            return
+        for chunk in _chunks([message.id or 0 for message in changed]):
+            conn.execute(delete(r).where(r.c.message_id.in_(chunk)))
+        rows = [row for message in changed for row in related_object_rows(message)]
+        if rows:
+            conn.execute(insert(r), rows)
+
+    def _raise_conflict(self, batch: Sequence[SMSMessage]) -> None:
+        """Explain a failed compare-and-set (after its rollback): missing ids first, then stale versions."""
+        m = self._m
+        ids = [message.id or 0 for message in batch]
+        stored: dict[int, int] = {}
+        with storage_errors(), self.engine.begin() as conn:
+            for chunk in _chunks(ids):
+                for message_id, version in conn.execute(select(m.c.id, m.c.version).where(m.c.id.in_(chunk))):
+                    stored[message_id] = version
+        missing = [i for i in ids if i not in stored]
+        if missing:
+            raise MessageNotFoundError(missing[0])
+        stale = [message.id or 0 for message in batch if stored[message.id or 0] != message.version]
+        raise ConcurrentUpdateError(stale or ids)
+
+
+class SQLAlchemyTemplateRepository:
+    """A :class:`~smscore.ports.TemplateRepository` in the ``smscore_template`` table.
+
+    ``template_class`` is what :meth:`get` and :meth:`list` return (a subclass of
+    :class:`~smscore.templates.SMSTemplate` that overrides ``can_send``, say); ``clock`` gives the timestamps.
+    Database failures raise :class:`~smscore.errors.StorageError`.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        tables: Tables | None = None,
+        template_class: type[SMSTemplate] = SMSTemplate,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.tables = tables or default_tables
+        self.template_class = template_class
+        self._t = self.tables.templates
+        self._now = clock or (lambda: datetime.now(UTC))
+
+    def get(self, slug: str) -> SMSTemplate:
+        """See :meth:`smscore.ports.TemplateRepository.get`."""
+        with storage_errors(), self.engine.begin() as conn:
+            row = conn.execute(select(self._t).where(self._t.c.slug == slug)).mappings().one_or_none()
+        if row is None:
+            raise TemplateNotFoundError(str(slug))
+        return template_from_row(row, self.template_class)
+
+    def save(self, template: SMSTemplate) -> SMSTemplate:
+        """See :meth:`smscore.ports.TemplateRepository.save`: one atomic upsert; ``created_at`` is kept unless
+        the template carries one."""
+        t = self._t
+        now = _aware(self._now(), "clock()")
+        inserted = {"slug": template.slug, "body": template.body, "created_at": template.created_at or now}
+        inserted["changed_at"] = now
+        changed: dict[str, Any] = {"body": template.body, "changed_at": now}
+        if template.created_at is not None:
+            changed["created_at"] = template.created_at
+        with storage_errors(), self.engine.begin() as conn:
+            dialect = conn.dialect.name
+            if dialect in {"postgresql", "sqlite"}:
+                insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+                upsert = insert_into(t).values(inserted).on_conflict_do_update(index_elements=[t.c.slug], set_=changed)
+                row = conn.execute(upsert.returning(t.c.created_at, t.c.changed_at)).one()
+            else:
+                if conn.execute(update(t).where(t.c.slug == template.slug).values(changed)).rowcount == 0:
+                    conn.execute(insert(t).values(inserted))
+                row = conn.execute(select(t.c.created_at, t.c.changed_at).where(t.c.slug == template.slug)).one()
+        return attrs.evolve(template, created_at=row.created_at, changed_at=row.changed_at)
+
+    def delete(self, slug: str) -> None:
+        """See :meth:`smscore.ports.TemplateRepository.delete`."""
+        with storage_errors(), self.engine.begin() as conn:
+            deleted = conn.execute(delete(self._t).where(self._t.c.slug == slug)).rowcount
+        if not deleted:
+            raise TemplateNotFoundError(slug)
+
+    def list(self) -> list[SMSTemplate]:
+        """See :meth:`smscore.ports.TemplateRepository.list`."""
+        with storage_errors(), self.engine.begin() as conn:
+            rows = conn.execute(select(self._t).order_by(self._t.c.slug)).mappings().all()
+        return [template_from_row(row, self.template_class) for row in rows]
+
+
+def _state_values(states: Collection[SMSState]) -> list[str]:
+    return sorted(SMSState(state).value for state in states)
+
+
+def _check_new(batch: Sequence[SMSMessage]) -> None:
+    seen: set[str] = set()
+    for message in batch:
+        if message.id is not None:
+            raise ValueError(f"message already has id {message.id}; use save()")
+        key = message.idempotency_key
+        if key is not None:
+            if key in seen:
+                raise ValueError(f"idempotency key {key!r} given twice in one batch")
+            seen.add(key)

@@ -1,0 +1,213 @@
+"""The storage factory behind ``{"storage": "sqlalchemy"}``, and the engines it builds.
+
+>>> import smscore
+>>> service = smscore.build_service({"storage": "sqlalchemy", "database_url": "sqlite:///sms.db"})  # doctest: +SKIP
+
+``database_url`` is any SQLAlchemy URL; without one the messages go to ``smscore.db`` in the current directory.
+``postgresql://`` URLs use psycopg 3. An application that owns an engine (FastAPI, Flask, a script) passes it
+instead, and keeps it: ``storage_options = {"engine": engine}``; the service's ``close()`` then leaves it alone.
+
+``storage_options``:
+
+==========  =======  ===========================================================================================
+key         default  meaning
+==========  =======  ===========================================================================================
+engine      None     a ready SQLAlchemy ``Engine`` to use instead of ``database_url``
+migrate     auto     ``auto``: create the schema of an empty database, keep SQLite files up to date;
+                     ``always``: upgrade to the newest revision on start; ``never``: the schema is managed
+                     elsewhere (see :mod:`adapters_sqlalchemy.schema`)
+==========  =======  ===========================================================================================
+
+SQLite files are tuned for several processes at once: write-ahead logging, ``synchronous=NORMAL``, a
+five-second busy timeout and enforced foreign keys.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any, Final, cast
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from adapters_sqlalchemy.repositories import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
+from adapters_sqlalchemy.schema import MigrateMode, check, ensure_schema, upgrade
+from smscore.config import SMSConfig
+from smscore.errors import ConfigurationError
+from smscore.ports import Storage
+
+__all__ = [
+    "BUSY_TIMEOUT_SECONDS",
+    "DEFAULT_DATABASE_URL",
+    "build_storage",
+    "check_database",
+    "create_engine_for",
+    "upgrade_database",
+]
+
+#: Where messages go when no ``database_url`` is configured: a file in the current directory.
+DEFAULT_DATABASE_URL: Final = "sqlite:///smscore.db"
+#: How long an SQLite connection waits for another process's write lock before giving up.
+BUSY_TIMEOUT_SECONDS: Final = 5.0
+
+_OPTIONS: Final = frozenset({"engine", "migrate"})
+_MIGRATE_MODES: Final = ("auto", "always", "never")
+
+
+def build_storage(config: SMSConfig) -> Storage:
+    """Build the SQLAlchemy repositories for ``config``, creating or upgrading the schema as ``migrate`` says.
+
+    Raises :class:`~smscore.errors.ConfigurationError` for a bad URL, an unknown option or a missing driver,
+    and :class:`~smscore.errors.StorageError` when the database cannot be opened or migrated.
+    """
+    migrate = _migrate_mode(config.storage_options)
+    engine, owned = _engine(config)
+    try:
+        ensure_schema(engine, migrate)
+    except BaseException:
+        if owned:
+            engine.dispose()
+        raise
+    return Storage(
+        messages=SQLAlchemyMessageRepository(engine),
+        templates=SQLAlchemyTemplateRepository(engine),
+        close=engine.dispose if owned else _keep_open,
+    )
+
+
+def upgrade_database(config: SMSConfig) -> str:
+    """Apply the shipped migrations to the configured database; return a one-line report.
+
+    Raises :class:`~smscore.errors.StorageError` or :class:`~smscore.errors.ConfigurationError`.
+    """
+    engine, owned = _engine(config)
+    try:
+        revision = upgrade(engine)
+    finally:
+        if owned:
+            engine.dispose()
+    return f"database schema is at revision {revision} (newest)"
+
+
+def check_database(config: SMSConfig) -> str:
+    """Check that the configured database is at the newest revision and matches the models; return a report.
+
+    Raises :class:`~adapters_sqlalchemy.schema.SchemaMismatchError` (one line) when it does not.
+    """
+    engine, owned = _engine(config)
+    try:
+        revision = check(engine)
+    finally:
+        if owned:
+            engine.dispose()
+    return f"database schema is at revision {revision} and matches the models"
+
+
+def create_engine_for(url: str | URL) -> Engine:
+    """An engine for ``url``, tuned for this job (SQLite pragmas, psycopg 3 for ``postgresql://``).
+
+    Raises :class:`~smscore.errors.ConfigurationError` keyed ``database_url``; the message never repeats the
+    URL, which may hold a password.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError("database_url is not a valid SQLAlchemy URL", key="database_url") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=_json)
+    except NoSuchModuleError:
+        raise ConfigurationError(
+            f"database_url: unknown database dialect {parsed.drivername!r}", key="database_url"
+        ) from None
+    except ImportError as exc:
+        extra = "postgres" if parsed.get_backend_name() == "postgresql" else "<driver>"
+        raise ConfigurationError(
+            f"database_url: the driver {exc.name or parsed.get_driver_name()!r} is not installed: "
+            f"pip install 'smscore[{extra}]'",
+            key="database_url",
+        ) from None
+
+
+def _engine(config: SMSConfig) -> tuple[Engine, bool]:
+    """The engine to use and whether it is ours to dispose of."""
+    given = config.storage_options.get("engine")
+    if given is None:
+        return create_engine_for(config.database_url or DEFAULT_DATABASE_URL), True
+    if not isinstance(given, Engine):
+        raise ConfigurationError(
+            f"storage_options.engine must be a SQLAlchemy Engine, not {type(given).__name__}",
+            key="storage_options.engine",
+        )
+    if config.database_url:
+        raise ConfigurationError(
+            "give either database_url or storage_options.engine, not both", key="storage_options.engine"
+        )
+    return given, False
+
+
+def _migrate_mode(options: Any) -> MigrateMode:
+    for key in options:
+        if key not in _OPTIONS:
+            raise ConfigurationError(
+                f"storage_options.{key}: unknown option (known: {', '.join(sorted(_OPTIONS))})",
+                key=f"storage_options.{key}",
+            )
+    mode = options.get("migrate", "auto")
+    if mode is True:
+        mode = "always"
+    elif mode is False:
+        mode = "never"
+    if mode not in _MIGRATE_MODES:
+        raise ConfigurationError(
+            f"storage_options.migrate must be one of {', '.join(_MIGRATE_MODES)}, not {mode!r}",
+            key="storage_options.migrate",
+        )
+    return cast(MigrateMode, mode)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database in {"", ":memory:"} or url.query.get("mode") == "memory":
+        # One shared connection: a second one would see a different, empty in-memory database.
+        engine = create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False}, json_serializer=_json
+        )
+    else:
+        if url.query.get("uri") != "true":
+            folder = Path(database).expanduser().absolute().parent
+            if not folder.is_dir():
+                raise ConfigurationError(
+                    f"database_url: the folder {str(folder)!r} of the SQLite file does not exist", key="database_url"
+                )
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=_json)
+    event.listen(engine, "connect", _tune_sqlite)
+    return engine
+
+
+def _tune_sqlite(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
+    """Pragmas for every new SQLite connection (write-ahead log, busy timeout, foreign keys)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # WAL makes NORMAL safe against corruption; only the last commits may be lost on power failure.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _keep_open() -> None:
+    """``close`` for an engine the application owns: it stays open."""
+
+
+#: Keep non-ASCII text readable in the stored JSON.
+_json: Final = functools.partial(json.dumps, ensure_ascii=False)

@@ -1,0 +1,176 @@
+"""The tables, as SQLAlchemy Core ``Table`` objects.
+
+:data:`metadata` and :data:`tables` are the package's own; :func:`define_tables` puts the same tables on an
+application's ``MetaData`` so that its Alembic autogenerate sees them::
+
+    from sqlalchemy import MetaData
+    from adapters_sqlalchemy import SQLAlchemyMessageRepository, define_tables
+
+    metadata = MetaData()                      # the application's
+    sms_tables = define_tables(metadata)
+    messages = SQLAlchemyMessageRepository(engine, tables=sms_tables)
+
+Three tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
+``smscore_related_object`` (the objects linked to a message, in order) and ``smscore_template``. Every index
+serves a query the repositories run; constraint names are explicit so migrations and models agree on every
+database.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from adapters_sqlalchemy.types import ExactDecimal, UTCDateTime
+
+__all__ = [
+    "MESSAGE_TABLE",
+    "RELATED_OBJECT_TABLE",
+    "TABLE_NAMES",
+    "TEMPLATE_TABLE",
+    "Tables",
+    "define_tables",
+    "metadata",
+    "tables",
+]
+
+MESSAGE_TABLE: Final = "smscore_message"
+RELATED_OBJECT_TABLE: Final = "smscore_related_object"
+TEMPLATE_TABLE: Final = "smscore_template"
+#: Every table this package owns (migrations and schema checks look at these and nothing else).
+TABLE_NAMES: Final = frozenset({MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE})
+
+#: SQLite gives auto-increment ids only to a column declared exactly ``INTEGER PRIMARY KEY``.
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+@attrs.frozen
+class Tables:
+    """The three tables, as defined on one ``MetaData``."""
+
+    messages: Table
+    related_objects: Table
+    templates: Table
+
+
+def define_tables(metadata: MetaData) -> Tables:
+    """Define the tables on ``metadata`` (or return them if this ``metadata`` already has them).
+
+    Raises ``sqlalchemy.exc.InvalidRequestError`` if ``metadata`` holds a different table under one of the names.
+    """
+    if set(metadata.tables) >= TABLE_NAMES:
+        return Tables(
+            messages=metadata.tables[MESSAGE_TABLE],
+            related_objects=metadata.tables[RELATED_OBJECT_TABLE],
+            templates=metadata.tables[TEMPLATE_TABLE],
+        )
+    return Tables(
+        messages=_messages(metadata),
+        related_objects=_related_objects(metadata),
+        templates=_templates(metadata),
+    )
+
+
+def _messages(metadata: MetaData) -> Table:
+    return Table(
+        MESSAGE_TABLE,
+        metadata,
+        Column("id", _ID, autoincrement=True),
+        Column("recipient", String(32), nullable=False),
+        Column("content", Text, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("changed_at", UTCDateTime(), nullable=False),
+        Column("sent_at", UTCDateTime(), nullable=True),
+        Column("sender", String(32), nullable=True),
+        Column("template_slug", String(100), nullable=True),
+        Column("backend", String(250), nullable=True),
+        Column("provider", String(100), nullable=True),
+        Column("error", Text, nullable=True),
+        Column("extra_data", JSON, nullable=False),
+        Column("extra_sender_data", JSON, nullable=False),
+        Column("tag", String(50), nullable=True),
+        Column("attempts", Integer, nullable=False),
+        Column("priority", SmallInteger, nullable=False),
+        Column("provider_ref", String(255), nullable=True),
+        Column("encoding", String(8), nullable=False),
+        Column("segments", Integer, nullable=False),
+        Column("idempotency_key", String(255), nullable=True),
+        Column("next_attempt_at", UTCDateTime(), nullable=True),
+        Column("lease_expires_at", UTCDateTime(), nullable=True),
+        Column("price", ExactDecimal(), nullable=True),
+        Column("price_unit", String(16), nullable=True),
+        Column("version", Integer, nullable=False),
+        PrimaryKeyConstraint("id", name="pk_smscore_message"),
+        UniqueConstraint("idempotency_key", name="uq_smscore_message_idempotency_key"),
+        # find(state, provider), count, stats and the delivery-check scan.
+        Index("ix_smscore_message_state_provider", "state", "provider"),
+        # claim: due WAITING messages, then priority.
+        Index("ix_smscore_message_state_next_attempt_priority", "state", "next_attempt_at", "priority"),
+        # purge: old messages in final states.
+        Index("ix_smscore_message_state_changed_at", "state", "changed_at"),
+        Index("ix_smscore_message_recipient", "recipient"),
+        Index("ix_smscore_message_tag", "tag"),
+        Index("ix_smscore_message_provider_ref", "provider_ref"),
+        # Never reuse an id, even after purging the newest rows: gateways know messages by our id.
+        sqlite_autoincrement=True,
+    )
+
+
+def _related_objects(metadata: MetaData) -> Table:
+    return Table(
+        RELATED_OBJECT_TABLE,
+        metadata,
+        Column("id", _ID, autoincrement=True),
+        Column("message_id", _ID, nullable=False),
+        Column("position", SmallInteger, nullable=False),
+        Column("content_type", String(255), nullable=False),
+        Column("object_id", String(255), nullable=False),
+        Column("object_id_int", BigInteger, nullable=True),
+        Column("created_at", UTCDateTime(), nullable=False),
+        PrimaryKeyConstraint("id", name="pk_smscore_related_object"),
+        ForeignKeyConstraint(
+            ["message_id"],
+            [f"{MESSAGE_TABLE}.id"],
+            name="fk_smscore_related_object_message_id",
+            ondelete="CASCADE",
+        ),
+        Index("ix_smscore_related_object_message_id", "message_id", "position"),
+        Index("ix_smscore_related_object_content_type_object_id_int", "content_type", "object_id_int"),
+        Index("ix_smscore_related_object_content_type_object_id", "content_type", "object_id"),
+    )
+
+
+def _templates(metadata: MetaData) -> Table:
+    return Table(
+        TEMPLATE_TABLE,
+        metadata,
+        Column("slug", String(100), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("changed_at", UTCDateTime(), nullable=False),
+        PrimaryKeyConstraint("slug", name="pk_smscore_template"),
+    )
+
+
+#: The package's own metadata (what the shipped migrations create).
+metadata: Final = MetaData()
+
+#: The tables on :data:`metadata`.
+tables: Final = define_tables(metadata)

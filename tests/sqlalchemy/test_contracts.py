@@ -1,0 +1,47 @@
+"""The SQLAlchemy repositories pass the storage contract suites on SQLite (file and memory) and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from adapters_sqlalchemy import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
+from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
+
+
+class TestSQLiteFileMessageRepository(MessageRepositoryContract):
+    @pytest.fixture
+    def repo(self, sqlite_file_engine: Engine) -> SQLAlchemyMessageRepository:
+        return SQLAlchemyMessageRepository(sqlite_file_engine)
+
+
+class TestSQLiteMemoryMessageRepository(MessageRepositoryContract):
+    @pytest.fixture
+    def repo(self, sqlite_memory_engine: Engine) -> SQLAlchemyMessageRepository:
+        return SQLAlchemyMessageRepository(sqlite_memory_engine)
+
+
+@pytest.mark.postgres
+class TestPostgresMessageRepository(MessageRepositoryContract):
+    @pytest.fixture
+    def repo(self, postgres_engine: Engine) -> SQLAlchemyMessageRepository:
+        return SQLAlchemyMessageRepository(postgres_engine)
+
+
+class TestSQLiteFileTemplateRepository(TemplateRepositoryContract):
+    @pytest.fixture
+    def templates(self, sqlite_file_engine: Engine) -> SQLAlchemyTemplateRepository:
+        return SQLAlchemyTemplateRepository(sqlite_file_engine)
+
+
+class TestSQLiteMemoryTemplateRepository(TemplateRepositoryContract):
+    @pytest.fixture
+    def templates(self, sqlite_memory_engine: Engine) -> SQLAlchemyTemplateRepository:
+        return SQLAlchemyTemplateRepository(sqlite_memory_engine)
+
+
+@pytest.mark.postgres
+class TestPostgresTemplateRepository(TemplateRepositoryContract):
+    @pytest.fixture
+    def templates(self, postgres_engine: Engine) -> SQLAlchemyTemplateRepository:
+        return SQLAlchemyTemplateRepository(postgres_engine)
