@@ -7,6 +7,7 @@ reachable (and always under CI, where an unreachable server fails the run instea
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.conf import settings
 from adapters_django.wiring import get_service, reset_service
 from smscore import SMSService
 from tests.conftest import require_service
+from tests.django.support import install_spy
+from tests.django.testapp.providers import TransactionSpyProvider
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,7 +24,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     skip = pytest.mark.skip(reason="PostgreSQL is not reachable on 127.0.0.1:5432")
     for item in items:
-        if item.get_closest_marker("postgres") is not None:
+        if item.nodeid.startswith("tests/django/") and item.get_closest_marker("postgres") is not None:
             item.add_marker(skip)
 
 
@@ -44,3 +47,9 @@ def fresh_service() -> Iterator[None]:
 def service() -> SMSService:
     """The project's SMS service, as ``adapters_django`` builds it from the settings."""
     return get_service()
+
+
+@pytest.fixture
+def spy(settings: Any) -> TransactionSpyProvider:
+    """The scripted spy backend, installed as ``default`` (see :func:`install_spy`)."""
+    return install_spy(settings)
