@@ -268,6 +268,20 @@ def _providers(source: Any, mapping: dict[str, Any], origins: _Origins) -> None:
         providers[name] = {"backend": entry["backend"], "options": options}
         origins.providers[name] = (f"{where}['backend']", f"{where}['config']")
     mapping["providers"] = providers
+    if (
+        len(providers) > 1
+        and "default" not in providers
+        and _read(source, "PYMESS_SMS_DEFAULT_SENDER_BACKEND_NAME")
+        in (
+            _MISSING,
+            None,
+        )
+    ):
+        raise ConfigurationError(
+            "PYMESS_SMS_DEFAULT_SENDER_BACKEND_NAME: name which of the backends in PYMESS_SMS_BACKENDS is the "
+            "default (none is called 'default')",
+            key="PYMESS_SMS_DEFAULT_SENDER_BACKEND_NAME",
+        )
 
 
 def _mapping_from_settings(source: Any) -> tuple[dict[str, Any], _Origins]:
@@ -306,6 +320,8 @@ def _mapping_from_settings(source: Any) -> tuple[dict[str, Any], _Origins]:
     origins.keys["storage_options"] = "PYMESS_SMS_DATABASE"
     if not isinstance(mapping["storage_options"]["database"], str):
         raise ConfigurationError("PYMESS_SMS_DATABASE must be a database alias", key="PYMESS_SMS_DATABASE")
+    for setting in _CLASS_CONFIG.values():
+        _options(_read(source, setting), setting)  # a malformed one is reported even while no backend uses it
     _providers(source, mapping, origins)
     return mapping, origins
 
