@@ -391,8 +391,7 @@ class TestDeliveryCheck:
         messages = [wire_message(text, sent_at=datetime.now(UTC)) for text in texts]
         outcomes = backend.publish(messages)
         return [
-            attrs.evolve(m, state=o.state, provider_ref=o.provider_ref)
-            for m, o in zip(messages, outcomes, strict=False)
+            attrs.evolve(m, state=o.state, provider_ref=o.provider_ref) for m, o in zip(messages, outcomes, strict=True)
         ]
 
     def test_success_failure_and_silence(self, logs: Any) -> None:

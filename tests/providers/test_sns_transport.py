@@ -84,7 +84,7 @@ class FaultServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
@@ -209,11 +209,14 @@ class TestRealTransportFailures:
 
 
 class TestMotoServer:
-    """moto_server on 127.0.0.1: real HTTP to a real SNS and CloudWatch Logs emulation."""
+    """moto_server on 127.0.0.1: real HTTP to a real SNS and CloudWatch Logs emulation.
+
+    The read timeout is generous: moto_server loads a service's backend on its first request.
+    """
 
     def test_publish_over_http(self, moto_url: str) -> None:
         """Messages published over HTTP arrive at moto unchanged, each with its own MessageId."""
-        backend = _backend(moto_url)
+        backend = _backend(moto_url, read_timeout=10)
         messages = [wire_message(text) for text in ("Hello", "Žluťoučký kůň 🎉", "<&> \"'")]
         outcomes = backend.publish(messages)
         backend.close()
@@ -223,7 +226,7 @@ class TestMotoServer:
 
     def test_a_rejection_over_http(self, moto_url: str) -> None:
         """moto_server refuses a non-E.164 number over HTTP: a final error with SNS's code."""
-        backend = _backend(moto_url)
+        backend = _backend(moto_url, read_timeout=10)
         (outcome,) = backend.publish([wire_message(recipient="00420777123456")])
         backend.close()
         assert outcome.state is SMSState.ERROR
@@ -231,7 +234,7 @@ class TestMotoServer:
 
     def test_delivery_check_over_http(self, moto_url: str) -> None:
         """The delivery log written to moto_server's CloudWatch Logs is found by MessageId over HTTP."""
-        backend = _backend(moto_url, check_delivery=True)
+        backend = _backend(moto_url, check_delivery=True, read_timeout=10)
         message = wire_message(sent_at=datetime.now(UTC))
         (outcome,) = backend.publish([message])
         group = f"sns/{REGION}/{DEFAULT_ACCOUNT_ID}/DirectPublishToPhoneNumber/Failure"

@@ -1,0 +1,590 @@
+"""The Twilio backend through the real ``twilio`` client, whose HTTP layer talks to a loopback fake Twilio API.
+
+No part of the client is patched: ``LoopbackHttpClient`` is a ``TwilioHttpClient`` (the library's HTTP seam)
+pointed at :class:`~tests.providers.fake_twilio.FakeTwilio`, a real HTTP server on 127.0.0.1 that records every
+request. Request shapes are also checked against Twilio's OpenAPI description in ``test_twilio_openapi.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
+
+import smscore
+from providers.twilio import STATUS_STATES, TwilioSMSBackend, error_outcome, exception_outcome, status_outcome
+from smscore import (
+    CallbackError,
+    ConfigurationError,
+    DeliveryChecker,
+    InvalidSignatureError,
+    Outcome,
+    ProviderError,
+    SMSState,
+    StatusCallbackReceiver,
+)
+from smscore.testing import FixedClock
+from tests.contracts.providers import ProviderContract, wire_message
+from tests.providers.fake_twilio import FakeTwilio, closed_port_url
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "twilio-test-auth-token-6f1d2c"
+API_KEY = "SK" + "fedcba9876543210" * 2
+API_SECRET = "twilio-test-api-secret-93be1a"
+SERVICE_SID = "MG" + "00112233445566778899aabbccddeeff"
+SENDER = "+15005550006"
+CALLBACK_URL = "https://sms.example.com/twilio/status"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, api_key=API_KEY, api_secret=API_SECRET) as server:
+        yield server
+
+
+def _options(fake: FakeTwilio, http: Any, **options: Any) -> dict[str, Any]:
+    return {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_": SENDER, "http_client": http, **options}
+
+
+@pytest.fixture
+def http(fake: FakeTwilio) -> Iterator[Any]:
+    client = fake.http_client(timeout=0.5)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def backend(fake: FakeTwilio, http: Any) -> TwilioSMSBackend:
+    return TwilioSMSBackend.from_options(_options(fake, http))
+
+
+class TwilioHarness:
+    """The Twilio backend and the loopback fake it talks to."""
+
+    def __init__(self, fake: FakeTwilio, provider: TwilioSMSBackend) -> None:
+        self.fake = fake
+        self.provider = provider
+
+    def peer_accepts(self) -> None:
+        self.fake.accept()
+
+    def peer_rejects(self) -> None:
+        self.fake.reject(400, 21211, "The 'To' number +420777123456 is not a valid phone number.")
+
+    def peer_fails_transiently(self) -> None:
+        self.fake.fail(503, 20503, "Service Unavailable")
+
+    def peer_times_out_after_receiving(self) -> None:
+        self.fake.hang()
+
+    def received(self) -> list[tuple[str, str]]:
+        return [(r.field("To") or "", r.field("Body") or "") for r in self.fake.creates]
+
+
+class TestTwilioContract(ProviderContract):
+    """The provider contract, Twilio through the real client."""
+
+    @pytest.fixture
+    def harness(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> TwilioHarness:
+        return TwilioHarness(fake, backend)
+
+
+class TestCreate:
+    """What reaches Twilio when a message is created."""
+
+    def test_the_request_carries_to_body_from_and_the_options(self, fake: FakeTwilio, http: Any) -> None:
+        """POST .../Messages.json with To, Body, From, StatusCallback and ValidityPeriod, Basic-authenticated."""
+        backend = TwilioSMSBackend.from_options(_options(fake, http, status_callback=CALLBACK_URL, validity_period=600))
+        (outcome,) = backend.publish([wire_message("Kód 1234 🎉")])
+        (request,) = fake.creates
+        assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+        assert request.form == {
+            "To": ["+420777123456"],
+            "Body": ["Kód 1234 🎉"],
+            "From": [SENDER],
+            "StatusCallback": [CALLBACK_URL],
+            "ValidityPeriod": ["600"],
+        }
+        assert (
+            request.headers["Authorization"]
+            == "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        )
+        sid = request.response_json["sid"]
+        assert outcome == Outcome.accepted(
+            SMSState.SENDING, provider_ref=sid, segments=1, extra_sender_data={"twilio_status": "queued"}
+        )
+
+    def test_a_messaging_service_and_an_api_key(self, fake: FakeTwilio, http: Any) -> None:
+        """MessagingServiceSid instead of From; an API key authenticates, the account stays in the URL."""
+        backend = TwilioSMSBackend.from_options(
+            {
+                "account_sid": ACCOUNT_SID,
+                "api_key": API_KEY,
+                "api_secret": API_SECRET,
+                "messaging_service_sid": SERVICE_SID,
+                "http_client": http,
+            }
+        )
+        (outcome,) = backend.publish([wire_message()])
+        (request,) = fake.creates
+        assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+        assert request.form == {"To": ["+420777123456"], "Body": ["Hello"], "MessagingServiceSid": [SERVICE_SID]}
+        assert (
+            request.headers["Authorization"] == "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+        )
+        assert outcome.state is SMSState.SENDING
+        assert outcome.extra_sender_data == {"twilio_status": "accepted"}
+
+    def test_a_message_sender_overrides_from(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> None:
+        """The message's own sender is sent as From."""
+        backend.publish([wire_message(sender="AcmeShop")])
+        assert fake.creates[0].field("From") == "AcmeShop"
+
+    def test_price_currency_and_segments_are_kept(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> None:
+        """Twilio's negative charge becomes a positive price, with its currency and the segments."""
+        fake.accept(status="sent", price="-0.00750")
+        (outcome,) = backend.publish([wire_message()])
+        assert (outcome.state, outcome.price, outcome.price_unit, outcome.segments) == (
+            SMSState.SENT,
+            Decimal("0.00750"),
+            "USD",
+            1,
+        )
+
+    @pytest.mark.parametrize(("status", "state"), sorted(STATUS_STATES.items()))
+    def test_every_status_answered_on_create(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend, status: str, state: SMSState
+    ) -> None:
+        """Whatever status the created message has, the outcome follows the table and keeps the raw status."""
+        fake.accept(status=status)
+        (outcome,) = backend.publish([wire_message()])
+        assert outcome.state is state
+        assert outcome.extra_sender_data["twilio_status"] == status
+        assert outcome.provider_ref == fake.creates[0].response_json["sid"]
+
+    def test_an_unknown_status_is_ambiguous_not_a_crash(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> None:
+        """A status Twilio may add one day: UNKNOWN with the raw status kept, never re-sent blindly."""
+        fake.accept(status="teleported")
+        (outcome,) = backend.publish([wire_message()])
+        assert outcome.state is SMSState.UNKNOWN
+        assert outcome.extra_sender_data == {"twilio_status": "teleported"}
+        assert outcome.provider_ref
+
+    @pytest.mark.parametrize(
+        ("http_status", "code", "state"),
+        [
+            (400, 21211, SMSState.ERROR),
+            (400, 21408, SMSState.ERROR),
+            (400, 21610, SMSState.ERROR),
+            (400, 21612, SMSState.ERROR),
+            (400, 21614, SMSState.ERROR),
+            (400, 21617, SMSState.ERROR),
+            (401, 20003, SMSState.ERROR),
+            (404, 20404, SMSState.ERROR),
+            (429, 20429, SMSState.WAITING),
+            (400, 30001, SMSState.WAITING),
+            (400, 21611, SMSState.WAITING),
+            (500, 20500, SMSState.WAITING),
+            (503, None, SMSState.WAITING),
+            (502, None, SMSState.UNKNOWN),
+            (504, None, SMSState.UNKNOWN),
+        ],
+    )
+    def test_error_answers(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend, http_status: int, code: int | None, state: SMSState
+    ) -> None:
+        """Twilio's error answers, through the real client's TwilioRestException, become the right outcome."""
+        fake.reject(http_status, code or 0, "the details") if code else fake.fail(http_status, None, "the details")
+        (outcome,) = backend.publish([wire_message()])
+        assert outcome.state is state
+        assert outcome.error_code == str(code if code else http_status)
+        assert "the details" in (outcome.error or "")
+
+    def test_wrong_credentials_are_a_final_error(self, fake: FakeTwilio, http: Any) -> None:
+        """The fake refuses a wrong token with 401 / 20003: ERROR, nothing created."""
+        backend = TwilioSMSBackend.from_options(_options(fake, http, auth_token="wrong"))
+        (outcome,) = backend.publish([wire_message()])
+        assert outcome.state is SMSState.ERROR
+        assert outcome.error_code == "20003"
+        assert fake.messages == {}
+
+    def test_a_read_timeout_is_ambiguous(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> None:
+        """Twilio created the message but the answer never came: UNKNOWN, one request."""
+        fake.hang()
+        (outcome,) = backend.publish([wire_message()])
+        assert outcome.state is SMSState.UNKNOWN
+        assert "read timeout" in (outcome.error or "")
+        assert len(fake.creates) == 1
+        assert len(fake.messages) == 1
+
+    def test_a_connection_dropped_after_sending_is_ambiguous(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> None:
+        """Twilio created the message and hung up: UNKNOWN."""
+        fake.drop()
+        (outcome,) = backend.publish([wire_message()])
+        assert outcome.state is SMSState.UNKNOWN
+        assert len(fake.messages) == 1
+
+    def test_a_refused_connection_is_transient(self) -> None:
+        """Nothing listens: WAITING, nothing was sent."""
+        with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN) as unused:
+            http = unused.http_client(timeout=0.5)
+        http.base_url = closed_port_url()
+        backend = TwilioSMSBackend.from_options(_options(unused, http))
+        (outcome,) = backend.publish([wire_message()])
+        http.close()
+        assert outcome.state is SMSState.WAITING
+        assert "could not connect" in (outcome.error or "")
+
+    def test_after_an_outage_the_rest_of_the_batch_is_not_tried(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """Throttled on the first message: every message WAITING, one request made."""
+        fake.fail(429, 20429, "Too Many Requests")
+        outcomes = backend.publish([wire_message(), wire_message(), wire_message()])
+        assert [o.state for o in outcomes] == [SMSState.WAITING] * 3
+        assert len(fake.creates) == 1
+
+
+class TestDeliveryCheck:
+    """Fetching messages by sid."""
+
+    def _created(self, backend: TwilioSMSBackend, count: int) -> list[smscore.SMSMessage]:
+        messages = [wire_message(f"message {i}", sent_at=datetime.now(UTC)) for i in range(count)]
+        outcomes = backend.publish(messages)
+        return [
+            attrs.evolve(m, state=o.state, provider_ref=o.provider_ref) for m, o in zip(messages, outcomes, strict=True)
+        ]
+
+    def test_statuses_errors_prices_and_missing_messages(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> None:
+        """Each message is fetched by sid; a deleted one and one without a sid give None."""
+        delivered, undelivered, deleted, queued = self._created(backend, 4)
+        fake.set_status(delivered.provider_ref or "", "delivered", price="-0.0079", num_segments="2")
+        fake.set_status(
+            undelivered.provider_ref or "", "undelivered", error_code=30003, error_message="Unreachable handset"
+        )
+        fake.forget(deleted.provider_ref or "")
+        reports = backend.bulk_check_sms_states([delivered, undelivered, deleted, queued, wire_message()])
+        fetched = [r.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "GET"]
+        assert fetched == [f"{m.provider_ref}.json" for m in (delivered, undelivered, deleted, queued)]
+        assert reports[0] == Outcome.accepted(
+            SMSState.DELIVERED,
+            provider_ref=delivered.provider_ref,
+            price=Decimal("0.0079"),
+            price_unit="USD",
+            segments=2,
+            extra_sender_data={"twilio_status": "delivered"},
+        )
+        assert reports[1] is not None
+        assert (reports[1].state, reports[1].error_code) == (SMSState.ERROR, "30003")
+        assert reports[1].error == "Twilio reports the message undelivered: Unreachable handset (error 30003)"
+        assert reports[2] is None
+        assert reports[3] is not None
+        assert reports[3].state is SMSState.SENDING
+        assert reports[4] is None
+
+    def test_a_check_that_cannot_fetch_anything_raises(self, fake: FakeTwilio, http: Any) -> None:
+        """Wrong credentials: not one message fetched, ProviderError (the service counts a failed chunk)."""
+        good = TwilioSMSBackend.from_options(_options(fake, http))
+        messages = self._created(good, 2)
+        bad = TwilioSMSBackend.from_options(_options(fake, http, auth_token="wrong-token"))
+        with pytest.raises(ProviderError, match="20003"):
+            bad.bulk_check_sms_states(messages)
+        assert len([r for r in fake.requests if r.method == "GET"]) == 1
+
+    def test_a_check_stops_at_the_first_failure_and_keeps_what_it_learned(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """The API goes away mid-chunk: reports so far are kept, the rest are None, no more requests."""
+        first, second, third = self._created(backend, 3)
+        fake.set_status(first.provider_ref or "", "delivered")
+        fake.fail_fetches(503, 20503, after=1)
+        reports = backend.bulk_check_sms_states([first, second, third])
+        assert reports[0] is not None
+        assert reports[0].state is SMSState.DELIVERED
+        assert reports[1:] == [None, None]
+        assert len([r for r in fake.requests if r.method == "GET"]) == 2
+
+    def test_through_the_service(self, fake: FakeTwilio, http: Any) -> None:
+        """End to end: build_service sends, Twilio reports delivered, check_delivery stores DELIVERED."""
+        clock = FixedClock(datetime.now(UTC))
+        service = smscore.build_service({"provider": "twilio", "provider_options": _options(fake, http)}, clock=clock)
+        with service:
+            message = service.send("+420 777 123 456", "Your code is 1234")
+            assert message.state is SMSState.SENDING
+            fake.set_status(message.provider_ref or "", "delivered", price="-0.0400")
+            clock.advance(minutes=1)
+            report = service.check_delivery()
+            stored = service.messages.get(message.id or 0)
+        assert report.changed == 1
+        assert (stored.state, stored.price, stored.price_unit) == (SMSState.DELIVERED, Decimal("0.0400"), "USD")
+        assert isinstance(service.providers["default"], DeliveryChecker)
+
+
+class TestStatusCallbacks:
+    """Status callbacks pushed by Twilio, verified by signature."""
+
+    def _signed(self, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[str, str]:
+        return {"X-Twilio-Signature": RequestValidator(token).compute_signature(CALLBACK_URL, params)}
+
+    def _params(self, sid: str, status: str, **extra: str) -> dict[str, str]:
+        return {
+            "AccountSid": ACCOUNT_SID,
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "To": "+420777123456",
+            "From": SENDER,
+            "ApiVersion": "2010-04-01",
+            **extra,
+        }
+
+    def test_a_signed_callback_is_read(self, backend: TwilioSMSBackend) -> None:
+        """A correctly signed report gives the sid and its outcome (headers in any case)."""
+        params = self._params("SM" + "1" * 32, "undelivered", ErrorCode="30005")
+        headers = {k.lower(): v for k, v in self._signed(params).items()}
+        report = backend.parse_status_callback(CALLBACK_URL, params, headers)
+        assert report.provider_ref == "SM" + "1" * 32
+        assert (report.outcome.state, report.outcome.error_code) == (SMSState.ERROR, "30005")
+        assert isinstance(backend, StatusCallbackReceiver)
+
+    @pytest.mark.parametrize("headers", [{}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}])
+    def test_a_missing_or_wrong_signature_is_refused(self, backend: TwilioSMSBackend, headers: dict[str, str]) -> None:
+        """No signature or a wrong one: InvalidSignatureError."""
+        with pytest.raises(InvalidSignatureError):
+            backend.parse_status_callback(CALLBACK_URL, self._params("SM1", "delivered"), headers)
+
+    def test_a_signature_by_another_token_is_refused(self, backend: TwilioSMSBackend) -> None:
+        """Signed with someone else's token: refused."""
+        params = self._params("SM1", "delivered")
+        with pytest.raises(InvalidSignatureError):
+            backend.parse_status_callback(CALLBACK_URL, params, self._signed(params, token="other-token"))
+
+    def test_another_account_or_a_malformed_report_is_refused(self, backend: TwilioSMSBackend) -> None:
+        """Signed but for another account, or without a status: CallbackError."""
+        other = self._params("SM1", "delivered", AccountSid="AC" + "f" * 32)
+        with pytest.raises(CallbackError):
+            backend.parse_status_callback(CALLBACK_URL, other, self._signed(other))
+        partial = {"AccountSid": ACCOUNT_SID, "MessageSid": "SM1"}
+        with pytest.raises(CallbackError):
+            backend.parse_status_callback(CALLBACK_URL, partial, self._signed(partial))
+
+    def test_through_the_service(self, fake: FakeTwilio, http: Any) -> None:
+        """service.handle_status_callback applies a verified report to the stored message."""
+        service = smscore.build_service(
+            {"provider": "twilio", "provider_options": _options(fake, http, status_callback=CALLBACK_URL)}
+        )
+        with service:
+            message = service.send("+420777123456", "hello")
+            params = self._params(message.provider_ref or "", "delivered")
+            updated = service.handle_status_callback("default", CALLBACK_URL, params, self._signed(params))
+        assert updated is not None
+        assert updated.state is SMSState.DELIVERED
+        assert fake.creates[0].field("StatusCallback") == CALLBACK_URL
+
+
+class TestOptions:
+    """Building from configuration options."""
+
+    @pytest.mark.parametrize(
+        ("options", "key"),
+        [
+            ({"account_sid": None}, "account_sid"),
+            ({"account_sid": "ACnot-a-sid"}, "account_sid"),
+            ({"auth_token": None}, "auth_token"),
+            ({"auth_token": None, "api_key": API_KEY}, "api_secret"),
+            ({"auth_token": None, "api_secret": "x"}, "api_key"),
+            ({"from_": None}, "from_"),
+            ({"messaging_service_sid": "MG123"}, "messaging_service_sid"),
+            ({"status_callback": "ftp://example.com"}, "status_callback"),
+            ({"validity_period": 0}, "validity_period"),
+            ({"validity_period": 36001}, "validity_period"),
+            ({"validity_period": "soon"}, "validity_period"),
+            ({"http_client": object()}, "http_client"),
+            ({"http_client": None, "timeout": -1}, "timeout"),
+            ({"form": SENDER}, "form"),
+        ],
+    )
+    def test_a_bad_option_is_a_configuration_error_naming_it(self, options: dict[str, Any], key: str) -> None:
+        """Each wrong or missing option is refused at build time, keyed by its name."""
+        base = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_": SENDER}
+        merged = {k: v for k, v in {**base, **options}.items() if v is not None or k == "http_client"}
+        with pytest.raises(ConfigurationError) as caught:
+            TwilioSMSBackend.from_options(merged)
+        assert caught.value.key == key
+
+    @pytest.mark.parametrize("name", ["from", "sender", "from_number"])
+    def test_the_sender_option_has_aliases(self, fake: FakeTwilio, http: Any, name: str) -> None:
+        """``from``, ``sender`` and ``from_number`` name the sender too."""
+        backend = TwilioSMSBackend.from_options(
+            {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, name: "+15005550001", "http_client": http}
+        )
+        backend.publish([wire_message()])
+        assert fake.creates[0].field("From") == "+15005550001"
+
+    def test_the_default_client_is_built_and_closed(self) -> None:
+        """Without an injected HTTP client one is built (with a timeout) and closed by close()."""
+        backend = TwilioSMSBackend.from_options({"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_": SENDER})
+        backend.close()
+        assert "twilio-test-auth-token" not in repr(backend)
+
+    def test_build_service_names_the_full_key(self) -> None:
+        """Through the composition root the key is ``providers.NAME.options.OPTION``."""
+        with pytest.raises(ConfigurationError) as caught:
+            smscore.build_service({"provider": "twilio", "provider_options": {"account_sid": ACCOUNT_SID}})
+        assert caught.value.key == "providers.default.options.auth_token"
+
+    def test_twilio_environment_variables_are_not_credentials(
+        self, fake: FakeTwilio, http: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """TWILIO_* variables do not stand in for missing options."""
+        monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+        with pytest.raises(ConfigurationError):
+            TwilioSMSBackend.from_options({"from_": SENDER, "http_client": http})
+
+
+class TestEndToEnd:
+    """The backend chosen by configuration, through the service."""
+
+    def test_send_through_build_service(self, fake: FakeTwilio, http: Any) -> None:
+        """``{"provider": "twilio"}``: the message reaches the fake and is stored SENDING with the sid."""
+        service = smscore.build_service({"provider": "twilio", "provider_options": _options(fake, http)})
+        with service:
+            message = service.send("+420 777 123 456", "Příliš žluťoučký kůň")
+        assert message.state is SMSState.SENDING
+        assert message.provider_ref == fake.creates[0].response_json["sid"]
+        assert fake.creates[0].form["Body"] == ["Prilis zlutoucky kun"]
+        assert message.extra_sender_data == {"twilio_status": "queued"}
+        assert message.backend == "providers.twilio.TwilioSMSBackend"
+
+
+class TestTranslation:
+    """The pure translation functions are total."""
+
+    def test_every_documented_status_is_mapped(self) -> None:
+        """All thirteen statuses of twilio's MessageInstance.Status have an entry."""
+        from twilio.rest.api.v2010.account.message import MessageInstance
+
+        documented = {v for k, v in vars(MessageInstance.Status).items() if not k.startswith("_")}
+        assert documented == set(STATUS_STATES)
+        assert len(documented) == 13
+
+    @given(status=st.one_of(st.none(), st.text()), code=st.one_of(st.none(), st.integers(), st.text()))
+    def test_status_mapping_is_total(self, status: str | None, code: object) -> None:
+        """Any status string (and any error code) gives an outcome that keeps the raw status."""
+        outcome = status_outcome(status, sid="SM1", error_code=code, price="x", num_segments="y")
+        assert outcome.extra_sender_data["twilio_status"] == ("" if status is None else status)
+        expected = STATUS_STATES.get((status or "").strip().lower(), SMSState.UNKNOWN)
+        assert outcome.state is expected
+        assert outcome.price is None
+        assert outcome.segments is None
+
+    @given(http_status=st.one_of(st.none(), st.integers()), code=st.one_of(st.none(), st.integers()), text=st.text())
+    def test_error_mapping_is_total(self, http_status: int | None, code: int | None, text: str) -> None:
+        """Any HTTP status and Twilio code give a non-accepted outcome with a reason."""
+        outcome = error_outcome(http_status, code, text)
+        assert outcome.state in {SMSState.WAITING, SMSState.UNKNOWN, SMSState.ERROR}
+        assert outcome.error
+
+    @given(status=st.integers() | st.text(), code=st.none() | st.integers() | st.text(), msg=st.text())
+    def test_rest_exception_translation_is_total(self, status: Any, code: Any, msg: str) -> None:
+        """A TwilioRestException with any fields becomes an outcome."""
+        outcome = exception_outcome(TwilioRestException(status, "/uri", msg, code))
+        assert outcome.state in {SMSState.WAITING, SMSState.UNKNOWN, SMSState.ERROR}
+
+
+class TestCredentialsNeverLeak:
+    """A known auth token (and API secret) driven through every path: no outcome, repr or log record holds it,
+    neither verbatim nor in its Basic-auth (base64) form."""
+
+    @pytest.fixture
+    def debug_logs(self, caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+        caplog.set_level(logging.DEBUG)
+        for name in ("twilio", "urllib3", "requests", "providers", "smscore"):
+            caplog.set_level(logging.DEBUG, logger=name)
+        return caplog
+
+    def _forbidden(self) -> list[str]:
+        forms = []
+        for user, secret in ((ACCOUNT_SID, AUTH_TOKEN), (API_KEY, API_SECRET)):
+            forms += [secret, base64.b64encode(f"{user}:{secret}".encode()).decode()]
+        return forms
+
+    def _assert_clean(self, texts: list[str], caplog: pytest.LogCaptureFixture) -> None:
+        assert any(r.name.startswith("twilio") for r in caplog.records), "twilio's logs were not captured"
+        everything = texts + [r.getMessage() for r in caplog.records] + [caplog.text]
+        for form in self._forbidden():
+            for text in everything:
+                assert form not in text
+
+    @pytest.mark.parametrize(
+        "mode", ["rejected", "auth", "throttled", "unavailable", "gateway", "hang", "drop", "failed_status", "check"]
+    )
+    @pytest.mark.parametrize("auth", ["token", "api_key"])
+    def test_every_failure_path(
+        self, fake: FakeTwilio, http: Any, debug_logs: pytest.LogCaptureFixture, mode: str, auth: str
+    ) -> None:
+        """Every failure's outcome, the backend's repr and the DEBUG logs are free of the secrets."""
+        options = _options(fake, http)
+        if auth == "api_key":
+            options.update(api_key=API_KEY, api_secret=API_SECRET)
+        wrong = {"api_secret": "wrong-secret"} if auth == "api_key" else {"auth_token": "wrong-token"}
+        if mode == "auth":
+            options.update(wrong)
+        backend = TwilioSMSBackend.from_options(options)
+        {
+            "rejected": lambda: fake.reject(400, 21211, "Invalid To"),
+            "auth": lambda: None,
+            "throttled": lambda: fake.fail(429, 20429, "Too Many Requests"),
+            "unavailable": lambda: fake.fail(503, 20503, "Unavailable"),
+            "gateway": lambda: fake.fail(504, None, "Gateway Timeout"),
+            "hang": fake.hang,
+            "drop": fake.drop,
+            "failed_status": lambda: fake.accept(status="failed"),
+            "check": fake.accept,
+        }[mode]()
+        (outcome,) = backend.publish([wire_message()])
+        texts = [repr(outcome), str(outcome.error), json.dumps(dict(outcome.extra_sender_data)), repr(backend)]
+        if mode == "check":
+            fake.set_status(outcome.provider_ref or "", "undelivered", error_code=30007, error_message="Filtered")
+            checked = attrs.evolve(wire_message(), provider_ref=outcome.provider_ref)
+            texts.append(repr(backend.bulk_check_sms_states([checked])))
+            refused = TwilioSMSBackend.from_options({**options, **wrong})
+            with pytest.raises(ProviderError) as caught:
+                refused.bulk_check_sms_states([checked])
+            texts.append(str(caught.value))
+        else:
+            assert outcome.state is not SMSState.SENDING
+        sent = fake.requests[0].headers["Authorization"]
+        user, secret = (API_KEY, API_SECRET) if auth == "api_key" else (ACCOUNT_SID, AUTH_TOKEN)
+        if mode != "auth":
+            # The secret really went over the wire, so its absence from the logs means something.
+            assert sent == "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+        self._assert_clean(texts, debug_logs)
+
+    def test_through_the_service(self, fake: FakeTwilio, http: Any, debug_logs: pytest.LogCaptureFixture) -> None:
+        """Stored messages after failures through build_service hold no secret."""
+        service = smscore.build_service({"provider": "twilio", "provider_options": _options(fake, http)})
+        with service:
+            fake.reject(400, 21610, "Attempt to send to unsubscribed recipient")
+            rejected = service.send("+420777123456", "hi")
+            fake.hang()
+            ambiguous = service.send("+420777123456", "hi")
+            texts = [repr(service.config), repr(service.providers["default"])]
+            for message in (rejected, ambiguous):
+                stored = service.messages.get(message.id or 0)
+                texts += [repr(stored), json.dumps(dict(stored.extra_sender_data)), str(stored.error)]
+        assert (rejected.state, ambiguous.state) == (SMSState.ERROR, SMSState.UNKNOWN)
+        self._assert_clean(texts, debug_logs)
