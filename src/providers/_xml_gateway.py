@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final, Protocol, Self
 
 import attrs
@@ -268,7 +270,7 @@ def send_outcomes(
     return outcomes
 
 
-def _check_outcome(table: CodeTable, message: SMSMessage, raw: str) -> Outcome:
+def _check_outcome(table: CodeTable, message: SMSMessage, raw: str, settled: bool) -> Outcome:
     number, code = table.lookup(raw)
     data = {"sender_state": _sender_state(number, raw)}
     verdict = code.on_check if code is not None else Verdict.NO_NEWS
@@ -277,7 +279,10 @@ def _check_outcome(table: CodeTable, message: SMSMessage, raw: str) -> Outcome:
     reason = f"{table.name} code {number}: {code.label}" if code is not None else ""
     if verdict is Verdict.REJECTED:
         return Outcome.rejected(reason, error_code=str(number), extra_sender_data=data)
-    if verdict is Verdict.NOT_FOUND:
+    if verdict is Verdict.NOT_FOUND and message.state is not SMSState.WAITING:
+        if message.state is SMSState.UNKNOWN and not settled:
+            # A request that timed out may still be in the gateway's hands: "not found" proves nothing yet.
+            return Outcome(state=message.state, error_code=str(number), extra_sender_data=data)
         if message.state is SMSState.UNKNOWN:
             # The gateway never got it (the request that carried it failed): safe to send again.
             return Outcome.transient(
@@ -288,16 +293,29 @@ def _check_outcome(table: CodeTable, message: SMSMessage, raw: str) -> Outcome:
     return Outcome(state=message.state, error_code=_raw(raw), extra_sender_data=data)
 
 
-def check_outcomes(table: CodeTable, messages: Sequence[SMSMessage], answer: Answer) -> list[Outcome | None]:
+def check_outcomes(
+    table: CodeTable,
+    messages: Sequence[SMSMessage],
+    answer: Answer,
+    *,
+    now: datetime | None = None,
+    grace: timedelta = timedelta(0),
+) -> list[Outcome | None]:
     """One report per message for the answer to a delivery check (pure); ``None`` where the answer says nothing
-    usable about the message (omitted, contradicting, or only a request-level code)."""
+    usable about the message (omitted, contradicting, or only a request-level code).
+
+    "Not found" sends a message in UNKNOWN back to WAITING only once it has been UNKNOWN for ``grace`` (measured
+    from its ``changed_at`` to ``now``; always when ``now`` is not given): a request that timed out may still be
+    processed by the gateway, and the message must not be sent twice.
+    """
     reports: list[Outcome | None] = []
     for message in messages:
         message_id = message.id if message.id is not None else -1
         if message_id in answer.conflicting or message_id not in answer.codes:
             reports.append(None)
-        else:
-            reports.append(_check_outcome(table, message, answer.codes[message_id]))
+            continue
+        settled = now is None or now - message.changed_at >= grace
+        reports.append(_check_outcome(table, message, answer.codes[message_id], settled))
     return reports
 
 
@@ -367,10 +385,14 @@ class XMLGatewayBackend(SMSBackend):
         url: str,
         max_batch_size: int,
         secrets: Sequence[str],
+        not_found_grace: float = 60.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be at least 1")
+        if not_found_grace < 0:
+            raise ValueError("not_found_grace must not be negative")
+        self._not_found_grace = timedelta(seconds=not_found_grace)
         self._client = client
         self._wire = wire
         self._url = url
@@ -504,7 +526,7 @@ class XMLGatewayBackend(SMSBackend):
         result = self._exchange(self._wire.check_request(messages), "delivery check", messages)
         if isinstance(result, Failure):
             return [None] * len(messages)
-        return check_outcomes(self._wire.table, messages, result)
+        return check_outcomes(self._wire.table, messages, result, now=datetime.now(UTC), grace=self._not_found_grace)
 
     # -- keeping secrets ---------------------------------------------------------------------------------
 
@@ -591,8 +613,8 @@ class Options:
             raise ConfigurationError(f"option {name!r} must be {bounds}, not {number}", key=name)
         return number
 
-    def seconds(self, name: str, *, default: float) -> float:
-        """A positive number of seconds (``"2.5"`` is read as 2.5)."""
+    def seconds(self, name: str, *, default: float, allow_zero: bool = False) -> float:
+        """A positive (or, with ``allow_zero``, non-negative) number of seconds (``"2.5"`` is read as 2.5)."""
         value = self._value(name)
         if value is None:
             return default
@@ -602,8 +624,10 @@ class Options:
             number = float(value)
         except (TypeError, ValueError):
             raise ConfigurationError(f"option {name!r} must be a number of seconds, not {value!r}", key=name) from None
-        if not 0 < number < float("inf"):
-            raise ConfigurationError(f"option {name!r} must be a positive number of seconds, not {value!r}", key=name)
+        lowest_ok = number >= 0 if allow_zero else number > 0
+        if not lowest_ok or math.isinf(number):
+            kind = "a non-negative" if allow_zero else "a positive"
+            raise ConfigurationError(f"option {name!r} must be {kind} number of seconds, not {value!r}", key=name)
         return number
 
     def url(self, name: str, *, default: str) -> str:

@@ -22,6 +22,8 @@ textid                 none      the ``textid`` attribute, sent only when set
 optid                  none      operator id, sent as the ``opmid`` attribute (empty when not set)
 timeout                5         seconds for connecting, each read and write, and waiting for a connection
 max_batch_size         100       most messages per request (publishing and delivery checks)
+not_found_grace        60        seconds a message must have been UNKNOWN before "not found" (code 20) sends
+                                 it back to WAITING: a request that timed out may still be processed
 =====================  ========  =============================================================================
 
 Outcomes: code 0 puts a message in SENDING, 22 in SENT, 23 in DELIVERED; per-message error codes are ERROR with
@@ -56,6 +58,7 @@ _OPTIONS: Final = (
     "optid",
     "timeout",
     "max_batch_size",
+    "not_found_grace",
 )
 
 
@@ -82,6 +85,7 @@ class ATSSMSBackend(XMLGatewayBackend):
         textid: str | None = None,
         optid: str | None = None,
         max_batch_size: int = 100,
+        not_found_grace: float = 60.0,
     ) -> None:
         wire = ATSWire(
             username=username,
@@ -93,7 +97,14 @@ class ATSSMSBackend(XMLGatewayBackend):
             textid=textid,
             opmid=optid or "",
         )
-        super().__init__(client, wire=wire, url=check_url(url), max_batch_size=max_batch_size, secrets=[password])
+        super().__init__(
+            client,
+            wire=wire,
+            url=check_url(url),
+            max_batch_size=max_batch_size,
+            secrets=[password],
+            not_found_grace=not_found_grace,
+        )
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:
@@ -114,6 +125,7 @@ class ATSSMSBackend(XMLGatewayBackend):
             "textid": read.string("textid"),
             "optid": read.string("optid"),
             "max_batch_size": read.integer("max_batch_size", default=100, maximum=10_000),
+            "not_found_grace": read.seconds("not_found_grace", default=60.0, allow_zero=True),
         }
         client = client_from(read)
         return cls(client, **settings)

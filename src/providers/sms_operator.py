@@ -15,6 +15,8 @@ url              HTTPS     gateway address; default ``https://www.sms-operator.c
 uniq_prefix      ""        our id on the wire (``SmsId``) is ``<prefix>-<message id>`` (just the id when empty)
 timeout          5         seconds for connecting, each read and write, and waiting for a connection
 max_batch_size   100       most messages per request (publishing and status checks)
+not_found_grace  60        seconds a message must have been UNKNOWN before "not found" (15) sends it back to
+                           WAITING: a request that timed out may still be processed
 ===============  ========  ==================================================================================
 
 Outcomes: a send acknowledged with status 0 or 11-14 is SENDING (never DELIVERED on the spot); statuses 1-7 and
@@ -42,7 +44,7 @@ from providers._xml_gateway import Options, XMLGatewayBackend, check_prefix, cli
 
 __all__ = ["DEFAULT_URL", "SMS_OPERATOR_CODES", "SMSOperatorBackend", "SMSOperatorResponseError"]
 
-_OPTIONS: Final = ("url", "username", "password", "uniq_prefix", "timeout", "max_batch_size")
+_OPTIONS: Final = ("url", "username", "password", "uniq_prefix", "timeout", "max_batch_size", "not_found_grace")
 
 
 class SMSOperatorBackend(XMLGatewayBackend):
@@ -63,9 +65,17 @@ class SMSOperatorBackend(XMLGatewayBackend):
         url: str = DEFAULT_URL,
         uniq_prefix: str = "",
         max_batch_size: int = 100,
+        not_found_grace: float = 60.0,
     ) -> None:
         wire = SMSOperatorWire(username=username, password=password, prefix=check_prefix(uniq_prefix))
-        super().__init__(client, wire=wire, url=check_url(url), max_batch_size=max_batch_size, secrets=[password])
+        super().__init__(
+            client,
+            wire=wire,
+            url=check_url(url),
+            max_batch_size=max_batch_size,
+            secrets=[password],
+            not_found_grace=not_found_grace,
+        )
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:
@@ -81,6 +91,7 @@ class SMSOperatorBackend(XMLGatewayBackend):
             "url": read.url("url", default=DEFAULT_URL),
             "uniq_prefix": read.prefix("uniq_prefix"),
             "max_batch_size": read.integer("max_batch_size", default=100, maximum=10_000),
+            "not_found_grace": read.seconds("not_found_grace", default=60.0, allow_zero=True),
         }
         client = client_from(read)
         return cls(client, **settings)

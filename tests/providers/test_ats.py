@@ -7,6 +7,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -400,11 +401,22 @@ class TestDeliveryChecks:
         assert report.extra_sender_data["sender_state"] == code
 
     def test_not_found_means_never_received_for_an_unknown_message(self, backend: ATSSMSBackend) -> None:
-        """Code 20 for a message in UNKNOWN: the gateway never got it, WAITING (safe to send again); for a message
-        the gateway had accepted, an error."""
-        unknown, sending = wire_message(state=SMSState.UNKNOWN), wire_message(state=SMSState.SENDING)
+        """Code 20 for a message UNKNOWN for longer than the grace period: the gateway never got it, WAITING
+        (safe to send again); for a message the gateway had accepted, an error."""
+        long_ago = datetime.now(UTC) - timedelta(minutes=2)
+        unknown = wire_message(state=SMSState.UNKNOWN, changed_at=long_ago)
+        sending = wire_message(state=SMSState.SENDING, changed_at=long_ago)
         reports = backend.bulk_check_sms_states([unknown, sending])
         assert [r.state if r else None for r in reports] == [SMSState.WAITING, SMSState.ERROR]
+
+    def test_not_found_proves_nothing_right_after_a_timeout(self, gateway: ATSGateway) -> None:
+        """Within ``not_found_grace`` of becoming UNKNOWN, "not found" leaves the message UNKNOWN (the request
+        that timed out may still be processed), keeping the code."""
+        with ATSSMSBackend.from_options(options(gateway, not_found_grace="30")) as backend:
+            recent = wire_message(state=SMSState.UNKNOWN, changed_at=datetime.now(UTC) - timedelta(seconds=5))
+            (report,) = backend.bulk_check_sms_states([recent])
+        assert report is not None
+        assert (report.state, report.error_code) == (SMSState.UNKNOWN, "20")
 
     def test_checks_are_chunked(self, gateway: ATSGateway) -> None:
         """250 messages with at most 100 per request: three requests, 250 reports in order."""
@@ -471,6 +483,7 @@ class TestOptions:
             ("url", "not a url"),
             ("uniq_prefix", "app\n1"),
             ("uniq_prefix", " app"),
+            ("not_found_grace", "-1"),
             ("username", "bell\x07"),
             ("pasword", "typo"),
         ],
@@ -600,7 +613,8 @@ class TestEndToEnd:
         """The connection dropped before the gateway read the request: UNKNOWN, then the check says "not
         found" and the message is WAITING again, safe to send."""
         gateway.script(Reply(status=400, body=b"", close=True))
-        with smscore.build_service({"provider": "ats", "provider_options": options(gateway)}) as service:
+        config = {"provider": "ats", "provider_options": options(gateway, not_found_grace="0")}
+        with smscore.build_service(config) as service:
             message = service.send("+420777123456", "hello")
             assert message.state is SMSState.UNKNOWN
             assert not gateway.messages

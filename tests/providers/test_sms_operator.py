@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -262,8 +263,9 @@ class TestStatusChecks:
         assert report.extra_sender_data["sender_state"] == code
 
     def test_not_found_sends_an_unknown_message_back_to_waiting(self, backend: SMSOperatorBackend) -> None:
-        """Status 15 for a message in UNKNOWN: never received, WAITING."""
-        (report,) = backend.bulk_check_sms_states([wire_message(state=SMSState.UNKNOWN)])
+        """Status 15 for a message UNKNOWN for longer than the grace period: never received, WAITING."""
+        long_ago = datetime.now(UTC) - timedelta(minutes=2)
+        (report,) = backend.bulk_check_sms_states([wire_message(state=SMSState.UNKNOWN, changed_at=long_ago)])
         assert report is not None
         assert report.state is SMSState.WAITING
 
