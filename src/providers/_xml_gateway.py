@@ -401,7 +401,7 @@ class XMLGatewayBackend(SMSBackend):
         self._redact = Redactor(secrets)
 
     @property
-    def max_batch_size(self) -> int:  # type: ignore[override]  # configurable per instance (see the report)
+    def max_batch_size(self) -> int:  # type: ignore[override]  # a class constant in the base, per instance here
         """Most messages in one request to the gateway (``max_batch_size`` option)."""
         return self._max_batch_size
 
