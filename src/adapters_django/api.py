@@ -17,6 +17,10 @@ in ``transaction.on_commit``:
 - if the process dies between the commit and the publish, the message stays WAITING:
   ``manage.py send_messages_batch`` (run it from cron) publishes such stragglers.
 
+In tests: Django's ``TestCase`` (and pytest-django's ``db`` fixture) runs each test in a transaction that never
+commits, so a send there stays WAITING. Use ``self.captureOnCommitCallbacks(execute=True)`` (pytest-django:
+``django_capture_on_commit_callbacks(execute=True)``) or a ``TransactionTestCase`` (``transactional_db``).
+
 With batch sending on (``PYMESS_SMS_BATCH_SENDING = True``) ``send`` only stores WAITING messages, in or out of a
 transaction, and ``send_messages_batch`` publishes them; ``send_immediately=True`` publishes at once (after the
 commit, inside a transaction).

@@ -27,6 +27,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast
 from django.template import Context, Engine
 from django.utils import timezone
 
@@ -73,6 +74,17 @@ def _related_filter(objects: Iterable[object], prefix: str) -> Q:
     return condition
 
 
+def _queryset_filter(objects: QuerySet[Any]) -> Q:
+    meta = objects.model._meta
+    same_type = Q(related_objects__content_type__app_label=meta.app_label) & Q(
+        related_objects__content_type__model=meta.model_name
+    )
+    if isinstance(meta.pk, models.IntegerField):  # AutoField and BigAutoField included
+        return same_type & Q(related_objects__object_id_int__in=objects.values("pk"))
+    as_text = objects.annotate(smscore_pk_text=Cast("pk", models.TextField())).values("smscore_pk_text")
+    return same_type & Q(related_objects__object_id__in=as_text)
+
+
 class OutputSMSMessageQuerySet(models.QuerySet):
     """Queries over stored messages, with the ancestor's related-object helpers."""
 
@@ -84,7 +96,12 @@ class OutputSMSMessageQuerySet(models.QuerySet):
         return self.filter_related_objects([obj])
 
     def filter_related_objects(self, objects: Iterable[object]) -> QuerySet[OutputSMSMessage]:
-        """Messages linked to any of ``objects`` (model instances, or a queryset), each message once."""
+        """Messages linked to any of ``objects`` (model instances, or a queryset), each message once.
+
+        A queryset becomes a subquery: its rows are never loaded.
+        """
+        if isinstance(objects, models.QuerySet):
+            return self.filter(_queryset_filter(objects)).distinct()
         return self.filter(_related_filter(objects, "related_objects__")).distinct()
 
     def failed(self) -> QuerySet[OutputSMSMessage]:

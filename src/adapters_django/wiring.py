@@ -1,43 +1,39 @@
 """The composition root for Django: ``PYMESS_*`` settings become one :class:`~smscore.SMSConfig`, and that
 config becomes one :class:`~smscore.SMSService` whose storage is the Django repositories.
 
-This is the only module that reads the project's settings. The service is built on first use and kept; it is
+This is the only module that reads the ``PYMESS_*`` settings. The service is built on first use and kept; it is
 thrown away (and its providers closed) when a ``PYMESS_*`` setting changes, so ``override_settings`` works in
 tests.
 
-==============================================  =================================  ===========================
-Django setting                                  core key                           default
-==============================================  =================================  ===========================
-``PYMESS_SMS_SENDER_BACKEND``                   ``provider`` (one backend named    ``"dummy"``
-                                                ``default``): alias, dotted path,
-                                                or the ancestor's
-                                                ``pymess.backend.sms.*`` path
-``PYMESS_ATS_SMS_CONFIG``                       options of every ATS backend       ``{}``
-``PYMESS_SMS_OPERATOR_CONFIG``                  options of every SMS-operator      ``{}``
-                                                backend
-``PYMESS_SMS_BACKENDS``                         ``providers``: ``{name: {"backend":
-                                                path, "config": {...}}}``
-``PYMESS_SMS_DEFAULT_SENDER_BACKEND_NAME``      ``default_provider``               ``"default"``
-``PYMESS_SMS_BACKEND_ROUTER``                   ``router``                         None
-``PYMESS_SMS_USE_ACCENT``                       ``use_accent``                     False
-``PYMESS_SMS_DEFAULT_PHONE_CODE``               ``default_region`` (``"+420"``)    None
-``PYMESS_SMS_DEFAULT_REGION``                   ``default_region`` (``"CZ"``)      None
-``PYMESS_DEFAULT_MESSAGE_PRIORITY``             ``default_priority``               3
-``PYMESS_SMS_BATCH_SENDING``                    ``batch_sending``                  False
-``PYMESS_SMS_BATCH_SIZE``                       ``batch_size``                     100
-``PYMESS_SMS_BATCH_MAX_NUMBER_OF_SEND_ATTEMPTS``  ``max_attempts`` (exactly this     3
-                                                many attempts)
-``PYMESS_SMS_BATCH_MAX_SECONDS_TO_SEND``        ``max_seconds_to_send``            None (no deadline)
-``PYMESS_SMS_RETRY_SENDING``                    ``retry_sending``                  True
-``PYMESS_SMS_IDLE_MESSAGES_TIMEOUT_MINUTES``    ``idle_timeout_minutes``           240
-``PYMESS_SMS_LOG_IDLE_MESSAGES``                ``log_idle_messages``              True
-``PYMESS_SMS_SET_ERROR_TO_IDLE_MESSAGES``       ``set_error_to_idle_messages``     True
-``PYMESS_SMS_DATABASE``                         ``storage_options.database``       ``"default"``
-``PYMESS_SMS_CONFIG``                           any other core key (lower case,    ``{}``
-                                                see :mod:`smscore.config`)
-``PYMESS_SMS_TEMPLATE_MODEL``                   (not a core key) the template      ``"adapters_django.SMSTemplate"``
-                                                model, ``"app_label.ModelName"``
-==============================================  =================================  ===========================
+Every setting, the core key it becomes (see :mod:`smscore.config`) and its default:
+
+- ``PYMESS_SMS_SENDER_BACKEND`` -> the one backend, named ``default``: an alias (``dummy``, ``ats``,
+  ``sms-operator``, ``sns``, ``twilio``), a dotted path, or the ancestor's ``pymess.backend.sms.*`` path.
+  Default ``"dummy"``.
+- ``PYMESS_ATS_SMS_CONFIG`` / ``PYMESS_SMS_OPERATOR_CONFIG`` -> the options of every ATS / SMS-operator backend.
+- ``PYMESS_SMS_BACKENDS`` -> ``providers``: named backends ``{name: {"backend": path, "config": {...}}}``.
+- ``PYMESS_SMS_DEFAULT_SENDER_BACKEND_NAME`` -> ``default_provider`` (``"default"``, or the only backend).
+- ``PYMESS_SMS_BACKEND_ROUTER`` -> ``router``: a dotted path to ``(SMSMessage) -> name | None`` or
+  ``{"prefixes": {"+420": name}, "tags": {tag: name}}``. Default: none.
+- ``PYMESS_SMS_USE_ACCENT`` -> ``use_accent`` (False: content is transliterated).
+- ``PYMESS_SMS_DEFAULT_PHONE_CODE`` (``"+420"``) or ``PYMESS_SMS_DEFAULT_REGION`` (``"CZ"``) -> ``default_region``.
+- ``PYMESS_DEFAULT_MESSAGE_PRIORITY`` -> ``default_priority`` (3).
+- ``PYMESS_SMS_BATCH_SENDING`` -> ``batch_sending`` (False); ``PYMESS_SMS_BATCH_SIZE`` -> ``batch_size`` (100).
+- ``PYMESS_SMS_BATCH_MAX_NUMBER_OF_SEND_ATTEMPTS`` -> ``max_attempts`` (3; exactly this many attempts, where the
+  ancestor made one more).
+- ``PYMESS_SMS_BATCH_MAX_SECONDS_TO_SEND`` -> ``max_seconds_to_send`` (no deadline).
+- ``PYMESS_SMS_RETRY_SENDING`` -> ``retry_sending`` (True).
+- ``PYMESS_SMS_IDLE_MESSAGES_TIMEOUT_MINUTES`` -> ``idle_timeout_minutes`` (240, measured from the send time).
+- ``PYMESS_SMS_LOG_IDLE_MESSAGES`` -> ``log_idle_messages`` (True); ``PYMESS_SMS_SET_ERROR_TO_IDLE_MESSAGES`` ->
+  ``set_error_to_idle_messages`` (True).
+- ``PYMESS_SMS_DATABASE`` -> ``storage_options.database``: the database alias of the SMS tables (``"default"``).
+- ``PYMESS_SMS_CONFIG`` -> any other core key, lower case (``{"max_segments": 4, "failover": [...]}``).
+- ``PYMESS_SMS_TEMPLATE_MODEL`` (not a core key): the template model, ``"app_label.ModelName"``
+  (``"adapters_django.SMSTemplate"``).
+
+The defaults are the core's. Where they differ from the ancestor's (batch size 20, idle timeout 10
+minutes from creation, a one-hour send deadline), the core's were chosen on purpose; set the setting to keep the
+old behaviour.
 
 Backend options are written in upper case in settings, as the ancestor did (``{"USERNAME": ...}``), and are
 handed to the provider in lower case (``username``). ``PYMESS_SMS_SENDER_BACKEND`` and ``PYMESS_SMS_BACKENDS``

@@ -59,6 +59,8 @@ class TestSend:
         assert list(OutputSMSMessage.objects.filter_related_object(order)) == [message]
         assert list(OutputSMSMessage.objects.filter_related_object(voucher)) == [message]
         assert list(OutputSMSMessage.objects.filter_related_objects(Order.objects.all())) == [message]
+        assert list(OutputSMSMessage.objects.filter_related_objects(Voucher.objects.all())) == [message]
+        assert list(OutputSMSMessage.objects.filter_related_objects(Order.objects.none())) == []
         assert other not in OutputSMSMessage.objects.filter_related_objects([order, voucher])
 
     def test_tag_and_extra_data_are_stored(self) -> None:

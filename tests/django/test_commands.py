@@ -13,6 +13,7 @@ import adapters_django
 from adapters_django.models import OutputSMSMessage
 from smscore import Outcome, SMSState
 from tests.django.support import install_spy
+from tests.django.testapp.providers import BrokenCheckProvider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,7 +56,9 @@ class TestCheckSMSDelivery:
         settings.PYMESS_SMS_BACKENDS = {
             "default": {"backend": "tests.django.testapp.providers:BrokenCheckProvider", "config": {}}
         }
-        adapters_django.get_service().providers["default"].default_state = SMSState.SENDING  # type: ignore[attr-defined]
+        provider = adapters_django.get_service().providers["default"]
+        assert isinstance(provider, BrokenCheckProvider)
+        provider.default_state = SMSState.SENDING
         message = adapters_django.send("+420777123456", "One")
         with pytest.raises(CommandError, match="1 delivery check request"):
             run("check_sms_delivery")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -50,7 +51,7 @@ class TestPostgresTemplateRepository(TemplateRepositoryContract):
 
 @pytest.mark.django_db
 class TestDjangoSpecifics:
-    def test_related_objects_of_many_messages_load_in_one_query(self, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    def test_related_objects_of_many_messages_load_in_one_query(self, django_assert_num_queries: Any) -> None:
         """find over many messages with related objects costs two queries, however many messages."""
         repo = DjangoMessageRepository()
         orders = [Order.objects.create(number=f"o{i}") for i in range(3)]
@@ -93,7 +94,7 @@ class TestDjangoSpecifics:
             second = repo.add(make_message(content="after the clash"))
         assert [m.id for m in repo.find()] == [second.id, first.id]
 
-    def test_a_scan_page_costs_two_queries(self, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    def test_a_scan_page_costs_two_queries(self, django_assert_num_queries: Any) -> None:
         """scan reads one page with one query for rows and one for related objects."""
         repo = DjangoMessageRepository()
         repo.add_many([make_message(state=SMSState.SENDING, sent_at=T0) for _ in range(50)])

@@ -134,3 +134,17 @@ class TestBatchSending:
 
 def open_devnull() -> io.StringIO:
     return io.StringIO()
+
+
+@pytest.mark.django_db
+def test_in_a_test_case_the_send_happens_when_on_commit_callbacks_run(
+    spy: TransactionSpyProvider, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Django's TestCase never commits; capturing the on-commit callbacks with execute=True publishes."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message = adapters_django.send("+420777123456", "Hi")
+        assert message.state == "waiting"
+    assert len(callbacks) == 1
+    message.refresh_from_db()
+    assert message.state == "sent"
+    assert spy.in_transaction == [True]  # the test's own transaction, which a real request would have committed
