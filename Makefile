@@ -30,5 +30,8 @@ pytest: $(STAMP)
 
 test: lint types contracts pytest
 
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

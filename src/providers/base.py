@@ -22,7 +22,7 @@ Configure it by dotted path: ``{"provider": "myapp.sms.MyGatewayBackend", "provi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 from smscore import Outcome, SMSMessage
 from smscore.errors import ConfigurationError
@@ -46,8 +46,8 @@ class SMSBackend:
     be asked about a message by our own id (so a crash mid-publish leaves it UNKNOWN, not re-sent).
     """
 
-    max_batch_size: ClassVar[int] = 100
-    can_check_by_our_id: ClassVar[bool] = False
+    max_batch_size: int = 100
+    can_check_by_our_id: bool = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:

@@ -53,12 +53,9 @@ Secrets (passwords, tokens, secret keys) are refused in a TOML file: give them t
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
-import tomllib
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -329,6 +326,8 @@ class SMSConfig:
             if key in _SPECIAL_KEYS:
                 continue
             if key not in _COERCE:
+                import difflib  # only on this error path: keeps `import smscore` fast
+
                 close = difflib.get_close_matches(str(key), [*_COERCE, *_SPECIAL_KEYS], n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigurationError(f"unknown configuration key {key!r}{hint}", key=str(key))
@@ -442,6 +441,8 @@ def load_config(
     the top level or under ``[smscore]``. Raises :class:`ConfigurationError` for an unreadable file, secrets in
     the file, or any invalid value.
     """
+    from pathlib import Path  # only when loading: pathlib's imports are a large share of `import smscore`
+
     environ = os.environ if environ is None else environ
     merged: dict[str, Any] = dict(defaults or {})
     file = Path(path) if path is not None else None
@@ -450,6 +451,8 @@ def load_config(
     if file is None and Path("smscore.toml").is_file():
         file = Path("smscore.toml")
     if file is not None:
+        import tomllib  # only when a file is read: keeps `import smscore` fast
+
         try:
             table = tomllib.loads(file.read_text(encoding="utf-8"))
         except OSError as exc:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-import phonenumbers
-
 from smscore.errors import ConfigurationError, InvalidRecipientError
 
 __all__ = ["normalize_recipient", "region_for"]
+
 
 #: Only what people type into a phone field: digits, a leading + or 00, spaces and the usual separators.
 #: phonenumbers would turn letters into digits ("1-800-FLOWERS"), which is never what a caller meant here.
@@ -31,6 +30,8 @@ def region_for(default: str | None) -> str | None:
     if default is None or default == "":
         return None
     value = default.strip()
+    import phonenumbers  # imported on first use: its metadata is large (keeps `import smscore` fast)
+
     if value.lstrip("+").isdigit():
         region = phonenumbers.region_code_for_country_code(int(value.lstrip("+")))
         if region == phonenumbers.UNKNOWN_REGION:
@@ -56,6 +57,8 @@ def normalize_recipient(raw: object, *, default_region: str | None = None) -> st
     text = raw.strip()
     if not _ALLOWED.match(text):
         raise InvalidRecipientError(f"recipient {raw[:40]!r} is not a phone number")
+    import phonenumbers  # see region_for
+
     if text.startswith("00"):
         text = "+" + text[2:]
     try:

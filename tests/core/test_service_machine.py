@@ -31,31 +31,34 @@ MAX_ATTEMPTS = 3
 
 
 class RecordingProvider(ScriptedProvider):
-    """Remembers which scripted answer each published message got."""
+    """Remembers which scripted answer each message handed to it got (read from the script itself)."""
+
+    KIND_OF_STATE = {
+        SMSState.SENDING: "accept",
+        SMSState.ERROR: "reject",
+        SMSState.WAITING: "transient",
+        SMSState.UNKNOWN: "ambiguous",
+    }
 
     def __init__(self) -> None:
         super().__init__(default_state=SMSState.SENDING, max_batch_size=4, can_check_by_our_id=True)
-        self.kinds: list[str] = []
         self.log: list[tuple[int, str]] = []
 
     def queue(self, kind: str) -> None:
-        self.kinds.append(kind)
         self.will(ANSWERS[kind]())
 
     def publish(self, messages):  # type: ignore[no-untyped-def]
-        before = len(self.published)
-        kinds = [self.kinds.pop(0) if self.kinds else "accept" for _ in messages]
-        try:
-            return super().publish(messages)
-        finally:
-            # A raised exception interrupts the batch: the message that raised and those before it were handed over.
-            handed = len(self.published) - before
-            raised = handed < len(messages)
-            for message, kind in zip(messages[: handed + (1 if raised else 0)], kinds, strict=False):
-                self.log.append((message.id or 0, kind))
-            if raised:
-                # the rest of the batch's answers were never consumed: give them back
-                self.kinds[:0] = kinds[handed + 1 :]
+        upcoming = [
+            "raise" if isinstance(answer, BaseException) else self.KIND_OF_STATE[answer.state]
+            for answer in self._script[: len(messages)]
+        ]
+        upcoming += ["accept"] * (len(messages) - len(upcoming))
+        for message, kind in zip(messages, upcoming, strict=True):
+            # A raise interrupts the batch: later messages of it never reach the provider.
+            self.log.append((message.id or 0, kind))
+            if kind == "raise":
+                break
+        return super().publish(messages)
 
 
 class Outbox(RuleBasedStateMachine):

@@ -1,0 +1,439 @@
+"""``make bench``: how fast smscore is, next to a limit measured in the same run on the same machine.
+
+Each figure is the median of several runs after a warm-up, printed as a table and written to
+``benchmarks/results.json``. Every run checks its result (every message ends in the expected state), so a fast
+figure cannot come from skipped work. Limits do the same persistent or network work with the raw tool
+(``sqlite3``, ``httpx``) and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import smscore  # noqa: E402
+from smscore import SMSState  # noqa: E402
+from tests.providers.fake_gateways import ATSGateway, Reply  # noqa: E402
+
+RUNS = 3
+ATS_OPTIONS = {"username": "user", "password": "secret", "project_keyword": "kw", "output_sender_number": "ACME"}
+RESULTS: dict[str, dict[str, Any]] = {}
+
+
+def median_run(work: Callable[[], float], runs: int = RUNS) -> tuple[float, list[float]]:
+    """Run ``work`` (returning a rate) once to warm up, then ``runs`` times; return the median and all runs."""
+    work()
+    values = [work() for _ in range(runs)]
+    return statistics.median(values), values
+
+
+def record(name: str, value: float, limit: float | None, unit: str, runs: list[float], **extra: Any) -> None:
+    RESULTS[name] = {
+        "value": round(value, 2),
+        "limit": None if limit is None else round(limit, 2),
+        "unit": unit,
+        "runs": [round(r, 2) for r in runs],
+        **extra,
+    }
+
+
+def engine_for(path: Path) -> sa.Engine:
+    from adapters_sqlalchemy.storage import create_engine_for
+
+    return create_engine_for(f"sqlite:///{path}")
+
+
+def service_for(
+    path: Path,
+    provider: str = "dummy",
+    options: dict[str, Any] | None = None,
+    engine: sa.Engine | None = None,
+    **config: Any,
+) -> smscore.SMSService:
+    where: dict[str, Any] = (
+        {"storage_options": {"engine": engine}} if engine is not None else {"database_url": f"sqlite:///{path}"}
+    )
+    return smscore.build_service(
+        {"storage": "sqlalchemy", **where, "provider": provider, "provider_options": options or {}, **config}
+    )
+
+
+def recipients(n: int) -> list[str]:
+    return [f"+4207{i:08d}" for i in range(n)]
+
+
+def message_columns(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [row[1] for row in db.execute("PRAGMA table_info(smscore_message)") if row[1] != "id"]
+
+
+def raw_row(columns: list[str], recipient: str, state: str = "waiting") -> tuple[Any, ...]:
+    now = datetime.now(UTC).isoformat()
+    values = {
+        "recipient": recipient,
+        "content": "Hello from the benchmark",
+        "state": state,
+        "created_at": now,
+        "changed_at": now,
+        "extra_data": "{}",
+        "extra_sender_data": "{}",
+        "attempts": 0,
+        "priority": 3,
+        "encoding": "GSM-7",
+        "segments": 1,
+        "provider": "default",
+        "backend": "providers.dummy.DummySMSBackend",
+        "version": 0,
+    }
+    return tuple(values.get(c) for c in columns)
+
+
+def raw_connection(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+# -- 1, 2: one message at a time ---------------------------------------------------------------------------
+
+
+def bench_send(tmp: Path, n: int) -> None:
+    def ours(template: bool) -> Callable[[], float]:
+        def run() -> float:
+            path = tmp / f"send-{time.perf_counter_ns()}.db"
+            service = service_for(path)
+            service.templates.save(smscore.SMSTemplate(slug="otp", body="Your code is {{ code }}"))
+            numbers = recipients(n)
+            start = time.perf_counter()
+            if template:
+                for i, number in enumerate(numbers):
+                    service.send_template(number, "otp", {"code": str(i)})
+            else:
+                for number in numbers:
+                    service.send(number, "Hello from the benchmark", tag="bench")
+            elapsed = time.perf_counter() - start
+            assert service.messages.count(SMSState.DEBUG) == n
+            service.close()
+            return n / elapsed
+
+        return run
+
+    def limit() -> float:
+        path = tmp / f"raw-{time.perf_counter_ns()}.db"
+        service_for(path).close()
+        columns = message_columns(path)
+        insert = f"INSERT INTO smscore_message ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        update = "UPDATE smscore_message SET state=?, changed_at=?, sent_at=?, attempts=?, provider_ref=?, extra_sender_data=?, lease_expires_at=?, version=version+1 WHERE id=? AND version=?"
+        db = raw_connection(path)
+        numbers = recipients(n)
+        start = time.perf_counter()
+        for number in numbers:
+            db.execute("BEGIN")
+            cursor = db.execute(insert, raw_row(columns, number))
+            db.execute("COMMIT")
+            now = datetime.now(UTC).isoformat()
+            db.execute("BEGIN")
+            db.execute(update, ("debug", now, now, 1, f"dummy-{cursor.lastrowid}", "{}", None, cursor.lastrowid, 0))
+            db.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+        db.close()
+        return n / elapsed
+
+    limit_value, _ = median_run(limit)
+    value, runs = median_run(ours(False))
+    record("send", value, limit_value, "msgs/s", runs, share_of_limit=round(value / limit_value, 3))
+    value, runs = median_run(ours(True))
+    record("send_template", value, limit_value, "msgs/s", runs, share_of_limit=round(value / limit_value, 3))
+
+
+# -- 3: send_many --------------------------------------------------------------------------------------------
+
+
+def bench_send_many(tmp: Path, n: int) -> None:
+    def ours() -> float:
+        path = tmp / f"many-{time.perf_counter_ns()}.db"
+        service = service_for(path)
+        numbers = recipients(n)
+        start = time.perf_counter()
+        sent = service.send_many(numbers, "Hello from the benchmark", tag="bench")
+        elapsed = time.perf_counter() - start
+        assert len(sent) == n
+        assert service.messages.count(SMSState.DEBUG) == n
+        service.close()
+        return n / elapsed
+
+    def limit() -> float:
+        path = tmp / f"many-raw-{time.perf_counter_ns()}.db"
+        service_for(path).close()
+        columns = message_columns(path)
+        insert = f"INSERT INTO smscore_message ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        db = raw_connection(path)
+        rows = [raw_row(columns, number) for number in recipients(n)]
+        start = time.perf_counter()
+        db.execute("BEGIN")
+        db.executemany(insert, rows)
+        db.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+        db.close()
+        return n / elapsed
+
+    limit_value, _ = median_run(limit)
+    value, runs = median_run(ours)
+    record("send_many", value, limit_value, "msgs/s", runs, share_of_limit=round(value / limit_value, 3))
+
+
+# -- 4, 5: the ATS provider against a loopback gateway -------------------------------------------------------
+
+
+def replay(url: str, bodies: list[bytes]) -> float:
+    """The limit for the network figures: the same request bodies POSTed with a bare httpx.Client."""
+    with httpx.Client(headers={"Content-Type": "text/xml; charset=utf-8"}) as client:
+        start = time.perf_counter()
+        for body in bodies:
+            client.post(url, content=body).raise_for_status()
+        return time.perf_counter() - start
+
+
+def bench_ats_single(tmp: Path, n: int) -> None:
+    bodies: list[bytes] = []
+    limits: list[float] = []
+
+    def ours() -> float:
+        with ATSGateway(username="user", password="secret") as gateway:
+            path = tmp / f"ats-{time.perf_counter_ns()}.db"
+            service = service_for(path, "ats", {**ATS_OPTIONS, "url": gateway.url})
+            numbers = recipients(n)
+            start = time.perf_counter()
+            for number in numbers:
+                service.send(number, "Hello from the benchmark")
+            elapsed = time.perf_counter() - start
+            assert service.messages.count(SMSState.SENDING) == n
+            bodies[:] = [r.body for r in gateway.requests]
+            service.close()
+        with ATSGateway(username="user", password="secret", keep_requests=False) as fresh:
+            limits.append(len(bodies) / replay(fresh.url, bodies))
+        return n / elapsed
+
+    value, runs = median_run(ours)
+    limit_value = statistics.median(limits[1:])
+    record("ats_single", value, limit_value, "msgs/s", runs, share_of_limit=round(value / limit_value, 3))
+
+
+def bench_outbox(tmp: Path, n: int) -> None:
+    limits: list[float] = []
+
+    def ours() -> float:
+        with ATSGateway(username="user", password="secret") as gateway:
+            path = tmp / f"outbox-{time.perf_counter_ns()}.db"
+            service = service_for(
+                path,
+                "ats",
+                {**ATS_OPTIONS, "url": gateway.url, "max_batch_size": 100},
+                batch_sending=True,
+                batch_size=1000,
+            )
+            service.send_many(recipients(n), "Hello from the benchmark")
+            start = time.perf_counter()
+            while service.process_outbox().claimed:
+                pass
+            elapsed = time.perf_counter() - start
+            assert service.messages.count(SMSState.SENDING) == n
+            bodies = [r.body for r in gateway.requests]
+            assert len(bodies) == n // 100
+            service.close()
+        with ATSGateway(username="user", password="secret", keep_requests=False) as fresh:
+            limits.append(n / replay(fresh.url, bodies))
+        return n / elapsed
+
+    value, runs = median_run(ours)
+    record("outbox_ats_batch", value, statistics.median(limits[1:]), "msgs/s", runs)
+
+
+# -- 6: delivery checks ---------------------------------------------------------------------------------------
+
+
+def seed_sending(path: Path, n: int, provider_url: str) -> None:
+    """n SENDING messages of the ATS provider, written straight into a fresh database."""
+    service_for(path, "ats", {**ATS_OPTIONS, "url": provider_url}).close()
+    columns = message_columns(path)
+    insert = f"INSERT INTO smscore_message ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    db = raw_connection(path)
+    sent = datetime.now(UTC).isoformat()
+    sent_col = columns.index("sent_at")
+    backend_col = columns.index("backend")
+    db.execute("BEGIN")
+    for start in range(0, n, 10_000):
+        rows = []
+        for number in recipients(min(10_000, n - start)):
+            row = list(raw_row(columns, number, state="sending"))
+            row[sent_col] = sent
+            row[backend_col] = "providers.ats.ATSSMSBackend"
+            rows.append(tuple(row))
+        db.executemany(insert, rows)
+    db.execute("COMMIT")
+    db.close()
+
+
+def bench_check_delivery(tmp: Path, n: int) -> None:
+    details: dict[str, Any] = {}
+
+    def ours() -> float:
+        with ATSGateway(username="user", password="secret", keep_requests=False) as gateway:
+            gateway.default = Reply(code=23)
+            path = tmp / f"check-{time.perf_counter_ns()}.db"
+            seed_sending(path, n, gateway.url)
+            engine = engine_for(path)
+            statements: list[str] = []
+            sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+            service = service_for(
+                path,
+                "ats",
+                {**ATS_OPTIONS, "url": gateway.url, "max_batch_size": 500},
+                engine=engine,
+                check_chunk_size=500,
+            )
+            statements.clear()
+            start = time.perf_counter()
+            report = service.check_delivery()
+            elapsed = time.perf_counter() - start
+            assert report.changed == n
+            assert service.messages.count(SMSState.DELIVERED) == n
+            chunks = -(-n // 500)
+            details.update(
+                queries_per_chunk=round(len(statements) / chunks, 2), http_requests=gateway.request_count, chunks=chunks
+            )
+            service.close()
+            engine.dispose()
+        return n / elapsed
+
+    value, runs = median_run(ours)
+    record("check_delivery", value, None, "msgs/s", runs, **details)
+
+
+# -- 7: memory of a large delivery check ----------------------------------------------------------------------
+
+PEAK_CHILD = """
+import resource, sys
+sys.path.insert(0, {root!r})
+import smscore
+service = smscore.build_service({{"storage": "sqlalchemy", "database_url": "sqlite:///{path}", "provider": "ats",
+    "provider_options": {options!r}, "check_chunk_size": 500}})
+report = service.check_delivery()
+assert report.changed == {n}, report
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_peak_rss(tmp: Path, sizes: tuple[int, ...]) -> None:
+    peaks: dict[int, float] = {}
+    with ATSGateway(username="user", password="secret", keep_requests=False) as gateway:
+        gateway.default = Reply(code=23)
+        for n in sizes:
+            path = tmp / f"rss-{n}.db"
+            seed_sending(path, n, gateway.url)
+            code = PEAK_CHILD.format(
+                root=str(ROOT), path=path, options={**ATS_OPTIONS, "url": gateway.url, "max_batch_size": 500}, n=n
+            )
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            peaks[n] = int(out.stdout.strip().splitlines()[-1]) / 1024
+    largest = max(sizes)
+    record(
+        "check_delivery_peak_rss_mib",
+        peaks[largest],
+        None,
+        "MiB",
+        [peaks[n] for n in sizes],
+        by_count={str(n): round(peaks[n], 1) for n in sizes},
+        growth_mib=round(peaks[largest] - peaks[min(sizes)], 1),
+    )
+
+
+# -- 8: import time -------------------------------------------------------------------------------------------
+
+IMPORT_CHILD = """
+import sys, time
+start = time.perf_counter()
+import smscore
+elapsed = time.perf_counter() - start
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'django', 'sqlalchemy', 'alembic', 'boto3', 'botocore', 'twilio', 'httpx', 'celery', 'psycopg'})
+print(elapsed * 1000, len(heavy))
+"""
+
+
+def bench_import() -> None:
+    runs = []
+    for _ in range(RUNS + 2):
+        out = subprocess.run([sys.executable, "-c", IMPORT_CHILD], capture_output=True, text=True, check=True)
+        ms, heavy = out.stdout.split()
+        assert heavy == "0", "importing smscore loaded an adapter dependency"
+        runs.append(float(ms))
+    runs = runs[1:]
+    record("import_ms", statistics.median(runs), None, "ms", runs, adapter_dependencies_loaded=0)
+
+
+# -- main -----------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke test of the harness")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="smscore-bench-") as name:
+        tmp = Path(name)
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("send / send_template", lambda: bench_send(tmp, 3000 // scale)),
+            ("send_many", lambda: bench_send_many(tmp, 10_000 // scale)),
+            ("ATS single sends", lambda: bench_ats_single(tmp, 1000 // scale)),
+            ("outbox with ATS batches", lambda: bench_outbox(tmp, 10_000 // scale)),
+            ("check_delivery", lambda: bench_check_delivery(tmp, 10_000 // scale)),
+            ("peak RSS", lambda: bench_peak_rss(tmp, (10_000 // scale, 100_000 // scale))),
+            ("import", bench_import),
+        ]
+        for label, step in steps:
+            print(f"... {label}", file=sys.stderr, flush=True)
+            step()
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "sqlite": sqlite3.sqlite_version,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    output = {"machine": machine, "figures": RESULTS}
+    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
+    print(f"\n{'figure':<30} {'value':>12} {'limit':>12}  unit     share")
+    for name, figure in RESULTS.items():
+        limit = "" if figure["limit"] is None else f"{figure['limit']:>12,.1f}"
+        share = f"{figure['value'] / figure['limit']:.0%}" if figure["limit"] else ""
+        print(f"{name:<30} {figure['value']:>12,.1f} {limit:>12}  {figure['unit']:<8} {share}")
+    for name in ("check_delivery", "check_delivery_peak_rss_mib"):
+        extra = {k: v for k, v in RESULTS[name].items() if k not in {"value", "limit", "unit", "runs"}}
+        print(f"  {name}: {extra}")
+    print(f"\nresults written to benchmarks/results.json in {machine['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
