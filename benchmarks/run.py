@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import sqlite3
 import statistics
 import subprocess
@@ -30,9 +29,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.providers.fake_gateways import ATSGateway, Reply  # noqa: E402
+
 import smscore  # noqa: E402
 from smscore import SMSState  # noqa: E402
-from tests.providers.fake_gateways import ATSGateway, Reply  # noqa: E402
 
 RUNS = 3
 ATS_OPTIONS = {"username": "user", "password": "secret", "project_keyword": "kw", "output_sender_number": "ACME"}
