@@ -167,12 +167,9 @@ def _submit(call: Callable[[bool | None], SMSMessage | None], send_immediately: 
 def publish_after_commit(message_id: int) -> None:
     """Publish the stored WAITING message ``message_id`` now (the ``on_commit`` half of a send in a transaction).
 
-    Does nothing when the message is no longer due (another worker took it, or it was already published).
+    The core claims it with compare-and-set first, so it is sent once even if an outbox worker reached it too; a
+    message that is no longer due is left alone.
     """
-    from adapters_django.repositories import claiming_only
-
-    service = get_service()
-    with claiming_only([message_id]):
-        report = service.process_outbox(limit=1)
-    if not report.claimed:
-        log.info("SMS message %s was not due after commit; an outbox worker handles it", message_id)
+    message = get_service().publish_waiting(message_id)
+    if message.state is SMSState.WAITING and message.lease_expires_at is not None:
+        log.info("SMS message %s is held by an outbox worker; it publishes it", message_id)

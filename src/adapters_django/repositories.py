@@ -47,7 +47,6 @@ __all__ = [
     "DjangoMessageRepository",
     "DjangoSMSTemplate",
     "DjangoTemplateRepository",
-    "claiming_only",
     "pinned_template",
     "template_not_found",
 ]
@@ -90,24 +89,9 @@ _CLAIM_MARK: Final = datetime(1970, 1, 1, tzinfo=UTC)
 #: Query parameters per ``IN (...)`` list, far below every database's limit.
 _CHUNK: Final = 500
 
-_claim_ids: contextvars.ContextVar[frozenset[int] | None] = contextvars.ContextVar("smscore_claim_ids", default=None)
 _pinned: contextvars.ContextVar[AbstractSMSTemplate | None] = contextvars.ContextVar(
     "smscore_pinned_template", default=None
 )
-
-
-@contextlib.contextmanager
-def claiming_only(message_ids: Iterable[int]) -> Iterator[None]:
-    """Within the block, :meth:`DjangoMessageRepository.claim` takes only messages among ``message_ids``.
-
-    Publishing one message after the transaction that stored it commits uses this:
-    ``with claiming_only([id]): service.process_outbox(limit=1)``.
-    """
-    token = _claim_ids.set(frozenset(message_ids))
-    try:
-        yield
-    finally:
-        _claim_ids.reset(token)
 
 
 @contextlib.contextmanager
@@ -402,9 +386,6 @@ class DjangoMessageRepository:
             Q(state=SMSState.WAITING.value, lease_expires_at__isnull=True)
             & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         )
-        only = _claim_ids.get()
-        if only is not None:
-            due = due.filter(pk__in=sorted(only))
         due = due.order_by("priority", "pk")
         with self._atomic():
             if connections[self.using].features.has_select_for_update_skip_locked:
