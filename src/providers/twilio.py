@@ -11,10 +11,11 @@ settings or Twilio's environment variables):
 option                   default   meaning
 =======================  ========  =========================================================================
 account_sid              required  the account (``AC...``)
-auth_token               \\-        the account's auth token, or instead:
-api_key / api_secret     \\-        an API key (``SK...``) and its secret
-from\\_ / sender /        \\-        the sender: a Twilio number, short code or alphanumeric sender ID
-from_number
+auth_token               \\-        the account's auth token; it also verifies status callbacks
+api_key / api_secret     \\-        an API key (``SK...``) and its secret, used instead of the auth token for
+                                   requests (give ``auth_token`` too to verify callbacks)
+from\\_                   \\-        the sender: a Twilio number, short code or alphanumeric sender ID (also
+                                   spelled ``from``, ``sender`` or ``from_number``)
 messaging_service_sid    \\-        a Messaging Service (``MG...``); this or a sender is required
 status_callback          None      URL Twilio posts status changes to
 validity_period          None      seconds (1-36000) a message may wait in Twilio's queue
@@ -24,7 +25,8 @@ http_client              None      a ready ``twilio.http.HttpClient`` (tests, pr
                                    the client's business
 =======================  ========  =========================================================================
 
-A message's own ``sender`` overrides ``from_``.
+A message's own ``sender`` overrides ``from_``. Status callbacks (``status_callback``) are verified by
+:meth:`TwilioSMSBackend.parse_status_callback`, which makes the backend a :class:`smscore.StatusCallbackReceiver`.
 
 Statuses (all thirteen of ``MessageInstance.Status``): ``queued``, ``accepted``, ``scheduled`` and ``sending``
 are SENDING; ``sent`` is SENT; ``delivered`` and ``read`` are DELIVERED; ``failed``, ``undelivered`` and
