@@ -43,7 +43,9 @@ set_error_to_idle_messages True      move idle messages to ERROR (otherwise only
 check_chunk_size          500        messages per delivery-check query and provider request
 circuit_breaker_threshold 5          whole-call failures in a row before a provider is skipped
 circuit_breaker_cooldown_seconds 30  how long a tripped provider is skipped in favour of the failover
-public_base_url           None       public URL of this application, for provider callbacks
+public_base_url           None       public URL under which status callbacks are served; the one of
+                                     provider NAME is ``<public_base_url>/status/<NAME>/`` and is set
+                                     on providers that take a ``status_callback`` and have none
 subscribers               []         dotted paths of callables receiving every state change
 ========================  =========  ===================================================================
 
@@ -77,6 +79,7 @@ __all__ = [
     "build_storage",
     "load_config",
     "resolve",
+    "status_callback_url",
 ]
 
 #: Short names of the shipped providers (and the ancestor's dotted paths, so projects can switch over).
@@ -500,6 +503,11 @@ def build_provider(name: str, provider: ProviderConfig) -> SMSProvider:
     return result
 
 
+def status_callback_url(public_base_url: str, provider: str) -> str:
+    """Where the provider named ``provider`` posts its status reports: ``<public_base_url>/status/<provider>/``."""
+    return f"{public_base_url.rstrip('/')}/status/{provider}/"
+
+
 def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> SMSService:
     """The composition root: build storage, providers, router and subscribers from ``config``.
 
@@ -513,6 +521,11 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
     elif not isinstance(config, SMSConfig):
         config = SMSConfig.from_mapping(config)
     providers = {name: build_provider(name, entry) for name, entry in config.providers.items()}
+    if config.public_base_url:
+        for name, provider in providers.items():
+            # Providers that push status reports get their callback URL unless one was configured explicitly.
+            if getattr(provider, "status_callback", "") is None:
+                provider.status_callback = status_callback_url(config.public_base_url, name)  # type: ignore[attr-defined]
     router = None
     if isinstance(config.router, str):
         router = resolve(config.router, key="router")

@@ -177,3 +177,32 @@ class TestBuildService:
                 sys.modules["boto3"] = saved
             else:
                 sys.modules.pop("boto3", None)
+
+
+class TestStatusCallbackURL:
+    def test_providers_taking_callbacks_get_the_public_url(self) -> None:
+        """With public_base_url, a Twilio provider without its own status_callback gets /status/<name>/."""
+        pytest.importorskip("twilio")
+        service = build_service(
+            {
+                "providers": {
+                    "tw": {
+                        "backend": "twilio",
+                        "options": {"account_sid": "AC" + "0" * 32, "auth_token": "t", "from_": "+15005550006"},
+                    },
+                    "own": {
+                        "backend": "twilio",
+                        "options": {
+                            "account_sid": "AC" + "0" * 32,
+                            "auth_token": "t",
+                            "from_": "+15005550006",
+                            "status_callback": "https://hooks.example.com/mine",
+                        },
+                    },
+                },
+                "public_base_url": "https://shop.example.com/sms/",
+            }
+        )
+        assert service.providers["tw"].status_callback == "https://shop.example.com/sms/status/tw/"  # type: ignore[attr-defined]
+        assert service.providers["own"].status_callback == "https://hooks.example.com/mine"  # type: ignore[attr-defined]
+        service.close()
