@@ -9,23 +9,25 @@ instead, and keeps it: ``storage_options = {"engine": engine}``; the service's `
 
 ``storage_options``:
 
-==========  =======  ===========================================================================================
-key         default  meaning
-==========  =======  ===========================================================================================
-engine      None     a ready SQLAlchemy ``Engine`` to use instead of ``database_url``
-migrate     auto     ``auto``: create the schema of an empty database, keep SQLite files up to date;
-                     ``always``: upgrade to the newest revision on start; ``never``: the schema is managed
-                     elsewhere (see :mod:`adapters_sqlalchemy.schema`)
-==========  =======  ===========================================================================================
+============  =======  ========================================================================================
+key           default  meaning
+============  =======  ========================================================================================
+engine        None     a ready SQLAlchemy ``Engine`` to use instead of ``database_url``
+migrate       auto     ``auto``: create the schema of an empty database, keep SQLite files up to date;
+                       ``always``: upgrade to the newest revision on start; ``never``: the schema is managed
+                       elsewhere (see :mod:`adapters_sqlalchemy.schema`)
+busy_timeout  5        seconds an SQLite connection waits for another process's write lock before failing
+============  =======  ========================================================================================
 
 SQLite files are tuned for several processes at once: write-ahead logging, ``synchronous=NORMAL``, a
-five-second busy timeout and enforced foreign keys.
+busy timeout (five seconds unless ``busy_timeout`` says otherwise) and enforced foreign keys.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -54,7 +56,7 @@ DEFAULT_DATABASE_URL: Final = "sqlite:///smscore.db"
 #: How long an SQLite connection waits for another process's write lock before giving up.
 BUSY_TIMEOUT_SECONDS: Final = 5.0
 
-_OPTIONS: Final = frozenset({"engine", "migrate"})
+_OPTIONS: Final = frozenset({"engine", "migrate", "busy_timeout"})
 _MIGRATE_MODES: Final = ("auto", "always", "never")
 
 
@@ -107,8 +109,10 @@ def check_database(config: SMSConfig) -> str:
     return f"database schema is at revision {revision} and matches the models"
 
 
-def create_engine_for(url: str | URL) -> Engine:
+def create_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Engine:
     """An engine for ``url``, tuned for this job (SQLite pragmas, psycopg 3 for ``postgresql://``).
+
+    ``busy_timeout`` is how many seconds an SQLite connection waits for another process's write lock.
 
     Raises :class:`~smscore.errors.ConfigurationError` keyed ``database_url``; the message never repeats the
     URL, which may hold a password.
@@ -118,7 +122,7 @@ def create_engine_for(url: str | URL) -> Engine:
     except ArgumentError:
         raise ConfigurationError("database_url is not a valid SQLAlchemy URL", key="database_url") from None
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, busy_timeout)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
@@ -138,9 +142,12 @@ def create_engine_for(url: str | URL) -> Engine:
 
 def _engine(config: SMSConfig) -> tuple[Engine, bool]:
     """The engine to use and whether it is ours to dispose of."""
-    given = config.storage_options.get("engine")
+    options = config.storage_options
+    _check_options(options)
+    given = options.get("engine")
     if given is None:
-        return create_engine_for(config.database_url or DEFAULT_DATABASE_URL), True
+        busy_timeout = _seconds(options.get("busy_timeout", BUSY_TIMEOUT_SECONDS), "storage_options.busy_timeout")
+        return create_engine_for(config.database_url or DEFAULT_DATABASE_URL, busy_timeout=busy_timeout), True
     if not isinstance(given, Engine):
         raise ConfigurationError(
             f"storage_options.engine must be a SQLAlchemy Engine, not {type(given).__name__}",
@@ -153,18 +160,34 @@ def _engine(config: SMSConfig) -> tuple[Engine, bool]:
     return given, False
 
 
-def _migrate_mode(options: Any) -> MigrateMode:
+def _check_options(options: Mapping[str, Any]) -> None:
     for key in options:
         if key not in _OPTIONS:
             raise ConfigurationError(
                 f"storage_options.{key}: unknown option (known: {', '.join(sorted(_OPTIONS))})",
                 key=f"storage_options.{key}",
             )
+
+
+def _seconds(value: Any, key: str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{key} must be a number of seconds, not {value!r}", key=key) from None
+    if not 0 <= seconds <= 3600:
+        raise ConfigurationError(f"{key} must be between 0 and 3600 seconds, not {value!r}", key=key)
+    return seconds
+
+
+def _migrate_mode(options: Mapping[str, Any]) -> MigrateMode:
+    _check_options(options)
     mode = options.get("migrate", "auto")
     if mode is True:
         mode = "always"
     elif mode is False:
         mode = "never"
+    elif isinstance(mode, str):
+        mode = mode.strip().lower()
     if mode not in _MIGRATE_MODES:
         raise ConfigurationError(
             f"storage_options.migrate must be one of {', '.join(_MIGRATE_MODES)}, not {mode!r}",
@@ -173,7 +196,7 @@ def _migrate_mode(options: Any) -> MigrateMode:
     return cast(MigrateMode, mode)
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
     database = url.database or ""
     if database in {"", ":memory:"} or url.query.get("mode") == "memory":
         # One shared connection: a second one would see a different, empty in-memory database.
@@ -187,16 +210,16 @@ def _sqlite_engine(url: URL) -> Engine:
                 raise ConfigurationError(
                     f"database_url: the folder {str(folder)!r} of the SQLite file does not exist", key="database_url"
                 )
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, json_serializer=_json)
-    event.listen(engine, "connect", _tune_sqlite)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout}, json_serializer=_json)
+    event.listen(engine, "connect", functools.partial(_tune_sqlite, busy_ms=int(busy_timeout * 1000)))
     return engine
 
 
-def _tune_sqlite(dbapi_connection: Any, connection_record: ConnectionPoolEntry) -> None:
+def _tune_sqlite(dbapi_connection: Any, connection_record: ConnectionPoolEntry, *, busy_ms: int) -> None:
     """Pragmas for every new SQLite connection (write-ahead log, busy timeout, foreign keys)."""
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         # WAL makes NORMAL safe against corruption; only the last commits may be lost on power failure.
         cursor.execute("PRAGMA synchronous = NORMAL")

@@ -141,7 +141,7 @@ def _related_objects(metadata: MetaData) -> Table:
         Column("message_id", _ID, nullable=False),
         Column("position", SmallInteger, nullable=False),
         Column("content_type", String(255), nullable=False),
-        Column("object_id", String(255), nullable=False),
+        Column("object_id", Text, nullable=False),
         Column("object_id_int", BigInteger, nullable=True),
         Column("created_at", UTCDateTime(), nullable=False),
         PrimaryKeyConstraint("id", name="pk_smscore_related_object"),

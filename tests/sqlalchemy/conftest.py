@@ -106,3 +106,10 @@ def sqlite_memory_engine() -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite_file", "sqlite_memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Each supported database in turn, migrated and empty."""
+    found: Engine = request.getfixturevalue(f"{request.param}_engine")
+    return found

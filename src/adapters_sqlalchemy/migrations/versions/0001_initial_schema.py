@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("message_id", _ID, nullable=False),
         sa.Column("position", sa.SmallInteger(), nullable=False),
         sa.Column("content_type", sa.String(length=255), nullable=False),
-        sa.Column("object_id", sa.String(length=255), nullable=False),
+        sa.Column("object_id", sa.Text(), nullable=False),
         sa.Column("object_id_int", sa.BigInteger(), nullable=True),
         sa.Column("created_at", _datetime(), nullable=False),
         sa.ForeignKeyConstraint(
