@@ -1,0 +1,225 @@
+"""build_storage / build_service with ``storage = "sqlalchemy"``: files, URLs, engines, tuning, bulk paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.pool import StaticPool
+
+import smscore
+from adapters_sqlalchemy import DatabaseUnavailableError, SQLAlchemyMessageRepository
+from adapters_sqlalchemy.schema import check, head_revision
+from adapters_sqlalchemy.storage import build_storage, create_engine_for
+from smscore import ConfigurationError, RelatedObject, SMSConfig, SMSState, SMSTemplate
+from tests.sqlalchemy.conftest import sqlite_url
+
+RECIPIENT = "+420777123456"
+
+
+def _service(url: str, **more: Any) -> smscore.SMSService:
+    return smscore.build_service({"storage": "sqlalchemy", "database_url": url, "provider": "dummy", **more})
+
+
+class TestBuildService:
+    def test_a_new_sqlite_file_gets_its_schema_and_keeps_the_data(self, tmp_path: Path) -> None:
+        """build_service creates the schema of a new file; a second service on the file sees what the first sent."""
+        url = sqlite_url(tmp_path)
+        with _service(url) as service:
+            sent = service.send(RECIPIENT, "Hello ✓", tag="welcome", related_objects=[RelatedObject("shop.order", 7)])
+            service.templates.save(SMSTemplate(slug="otp", body="Code {{ code }}"))
+        assert (tmp_path / "sms.db").is_file()
+        with _service(url) as again:
+            assert again.messages.get(sent.id or 0) == sent
+            assert sent.state is SMSState.DEBUG
+            assert again.send_template(RECIPIENT, "otp", {"code": "1234"}) is not None
+            assert again.messages.count() == 2
+
+    @pytest.mark.postgres
+    def test_the_same_on_postgres(self, fresh_postgres_url: str) -> None:
+        """A postgresql+psycopg URL works the same way, schema included."""
+        with _service(fresh_postgres_url) as service:
+            sent = service.send(RECIPIENT, "Hello ✓", order_id=42)
+        with _service(fresh_postgres_url) as again:
+            assert again.messages.get(sent.id or 0) == sent
+            assert again.messages.get(sent.id or 0).extra_data == {"order_id": 42}
+
+    def test_without_a_url_the_file_is_smscore_db_in_the_current_directory(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The embedded default: ./smscore.db."""
+        monkeypatch.chdir(tmp_path)
+        with smscore.build_service({"storage": "sqlalchemy"}) as service:
+            service.send(RECIPIENT, "hi")
+        assert (tmp_path / "smscore.db").is_file()
+
+    def test_an_in_memory_url_keeps_one_database_for_the_service(self) -> None:
+        """sqlite:// (memory) shares one connection, so the schema and data stay visible."""
+        with _service("sqlite://") as service:
+            sent = service.send(RECIPIENT, "hi")
+            assert service.messages.get(sent.id or 0) == sent
+
+
+class TestSQLiteTuning:
+    def test_every_connection_gets_the_pragmas(self, tmp_path: Path) -> None:
+        """WAL, synchronous=NORMAL, the busy timeout and foreign keys are set on each new connection."""
+        engine = create_engine_for(sqlite_url(tmp_path))
+        try:
+            with engine.connect() as conn:
+                pragmas = {
+                    name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                    for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+                }
+        finally:
+            engine.dispose()
+        assert pragmas == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 5000, "foreign_keys": 1}
+
+    def test_a_writer_waits_for_the_lock_and_then_fails_clearly(self, tmp_path: Path) -> None:
+        """While another connection holds the write lock past the busy timeout, a write is a StorageError."""
+        url = sqlite_url(tmp_path)
+        storage = build_storage(
+            SMSConfig(storage="sqlalchemy", database_url=url, storage_options={"busy_timeout": "0.2"})
+        )
+        blocker = create_engine_for(url)
+        try:
+            with blocker.connect() as conn:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                with pytest.raises(DatabaseUnavailableError, match="database is locked"):
+                    storage.templates.save(SMSTemplate(slug="otp", body="x"))
+                conn.rollback()
+            storage.templates.save(SMSTemplate(slug="otp", body="x"))
+        finally:
+            blocker.dispose()
+            storage.close()
+
+
+class TestApplicationEngines:
+    def test_an_engine_passed_in_is_used_and_left_open(self) -> None:
+        """storage_options.engine: the schema is created on it, and close() does not dispose of it."""
+        engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        try:
+            pool = engine.pool
+            service = smscore.build_service({"storage": "sqlalchemy", "storage_options": {"engine": engine}})
+            sent = service.send(RECIPIENT, "hi")
+            service.close()
+            assert engine.pool is pool
+            assert SQLAlchemyMessageRepository(engine).get(sent.id or 0) == sent
+        finally:
+            engine.dispose()
+
+    def test_an_engine_built_from_the_url_is_disposed_on_close(self, tmp_path: Path) -> None:
+        """The storage's own engine is released by close()."""
+        storage = build_storage(SMSConfig(storage="sqlalchemy", database_url=sqlite_url(tmp_path)))
+        assert isinstance(storage.messages, SQLAlchemyMessageRepository)
+        engine = storage.messages.engine
+        pool = engine.pool
+        storage.close()
+        assert engine.pool is not pool
+
+    def test_migrate_never_leaves_an_empty_database_empty(self) -> None:
+        """storage_options.migrate = never: the application manages the schema."""
+        engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        try:
+            build_storage(SMSConfig(storage="sqlalchemy", storage_options={"engine": engine, "migrate": "never"}))
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() == 0
+            build_storage(SMSConfig(storage="sqlalchemy", storage_options={"engine": engine, "migrate": "always"}))
+            assert check(engine) == head_revision()
+        finally:
+            engine.dispose()
+
+
+class TestConfigurationErrors:
+    @pytest.mark.parametrize(
+        ("config", "key", "match"),
+        [
+            ({"database_url": "not a url"}, "database_url", "not a valid SQLAlchemy URL"),
+            ({"database_url": "nosuchdb://u:hunter2@h/d"}, "database_url", "unknown database dialect"),
+            ({"storage_options": {"colour": "blue"}}, "storage_options.colour", "unknown option"),
+            ({"storage_options": {"migrate": "sometimes"}}, "storage_options.migrate", "auto, always, never"),
+            ({"storage_options": {"busy_timeout": "soon"}}, "storage_options.busy_timeout", "seconds"),
+            ({"storage_options": {"engine": "sqlite://"}}, "storage_options.engine", "must be a SQLAlchemy Engine"),
+        ],
+    )
+    def test_bad_settings_name_the_key(self, config: dict[str, Any], key: str, match: str) -> None:
+        """Each wrong setting is a ConfigurationError naming it; passwords in URLs are never repeated."""
+        with pytest.raises(ConfigurationError, match=match) as info:
+            build_storage(SMSConfig.from_mapping({"storage": "sqlalchemy", **config}))
+        assert info.value.key == key
+        assert "hunter2" not in str(info.value)
+
+    def test_a_missing_folder_is_named(self, tmp_path: Path) -> None:
+        """An SQLite file in a folder that does not exist is refused before anything is created."""
+        with pytest.raises(ConfigurationError, match="does not exist") as info:
+            build_storage(SMSConfig(storage="sqlalchemy", database_url=f"sqlite:///{tmp_path}/no/such/sms.db"))
+        assert info.value.key == "database_url"
+
+    def test_an_engine_and_a_url_together_are_refused(self) -> None:
+        """Two sources for one database are ambiguous."""
+        engine = create_engine("sqlite://")
+        try:
+            with pytest.raises(ConfigurationError, match="not both"):
+                build_storage(
+                    SMSConfig(storage="sqlalchemy", database_url="sqlite://", storage_options={"engine": engine})
+                )
+        finally:
+            engine.dispose()
+
+    def test_an_unreachable_server_is_a_storage_error_without_the_password(self) -> None:
+        """A server that refuses connections: DatabaseUnavailableError, one line, no password."""
+        url = "postgresql://someone:hunter2@127.0.0.1:1/nothing"
+        with pytest.raises(DatabaseUnavailableError) as info:
+            build_storage(SMSConfig(storage="sqlalchemy", database_url=url))
+        assert "hunter2" not in str(info.value)
+        assert "\n" not in str(info.value)
+
+    def test_a_file_that_is_not_a_database_is_a_storage_error(self, tmp_path: Path) -> None:
+        """Pointing at some other file fails with a clear storage error, not a driver traceback."""
+        (tmp_path / "notes.txt").write_text("shopping list\n" * 200)
+        with pytest.raises(smscore.StorageError, match="not a database"):
+            build_storage(SMSConfig(storage="sqlalchemy", database_url=sqlite_url(tmp_path, "notes.txt")))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def counted_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, list[str]]]:
+    """An engine that records every statement sent to the database."""
+    url = sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("fresh_postgres_url")
+    engine = create_engine_for(url)
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield engine, statements
+    finally:
+        engine.dispose()
+
+
+class TestBulkPaths:
+    @pytest.mark.parametrize("count", [10, 1000])
+    def test_send_many_uses_a_bounded_number_of_statements(
+        self, counted_engine: tuple[Engine, list[str]], count: int
+    ) -> None:
+        """send_many stores and publishes in batches: the statement count does not grow with the messages."""
+        engine, statements = counted_engine
+        with smscore.build_service(
+            {"storage": "sqlalchemy", "storage_options": {"engine": engine}, "provider": "dummy"}
+        ) as service:
+            statements.clear()
+            sent = service.send_many(
+                [f"+42077700{i:04d}" for i in range(count)],
+                "Sale starts today",
+                related_objects=[RelatedObject("shop.campaign", 3)],
+            )
+        assert len(sent) == count
+        assert {m.state for m in sent} == {SMSState.DEBUG}
+        # One INSERT of the messages and one of their related objects; one UPDATE and up to two reads of related
+        # objects (500 ids per read) per provider batch of 1000.
+        assert len(statements) <= 6, statements
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM smscore_related_object")).scalar() == count
