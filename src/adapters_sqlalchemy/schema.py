@@ -21,21 +21,20 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, String, inspect, select, text
+from sqlalchemy.sql import column, table
 
 from adapters_sqlalchemy.errors import storage_errors
 from adapters_sqlalchemy.tables import MESSAGE_TABLE, TABLE_NAMES, metadata
 from smscore.errors import StorageError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 __all__ = [
+    "HEAD_REVISION",
     "MIGRATIONS_DIR",
     "VERSION_TABLE",
     "MigrateMode",
@@ -56,6 +55,8 @@ log = logging.getLogger("smscore.sqlalchemy")
 MIGRATIONS_DIR: Final = Path(__file__).resolve().with_name("migrations")
 #: The table holding the applied revision.
 VERSION_TABLE: Final = "smscore_alembic_version"
+#: The newest shipped revision, so that starting up needs no Alembic import (a test keeps it equal to the scripts).
+HEAD_REVISION: Final = "0001"
 #: Any 64-bit number unique to this package: the PostgreSQL advisory lock taken while migrating.
 _PG_LOCK_KEY: Final = 0x736D73636F7265
 
@@ -77,6 +78,8 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration for the shipped migrations, running on ``connection`` when given."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -84,7 +87,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The newest revision of the shipped migrations."""
+    """The newest revision of the shipped migrations, read from the scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships at least one migration
         raise StorageError("the shipped migrations are missing")
@@ -93,8 +98,13 @@ def head_revision() -> str:
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at, or None when the migrations never ran on it."""
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    version = column("version_num", String)
+    revisions = connection.execute(select(version).select_from(table(VERSION_TABLE, version))).scalars().all()
+    if len(revisions) > 1:
+        raise SchemaMismatchError(f"database schema has several revisions at once: {', '.join(sorted(revisions))}")
+    return revisions[0] if revisions else None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str:
@@ -103,6 +113,9 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     Runs in one transaction holding a lock, so concurrent upgrades of one database are applied once. Raises
     :class:`~smscore.errors.StorageError` when the database cannot be migrated.
     """
+    from alembic import command
+    from alembic.util import CommandError
+
     with storage_errors(), _migration_lock(engine) as conn:
         try:
             command.upgrade(alembic_config(conn), revision)
@@ -116,6 +129,9 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
 
 def differences(engine: Engine) -> list[str]:
     """How the database's tables differ from :mod:`adapters_sqlalchemy.tables`, one line each (empty: none)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     with storage_errors(), engine.connect() as conn:
         context = MigrationContext.configure(
             conn,
@@ -153,7 +169,7 @@ def ensure_schema(engine: Engine, mode: MigrateMode = "auto") -> None:
     """
     if mode == "never":
         return
-    head = head_revision()
+    head = HEAD_REVISION
     with storage_errors(), engine.connect() as conn:
         current = current_revision(conn)
         has_tables = inspect(conn).has_table(MESSAGE_TABLE)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, MetaData, inspect, text
 
 from adapters_sqlalchemy import SchemaMismatchError, SQLAlchemyMessageRepository, define_tables, metadata
 from adapters_sqlalchemy.schema import (
+    HEAD_REVISION,
     MIGRATIONS_DIR,
     VERSION_TABLE,
     alembic_config,
@@ -154,6 +155,11 @@ def test_two_processes_creating_one_new_sqlite_file_do_not_race(tmp_path: Path) 
         assert check(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_the_head_revision_constant_is_the_newest_script() -> None:
+    """Starting up compares against HEAD_REVISION; it must name the newest migration script."""
+    assert head_revision() == HEAD_REVISION
 
 
 def test_the_migrations_ship_inside_the_package() -> None:
