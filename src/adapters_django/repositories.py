@@ -310,18 +310,7 @@ class DjangoMessageRepository:
                 if missing:
                     raise MessageNotFoundError(missing[0])
                 raise ConcurrentUpdateError(conflicts)
-            self._replace_changed_related(messages)
         return [attrs.evolve(m, version=m.version + 1) for m in messages]
-
-    def _replace_changed_related(self, messages: Sequence[SMSMessage]) -> None:
-        stored = self._related([m.id for m in messages if m.id is not None])
-        changed = [m for m in messages if m.id is not None and stored.get(m.id, ()) != m.related_objects]
-        if not changed:
-            return
-        related = OutputSMSRelatedObject.objects.using(self.using)
-        related.filter(output_sms_message_id__in=[m.id for m in changed]).delete()
-        content_types = self._content_type_ids({r.content_type for m in changed for r in m.related_objects})
-        related.bulk_create(self._related_rows(changed, content_types))
 
     def find(
         self,

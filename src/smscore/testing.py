@@ -135,7 +135,10 @@ class InMemoryMessageRepository:
                     conflicts.append(message.id)
             if conflicts:
                 raise ConcurrentUpdateError(conflicts)
-            saved = [attrs.evolve(m, version=m.version + 1) for m in messages]
+            saved = [
+                attrs.evolve(m, version=m.version + 1, related_objects=self._rows[m.id or 0].related_objects)
+                for m in messages
+            ]
             for message in saved:
                 assert message.id is not None
                 self._rows[message.id] = message

@@ -143,6 +143,13 @@ class MessageRepositoryContract:
         with pytest.raises(MessageNotFoundError):
             repo.save(make_message(id=555555))
 
+    def test_save_leaves_related_objects_as_added(self, repo: MessageRepository) -> None:
+        """Related objects are written once, by add; a save never rewrites them."""
+        links = (RelatedObject("shop.order", 1), RelatedObject("auth.user", "u"))
+        stored = repo.add(make_message(related_objects=links))
+        repo.save(attrs.evolve(stored.transition(SMSState.SENT, at=T0), related_objects=()))
+        assert repo.get(stored.id or 0).related_objects == links
+
     def test_save_many_writes_all_or_nothing(self, repo: MessageRepository) -> None:
         """One conflict in save_many writes nothing and names the conflicting id."""
         a, b = repo.add_many([make_message(), make_message()])
