@@ -37,7 +37,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from adapters_sqlalchemy.errors import reason, storage_errors
@@ -141,7 +140,6 @@ class SQLAlchemyMessageRepository:
             with storage_errors(), self.engine.begin() as conn:
                 if self._updated_rows(conn, params) != len(batch):
                     raise _Shortfall
-                self._rewrite_related(conn, batch)
         except _Shortfall:
             self._raise_conflict(batch)
         return [attrs.evolve(message, version=message.version + 1) for message in batch]
@@ -364,19 +362,6 @@ class SQLAlchemyMessageRepository:
             return int(conn.execute(self._update_statement, params).rowcount)
         return sum(int(conn.execute(self._update_statement, p).rowcount) for p in params)
 
-    def _rewrite_related(self, conn: Connection, batch: Sequence[SMSMessage]) -> None:
-        """Replace the related objects of the messages whose list changed (read after the rows are locked)."""
-        r = self._r
-        current = self._related_of(conn, [message.id or 0 for message in batch])
-        changed = [m for m in batch if tuple(current.get(m.id or 0, ())) != tuple(m.related_objects)]
-        if not changed:
-            return
-        for chunk in _chunks([message.id or 0 for message in changed]):
-            conn.execute(delete(r).where(r.c.message_id.in_(chunk)))
-        rows = [row for message in changed for row in related_object_rows(message)]
-        if rows:
-            conn.execute(insert(r), rows)
-
     def _raise_conflict(self, batch: Sequence[SMSMessage]) -> None:
         """Explain a failed compare-and-set (after its rollback): missing ids first, then stale versions."""
         m = self._m
@@ -436,6 +421,9 @@ class SQLAlchemyTemplateRepository:
         with storage_errors(), self.engine.begin() as conn:
             dialect = conn.dialect.name
             if dialect in {"postgresql", "sqlite"}:
+                # Imported here: loading every PostgreSQL dialect module slows down each command-line start.
+                from sqlalchemy.dialects import postgresql, sqlite
+
                 insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
                 upsert = insert_into(t).values(inserted).on_conflict_do_update(index_elements=[t.c.slug], set_=changed)
                 row = conn.execute(upsert.returning(t.c.created_at, t.c.changed_at)).one()

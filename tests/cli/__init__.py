@@ -1,0 +1,1 @@
+"""Tests of the smscore command line, run as a real subprocess."""
