@@ -27,6 +27,12 @@ Every setting, the core key it becomes (see :mod:`smscore.config`) and its defau
 - ``PYMESS_SMS_LOG_IDLE_MESSAGES`` -> ``log_idle_messages`` (True); ``PYMESS_SMS_SET_ERROR_TO_IDLE_MESSAGES`` ->
   ``set_error_to_idle_messages`` (True).
 - ``PYMESS_SMS_DATABASE`` -> ``storage_options.database``: the database alias of the SMS tables (``"default"``).
+- ``PYMESS_SMS_PUBLIC_BASE_URL`` -> ``public_base_url``: the public URL under which ``adapters_django.urls`` is
+  included, e.g. ``"https://example.com/sms"`` for ``path("sms/", include("adapters_django.urls"))``. Backends
+  that take status callbacks (Twilio) are then told to post them to ``<PYMESS_SMS_PUBLIC_BASE_URL>/status/<name>/``
+  and the view checks signatures against that URL, whatever host and scheme a proxy forwards. An absolute
+  ``http(s)`` URL without query or fragment. Default: none (no callback URL is set; the view checks the URL the
+  request arrived at).
 - ``PYMESS_SMS_CONFIG`` -> any other core key, lower case (``{"max_segments": 4, "failover": [...]}``).
 - ``PYMESS_SMS_TEMPLATE_MODEL`` (not a core key): the template model, ``"app_label.ModelName"``
   (``"adapters_django.SMSTemplate"``).
@@ -51,6 +57,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from smscore import ConfigurationError, SMSConfig, build_service
 from smscore.config import PROVIDER_ALIASES, build_provider
@@ -89,6 +96,7 @@ _SIMPLE: Final[Mapping[str, str]] = {
     "PYMESS_SMS_IDLE_MESSAGES_TIMEOUT_MINUTES": "idle_timeout_minutes",
     "PYMESS_SMS_LOG_IDLE_MESSAGES": "log_idle_messages",
     "PYMESS_SMS_SET_ERROR_TO_IDLE_MESSAGES": "set_error_to_idle_messages",
+    "PYMESS_SMS_PUBLIC_BASE_URL": "public_base_url",
 }
 
 _ATS_PATH: Final = PROVIDER_ALIASES["ats"]
@@ -280,6 +288,26 @@ def _providers(source: Any, mapping: dict[str, Any], origins: _Origins) -> None:
         )
 
 
+def _check_public_base_url(value: Any) -> None:
+    """Refuse a ``PYMESS_SMS_PUBLIC_BASE_URL`` that cannot be the start of a callback URL."""
+    setting = "PYMESS_SMS_PUBLIC_BASE_URL"
+    if value is None or value == "":
+        return
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{setting} must be a URL string, not {type(value).__name__}", key=setting)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise ConfigurationError(f"{setting} is not a valid URL: {value!r}", key=setting) from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigurationError(
+            f"{setting} must be an absolute http(s) URL such as 'https://example.com/sms', not {value!r}", key=setting
+        )
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ConfigurationError(f"{setting} must not have a query or a fragment: {value!r}", key=setting)
+
+
 def _mapping_from_settings(source: Any) -> tuple[dict[str, Any], _Origins]:
     origins = _Origins()
     mapping: dict[str, Any] = {}
@@ -308,6 +336,8 @@ def _mapping_from_settings(source: Any) -> tuple[dict[str, Any], _Origins]:
             continue
         if setting == "PYMESS_SMS_BACKEND_ROUTER" and value == _ANCESTOR_DEFAULT_ROUTER:
             continue
+        if setting == "PYMESS_SMS_PUBLIC_BASE_URL":
+            _check_public_base_url(value)
         mapping[key] = value
         origins.keys[key] = setting
     database = _read(source, "PYMESS_SMS_DATABASE")
@@ -375,6 +405,8 @@ _service: SMSService | None = None
 def get_service() -> SMSService:
     """The :class:`~smscore.SMSService` of this project, built from the settings on first use.
 
+    Every state change it stores is re-sent as the Django signal :data:`~adapters_django.signals.sms_state_changed`.
+
     Raises :class:`~smscore.ConfigurationError` naming the Django setting when the settings are wrong (the
     system checks report the same problems at start-up).
     """
@@ -384,9 +416,13 @@ def get_service() -> SMSService:
             source = _settings(None)
             mapping, origins = _mapping_from_settings(source)
             try:
-                _service = build_service(mapping)
+                service = build_service(mapping)
             except ConfigurationError as exc:
                 raise _translated(exc, origins) from exc
+            from adapters_django.signals import StateChangeRelay
+
+            service.subscribe(StateChangeRelay(using=mapping["storage_options"]["database"]))
+            _service = service
         return _service
 
 

@@ -104,6 +104,16 @@ class TestMapping:
         assert config.default_provider == "world"
         assert config.router == {"prefixes": {"+420": "cz"}}
 
+    @override_settings(PYMESS_SMS_PUBLIC_BASE_URL="https://example.com/sms")
+    def test_the_public_base_url_sets_the_callback_url_of_backends_that_take_one(self) -> None:
+        """PYMESS_SMS_PUBLIC_BASE_URL becomes public_base_url; a Twilio backend is told <base>/status/<name>/."""
+        assert config_from_settings().public_base_url == "https://example.com/sms"
+        twilio = {"ACCOUNT_SID": "AC" + "0" * 32, "AUTH_TOKEN": "token", "FROM_": "+15005550006"}
+        with override_settings(PYMESS_SMS_BACKENDS={"us": {"backend": "twilio", "config": twilio}}):
+            assert run_checks() == []
+            provider = get_service().providers["us"]
+            assert getattr(provider, "status_callback", None) == "https://example.com/sms/status/us/"
+
     @override_settings(PYMESS_SMS_BACKEND_ROUTER="pymess.backend.routers.DefaultBackendRouter")
     def test_the_ancestors_default_router_means_no_router(self) -> None:
         """The ancestor's do-nothing router is read as no router at all."""
@@ -136,6 +146,14 @@ class TestChecks:
             ("PYMESS_ATS_SMS_CONFIG", ["USERNAME"]),
             ("PYMESS_SMS_BACKENDS", {}),
             ("PYMESS_SMS_CONFIG", {"batch_size": 5}),
+            ("PYMESS_SMS_CONFIG", {"public_base_url": "https://example.com/sms"}),
+            ("PYMESS_SMS_PUBLIC_BASE_URL", "example.com/sms"),
+            ("PYMESS_SMS_PUBLIC_BASE_URL", "ftp://example.com/sms"),
+            ("PYMESS_SMS_PUBLIC_BASE_URL", "https:///sms"),
+            ("PYMESS_SMS_PUBLIC_BASE_URL", "https://example.com:port/sms"),
+            ("PYMESS_SMS_PUBLIC_BASE_URL", "https://example.com/sms?token=1"),
+            ("PYMESS_SMS_PUBLIC_BASE_URL", "https://example.com/sms#hooks"),
+            ("PYMESS_SMS_PUBLIC_BASE_URL", ["https://example.com/sms"]),
         ],
     )
     def test_a_wrong_value_is_reported_naming_the_setting(self, setting: str, value: Any) -> None:

@@ -1,0 +1,109 @@
+"""The Django signal :data:`sms_state_changed`: react to what happens to messages (an order confirmed once its SMS is
+delivered, an alert when one fails, costs counted).
+
+The service of :func:`adapters_django.get_service` sends it once for every state change it stores: a new message
+(``old_state`` None -> WAITING), each send attempt, each delivery report, whether from a delivery check, the outbox
+or a provider's status callback. Connect a receiver as for any Django signal, e.g. in your app's ``ready()``::
+
+    from django.dispatch import receiver
+
+    from adapters_django.models import OutputSMSMessage
+    from adapters_django.signals import sms_state_changed
+    from smscore import SMSState
+
+
+    @receiver(sms_state_changed, sender=OutputSMSMessage)
+    def on_sms_state_changed(sender, message_id, old_state, new_state, provider, error, at, **kwargs):
+        if new_state is SMSState.DELIVERED:
+            Order.objects.filter(sms_id=message_id).update(confirmed=True)
+
+Keyword arguments (always given; accept ``**kwargs`` too, as Django asks of every receiver):
+
+- ``message_id`` (int): the primary key of the :class:`~adapters_django.models.OutputSMSMessage`;
+- ``old_state`` (:class:`smscore.SMSState` or None for a new message) and ``new_state`` (:class:`smscore.SMSState`;
+  equal to ``old_state`` when a failed attempt leaves the message WAITING for a retry);
+- ``provider`` (str or None): the configured backend name;
+- ``error`` (str or None): the message's error after the change;
+- ``at`` (aware datetime): when the change happened.
+
+When it is sent: right after the change is stored, in the thread that stored it; inside the caller's transaction
+when there is one (``transaction.atomic()``, ``ATOMIC_REQUESTS``), as Django's own ``post_save`` is. Database work
+a receiver does there commits or rolls back together with the change; wrap work outside the database (an e-mail,
+an HTTP call) in ``transaction.on_commit`` so that it happens only once the change has committed.
+
+Each message's changes are sent in the order they happened. A receiver that raises is logged (Django logs the
+traceback on the ``django.dispatch`` logger; the message and the move are logged on ``adapters_django.signals``)
+and never breaks sending or the other receivers: the signal is sent with ``send_robust``. The receivers of one
+change run together in one transaction on the SMS database (a savepoint inside the caller's transaction), undone
+when one of them raises: a receiver's failed query, which on PostgreSQL aborts the whole transaction, can break
+neither the caller's transaction nor the send, and no receiver's work is left half done.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.dispatch import Signal
+
+from smscore.events import StateChange
+
+__all__ = ["StateChangeRelay", "send_state_changed", "sms_state_changed"]
+
+log = logging.getLogger("adapters_django.signals")
+
+#: Sent for every stored state change of a message; see the module docstring for its arguments.
+sms_state_changed = Signal()
+
+
+def send_state_changed(change: StateChange, *, using: str = "default") -> None:
+    """Send :data:`sms_state_changed` for ``change`` now, with ``OutputSMSMessage`` as sender. Never raises.
+
+    ``using`` is the database alias of the SMS tables: the receivers run in one transaction on it (a savepoint
+    inside a transaction), rolled back when one of them raises.
+    """
+    # Imported here: this module is imported by projects' apps before the models registry is ready.
+    from adapters_django.models import OutputSMSMessage
+
+    arguments = {
+        "message_id": change.message_id,
+        "old_state": change.old_state,
+        "new_state": change.new_state,
+        "provider": change.provider,
+        "error": change.error,
+        "at": change.at,
+    }
+    if not sms_state_changed.has_listeners(OutputSMSMessage):
+        return
+    with transaction.atomic(using=using):
+        responses = sms_state_changed.send_robust(sender=OutputSMSMessage, **arguments)
+        if any(isinstance(result, Exception) for _, result in responses):
+            transaction.set_rollback(True, using=using)
+    for receiver, result in responses:
+        if isinstance(result, Exception):
+            # Django has logged the traceback already; say which message and move it was about.
+            log.error(
+                "sms_state_changed receiver %s failed for SMS message %s (%s -> %s): %s",
+                getattr(receiver, "__qualname__", repr(receiver)),
+                change.message_id,
+                change.old_state.name if change.old_state is not None else "new",
+                change.new_state.name,
+                type(result).__name__,
+            )
+
+
+class StateChangeRelay:
+    """A subscriber of the core's state-change events that re-sends each one as :data:`sms_state_changed`.
+
+    :func:`adapters_django.get_service` subscribes one to the service it builds; ``using`` is the database alias
+    of the SMS tables (see :func:`send_state_changed`).
+    """
+
+    def __init__(self, *, using: str = "default") -> None:
+        self.using = using
+
+    def __call__(self, change: StateChange) -> None:
+        send_state_changed(change, using=self.using)
+
+    def __repr__(self) -> str:
+        return f"<StateChangeRelay using={self.using!r}>"
