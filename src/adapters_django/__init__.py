@@ -21,11 +21,15 @@ What is where:
   ``SMSTemplate``;
 - :mod:`adapters_django.wiring`: every ``PYMESS_*`` setting and :func:`get_service` (the core's service, for
   ``process_outbox``, ``check_delivery`` and the core's message values);
+- :mod:`adapters_django.urls` and :mod:`adapters_django.views`: the status-callback view providers (Twilio) post
+  delivery reports to; ``path("sms/", include("adapters_django.urls"))`` with
+  ``PYMESS_SMS_PUBLIC_BASE_URL = "https://example.com/sms"``;
+- :mod:`adapters_django.signals`: ``sms_state_changed``, sent for every state change of a message;
 - :mod:`adapters_django.checks`: system checks naming the wrong setting;
 - :mod:`adapters_django.repositories`: the core's storage ports on the ORM;
 - management commands ``check_sms_delivery`` (cron: delivery reports, idle timeout) and ``send_messages_batch``
   (the outbox worker step; also publishes messages left WAITING by a crash);
-- the admin: messages read-only with their related objects, templates with a preview.
+- the admin: messages read-only with their related objects and reported prices, templates with a preview.
 """
 
 from adapters_django.api import send, send_template

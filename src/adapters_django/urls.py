@@ -1,0 +1,20 @@
+"""URLs of the SMS app: the status-callback view (see :mod:`adapters_django.views`).
+
+Include them under the path ``PYMESS_SMS_PUBLIC_BASE_URL`` points at::
+
+    path("sms/", include("adapters_django.urls"))        # PYMESS_SMS_PUBLIC_BASE_URL = "https://example.com/sms"
+
+``reverse("smscore:status_callback", kwargs={"provider": "default"})`` is then ``/sms/status/default/``.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from adapters_django import views
+
+app_name = "smscore"
+
+urlpatterns = [
+    path("status/<str:provider>/", views.status_callback, name="status_callback"),
+]
