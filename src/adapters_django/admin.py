@@ -1,6 +1,7 @@
 """The admin: stored messages, read-only, and templates with a preview.
 
-Messages can be listed (filters: state, provider, backend, tag, creation date; search: recipient), opened with
+Messages can be listed (filters: state, provider, backend, tag, creation date; search: recipient; the price each
+provider reported, with its currency, in a sortable column), opened with
 their related objects, and never added, changed or deleted here: a state changes only through the core's use
 cases. Templates can be edited; their preview page renders the template with a JSON context typed into a form
 and shows the text as it would be sent, its encoding (GSM-7 or UCS-2) and how many SMS parts it takes.
@@ -69,7 +70,19 @@ class OutputSMSRelatedObjectInline(admin.TabularInline):
 class OutputSMSMessageAdmin(admin.ModelAdmin):
     """Stored messages, read-only."""
 
-    list_display = ("id", "created_at", "recipient", "state", "provider", "tag", "template_slug", "attempts", "sent_at")
+    list_display = (
+        "id",
+        "created_at",
+        "recipient",
+        "state",
+        "provider",
+        "tag",
+        "template_slug",
+        "attempts",
+        "segments",
+        "cost",
+        "sent_at",
+    )
     list_filter = ("state", "provider", "backend", "tag", ("created_at", admin.DateFieldListFilter))
     search_fields = ("recipient",)
     # Counting a large table on every page is slow; the filtered count is enough.
@@ -114,6 +127,15 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
         # Recipients are stored in E.164 without spaces; people type them with spaces.
         return super().get_search_results(request, queryset, "".join(search_term.split()))
+
+    @admin.display(description="price", ordering="price")
+    def cost(self, obj: OutputSMSMessage) -> str | None:
+        """The price the provider reported, with its currency (``0.0079 USD``); empty while none is known."""
+        if obj.price is None:
+            return None
+        # The column keeps ten decimal places; show only the significant ones, never in exponent form.
+        amount = format(obj.price.normalize(), "f")
+        return f"{amount} {obj.price_unit}" if obj.price_unit else amount
 
     @admin.display(description="failed", boolean=True)
     def failed(self, obj: OutputSMSMessage) -> bool:

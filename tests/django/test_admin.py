@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 
+from adapters_django.admin import OutputSMSMessageAdmin
 from adapters_django.models import OutputSMSMessage, SMSTemplate
 from adapters_django.repositories import DjangoMessageRepository
 from smscore import RelatedObject, SMSState
@@ -53,6 +55,24 @@ class TestMessageAdmin:
             assert b"+421900111222" not in filtered.content, query
         since = urlencode({"created_at__gte": "2000-01-01 00:00:00+00:00"})
         assert b"+420777123456" in admin_client.get(f"{MESSAGES}?{since}").content
+
+    def test_the_list_shows_the_reported_price_and_sorts_by_it(self, admin_client: Client) -> None:
+        """The price column shows the amount with its currency (empty while unknown); it sorts, and the provider
+        filter narrows the list to one provider's spend."""
+        repo = DjangoMessageRepository()
+        repo.add(make_message(recipient="+420777000001", provider="twilio", price=Decimal("0.0079"), price_unit="USD"))
+        repo.add(make_message(recipient="+420777000002", provider="sns", price=Decimal("0.00645"), price_unit="USD"))
+        repo.add(make_message(recipient="+420777000003", provider="twilio"))
+        column = OutputSMSMessageAdmin.list_display.index("cost")
+        ascending = admin_client.get(f"{MESSAGES}?o={column}")
+        assert ascending.status_code == 200
+        text = ascending.content.decode()
+        assert text.index("0.00645 USD") < text.index("0.0079 USD")
+        text = admin_client.get(f"{MESSAGES}?o=-{column}").content.decode()
+        assert text.index("0.0079 USD") < text.index("0.00645 USD")
+        twilio = admin_client.get(f"{MESSAGES}?provider=twilio").content.decode()
+        assert "0.0079 USD" in twilio
+        assert "0.00645 USD" not in twilio
 
     def test_the_detail_page_shows_everything_with_related_objects(
         self, admin_client: Client, message: OutputSMSMessage
