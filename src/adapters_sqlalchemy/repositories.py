@@ -4,7 +4,8 @@
 Every method runs in one transaction of its own. Writes are set-based: :meth:`~SQLAlchemyMessageRepository.add_many`
 is one multi-row ``INSERT ... RETURNING id`` (plus one for related objects), ``save_many`` one executemany
 ``UPDATE ... WHERE id = ? AND version = ?`` whose row count proves that no one else wrote in between, and reads
-load the related objects of a whole page with one extra query. The idempotency key is guarded by a unique
+load the related objects of a whole page with one extra query (related objects are written once, by
+``add``; a save leaves them as stored). The idempotency key is guarded by a unique
 constraint, never by a read before the write.
 
 ``claim`` takes due messages without two workers ever getting the same one: on PostgreSQL it selects them
@@ -128,7 +129,8 @@ class SQLAlchemyMessageRepository:
         return self.save_many([message])[0]
 
     def save_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
-        """See :meth:`smscore.ports.MessageRepository.save_many`."""
+        """See :meth:`smscore.ports.MessageRepository.save_many`: one executemany ``UPDATE``; related objects,
+        written once by :meth:`add`, are left as stored."""
         batch = list(messages)
         if not batch:
             return []

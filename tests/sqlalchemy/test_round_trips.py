@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import pytest
 from sqlalchemy import Engine, select
 
@@ -82,15 +81,6 @@ class TestValues:
             ("shop.order", "-7", -7),
             ("blog.post", "čeština", None),
         ]
-
-    def test_related_objects_change_with_a_save(self, repo: SQLAlchemyMessageRepository) -> None:
-        """A save that changes the related objects replaces them; one that does not leaves them."""
-        stored = repo.add(make_message(related_objects=(RelatedObject("a.b", 1),)))
-        saved = repo.save(stored.transition(SMSState.SENT, at=T0))
-        assert repo.get(stored.id or 0).related_objects == (RelatedObject("a.b", 1),)
-        changed = repo.save(attrs.evolve(saved, related_objects=(RelatedObject("c.d", "x"), RelatedObject("a.b", 2))))
-        assert repo.get(stored.id or 0) == changed
-        assert repo.get(stored.id or 0).related_objects == (RelatedObject("c.d", "x"), RelatedObject("a.b", 2))
 
     @pytest.mark.parametrize("state", list(SMSState))
     def test_state_is_stored_as_the_enum_value(

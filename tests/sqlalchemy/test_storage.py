@@ -218,8 +218,7 @@ class TestBulkPaths:
             )
         assert len(sent) == count
         assert {m.state for m in sent} == {SMSState.DEBUG}
-        # One INSERT of the messages and one of their related objects; one UPDATE and up to two reads of related
-        # objects (500 ids per read) per provider batch of 1000.
-        assert len(statements) <= 6, statements
+        # One INSERT of the messages, one of their related objects, one (executemany) UPDATE per provider batch.
+        assert len(statements) == 3, statements
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM smscore_related_object")).scalar() == count
