@@ -18,9 +18,10 @@ every Twilio message it sends carries ``StatusCallback = https://sms.example.com
     python examples/wsgi_status_callbacks.py --host 127.0.0.1 --port 8000
 
 and let the TLS proxy of ``sms.example.com`` forward to port 8000. The application rebuilds the URL Twilio signed
-from ``public_base_url`` and the request's path, so the proxy may change host, scheme and port freely; when the
-public base URL has a path (``https://example.com/sms``), the proxy strips it (the application sees
-``/status/default/``). ``wsgiref`` serves one request at a time and is meant for trying things out; for real
+from ``public_base_url`` and the request's path, so the proxy may change host, scheme and port freely. When the
+public base URL has a path (``https://example.com/sms``), that path is where the application is mounted: the
+proxy strips it, or the WSGI server takes it as ``SCRIPT_NAME`` (gunicorn: ``SCRIPT_NAME=/sms``); either way the
+application routes ``/status/default/``. ``wsgiref`` serves one request at a time and is meant for trying things out; for real
 traffic run the same application under a production WSGI server::
 
     gunicorn --chdir examples --workers 4 'wsgi_status_callbacks:make_app()'

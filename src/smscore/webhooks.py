@@ -54,7 +54,10 @@ def status_callback_app(
 ) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     """A WSGI application applying the status callbacks of the provider named ``provider``.
 
-    ``public_base_url`` defaults to the service's configured ``public_base_url``.
+    ``public_base_url`` defaults to the service's configured ``public_base_url``. When there is one, it is the
+    public URL of the application's mount point: the URL checked is it followed by ``PATH_INFO`` (``SCRIPT_NAME``,
+    the mount point as the server sees it, is replaced by it); without one, the request's own scheme, host,
+    ``SCRIPT_NAME`` and ``PATH_INFO``.
     """
     base = public_base_url if public_base_url is not None else service.config.public_base_url
 
@@ -73,10 +76,13 @@ def status_callback_app(
         except UnicodeDecodeError:
             return _answer(start_response, "400 Bad Request", b"body is not UTF-8 form data\n")
         headers = _headers(environ)
+        # A public base URL stands for where this application is mounted (SCRIPT_NAME): only the path below the
+        # mount point follows it, as in the <public_base_url>/status/<name>/ providers are given.
+        mount = "" if base else environ.get("SCRIPT_NAME", "")
         url = callback_url(
             scheme=environ.get("wsgi.url_scheme", "http"),
             host=headers.get("host") or environ.get("SERVER_NAME", ""),
-            path=environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+            path=mount + environ.get("PATH_INFO", ""),
             query=environ.get("QUERY_STRING", ""),
             public_base_url=base,
         )

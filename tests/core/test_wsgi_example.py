@@ -8,6 +8,7 @@ twilio's own ``RequestValidator`` over the public URL Twilio was given, and post
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -103,6 +105,41 @@ class TestInProcess:
         for path in ("/status/other/", "/status/us", "/"):
             assert httpx.post(f"{base_url}{path}", data=params, headers=signed(public_url, params)).status_code == 404
         assert service.messages.get(message.id or 0) == message
+
+
+def test_mounted_under_a_path_the_public_base_url_stands_for_the_mount_point(fake: FakeTwilio) -> None:
+    """Public base https://example.com/sms, served with SCRIPT_NAME=/sms: the URL checked is the one Twilio was
+    given, not one with the prefix twice."""
+    http = fake.http_client()
+    options = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_": SENDER, "http_client": http}
+    config = {
+        "storage": "memory",
+        "providers": {"us": {"backend": "twilio", "options": options}},
+        "public_base_url": "https://example.com/sms",
+    }
+    with smscore.build_service(config) as service:
+        message = service.send("+420777123456", "Your parcel is on its way")
+        public_url = fake.creates[-1].field("StatusCallback")
+        assert public_url == "https://example.com/sms/status/us/"
+        params = report(message.provider_ref or "", "delivered")
+        body = urlencode(params).encode()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "SCRIPT_NAME": "/sms",
+            "PATH_INFO": "/status/us/",
+            "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_HOST": "10.0.0.5:8000",
+            "HTTP_X_TWILIO_SIGNATURE": signed(public_url, params)["X-Twilio-Signature"],
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+        }
+        statuses: list[str] = []
+        load_example().make_app(service)(environ, lambda status, headers: statuses.append(status))
+        assert statuses == ["200 OK"]
+        assert service.messages.get(message.id or 0).state is SMSState.DELIVERED
+    http.close()
 
 
 def test_the_documented_command_serves_callbacks(tmp_path: Path) -> None:
