@@ -37,7 +37,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from adapters_sqlalchemy.repositories import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
-from adapters_sqlalchemy.schema import MigrateMode, check, ensure_schema, upgrade
+from adapters_sqlalchemy.schema import MigrateMode, SchemaMismatchError, check, ensure_schema, upgrade
 from smscore.config import SMSConfig
 from smscore.errors import ConfigurationError
 from smscore.ports import Storage
@@ -100,6 +100,7 @@ def check_database(config: SMSConfig) -> str:
 
     Raises :class:`~adapters_sqlalchemy.schema.SchemaMismatchError` (one line) when it does not.
     """
+    _require_existing_sqlite_file(config)
     engine, owned = _engine(config)
     try:
         revision = check(engine)
@@ -107,6 +108,21 @@ def check_database(config: SMSConfig) -> str:
         if owned:
             engine.dispose()
     return f"database schema is at revision {revision} and matches the models"
+
+
+def _require_existing_sqlite_file(config: SMSConfig) -> None:
+    """Checking must not create the SQLite file it checks (connecting would)."""
+    if config.storage_options.get("engine") is not None:
+        return
+    try:
+        url = make_url(config.database_url or DEFAULT_DATABASE_URL)
+    except ArgumentError:
+        return  # create_engine_for names the problem
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in {"", ":memory:"} or url.query.get("uri") == "true":
+        return
+    if not Path(database).expanduser().exists():
+        raise SchemaMismatchError(f"there is no database at {database!r} yet: run 'smscore db upgrade'")
 
 
 def create_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Engine:

@@ -309,9 +309,15 @@ def _fail(stream: IO[str], message: str, *, status: int = 1) -> int:
 def _silence(stream: IO[str]) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        # Python flushes stdout once more at exit; that write must not fail again.
         os.dup2(devnull, stream.fileno())
     except (OSError, ValueError):
         pass
+    finally:
+        os.close(devnull)
 
 
 def _tolerate_unencodable(*streams: IO[str]) -> None:
@@ -711,7 +717,7 @@ def _report_table(report: DeliveryCheckReport) -> str:
         ("recovered leases", report.recovered),
         ("failed requests", report.failed_chunks),
     ]
-    return format_table(["", "MESSAGES"], rows, numeric=[1])
+    return format_table(["RESULT", "MESSAGES"], rows, numeric=[1])
 
 
 @command("check-delivery", help="ask the providers what became of sent messages", arguments=_json_only)

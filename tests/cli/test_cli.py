@@ -302,6 +302,7 @@ class TestDatabase:
     def test_check_of_a_database_that_was_never_upgraded_fails(self, cli: CLI) -> None:
         """db check does not create the schema; it says to run db upgrade."""
         assert "run 'smscore db upgrade'" in cli.fails("db", "check")
+        assert not (cli.cwd / "smscore.db").exists()
 
     def test_check_fails_when_the_tables_differ(self, cli: CLI) -> None:
         """A table changed behind the migrations' back: one line naming the difference."""
