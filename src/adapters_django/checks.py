@@ -9,6 +9,8 @@ id                            problem
                               ``AbstractSMSTemplate``
 ``adapters_django.E004``      ``USE_TZ`` is off (message times must be timezone-aware)
 ``adapters_django.W001``      a ``PYMESS_SMS_*`` / ``PYMESS_ATS_*`` setting that nothing reads (a typo?)
+``adapters_django.W002``      ``PYMESS_SMS_PUBLIC_BASE_URL`` is set (providers are told to post status
+                              callbacks) but ``adapters_django.urls`` is not in the URLconf
 ============================  ==========================================================================
 """
 
@@ -22,7 +24,7 @@ from django.core import checks
 from adapters_django import wiring
 from smscore import ConfigurationError
 
-__all__ = ["check_settings", "check_template_model", "check_timezone", "register"]
+__all__ = ["check_callback_urls", "check_settings", "check_template_model", "check_timezone", "register"]
 
 
 def _error(exc: ConfigurationError, check_id: str) -> checks.CheckMessage:
@@ -94,8 +96,34 @@ def check_timezone(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     ]
 
 
+def check_callback_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """W002: with ``PYMESS_SMS_PUBLIC_BASE_URL`` set, the status-callback view is in the URLconf."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        config = wiring.config_from_settings()
+    except ConfigurationError:
+        return []  # E001 reports it
+    if not config.public_base_url:
+        return []
+    try:
+        reverse("smscore:status_callback", kwargs={"provider": config.default_provider})
+    except NoReverseMatch:
+        return [
+            checks.Warning(
+                "PYMESS_SMS_PUBLIC_BASE_URL is set, so providers post status callbacks, but adapters_django.urls is "
+                "not in the URLconf: they would be answered 404",
+                hint='Add path("sms/", include("adapters_django.urls")) where PYMESS_SMS_PUBLIC_BASE_URL points.',
+                obj="PYMESS_SMS_PUBLIC_BASE_URL",
+                id="adapters_django.W002",
+            )
+        ]
+    return []
+
+
 def register() -> None:
     """Register the checks (called from the app's ``ready()``)."""
     checks.register(check_settings)
     checks.register(check_template_model)
     checks.register(check_timezone)
+    checks.register(check_callback_urls, checks.Tags.urls)

@@ -3,6 +3,7 @@ through the system checks, and at send time as a ConfigurationError (never a Key
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -113,6 +114,13 @@ class TestMapping:
             assert run_checks() == []
             provider = get_service().providers["us"]
             assert getattr(provider, "status_callback", None) == "https://example.com/sms/status/us/"
+
+    def test_a_public_base_url_without_the_callback_urls_is_a_warning(self) -> None:
+        """Providers would post callbacks nobody routes: W002 on PYMESS_SMS_PUBLIC_BASE_URL."""
+        urlconf = ModuleType("urls_without_sms")
+        urlconf.urlpatterns = []  # type: ignore[attr-defined]
+        with override_settings(PYMESS_SMS_PUBLIC_BASE_URL="https://example.com/sms", ROOT_URLCONF=urlconf):
+            assert run_checks() == [("adapters_django.W002", "PYMESS_SMS_PUBLIC_BASE_URL")]
 
     @override_settings(PYMESS_SMS_BACKEND_ROUTER="pymess.backend.routers.DefaultBackendRouter")
     def test_the_ancestors_default_router_means_no_router(self) -> None:
