@@ -31,6 +31,12 @@ class CircuitBreaker:
             until = self._open_until.get(name)
             return until is not None and now < until
 
+    def open_until(self, name: str) -> datetime | None:
+        """When ``name``'s last cool-down ends (or ended); None while it has not failed ``threshold`` times in a
+        row."""
+        with self._lock:
+            return self._open_until.get(name)
+
     def record(self, name: str, *, ok: bool, now: datetime) -> None:
         """Record the result of one call to ``name``."""
         with self._lock:

@@ -565,7 +565,11 @@ class SMSService:
 
     def _publish_with_failover(self, name: str, chunk: Sequence[SMSMessage]) -> list[SMSMessage]:
         """Publish through ``name``; when it is down (every message transient, or its circuit is open), try the
-        failover providers in order. Ambiguous answers never fail over: the first provider may have sent."""
+        failover providers in order. Ambiguous answers never fail over: the first provider may have sent.
+
+        A message records the provider that took it; one that no provider took keeps its own route. In outbox
+        mode, when every candidate's circuit is open nothing is tried and no attempt is counted: the messages
+        wait until the first cool-down ends."""
         candidates = [name, *(f for f in self.config.failover if f != name)]
         batch: list[SMSMessage] = list(chunk)
         outcomes: list[Outcome] = []
@@ -579,9 +583,8 @@ class SMSService:
                 if not last:
                     continue
                 if self.config.batch_sending:
-                    outcomes = [Outcome.transient(f"provider {candidate!r} skipped: too many failures in a row")] * len(
-                        batch
-                    )
+                    if not outcomes:
+                        return self._wait_for_circuits(chunk, candidates)
                     break
             outcomes = self._call_chunked(candidate, provider, batch)
             down = all(o.state is SMSState.WAITING for o in outcomes)
@@ -590,7 +593,25 @@ class SMSService:
                 break
             log.warning("provider %r is unavailable for %d message(s); trying the failover", candidate, len(batch))
         now = self.clock.now()
-        updated = [self._after_attempt(m, o, now) for m, o in zip(batch, outcomes, strict=True)]
+        updated = [
+            self._after_attempt(own if outcome.state is SMSState.WAITING else tried, outcome, now)
+            for own, tried, outcome in zip(chunk, batch, outcomes, strict=True)
+        ]
+        return self._store(chunk, updated)
+
+    def _wait_for_circuits(self, chunk: Sequence[SMSMessage], candidates: Sequence[str]) -> list[SMSMessage]:
+        """Every candidate is cooling down: keep the messages WAITING, attempts unchanged, until the first
+        cool-down ends (ERROR when that is past their send deadline)."""
+        now = self.clock.now()
+        due = min((self._breaker.open_until(c) or now for c in candidates), default=now)
+        names = ", ".join(repr(c) for c in candidates)
+        reason = f"{'provider' if len(candidates) == 1 else 'providers'} {names} skipped: too many failures in a row"
+        updated = [
+            m.transition(SMSState.ERROR, at=now, error=f"{self._deadline_error()}: {reason}")
+            if self._past_deadline(m, due)
+            else attrs.evolve(m.transition(SMSState.WAITING, at=now, error=reason), next_attempt_at=due)
+            for m in chunk
+        ]
         return self._store(chunk, updated)
 
     def _call_chunked(self, name: str, provider: SMSProvider, batch: Sequence[SMSMessage]) -> list[Outcome]:
