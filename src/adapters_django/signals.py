@@ -57,7 +57,8 @@ sms_state_changed = Signal()
 
 
 def send_state_changed(change: StateChange, *, using: str = "default") -> None:
-    """Send :data:`sms_state_changed` for ``change`` now, with ``OutputSMSMessage`` as sender. Never raises.
+    """Send :data:`sms_state_changed` for ``change`` now, with ``OutputSMSMessage`` as sender. A receiver's
+    exception is logged, never raised.
 
     ``using`` is the database alias of the SMS tables: the receivers run in one transaction on it (a savepoint
     inside a transaction), rolled back when one of them raises.
@@ -65,6 +66,8 @@ def send_state_changed(change: StateChange, *, using: str = "default") -> None:
     # Imported here: this module is imported by projects' apps before the models registry is ready.
     from adapters_django.models import OutputSMSMessage
 
+    if not sms_state_changed.has_listeners(OutputSMSMessage):
+        return
     arguments = {
         "message_id": change.message_id,
         "old_state": change.old_state,
@@ -73,8 +76,6 @@ def send_state_changed(change: StateChange, *, using: str = "default") -> None:
         "error": change.error,
         "at": change.at,
     }
-    if not sms_state_changed.has_listeners(OutputSMSMessage):
-        return
     with transaction.atomic(using=using):
         responses = sms_state_changed.send_robust(sender=OutputSMSMessage, **arguments)
         if any(isinstance(result, Exception) for _, result in responses):
