@@ -293,7 +293,7 @@ def machine_for(make_repo: Callable[[], tuple[SQLAlchemyMessageRepository, Calla
 
 
 MACHINE_SETTINGS = settings(
-    max_examples=30,
+    max_examples=20,
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -322,4 +322,4 @@ def test_the_repository_on_postgres_behaves_like_the_model(postgres_session_engi
             )
         return SQLAlchemyMessageRepository(postgres_session_engine), lambda: None
 
-    run_state_machine_as_test(machine_for(fresh), settings=settings(MACHINE_SETTINGS, max_examples=15))
+    run_state_machine_as_test(machine_for(fresh), settings=settings(MACHINE_SETTINGS, max_examples=10))
