@@ -64,7 +64,8 @@ def main() -> int:
     )
     _step("List the newest messages:", ["messages", "--limit", "5"])
     _step("Count messages per provider and state:", ["stats"])
-    print("\nThe dummy provider puts every message in the DEBUG state. Try 'smscore --help', or configure a real")
+    print("\nThe dummy provider puts every message in the DEBUG state. The messages stay in ./smscore.db: run the")
+    print("demo again, or 'smscore messages', and they are still there. Try 'smscore --help', or configure a real")
     print("provider in smscore.toml (see the README).")
     return 0
 
