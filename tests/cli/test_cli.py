@@ -386,6 +386,13 @@ class TestConfiguration:
         (cli.cwd / "smscore.db").mkdir()
         assert "unable to open database file" in cli.fails("stats")
 
+    def test_a_database_that_cannot_be_written(self, cli: CLI) -> None:
+        """A database opened read-only (as an unwritable file would be): reading works, writing fails clearly."""
+        cli.ok("send", RECIPIENT, "before")
+        read_only = {"SMSCORE_DATABASE_URL": "sqlite:///file:smscore.db?mode=ro&uri=true"}
+        assert "before" in cli.ok("messages", env=read_only)
+        assert "readonly database" in cli.fails("send", RECIPIENT, "after", env=read_only)
+
     @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anywhere")
     def test_a_folder_that_cannot_be_written(self, cli: CLI) -> None:
         """No permission to create the database file."""
