@@ -13,7 +13,8 @@ for one provider name::
     make_server("", 8000, status_callback_app(service, "default")).serve_forever()
 
 It answers 200 when the report was applied (or names no message we know), 403 when the signature does not
-verify, 400 for anything else wrong with the request, and 405 for a method other than POST. Django projects use
+verify, 413 for a body over 64 KiB, 400 for anything else wrong with the request, and 405 for a method
+other than POST. Django projects use
 the view in ``adapters_django.urls`` instead.
 """
 
@@ -68,8 +69,10 @@ def status_callback_app(
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return _answer(start_response, "400 Bad Request", b"bad Content-Length\n")
-        if length < 0 or length > MAX_CALLBACK_BODY:
-            return _answer(start_response, "400 Bad Request", b"body too large\n")
+        if length < 0:
+            return _answer(start_response, "400 Bad Request", b"bad Content-Length\n")
+        if length > MAX_CALLBACK_BODY:
+            return _answer(start_response, "413 Content Too Large", b"body too large\n")
         body = environ["wsgi.input"].read(length) if length else b""
         try:
             params = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)

@@ -143,7 +143,7 @@ class TestHandleStatusCallback:
 
 class TestWSGIApp:
     def test_status_codes(self, service: SMSService) -> None:
-        """200 applied, 403 bad signature, 400 not a report, 405 not POST; the public URL is what is signed."""
+        """200 applied, 403 bad signature, 400 not a report, 405 not POST, 413 too big; the public URL is signed."""
         app = status_callback_app(service, "default")
         message = service.send("+420777123456", "x")
         params = {"Ref": message.provider_ref or "", "Status": "delivered"}
@@ -154,6 +154,8 @@ class TestWSGIApp:
         bad = {"Ref": "x", "Status": "exploded"}
         assert call(app, "/status", bad, signature=sign(PUBLIC, bad)) == "400 Bad Request"
         assert call(app, "/status", params, signature=None, method="GET") == "405 Method Not Allowed"
+        huge = {"Ref": "x", "Status": "sent", "pad": "x" * 70_000}
+        assert call(app, "/status", huge, signature=sign(PUBLIC, huge)) == "413 Content Too Large"
 
     def test_many_concurrent_callbacks_are_all_applied(self, service: SMSService) -> None:
         """300 messages, each reported delivered twice from racing threads: all DELIVERED, none lost."""

@@ -111,6 +111,8 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Small writes with Nagle's algorithm on stall ~40 ms against delayed ACKs on loopback.
+            disable_nagle_algorithm = True
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
