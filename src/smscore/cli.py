@@ -75,8 +75,6 @@ DEFAULTS: Final[Mapping[str, Any]] = {"storage": "sqlalchemy"}
 #: Keyword names ``--extra`` may not use: they are options of ``send``, not extra data.
 _NOT_EXTRA: Final = frozenset({*RESERVED_KEYWORDS, "recipient", "content", "related_objects", "tag"})
 
-log = logging.getLogger("smscore.cli")
-
 
 class CLIError(Exception):
     """A command cannot do what was asked; the message is shown as the one-line error."""
@@ -633,11 +631,7 @@ def template_add(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_only(parser: argparse.ArgumentParser) -> None:
-    _json_flag(parser)
-
-
-@command("template list", help="list the templates", arguments=_json_only)
+@command("template list", help="list the templates", arguments=_json_flag)
 def template_list(ctx: Context, args: argparse.Namespace) -> int:
     """Show every template with the start of its body."""
     found = ctx.service.templates.list()
@@ -720,7 +714,7 @@ def _report_table(report: DeliveryCheckReport) -> str:
     return format_table(["RESULT", "MESSAGES"], rows, numeric=[1])
 
 
-@command("check-delivery", help="ask the providers what became of sent messages", arguments=_json_only)
+@command("check-delivery", help="ask the providers what became of sent messages", arguments=_json_flag)
 def check_delivery(ctx: Context, args: argparse.Namespace) -> int:
     """Run one delivery check, with a progress bar on a terminal."""
     service = ctx.service
@@ -741,7 +735,7 @@ def check_delivery(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-@command("stats", help="count messages per provider and state", arguments=_json_only)
+@command("stats", help="count messages per provider and state", arguments=_json_flag)
 def stats(ctx: Context, args: argparse.Namespace) -> int:
     """Show how many messages each provider has in each state."""
     counts = ctx.service.messages.stats()
