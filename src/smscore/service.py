@@ -669,15 +669,24 @@ class SMSService:
         return reports
 
     def _recover_expired_leases(self, now: datetime) -> int:
-        total = 0
-        while True:
+        """End the expired leases of dead workers; return how many this call ended. Workers running this at the
+        same moment race harmlessly: the first write wins, the others look again (and count nothing)."""
+        total = conflicts = 0
+        while conflicts < 10:
             expired = self.messages.find_expired_leases(now=now, limit=self.config.batch_size)
             if not expired:
-                return total
+                break
             updated = [self._after_dead_worker(message, now) for message in expired]
-            self._store(expired, updated)
-            total += len(expired)
-            log.warning("ended %d expired lease(s) of SMS messages whose worker stopped mid-publish", len(expired))
+            try:
+                saved = self.messages.save_many(updated)
+            except (ConcurrentUpdateError, MessageNotFoundError):
+                # Another worker ended some of these leases first (its write ends the lease): look again.
+                conflicts += 1
+                continue
+            self._notify_changes(expired, saved)
+            total += len(saved)
+            log.warning("ended %d expired lease(s) of SMS messages whose worker stopped mid-publish", len(saved))
+        return total
 
     def _after_dead_worker(self, message: SMSMessage, now: datetime) -> SMSMessage:
         provider = self.providers.get(message.provider) if message.provider else None
