@@ -91,3 +91,22 @@ class TestSendMessagesBatch:
         """The ancestor's --type accepts other channels; this app sends only SMS and says so."""
         with pytest.raises(CommandError, match="only SMS"):
             run("send_messages_batch", "--type=email")
+
+
+class TestPurgeSMSMessages:
+    def test_old_finished_messages_are_deleted_and_the_rest_kept(self, settings: Any) -> None:
+        """--older-than deletes finished messages past the age; recent and unfinished ones stay."""
+        install_spy(settings)
+        old = adapters_django.send("+420777123456", "old")
+        waiting = adapters_django.send("+420777123456", "waiting", send_immediately=False)
+        OutputSMSMessage.objects.filter(pk__in=[old.pk, waiting.pk]).update(changed_at="2000-01-01T00:00:00Z")
+        OutputSMSMessage.objects.filter(pk=waiting.pk).update(state="waiting")
+        recent = adapters_django.send("+420777123456", "recent")
+        assert "deleted 1 finished message(s) older than 90d" in run("purge_sms_messages", "--older-than", "90d")
+        assert set(OutputSMSMessage.objects.values_list("pk", flat=True)) == {waiting.pk, recent.pk}
+
+    @pytest.mark.parametrize("age", ["90", "ninety days", "-5d", "3y"])
+    def test_a_bad_age_is_a_command_error(self, age: str) -> None:
+        """The age must be a number and a unit; anything else is refused with the accepted form."""
+        with pytest.raises(CommandError, match="is not a duration"):
+            run("purge_sms_messages", f"--older-than={age}")
