@@ -2,7 +2,10 @@
 
 A provider whose publish calls fail as a whole (every message transient, or the call raised) ``threshold`` times
 in a row is *open*: it is skipped in favour of the failover providers for ``cooldown`` seconds. After the
-cool-down one call is let through (half-open); its success closes the circuit, its failure opens it again.
+cool-down calls go through again (half-open, not limited to one call): a success closes the circuit, a failure
+opens it again at once. When every provider a message may use is open, the outbox keeps the message waiting until
+the first cool-down ends, without counting an attempt.
+
 The state lives in the process: each worker learns on its own, which costs at most ``threshold`` failed calls
 per worker.
 """
