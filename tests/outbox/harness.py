@@ -201,7 +201,7 @@ class ForkServer:
             return self._ended[pid]
 
     def close(self) -> None:
-        """End the server (its workers must be gone already)."""
+        """End the server (it kills any of its workers still running)."""
         assert self.process.stdin is not None
         assert self.process.stdout is not None
         self.process.stdin.close()

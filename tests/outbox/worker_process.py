@@ -15,7 +15,7 @@ one JSON object on stdout.
 worker process twenty times): it imports everything once, then forks one worker process per JSON line read from
 stdin (``{"name", "argv", "config", "out", "err"}``), answers ``{"started": name, "pid": pid}`` and, when a
 worker ends, ``{"ended": pid, "returncode": code}`` (negative: killed by that signal). It is single-threaded and
-holds no connection when it forks. It ends when stdin closes, after its workers.
+holds no connection when it forks. When stdin closes it kills the workers still running, and ends.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import select
+import signal
 import sys
 import time
 import traceback
@@ -96,6 +97,10 @@ def fork_server() -> int:
                 _run_forked(request)
             workers.add(pid)
             _say({"started": request["name"], "pid": pid})
+    # stdin closed: the test is over (or gone); no worker outlives it.
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     _reap(workers, block=True)
     return 0
 
