@@ -47,12 +47,16 @@ class SandboxRenderer:
         self._env = _BoundedSandbox(autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
         self._compile: Callable[[str], jinja2.Template] = functools.lru_cache(maxsize=cache_size)(self._env.from_string)
 
-    def render(self, body: str, context: Mapping[str, Any]) -> str:
-        """Render ``body`` with ``context``; see the module docstring for what is refused."""
+    def compile(self, body: str) -> jinja2.Template:
+        """The compiled template (cached). Raises :class:`TemplateRenderError` for a syntax error."""
         try:
-            template = self._compile(body)
+            return self._compile(body)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateRenderError(f"template syntax error on line {exc.lineno}: {exc.message}") from exc
+
+    def render(self, body: str, context: Mapping[str, Any]) -> str:
+        """Render ``body`` with ``context``; see the module docstring for what is refused."""
+        template = self.compile(body)
         pieces: list[str] = []
         size = 0
         try:

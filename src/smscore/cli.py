@@ -9,6 +9,9 @@
     smscore show 1
     smscore stats
     smscore check-delivery
+    smscore stats --spend --since 30d
+    smscore worker --concurrency 4
+    smscore purge --older-than 90d
     smscore db upgrade
 
 Configuration comes from ``--config FILE`` (else ``$SMSCORE_CONFIG``, else ``./smscore.toml`` when present) and
@@ -21,12 +24,12 @@ cannot be understood. Nothing here imports a database library: storage is whatev
 
 Adding a command is registering a function::
 
-    def _purge_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--days", type=positive_int, default=90)
+    def _count_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--state", type=_state)
 
-    @command("purge", help="delete old messages in final states", arguments=_purge_arguments)
-    def purge(ctx: Context, args: argparse.Namespace) -> int:
-        ctx.echo(f"{ctx.service.purge(timedelta(days=args.days))} message(s) deleted")
+    @command("count", help="count messages", arguments=_count_arguments)
+    def count(ctx: Context, args: argparse.Namespace) -> int:
+        ctx.echo(str(ctx.service.messages.count(args.state)))
         return 0
 """
 
@@ -39,17 +42,19 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any, Final, NoReturn, cast
 
 import attrs
 
 from smscore.config import STORAGE_ALIASES, SMSConfig, build_service, load_config, resolve
+from smscore.durations import parse_duration
 from smscore.errors import SMSError, TemplateNotFoundError
 from smscore.message import SMSMessage
 from smscore.phone import normalize_recipient
-from smscore.ports import DeliveryChecker, MessageRepository
+from smscore.ports import DeliveryChecker
+from smscore.reports import spend_by_day
 from smscore.service import RESERVED_KEYWORDS, DeliveryCheckReport, SMSService
 from smscore.states import SMSState
 from smscore.templates import SMSTemplate
@@ -514,24 +519,6 @@ def _is_terminal(stream: IO[str]) -> bool:
         return False
 
 
-class _ScanProgress:
-    """Wraps the message repository for one delivery check: every page scanned for a provider advances a bar."""
-
-    def __init__(self, inner: MessageRepository, progress: Progress) -> None:
-        self._inner = inner
-        self._progress = progress
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def scan(self, **filters: Any) -> list[SMSMessage]:
-        """The wrapped ``scan``; pages asked for one provider count as checked."""
-        page = self._inner.scan(**filters)
-        if filters.get("provider") is not None:
-            self._progress.advance(len(page))
-        return page
-
-
 # -- the commands -----------------------------------------------------------------------------------------
 
 
@@ -619,6 +606,9 @@ def _template_add_arguments(parser: argparse.ArgumentParser) -> None:
 def template_add(ctx: Context, args: argparse.Namespace) -> int:
     """Store template SLUG with BODY."""
     template = SMSTemplate(slug=args.slug, body=args.body)
+    validate = getattr(ctx.service.renderer, "validate", None)
+    if callable(validate):
+        validate(template.body)  # refuse a broken body now, not at the first send
     templates = ctx.service.templates
     try:
         templates.get(template.slug)
@@ -725,25 +715,126 @@ def check_delivery(ctx: Context, args: argparse.Namespace) -> int:
     in_flight = (SMSState.SENDING, SMSState.UNKNOWN, SMSState.SENT)
     total = sum(repository.count(state, provider=name) for name in checkers for state in in_flight)
     progress = Progress(ctx.stderr, total=total, label="checking delivery")
-    service.messages = cast(MessageRepository, _ScanProgress(repository, progress))
     try:
-        report = service.check_delivery()
+        report = service.check_delivery(progress=progress.advance)
     finally:
-        service.messages = repository
         progress.close()
     ctx.emit(attrs.asdict(report), lambda: _report_table(report))
     return 0
 
 
-@command("stats", help="count messages per provider and state", arguments=_json_flag)
+def _stats_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spend", action="store_true", help="show what each provider cost per day instead")
+    parser.add_argument(
+        "--since", type=_duration, metavar="AGE", help="with --spend: only messages sent in the last AGE (e.g. 30d)"
+    )
+    _json_flag(parser)
+
+
+@command(
+    "stats", help="count messages per provider and state, or spend per provider and day", arguments=_stats_arguments
+)
 def stats(ctx: Context, args: argparse.Namespace) -> int:
-    """Show how many messages each provider has in each state."""
+    """Show how many messages each provider has in each state (or, with --spend, what they cost)."""
+    if args.spend:
+        return _spend(ctx, args)
+    if args.since is not None:
+        raise CLIError("--since applies to --spend only")
     counts = ctx.service.messages.stats()
     rows = [
         {"provider": provider, "state": state.value, "count": n}
         for (provider, state), n in sorted(counts.items(), key=lambda item: (item[0][0] or "", item[0][1].value))
     ]
     ctx.emit(rows, lambda: _stats_table(counts))
+    return 0
+
+
+def _spend(ctx: Context, args: argparse.Namespace) -> int:
+    since = datetime.now(UTC) - args.since if args.since is not None else None
+    found = spend_by_day(ctx.service.messages, since=since)
+    rows = [
+        {
+            "day": r.day.isoformat(),
+            "provider": r.provider,
+            "currency": r.currency,
+            "amount": str(r.amount),
+            "messages": r.messages,
+            "segments": r.segments,
+            "unpriced": r.unpriced,
+        }
+        for r in found
+    ]
+
+    def table() -> str:
+        if not found:
+            return "no sent messages"
+        lines = [
+            (r.day.isoformat(), r.provider or "-", r.currency or "-", r.amount, r.messages, r.segments, r.unpriced)
+            for r in found
+        ]
+        headers = ["DAY (UTC)", "PROVIDER", "CURRENCY", "AMOUNT", "PRICED", "SEGMENTS", "UNPRICED"]
+        return format_table(headers, lines, numeric=[3, 4, 5, 6])
+
+    ctx.emit(rows, table)
+    return 0
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _purge_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--older-than", type=_duration, required=True, metavar="AGE", help="e.g. 90d, 12h, 2w")
+    parser.add_argument("--batch-size", type=positive_int, default=1000, help="messages deleted per transaction")
+    _json_flag(parser)
+
+
+@command("purge", help="delete finished messages older than an age (retention)", arguments=_purge_arguments)
+def purge(ctx: Context, args: argparse.Namespace) -> int:
+    """Delete DELIVERED, DEBUG, ERROR and SENT messages last changed longer ago than --older-than."""
+    deleted = ctx.service.purge(args.older_than, batch_size=args.batch_size)
+    ctx.emit({"deleted": deleted}, lambda: f"deleted {deleted} finished message(s)")
+    return 0
+
+
+def _worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--once", action="store_true", help="stop when nothing is due instead of waiting for more")
+    parser.add_argument(
+        "--concurrency", type=positive_int, default=1, help="threads claiming and publishing (default 1)"
+    )
+    parser.add_argument("--batch-size", type=positive_int, help="messages claimed per step (default: batch_size)")
+    parser.add_argument("--idle", type=float, default=1.0, metavar="SECONDS", help="wait when nothing is due")
+    _json_flag(parser)
+
+
+@command("worker", help="publish queued messages (outbox mode) until stopped", arguments=_worker_arguments)
+def worker(ctx: Context, args: argparse.Namespace) -> int:
+    """Drain the outbox; SIGTERM or Ctrl-C finishes the batch in hand, then stops."""
+    from smscore.worker import Worker
+
+    if args.idle <= 0:
+        raise CLIError("--idle must be positive")
+    service = ctx.service
+    if not service.config.batch_sending and not ctx.json:
+        print(
+            "smscore: batch_sending is off, so send publishes at once; the worker only picks up retries",
+            file=ctx.stderr,
+        )
+    runner = Worker(service, concurrency=args.concurrency, batch_size=args.batch_size, idle_seconds=args.idle)
+    runner.install_signal_handlers()
+    totals = runner.run(once=args.once)
+    states = {state.value: n for state, n in sorted(totals.states.items(), key=lambda item: item[0].value)}
+    data = {"steps": totals.steps, "claimed": totals.claimed, "recovered": totals.recovered, "states": states}
+
+    def table() -> str:
+        rows = [("claimed", totals.claimed), ("recovered leases", totals.recovered)]
+        rows += [(f"now {state}", n) for state, n in states.items()]
+        return format_table(["RESULT", "MESSAGES"], rows, numeric=[1])
+
+    ctx.emit(data, table)
     return 0
 
 

@@ -341,10 +341,12 @@ class SMSService:
             return self._store([claimed], [claimed.transition(SMSState.ERROR, at=now, error=self._deadline_error())])[0]
         return self._publish([claimed])[0]
 
-    def check_delivery(self) -> DeliveryCheckReport:
+    def check_delivery(self, progress: Callable[[int], object] | None = None) -> DeliveryCheckReport:
         """Ask each delivery-checking provider (by configured name) about SENDING, UNKNOWN and recently SENT
         messages, in chunks of ``check_chunk_size`` with a constant number of queries per chunk; then apply
         the idle timeout. One failing chunk or provider does not stop the others.
+
+        ``progress``, when given, is called with the size of each chunk once it has been checked.
         """
         now = self.clock.now()
         recovered = self._recover_expired_leases(now)
@@ -371,6 +373,8 @@ class SMSService:
                     after_id = chunk[-1].id or 0
                     checked += len(chunk)
                     reports = self._ask(name, provider, chunk)
+                    if progress is not None:
+                        progress(len(chunk))
                     if reports is None:
                         failed += 1
                         continue

@@ -70,6 +70,11 @@ class JinjaRenderer:
         """Render ``body`` with ``context``; see the module docstring for what is refused."""
         return self._impl.render(body, context)
 
+    def validate(self, body: str) -> None:
+        """Compile ``body`` without rendering it: raises :class:`~smscore.errors.TemplateRenderError` for a syntax
+        error, so a broken template can be refused when it is saved rather than when it is sent."""
+        self._impl.compile(body)
+
 
 @functools.cache
 def _default_renderer() -> JinjaRenderer:

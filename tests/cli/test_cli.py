@@ -130,7 +130,17 @@ class TestTemplates:
     def test_rendering_problems_fail_with_one_line(self, cli: CLI) -> None:
         """A missing variable or a syntax error in the body: exit 1, nothing sent."""
         cli.ok("template", "add", "greet", "Hello {{ name }}")
-        cli.ok("template", "add", "broken", "Hello {{ name ")
+        assert "syntax" in cli.fails("template", "add", "broken", "Hello {{ name ")
+        # A broken body can still arrive by another way (another tool writing the table): sending refuses it.
+        conn = sqlite3.connect(cli.cwd / "smscore.db")
+        try:
+            conn.execute(
+                "INSERT INTO smscore_template (slug, body, created_at, changed_at) SELECT 'broken', "
+                "'Hello {{ name ', created_at, changed_at FROM smscore_template WHERE slug = 'greet'"
+            )
+            conn.commit()
+        finally:
+            conn.close()
         assert "missing" in cli.fails("send-template", RECIPIENT, "greet")
         assert "syntax" in cli.fails("send-template", RECIPIENT, "broken", "--var", "name=x")
         assert "KEY=VALUE" in cli.fails("send-template", RECIPIENT, "greet", "--var", "name", status=2)

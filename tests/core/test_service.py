@@ -572,3 +572,13 @@ class TestFailover:
         clock.advance(seconds=31)
         assert service.send("+420777123456", "4", send_immediately=True).provider == "main"
         assert service.send("+420777123456", "5", send_immediately=True).provider == "main"
+
+
+def test_check_delivery_reports_progress_per_chunk(make_service: Factory) -> None:
+    """The progress callback hears about every checked message, chunk by chunk."""
+    provider = ScriptedProvider(default_state=SMSState.SENDING, max_batch_size=1000)
+    service = make_service(providers={"default": provider}, check_chunk_size=40)
+    service.send_many([f"+42077712{i:04d}" for i in range(100)], "x")
+    seen: list[int] = []
+    service.check_delivery(progress=seen.append)
+    assert seen == [40, 40, 20]

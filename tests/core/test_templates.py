@@ -90,3 +90,12 @@ class TestErrors:
         """An exception inside rendering is still the template's error type."""
         with pytest.raises(TemplateRenderError, match="ZeroDivisionError"):
             render("{{ 1 // zero }}", zero=0)
+
+
+class TestValidate:
+    def test_validate_refuses_syntax_errors_without_rendering(self) -> None:
+        """A body can be checked when saved: syntax errors raise, missing variables do not (no context yet)."""
+        renderer = JinjaRenderer()
+        renderer.validate("Code {{ code }}")
+        with pytest.raises(TemplateRenderError, match="line 1"):
+            renderer.validate("Code {{ code }")

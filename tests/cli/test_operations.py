@@ -1,0 +1,115 @@
+"""Operators' commands of the ``smscore`` command line: worker, purge and spend, run as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from tests.cli.conftest import CLI, SCRIPT
+
+RECIPIENT = "+420777123456"
+OUTBOX = {"SMSCORE_BATCH_SENDING": "true"}
+
+
+def _sql(cli: CLI, statement: str) -> None:
+    conn = sqlite3.connect(cli.cwd / "smscore.db")
+    try:
+        conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+class TestWorker:
+    def test_once_publishes_every_queued_message(self, cli: CLI) -> None:
+        """In outbox mode send only queues; worker --once publishes them all and reports it."""
+        for i in range(3):
+            sent = json.loads(cli.ok("send", RECIPIENT, f"m{i}", "--json", env=OUTBOX))
+            assert sent["state"] == "waiting"
+        report = json.loads(cli.ok("worker", "--once", "--concurrency", "2", "--json", env=OUTBOX))
+        assert report["claimed"] == 3
+        assert report["states"] == {"debug": 3}
+        listed = json.loads(cli.ok("messages", "--json"))
+        assert {m["state"] for m in listed} == {"debug"}
+
+    def test_sigterm_stops_the_worker_cleanly(self, cli: CLI) -> None:
+        """A running worker stops on SIGTERM with status 0 and its report, leaving nothing claimed."""
+        cli.ok("send", RECIPIENT, "first", env=OUTBOX)
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("SMSCORE_")} | OUTBOX
+        command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "smscore.cli"]
+        process = subprocess.Popen(
+            [*command, "worker", "--idle", "0.1", "--json"],
+            cwd=cli.cwd,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if json.loads(cli.ok("messages", "--json"))[0]["state"] == "debug":
+                    break
+                time.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        assert process.returncode == 0, err
+        assert json.loads(out)["claimed"] == 1
+        conn = sqlite3.connect(cli.cwd / "smscore.db")
+        try:
+            leased = conn.execute("SELECT count(*) FROM smscore_message WHERE lease_expires_at IS NOT NULL").fetchone()
+        finally:
+            conn.close()
+        assert leased == (0,)
+
+    def test_bad_options_exit_2(self, cli: CLI) -> None:
+        """A concurrency that is not a positive number is a usage error."""
+        assert "concurrency" in cli.fails("worker", "--concurrency", "0", status=2)
+
+
+class TestPurge:
+    def test_old_finished_messages_go_and_the_rest_stay(self, cli: CLI) -> None:
+        """--older-than deletes finished messages past the age only."""
+        for text in ("old", "new"):
+            cli.ok("send", RECIPIENT, text)
+        _sql(cli, "UPDATE smscore_message SET changed_at = '2000-01-01 00:00:00.000000' WHERE content = 'old'")
+        assert json.loads(cli.ok("purge", "--older-than", "90d", "--json")) == {"deleted": 1}
+        assert [m["content"] for m in json.loads(cli.ok("messages", "--json"))] == ["new"]
+
+    def test_a_bad_age_is_a_usage_error(self, cli: CLI) -> None:
+        """The age needs a unit."""
+        assert "is not a duration" in cli.fails("purge", "--older-than", "90", status=2)
+
+
+class TestSpend:
+    def test_spend_per_provider_and_day(self, cli: CLI) -> None:
+        """Known prices add up per provider and day; unpriced messages are counted apart."""
+        for _ in range(3):
+            cli.ok("send", RECIPIENT, "x")
+        _sql(cli, "UPDATE smscore_message SET price = '0.0079', price_unit = 'USD' WHERE id IN (1, 2)")
+        rows = json.loads(cli.ok("stats", "--spend", "--json"))
+        priced = next(r for r in rows if r["currency"] == "USD")
+        assert (priced["provider"], priced["amount"], priced["messages"]) == ("default", "0.0158", 2)
+        assert sum(r["unpriced"] for r in rows) == 1
+        table = cli.ok("stats", "--spend")
+        assert "0.0158" in table
+        assert "DAY (UTC)" in table
+
+    def test_since_needs_spend(self, cli: CLI) -> None:
+        """--since belongs to --spend."""
+        assert "--since applies to --spend only" in cli.fails("stats", "--since", "30d")
+
+
+def test_a_template_with_a_syntax_error_is_refused_when_added(cli: CLI) -> None:
+    """A broken template body fails at `template add`, not at the first send; nothing is stored."""
+    assert "syntax error" in cli.fails("template", "add", "broken", "Hello {{ name }")
+    assert "no templates" in cli.ok("template", "list")
