@@ -22,6 +22,7 @@ __all__ = [
     "Clock",
     "DeliveryChecker",
     "MessageRepository",
+    "RateLimiter",
     "SMSProvider",
     "StatusCallbackReceiver",
     "Storage",
@@ -204,10 +205,23 @@ class StatusCallbackReceiver(Protocol):
     ) -> CallbackReport: ...
 
 
+class RateLimiter(Protocol):
+    """Send slots per key (a provider name), shared by every process that uses the same store.
+
+    ``reserve`` atomically books ``count`` consecutive slots ``interval`` seconds apart and returns when the
+    first of them starts: ``now`` when the key is idle, later when earlier reservations (by any process) still
+    run. The next reservation for the key starts where this one ends (start + count * interval). Keys are
+    independent.
+    """
+
+    def reserve(self, key: str, count: int, *, interval: float, now: datetime) -> datetime: ...
+
+
 @attrs.frozen
 class Storage:
-    """The repositories a storage adapter provides, and how to release its resources."""
+    """The repositories a storage adapter provides, its rate limiter, and how to release its resources."""
 
     messages: MessageRepository
     templates: TemplateRepository
     close: Callable[[], None] = attrs.field(default=lambda: None)
+    rate_limiter: RateLimiter | None = None

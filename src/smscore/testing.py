@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FixedClock",
     "InMemoryMessageRepository",
+    "InMemoryRateLimiter",
     "InMemoryTemplateRepository",
     "ScriptedProvider",
     "memory_storage",
@@ -294,6 +295,23 @@ class InMemoryTemplateRepository:
         return [self._rows[slug] for slug in sorted(self._rows)]
 
 
+class InMemoryRateLimiter:
+    """A :class:`~smscore.ports.RateLimiter` for one process (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._next_free: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, key: str, count: int, *, interval: float, now: datetime) -> datetime:
+        """See :meth:`smscore.ports.RateLimiter.reserve`."""
+        if count < 1 or interval <= 0:
+            raise ValueError("count must be at least 1 and interval positive")
+        with self._lock:
+            start = max(now, self._next_free.get(key, now))
+            self._next_free[key] = start + timedelta(seconds=interval * count)
+            return start
+
+
 class ScriptedProvider:
     """A provider that answers from a script, records what it got, and can be asked about delivery.
 
@@ -350,4 +368,8 @@ class ScriptedProvider:
 
 def memory_storage(config: SMSConfig) -> Storage:
     """Storage factory for ``{"storage": "memory"}``: fresh in-memory repositories."""
-    return Storage(messages=InMemoryMessageRepository(), templates=InMemoryTemplateRepository())
+    return Storage(
+        messages=InMemoryMessageRepository(),
+        templates=InMemoryTemplateRepository(),
+        rate_limiter=InMemoryRateLimiter(),
+    )

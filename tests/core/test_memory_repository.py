@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from smscore.testing import InMemoryMessageRepository, InMemoryTemplateRepository
+from smscore.testing import InMemoryMessageRepository, InMemoryRateLimiter, InMemoryTemplateRepository
+from tests.contracts.rate_limiters import RateLimiterContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 
 
@@ -18,3 +19,9 @@ class TestInMemoryTemplateRepository(TemplateRepositoryContract):
     @pytest.fixture
     def templates(self) -> InMemoryTemplateRepository:
         return InMemoryTemplateRepository()
+
+
+class TestInMemoryRateLimiter(RateLimiterContract):
+    @pytest.fixture
+    def limiter(self) -> InMemoryRateLimiter:
+        return InMemoryRateLimiter()
