@@ -41,6 +41,8 @@ idle_timeout_minutes      240        SENDING / UNKNOWN longer than this after se
 log_idle_messages         True       log how many messages timed out
 set_error_to_idle_messages True      move idle messages to ERROR (otherwise only log)
 check_chunk_size          500        messages per delivery-check query and provider request
+rate_limits               {}         messages per second per provider name, shared by every worker
+                                     using the same storage: ``{"ats": 50}``
 circuit_breaker_threshold 5          whole-call failures in a row before a provider is skipped
 circuit_breaker_cooldown_seconds 30  how long a tripped provider is skipped in favour of the failover
 public_base_url           None       public URL under which status callbacks are served; the one of
@@ -244,6 +246,11 @@ def _router(value: Any, key: str) -> str | Mapping[str, Any] | None:
     return table
 
 
+def _rates(value: Any, key: str) -> Mapping[str, float]:
+    table = _mapping(value, key)
+    return {str(name): _positive_float(rate, f"{key}.{name}") for name, rate in table.items()}
+
+
 def _region(value: Any, key: str) -> str | None:
     if value is None or value == "":
         return None
@@ -273,6 +280,7 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "log_idle_messages": _bool,
     "set_error_to_idle_messages": _bool,
     "check_chunk_size": _positive_int,
+    "rate_limits": _rates,
     "circuit_breaker_threshold": _positive_int,
     "circuit_breaker_cooldown_seconds": _positive_float,
     "public_base_url": _optional(_str),
@@ -311,6 +319,7 @@ class SMSConfig:
     log_idle_messages: bool = True
     set_error_to_idle_messages: bool = True
     check_chunk_size: int = 500
+    rate_limits: Mapping[str, float] = attrs.field(factory=dict)
     circuit_breaker_threshold: int = 5
     circuit_breaker_cooldown_seconds: float = 30.0
     public_base_url: str | None = None
@@ -340,6 +349,9 @@ class SMSConfig:
         values["default_provider"] = default
         if not 1 <= values.get("default_priority", 3) <= 3:
             raise ConfigurationError("default_priority must be 1, 2 or 3", key="default_priority")
+        for name in values.get("rate_limits", {}):
+            if name not in providers:
+                raise ConfigurationError(f"rate_limits names unknown provider {name!r}", key=f"rate_limits.{name}")
         for name in values.get("failover", ()):
             if name not in providers:
                 raise ConfigurationError(f"failover names unknown provider {name!r}", key="failover")
@@ -547,4 +559,5 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
         router=router,
         subscribers=subscribers,
         on_close=storage.close,
+        rate_limiter=storage.rate_limiter,
     )

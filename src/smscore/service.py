@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -38,6 +39,7 @@ from smscore.ports import (
     Clock,
     DeliveryChecker,
     MessageRepository,
+    RateLimiter,
     SMSProvider,
     StatusCallbackReceiver,
     TemplateRepository,
@@ -130,6 +132,8 @@ class SMSService:
         renderer: TemplateRenderer | None = None,
         on_close: Callable[[], None] | None = None,
         rng: random.Random | None = None,
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.config = config or SMSConfig()
         if not providers:
@@ -151,6 +155,10 @@ class SMSService:
         self.renderer: TemplateRenderer = renderer or JinjaRenderer()
         self._on_close = on_close
         self._rng = rng or random.Random()
+        if self.config.rate_limits and rate_limiter is None:
+            raise ConfigurationError("rate_limits need a storage that provides a rate limiter", key="rate_limits")
+        self._rate_limiter = rate_limiter
+        self._sleep = sleep
         self._breaker = CircuitBreaker(
             threshold=self.config.circuit_breaker_threshold,
             cooldown_seconds=self.config.circuit_breaker_cooldown_seconds,
@@ -621,8 +629,22 @@ class SMSService:
     def _call_chunked(self, name: str, provider: SMSProvider, batch: Sequence[SMSMessage]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for part in _chunks(batch, max(1, provider.max_batch_size)):
+            self._wait_for_slots(name, len(part))
             outcomes.extend(self._call(name, provider, part))
         return outcomes
+
+    def _wait_for_slots(self, name: str, count: int) -> None:
+        """Honour ``rate_limits``: book ``count`` send slots of provider ``name`` in the shared limiter and
+        wait for the first. Keep ``lease_seconds`` above the longest such wait (messages claimed by all workers
+        divided by the rate), or a lease could end while its messages wait."""
+        rate = self.config.rate_limits.get(name)
+        if rate is None or self._rate_limiter is None:
+            return
+        now = self.clock.now()
+        start = self._rate_limiter.reserve(name, count, interval=1.0 / rate, now=now)
+        wait = (start - now).total_seconds()
+        if wait > 0:
+            self._sleep(wait)
 
     def _call(self, name: str | None, provider: SMSProvider, chunk: Sequence[SMSMessage]) -> list[Outcome]:
         try:

@@ -29,7 +29,13 @@ from smscore import (
     TemplateNotFoundError,
     TemplateRenderError,
 )
-from smscore.testing import FixedClock, InMemoryMessageRepository, InMemoryTemplateRepository, ScriptedProvider
+from smscore.testing import (
+    FixedClock,
+    InMemoryMessageRepository,
+    InMemoryRateLimiter,
+    InMemoryTemplateRepository,
+    ScriptedProvider,
+)
 
 Factory = Callable[..., SMSService]
 
@@ -582,3 +588,50 @@ def test_check_delivery_reports_progress_per_chunk(make_service: Factory) -> Non
     seen: list[int] = []
     service.check_delivery(progress=seen.append)
     assert seen == [40, 40, 20]
+
+
+class TestRateLimits:
+    def test_publishing_waits_for_the_providers_send_slots(self) -> None:
+        """At 10 messages/s, batches of 5 go out 0.5 s apart; the waits follow the shared limiter."""
+        clock = FixedClock()
+        provider = ScriptedProvider(max_batch_size=5)
+        waits: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            clock.advance(seconds=seconds)
+
+        limiter = InMemoryRateLimiter()
+        service = SMSService(
+            messages=InMemoryMessageRepository(),
+            templates=InMemoryTemplateRepository(),
+            providers={"default": provider},
+            config=SMSConfig.from_mapping({"rate_limits": {"default": 10}}),
+            clock=clock,
+            rate_limiter=limiter,
+            sleep=sleep,
+        )
+        sent = service.send_many([f"+4207771{i:05d}" for i in range(15)], "x")
+        assert all(m.state is SMSState.SENT for m in sent)
+        assert provider.batches == [5, 5, 5]
+        assert waits == pytest.approx([0.5, 0.5])
+        # another process sharing the limiter now waits behind these 15 slots
+        assert limiter.reserve("default", 1, interval=0.1, now=clock.now()) == clock.now() + timedelta(seconds=0.5)
+
+    def test_rate_limits_need_a_limiter_and_known_names(self) -> None:
+        """Without a limiter, or for an unknown provider, the configuration is refused."""
+        with pytest.raises(ConfigurationError, match="rate limiter"):
+            SMSService(
+                messages=InMemoryMessageRepository(),
+                templates=InMemoryTemplateRepository(),
+                providers={"default": ScriptedProvider()},
+                config=SMSConfig.from_mapping({"rate_limits": {"default": 5}}),
+            )
+        with pytest.raises(ConfigurationError) as info:
+            SMSConfig.from_mapping({"rate_limits": {"ghost": 5}})
+        assert info.value.key == "rate_limits.ghost"
+
+    def test_build_service_wires_the_storages_limiter(self) -> None:
+        """Memory storage brings its limiter, so rate_limits work from configuration alone."""
+        service = smscore.build_service({"rate_limits": {"default": 1000}})
+        assert service.send("+420777123456", "x").state is SMSState.DEBUG
