@@ -144,7 +144,7 @@ class SQLAlchemyMessageRepository:
                     raise _Shortfall
         except _Shortfall:
             self._raise_conflict(batch)
-        return [attrs.evolve(message, version=message.version + 1) for message in batch]
+        return [message.replace(version=message.version + 1) for message in batch]
 
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.claim`."""
@@ -325,7 +325,7 @@ class SQLAlchemyMessageRepository:
             ids = sorted(conn.execute(insert(m).returning(m.c.id), rows).scalars().all())
         else:
             ids = list(conn.execute(insert(m).returning(m.c.id, sort_by_parameter_order=True), rows).scalars().all())
-        stored = [attrs.evolve(message, id=i) for message, i in zip(batch, ids, strict=True)]
+        stored = [message.replace(id=i) for message, i in zip(batch, ids, strict=True)]
         related = [row for message in stored for row in related_object_rows(message)]
         if related:
             conn.execute(insert(self._r), related)

@@ -125,6 +125,18 @@ class SMSMessage:
         """True when no further state change is possible."""
         return self.state in FINAL_STATES
 
+    def replace(self, **changes: Any) -> SMSMessage:
+        """A copy with ``changes`` applied: :func:`attrs.evolve`, several times faster (this is on every hot
+        path). Raises ``TypeError`` for a name that is not a field. State changes belong to :meth:`transition`.
+        """
+        unknown = changes.keys() - _FIELD_SET
+        if unknown:
+            raise TypeError(f"SMSMessage has no field {sorted(unknown)[0]!r}")
+        copy = object.__new__(SMSMessage)
+        for name in _FIELD_NAMES:
+            object.__setattr__(copy, name, changes[name] if name in changes else getattr(self, name))
+        return copy
+
     def transition(self, target: SMSState, *, at: datetime, error: str | None = None) -> SMSMessage:
         """Move to ``target`` at time ``at``, with ``error`` as the new error text (``None`` clears it).
 
@@ -132,11 +144,7 @@ class SMSMessage:
         message itself is never changed (it is frozen). Entering a handed-off state sets ``sent_at`` once;
         any move ends a worker's lease.
         """
-        check_transition(self.state, target, self.id)
-        sent_at = self.sent_at
-        if sent_at is None and target in _HANDED_OFF:
-            sent_at = at
-        return attrs.evolve(self, state=target, changed_at=at, error=error, sent_at=sent_at, lease_expires_at=None)
+        return self.replace(**self._moved(target, at=at, error=error))
 
     def record_attempt(self, outcome: Outcome, *, at: datetime) -> SMSMessage:
         """Apply the outcome of one publish attempt: one more attempt, then the outcome's state.
@@ -144,13 +152,14 @@ class SMSMessage:
         A transient outcome (state WAITING) keeps the message WAITING; use :meth:`retry_later` to also set
         when it is due again.
         """
-        counted = attrs.evolve(self, attempts=self.attempts + 1)
-        return counted._apply(outcome, at=at)
+        changes = self._moved(outcome.state, at=at, error=outcome.error)
+        changes.update(self._provider_data(outcome), attempts=self.attempts + 1)
+        return self.replace(**changes)
 
     def retry_later(self, *, at: datetime, due: datetime, error: str | None) -> SMSMessage:
         """A transient failure: stay WAITING, count the attempt, and become due again at ``due``."""
-        moved = self.transition(SMSState.WAITING, at=at, error=error)
-        return attrs.evolve(moved, attempts=self.attempts + 1, next_attempt_at=due)
+        changes = self._moved(SMSState.WAITING, at=at, error=error)
+        return self.replace(**changes, attempts=self.attempts + 1, next_attempt_at=due)
 
     def apply_report(self, outcome: Outcome, *, at: datetime) -> SMSMessage:
         """Apply a delivery report (poll or callback); attempts are not counted.
@@ -160,26 +169,37 @@ class SMSMessage:
         report of the current state only merges new provider data.
         """
         if outcome.state is self.state:
-            merged = self._merge_provider_data(outcome)
-            return merged if merged == self else attrs.evolve(merged, changed_at=at)
+            merged = self.replace(**self._provider_data(outcome))
+            return merged if merged == self else merged.replace(changed_at=at)
         if outcome.state not in TRANSITIONS[self.state]:
             return self
-        return self._apply(outcome, at=at)
+        changes = self._moved(outcome.state, at=at, error=outcome.error)
+        changes.update(self._provider_data(outcome))
+        return self.replace(**changes)
 
-    def _apply(self, outcome: Outcome, *, at: datetime) -> SMSMessage:
-        moved = self.transition(outcome.state, at=at, error=outcome.error)
-        return moved._merge_provider_data(outcome)
+    def _moved(self, target: SMSState, *, at: datetime, error: str | None) -> dict[str, Any]:
+        """The field changes of a move to ``target`` (checked against the table)."""
+        check_transition(self.state, target, self.id)
+        sent_at = self.sent_at
+        if sent_at is None and target in _HANDED_OFF:
+            sent_at = at
+        return {"state": target, "changed_at": at, "error": error, "sent_at": sent_at, "lease_expires_at": None}
 
-    def _merge_provider_data(self, outcome: Outcome) -> SMSMessage:
+    def _provider_data(self, outcome: Outcome) -> dict[str, Any]:
+        """What an outcome adds: the reference, merged provider data, price and segments when reported."""
         extra = dict(self.extra_sender_data)
         extra.update(outcome.extra_sender_data)
         if outcome.error_code is not None:
             extra["error_code"] = outcome.error_code
-        return attrs.evolve(
-            self,
-            provider_ref=outcome.provider_ref if outcome.provider_ref is not None else self.provider_ref,
-            extra_sender_data=extra,
-            price=outcome.price if outcome.price is not None else self.price,
-            price_unit=outcome.price_unit if outcome.price_unit is not None else self.price_unit,
-            segments=outcome.segments if outcome.segments is not None else self.segments,
-        )
+        return {
+            "provider_ref": outcome.provider_ref if outcome.provider_ref is not None else self.provider_ref,
+            "extra_sender_data": extra,
+            "price": outcome.price if outcome.price is not None else self.price,
+            "price_unit": outcome.price_unit if outcome.price_unit is not None else self.price_unit,
+            "segments": outcome.segments if outcome.segments is not None else self.segments,
+        }
+
+
+#: Field names of SMSMessage, in order: what :meth:`SMSMessage.replace` copies.
+_FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in attrs.fields(SMSMessage))
+_FIELD_SET: frozenset[str] = frozenset(_FIELD_NAMES)

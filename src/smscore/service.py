@@ -342,7 +342,7 @@ class SMSService:
             return message
         lease_until = now + timedelta(seconds=self.config.lease_seconds)
         try:
-            claimed = self.messages.save(attrs.evolve(message, lease_expires_at=lease_until))
+            claimed = self.messages.save(message.replace(lease_expires_at=lease_until))
         except ConcurrentUpdateError:
             return self.messages.get(message_id)
         if self._past_deadline(claimed, now):
@@ -529,7 +529,7 @@ class SMSService:
         name = provider or (self._router(draft) if self._router else None) or self._default
         if name not in self.providers:
             raise ConfigurationError(f"router chose unknown provider {name!r}", key="router")
-        return attrs.evolve(draft, provider=name, backend=_backend_path(self.providers[name]))
+        return draft.replace(provider=name, backend=_backend_path(self.providers[name]))
 
     @staticmethod
     def _json_data(extra_data: Mapping[str, Any]) -> dict[str, Any]:
@@ -590,7 +590,7 @@ class SMSService:
             provider = self.providers[candidate]
             if candidate != name:
                 path = _backend_path(provider)
-                batch = [attrs.evolve(m, provider=candidate, backend=path) for m in chunk]
+                batch = [m.replace(provider=candidate, backend=path) for m in chunk]
             if self._breaker.is_open(candidate, self.clock.now()):
                 if not last:
                     continue
@@ -621,7 +621,7 @@ class SMSService:
         updated = [
             m.transition(SMSState.ERROR, at=now, error=f"{self._deadline_error()}: {reason}")
             if self._past_deadline(m, due)
-            else attrs.evolve(m.transition(SMSState.WAITING, at=now, error=reason), next_attempt_at=due)
+            else m.transition(SMSState.WAITING, at=now, error=reason).replace(next_attempt_at=due)
             for m in chunk
         ]
         return self._store(chunk, updated)

@@ -106,7 +106,7 @@ class InMemoryMessageRepository:
                     if key in seen:
                         raise ValueError(f"idempotency key {key!r} given twice in one batch")
                     seen.add(key)
-            stored = [attrs.evolve(m, id=next(self._ids)) for m in messages]
+            stored = [m.replace(id=next(self._ids)) for m in messages]
             for message in stored:
                 assert message.id is not None
                 self._rows[message.id] = message
@@ -137,7 +137,7 @@ class InMemoryMessageRepository:
             if conflicts:
                 raise ConcurrentUpdateError(conflicts)
             saved = [
-                attrs.evolve(m, version=m.version + 1, related_objects=self._rows[m.id or 0].related_objects)
+                m.replace(version=m.version + 1, related_objects=self._rows[m.id or 0].related_objects)
                 for m in messages
             ]
             for message in saved:
@@ -232,7 +232,7 @@ class InMemoryMessageRepository:
                 and (m.next_attempt_at is None or m.next_attempt_at <= now)
             ]
             due.sort(key=lambda m: (m.priority, m.id or 0))
-            claimed = [attrs.evolve(m, lease_expires_at=lease_until, version=m.version + 1) for m in due[:limit]]
+            claimed = [m.replace(lease_expires_at=lease_until, version=m.version + 1) for m in due[:limit]]
             for m in claimed:
                 assert m.id is not None
                 self._rows[m.id] = m

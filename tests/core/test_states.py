@@ -169,3 +169,15 @@ class MessageLifecycle(RuleBasedStateMachine):
 
 
 TestMessageLifecycle = MessageLifecycle.TestCase
+
+
+class TestReplace:
+    def test_replace_equals_attrs_evolve(self) -> None:
+        """The fast copy gives exactly what attrs.evolve gives, and refuses unknown fields."""
+        import attrs
+
+        message = SMSMessage(id=3, recipient="+420777123456", content="x", created_at=T0, changed_at=T0)
+        assert message.replace(attempts=2, tag="t") == attrs.evolve(message, attempts=2, tag="t")
+        assert message.replace() == message
+        with pytest.raises(TypeError, match="no field 'colour'"):
+            message.replace(colour="red")
