@@ -79,5 +79,6 @@ if _postgres_wanted():
         "USER": "postgres",
         "HOST": "127.0.0.1",
         "PORT": 5432,
-        "TEST": {"NAME": "test_smscore_django", "DEPENDENCIES": []},
+        # One test database per process: two test runs on one machine must not drop each other's.
+        "TEST": {"NAME": f"test_smscore_django_{os.getpid()}", "DEPENDENCIES": []},
     }
