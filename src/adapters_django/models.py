@@ -1,5 +1,5 @@
 """The seed's models: :class:`OutputSMSMessage`, :class:`OutputSMSRelatedObject`, :class:`AbstractSMSTemplate`
-and :class:`SMSTemplate`.
+and :class:`SMSTemplate`; and :class:`SMSRateLimit`, the send slots of rate-limited providers.
 
 Rows of :class:`OutputSMSMessage` are written only by :class:`~adapters_django.repositories.DjangoMessageRepository`
 on behalf of the core's use cases: state changes go through the core's transition table, never through
@@ -43,6 +43,7 @@ __all__ = [
     "OutputSMSMessage",
     "OutputSMSMessageQuerySet",
     "OutputSMSRelatedObject",
+    "SMSRateLimit",
     "SMSTemplate",
     "get_template_model",
 ]
@@ -209,6 +210,23 @@ class OutputSMSRelatedObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id}"
+
+
+class SMSRateLimit(models.Model):
+    """When the next send slot of a rate-limited provider (``key``, its configured name) is free.
+
+    Written only by :class:`~adapters_django.rate_limit.DjangoRateLimiter`, shared by every worker on the database.
+    """
+
+    key = models.CharField("key", max_length=100, primary_key=True)
+    next_free = models.DateTimeField("next free slot")
+
+    class Meta:
+        verbose_name = "SMS rate limit"
+        verbose_name_plural = "SMS rate limits"
+
+    def __str__(self) -> str:
+        return str(self.key)
 
 
 @functools.cache

@@ -12,7 +12,8 @@ __all__ = ["build_storage"]
 
 
 def build_storage(config: SMSConfig) -> Storage:
-    """Repositories over the Django ORM, on the database alias ``storage_options["database"]`` (``"default"``).
+    """Repositories and a rate limiter over the Django ORM, on the database alias ``storage_options["database"]``
+    (``"default"``).
 
     Raises :class:`~smscore.ConfigurationError` when Django is not set up (``django.setup()`` not called, or
     ``adapters_django`` missing from ``INSTALLED_APPS``) or when the alias is not a configured database.
@@ -25,6 +26,7 @@ def build_storage(config: SMSConfig) -> Storage:
         raise ConfigurationError("storage 'django' needs 'adapters_django' in INSTALLED_APPS", key="storage")
     from django.db import connections
 
+    from adapters_django.rate_limit import DjangoRateLimiter
     from adapters_django.repositories import DjangoMessageRepository, DjangoTemplateRepository
 
     database = config.storage_options.get("database", DEFAULT_DB_ALIAS)
@@ -32,4 +34,8 @@ def build_storage(config: SMSConfig) -> Storage:
         raise ConfigurationError(
             f"storage_options.database: {database!r} is not in DATABASES", key="storage_options.database"
         )
-    return Storage(messages=DjangoMessageRepository(using=database), templates=DjangoTemplateRepository(using=database))
+    return Storage(
+        messages=DjangoMessageRepository(using=database),
+        templates=DjangoTemplateRepository(using=database),
+        rate_limiter=DjangoRateLimiter(using=database),
+    )

@@ -36,6 +36,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
 from adapters_sqlalchemy.repositories import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from adapters_sqlalchemy.schema import MigrateMode, SchemaMismatchError, check, ensure_schema, upgrade
 from smscore.config import SMSConfig
@@ -78,6 +79,7 @@ def build_storage(config: SMSConfig) -> Storage:
         messages=SQLAlchemyMessageRepository(engine),
         templates=SQLAlchemyTemplateRepository(engine),
         close=engine.dispose if owned else _keep_open,
+        rate_limiter=SQLAlchemyRateLimiter(engine),
     )
 
 

@@ -10,8 +10,9 @@ application's ``MetaData`` so that its Alembic autogenerate sees them::
     sms_tables = define_tables(metadata)
     messages = SQLAlchemyMessageRepository(engine, tables=sms_tables)
 
-Three tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
-``smscore_related_object`` (the objects linked to a message, in order) and ``smscore_template``. Every index
+Four tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
+``smscore_related_object`` (the objects linked to a message, in order), ``smscore_template`` and
+``smscore_rate_limit`` (when each rate-limited provider's next send slot is free). Every index
 serves a query the repositories run; constraint names are explicit so migrations and models agree on every
 database.
 """
@@ -41,6 +42,7 @@ from adapters_sqlalchemy.types import ExactDecimal, UTCDateTime
 
 __all__ = [
     "MESSAGE_TABLE",
+    "RATE_LIMIT_TABLE",
     "RELATED_OBJECT_TABLE",
     "TABLE_NAMES",
     "TEMPLATE_TABLE",
@@ -53,8 +55,9 @@ __all__ = [
 MESSAGE_TABLE: Final = "smscore_message"
 RELATED_OBJECT_TABLE: Final = "smscore_related_object"
 TEMPLATE_TABLE: Final = "smscore_template"
+RATE_LIMIT_TABLE: Final = "smscore_rate_limit"
 #: Every table this package owns (migrations and schema checks look at these and nothing else).
-TABLE_NAMES: Final = frozenset({MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE})
+TABLE_NAMES: Final = frozenset({MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE, RATE_LIMIT_TABLE})
 
 #: SQLite gives auto-increment ids only to a column declared exactly ``INTEGER PRIMARY KEY``.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -62,11 +65,12 @@ _ID = BigInteger().with_variant(Integer(), "sqlite")
 
 @attrs.frozen
 class Tables:
-    """The three tables, as defined on one ``MetaData``."""
+    """The four tables, as defined on one ``MetaData``."""
 
     messages: Table
     related_objects: Table
     templates: Table
+    rate_limits: Table
 
 
 def define_tables(metadata: MetaData) -> Tables:
@@ -79,11 +83,13 @@ def define_tables(metadata: MetaData) -> Tables:
             messages=metadata.tables[MESSAGE_TABLE],
             related_objects=metadata.tables[RELATED_OBJECT_TABLE],
             templates=metadata.tables[TEMPLATE_TABLE],
+            rate_limits=metadata.tables[RATE_LIMIT_TABLE],
         )
     return Tables(
         messages=_messages(metadata),
         related_objects=_related_objects(metadata),
         templates=_templates(metadata),
+        rate_limits=_rate_limits(metadata),
     )
 
 
@@ -166,6 +172,17 @@ def _templates(metadata: MetaData) -> Table:
         Column("created_at", UTCDateTime(), nullable=False),
         Column("changed_at", UTCDateTime(), nullable=False),
         PrimaryKeyConstraint("slug", name="pk_smscore_template"),
+    )
+
+
+def _rate_limits(metadata: MetaData) -> Table:
+    # One row per rate-limited key (a provider name): when its next send slot starts.
+    return Table(
+        RATE_LIMIT_TABLE,
+        metadata,
+        Column("key", String(100), nullable=False),
+        Column("next_free", UTCDateTime(), nullable=False),
+        PrimaryKeyConstraint("key", name="pk_smscore_rate_limit"),
     )
 
 

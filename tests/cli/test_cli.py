@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters_sqlalchemy.schema import HEAD_REVISION
 from tests.cli.conftest import CLI, SCRIPT
 
 RECIPIENT = "+420777123456"
@@ -306,7 +307,7 @@ def _read_all(fd: int) -> str:
 class TestDatabase:
     def test_upgrade_then_check(self, cli: CLI) -> None:
         """db upgrade creates the schema; db check then passes."""
-        assert "revision 0001" in cli.ok("db", "upgrade")
+        assert f"revision {HEAD_REVISION}" in cli.ok("db", "upgrade")
         assert "matches the models" in cli.ok("db", "check")
 
     def test_check_of_a_database_that_was_never_upgraded_fails(self, cli: CLI) -> None:
@@ -331,7 +332,7 @@ class TestDatabase:
     def test_postgres_through_the_environment(self, cli: CLI, fresh_postgres_url: str) -> None:
         """SMSCORE_DATABASE_URL points every command at PostgreSQL."""
         env = {"SMSCORE_DATABASE_URL": fresh_postgres_url}
-        assert "revision 0001" in cli.ok("db", "upgrade", env=env)
+        assert f"revision {HEAD_REVISION}" in cli.ok("db", "upgrade", env=env)
         cli.ok("send", RECIPIENT, "via postgres", env=env)
         assert [m["content"] for m in json.loads(cli.ok("messages", "--json", env=env))] == ["via postgres"]
         assert "matches the models" in cli.ok("db", "check", env=env)
