@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import sqlite3
 import statistics
@@ -29,10 +30,55 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.providers.fake_gateways import ATSGateway, Reply  # noqa: E402
 
 import smscore  # noqa: E402
 from smscore import SMSState  # noqa: E402
+
+
+class RemoteGateway:
+    """The fake ATS gateway running in its own process (see ``gateway_process.py``)."""
+
+    def __init__(self, *, keep_requests: bool = True, code: int | None = None) -> None:
+        options = json.dumps({"keep_requests": keep_requests, "code": code})
+        script = str(ROOT / "benchmarks" / "gateway_process.py")
+        self._process = subprocess.Popen(
+            [sys.executable, script, options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.url = self._read()
+
+    def _read(self) -> str:
+        assert self._process.stdout is not None
+        return self._process.stdout.readline().strip()
+
+    def _ask(self, command: str) -> str:
+        assert self._process.stdin is not None
+        self._process.stdin.write(command + "\n")
+        self._process.stdin.flush()
+        return self._read()
+
+    @property
+    def request_count(self) -> int:
+        """How many requests the gateway served."""
+        return int(self._ask("count"))
+
+    def bodies(self) -> list[bytes]:
+        """Every request body received, in order."""
+        with tempfile.NamedTemporaryFile(suffix=".pickle") as dump:
+            self._ask(f"dump {dump.name}")
+            bodies: list[bytes] = pickle.loads(Path(dump.name).read_bytes())
+        return bodies
+
+    def __enter__(self) -> RemoteGateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write("quit\n")
+        self._process.stdin.close()
+        self._process.wait(timeout=30)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
 
 RUNS = 3
 ATS_OPTIONS = {"username": "user", "password": "secret", "project_keyword": "kw", "output_sender_number": "ACME"}
@@ -219,7 +265,7 @@ def bench_ats_single(tmp: Path, n: int) -> None:
     limits: list[float] = []
 
     def ours() -> float:
-        with ATSGateway(username="user", password="secret") as gateway:
+        with RemoteGateway() as gateway:
             path = tmp / f"ats-{time.perf_counter_ns()}.db"
             service = service_for(path, "ats", {**ATS_OPTIONS, "url": gateway.url})
             numbers = recipients(n)
@@ -228,9 +274,9 @@ def bench_ats_single(tmp: Path, n: int) -> None:
                 service.send(number, "Hello from the benchmark")
             elapsed = time.perf_counter() - start
             assert service.messages.count(SMSState.SENDING) == n
-            bodies[:] = [r.body for r in gateway.requests]
+            bodies[:] = gateway.bodies()
             service.close()
-        with ATSGateway(username="user", password="secret", keep_requests=False) as fresh:
+        with RemoteGateway(keep_requests=False) as fresh:
             limits.append(len(bodies) / replay(fresh.url, bodies))
         return n / elapsed
 
@@ -243,7 +289,7 @@ def bench_outbox(tmp: Path, n: int) -> None:
     limits: list[float] = []
 
     def ours() -> float:
-        with ATSGateway(username="user", password="secret") as gateway:
+        with RemoteGateway() as gateway:
             path = tmp / f"outbox-{time.perf_counter_ns()}.db"
             service = service_for(
                 path,
@@ -258,10 +304,10 @@ def bench_outbox(tmp: Path, n: int) -> None:
                 pass
             elapsed = time.perf_counter() - start
             assert service.messages.count(SMSState.SENDING) == n
-            bodies = [r.body for r in gateway.requests]
+            bodies = gateway.bodies()
             assert len(bodies) == n // 100
             service.close()
-        with ATSGateway(username="user", password="secret", keep_requests=False) as fresh:
+        with RemoteGateway(keep_requests=False) as fresh:
             limits.append(n / replay(fresh.url, bodies))
         return n / elapsed
 
@@ -298,8 +344,7 @@ def bench_check_delivery(tmp: Path, n: int) -> None:
     details: dict[str, Any] = {}
 
     def ours() -> float:
-        with ATSGateway(username="user", password="secret", keep_requests=False) as gateway:
-            gateway.default = Reply(code=23)
+        with RemoteGateway(keep_requests=False, code=23) as gateway:
             path = tmp / f"check-{time.perf_counter_ns()}.db"
             seed_sending(path, n, gateway.url)
             engine = engine_for(path)
@@ -346,8 +391,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 def bench_peak_rss(tmp: Path, sizes: tuple[int, ...]) -> None:
     peaks: dict[int, float] = {}
-    with ATSGateway(username="user", password="secret", keep_requests=False) as gateway:
-        gateway.default = Reply(code=23)
+    with RemoteGateway(keep_requests=False, code=23) as gateway:
         for n in sizes:
             path = tmp / f"rss-{n}.db"
             seed_sending(path, n, gateway.url)
