@@ -41,6 +41,7 @@ from smscore import (
     TemplateNotFoundError,
     TemplateRenderError,
 )
+from smscore.message import MUTABLE_FIELDS
 from smscore.templates import TemplateRenderer
 
 __all__ = [
@@ -114,6 +115,11 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def _label(app_label: str, model: str) -> str:
     return f"{app_label}.{model}" if app_label else model
+
+
+def _saved_columns(message: SMSMessage, *, version: int) -> dict[str, Any]:
+    """The columns a save writes: the fields that change over a message's life (see the port)."""
+    return {name: value for name, value in _columns(message, version=version).items() if name in MUTABLE_FIELDS}
 
 
 def _columns(message: SMSMessage, *, version: int) -> dict[str, Any]:
@@ -299,7 +305,7 @@ class DjangoMessageRepository:
                 if message.id is None:
                     raise MessageNotFoundError(0)
                 updated = self._rows.filter(pk=message.id, version=message.version).update(
-                    **_columns(message, version=message.version + 1)
+                    **_saved_columns(message, version=message.version + 1)
                 )
                 if not updated:
                     conflicts.append(message.id)

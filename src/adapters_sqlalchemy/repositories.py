@@ -57,7 +57,7 @@ from smscore.errors import (
     StorageError,
     TemplateNotFoundError,
 )
-from smscore.message import RelatedObject, SMSMessage
+from smscore.message import MUTABLE_FIELDS, RelatedObject, SMSMessage
 from smscore.states import SMSState
 from smscore.templates import SMSTemplate
 
@@ -67,6 +67,10 @@ __all__ = ["SQLAlchemyMessageRepository", "SQLAlchemyTemplateRepository"]
 _IN_CHUNK: Final = 500
 
 _T = TypeVar("_T")
+
+
+#: The columns a save writes, in table order: the fields that change over a message's life (see the port).
+_SAVED_COLUMNS: Final = tuple(name for name in MESSAGE_COLUMNS if name in MUTABLE_FIELDS)
 
 
 class _Shortfall(Exception):
@@ -346,7 +350,7 @@ class SQLAlchemyMessageRepository:
     def _update_statement(self) -> Update:
         m = self._m
         values: dict[str, Any] = {
-            name: bindparam(f"new_{name}", type_=m.c[name].type) for name in MESSAGE_COLUMNS if name != "version"
+            name: bindparam(f"new_{name}", type_=m.c[name].type) for name in _SAVED_COLUMNS if name != "version"
         }
         values["version"] = m.c.version + 1
         return update(m).where(m.c.id == bindparam("old_id"), m.c.version == bindparam("old_version")).values(values)
@@ -354,7 +358,7 @@ class SQLAlchemyMessageRepository:
     @staticmethod
     def _update_params(message: SMSMessage) -> dict[str, Any]:
         row = message_to_row(message)
-        params = {f"new_{name}": value for name, value in row.items() if name != "version"}
+        params = {f"new_{name}": row[name] for name in _SAVED_COLUMNS if name != "version"}
         params["old_id"] = message.id
         params["old_version"] = message.version
         return params

@@ -16,10 +16,33 @@ import attrs
 from smscore.outcome import Outcome
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState, check_transition
 
-__all__ = ["DEFAULT_PRIORITY", "RelatedObject", "SMSMessage"]
+__all__ = ["DEFAULT_PRIORITY", "MUTABLE_FIELDS", "RelatedObject", "SMSMessage"]
 
 #: Priority 1 is the highest, 3 the lowest (the ancestor's convention); new messages get 3 unless told.
 DEFAULT_PRIORITY = 3
+
+#: The fields that change over a message's life, and so the only ones a repository's ``save`` writes; the others
+#: (recipient, content, created_at, sender, template_slug, extra_data, tag, priority, encoding, idempotency_key,
+#: related_objects) are fixed when the message is added.
+MUTABLE_FIELDS: frozenset[str] = frozenset(
+    {
+        "state",
+        "changed_at",
+        "sent_at",
+        "error",
+        "extra_sender_data",
+        "attempts",
+        "provider",
+        "backend",
+        "provider_ref",
+        "segments",
+        "next_attempt_at",
+        "lease_expires_at",
+        "price",
+        "price_unit",
+        "version",
+    }
+)
 
 #: States in which the provider has (or may have) the message in hand: ``sent_at`` is set on entering them.
 _HANDED_OFF = frozenset({SMSState.SENDING, SMSState.SENT, SMSState.DELIVERED, SMSState.DEBUG, SMSState.UNKNOWN})

@@ -42,8 +42,9 @@ class MessageRepository(Protocol):
     Ids are integers assigned by :meth:`add`. Every write bumps ``version``; :meth:`save` writes only if the
     stored version still equals the message's (compare-and-set) and raises
     :class:`~smscore.errors.ConcurrentUpdateError` otherwise. Datetimes come back timezone-aware (UTC).
-    ``related_objects`` are written once, by :meth:`add`: a message's links are part of its record from the
-    start, and :meth:`save` leaves them as stored (so a save costs no read of them).
+    :meth:`save` writes the fields that change over a message's life (:data:`smscore.message.MUTABLE_FIELDS`);
+    the rest, related objects included, are written once by :meth:`add` and left as stored, so a save touches no
+    index of a fixed column and costs no read.
     """
 
     def add(self, message: SMSMessage) -> SMSMessage:

@@ -38,7 +38,7 @@ from smscore.errors import (
     MessageNotFoundError,
     TemplateNotFoundError,
 )
-from smscore.message import SMSMessage
+from smscore.message import MUTABLE_FIELDS, SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import Storage
 from smscore.states import SMSState
@@ -137,7 +137,9 @@ class InMemoryMessageRepository:
             if conflicts:
                 raise ConcurrentUpdateError(conflicts)
             saved = [
-                m.replace(version=m.version + 1, related_objects=self._rows[m.id or 0].related_objects)
+                self._rows[m.id or 0].replace(
+                    **{name: getattr(m, name) for name in MUTABLE_FIELDS - {"version"}}, version=m.version + 1
+                )
                 for m in messages
             ]
             for message in saved:

@@ -150,6 +150,24 @@ class MessageRepositoryContract:
         repo.save(attrs.evolve(stored.transition(SMSState.SENT, at=T0), related_objects=()))
         assert repo.get(stored.id or 0).related_objects == links
 
+    def test_save_writes_only_the_fields_that_change_over_a_messages_life(self, repo: MessageRepository) -> None:
+        """Recipient, content, tag, extra data and the other fields fixed at creation stay as added."""
+        stored = repo.add(make_message(tag="t", extra_data={"a": 1}, priority=2, idempotency_key="k"))
+        changed = stored.transition(SMSState.SENT, at=T0).replace(
+            recipient="+420777000999", content="changed", tag="other", extra_data={}, priority=1, idempotency_key="z"
+        )
+        repo.save(changed)
+        loaded = repo.get(stored.id or 0)
+        assert loaded.state is SMSState.SENT
+        assert (loaded.recipient, loaded.content, loaded.tag, loaded.extra_data, loaded.priority) == (
+            stored.recipient,
+            stored.content,
+            "t",
+            {"a": 1},
+            2,
+        )
+        assert loaded.idempotency_key == "k"
+
     def test_save_many_writes_all_or_nothing(self, repo: MessageRepository) -> None:
         """One conflict in save_many writes nothing and names the conflicting id."""
         a, b = repo.add_many([make_message(), make_message()])
