@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
-from smscore import Outcome, SMSMessage
+from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import ConfigurationError
 
 __all__ = ["SMSBackend", "option"]
@@ -59,8 +59,22 @@ class SMSBackend:
         raise NotImplementedError(f"{type(self).__name__} must override publish_message()")
 
     def publish_messages(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
-        """Hand many messages over; by default one by one through :meth:`publish_message`."""
-        return [self.publish_message(message) for message in messages]
+        """Hand many messages over; by default one by one through :meth:`publish_message`.
+
+        Once the service is unavailable for a message (a transient outcome), the rest are not tried: they stay
+        WAITING too, so an outage costs one request, not one per message of the batch.
+        """
+        outcomes: list[Outcome] = []
+        unavailable: Outcome | None = None
+        for message in messages:
+            if unavailable is not None:
+                outcomes.append(Outcome.transient(f"not tried: {unavailable.error}", error_code=unavailable.error_code))
+                continue
+            outcome = self.publish_message(message)
+            if outcome.state is SMSState.WAITING:
+                unavailable = outcome
+            outcomes.append(outcome)
+        return outcomes
 
     def publish(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
         """The provider port: one outcome per message, in order."""

@@ -612,24 +612,6 @@ class SNSSMSBackend(SMSBackend):
 
     # -- publishing ------------------------------------------------------------------------------------------
 
-    def publish_messages(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
-        """Publish each message (SNS takes one SMS per call); one outcome per message, in order.
-
-        Once SNS stays unavailable for a message after every attempt, the rest of the batch is not tried: those
-        messages stay WAITING too, so an outage costs one message's attempts, not a whole batch's.
-        """
-        outcomes: list[Outcome] = []
-        unavailable: Outcome | None = None
-        for message in messages:
-            if unavailable is not None:
-                outcomes.append(Outcome.transient(f"not tried: {unavailable.error}", error_code=unavailable.error_code))
-                continue
-            outcome = self.publish_message(message)
-            if outcome.state is SMSState.WAITING:
-                unavailable = outcome
-            outcomes.append(outcome)
-        return outcomes
-
     def publish_message(self, message: SMSMessage) -> Outcome:
         """Publish one message: SENT with the SNS ``MessageId``, or the translated failure. Never raises."""
         params, refusal = self._publish_params(message)

@@ -440,23 +440,6 @@ class TwilioSMSBackend(SMSBackend):
 
     # -- publishing ------------------------------------------------------------------------------------------
 
-    def publish_messages(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
-        """Create each message (one request each); one outcome per message, in order.
-
-        Once Twilio is unavailable or throttling, the rest of the batch is not tried and stays WAITING.
-        """
-        outcomes: list[Outcome] = []
-        unavailable: Outcome | None = None
-        for message in messages:
-            if unavailable is not None:
-                outcomes.append(Outcome.transient(f"not tried: {unavailable.error}", error_code=unavailable.error_code))
-                continue
-            outcome = self.publish_message(message)
-            if outcome.state is SMSState.WAITING:
-                unavailable = outcome
-            outcomes.append(outcome)
-        return outcomes
-
     def publish_message(self, message: SMSMessage) -> Outcome:
         """Create one message at Twilio and translate the answer. Never raises."""
         params: dict[str, Any] = {"to": message.recipient, "body": message.content}
