@@ -21,13 +21,15 @@ Configure it by dotted path: ``{"provider": "myapp.sms.MyGatewayBackend", "provi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Self
+
+import attrs
 
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import ConfigurationError
 
-__all__ = ["SMSBackend", "option"]
+__all__ = ["SMSBackend", "option", "scrub", "without_secrets"]
 
 
 def option(options: Mapping[str, Any], name: str, *, required: bool = False, default: Any = None) -> Any:
@@ -37,6 +39,37 @@ def option(options: Mapping[str, Any], name: str, *, required: bool = False, def
     if required and (value is None or value == ""):
         raise ConfigurationError(f"option {name!r} is required", key=name)
     return value
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every (non-empty) secret in ``secrets`` replaced by ``***``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+def without_secrets(outcome: Outcome, secrets: Collection[str]) -> Outcome:
+    """``outcome`` with every secret removed from its texts: error, code, reference and provider data (nested)."""
+    if not secrets:
+        return outcome
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return scrub(value, secrets)
+        if isinstance(value, Mapping):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(item) for item in value]
+        return value
+
+    return attrs.evolve(
+        outcome,
+        error=clean(outcome.error),
+        error_code=clean(outcome.error_code),
+        provider_ref=clean(outcome.provider_ref),
+        extra_sender_data=clean(outcome.extra_sender_data),
+    )
 
 
 class SMSBackend:

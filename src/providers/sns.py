@@ -67,7 +67,7 @@ import boto3
 import botocore.exceptions as boto_errors
 from botocore.config import Config
 
-from providers.base import SMSBackend, option
+from providers.base import SMSBackend, option, scrub, without_secrets
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import ConfigurationError
 
@@ -331,13 +331,6 @@ def _segments(value: object) -> int | None:
 # -- scrubbing secrets ---------------------------------------------------------------------------------------
 
 
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "***")
-    return text
-
-
 class _SecretScrubber(logging.Filter):
     """Removes the registered secrets from records of the loggers it is attached to."""
 
@@ -366,7 +359,7 @@ class _SecretScrubber(logging.Filter):
         except Exception:  # a malformed record is the logging module's business, not ours
             return True
         if any(secret in text for secret in secrets):
-            record.msg = _scrub(text, secrets)
+            record.msg = scrub(text, secrets)
             record.args = None
         return True
 
@@ -666,18 +659,7 @@ class SNSSMSBackend(SMSBackend):
         return Outcome.accepted(SMSState.SENT, provider_ref=message_id)
 
     def _clean(self, outcome: Outcome) -> Outcome:
-        if self._secrets and outcome.error and any(s in outcome.error for s in self._secrets):
-            return Outcome(
-                state=outcome.state,
-                provider_ref=outcome.provider_ref,
-                error=_scrub(outcome.error, self._secrets),
-                error_code=outcome.error_code,
-                extra_sender_data=outcome.extra_sender_data,
-                price=outcome.price,
-                price_unit=outcome.price_unit,
-                segments=outcome.segments,
-            )
-        return outcome
+        return without_secrets(outcome, self._secrets)
 
     # -- delivery checks -------------------------------------------------------------------------------------
 

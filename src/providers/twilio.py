@@ -64,7 +64,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from providers.base import SMSBackend, option
+from providers.base import SMSBackend, option, without_secrets
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import CallbackError, ConfigurationError, InvalidSignatureError, ProviderError
 from smscore.ports import CallbackReport
@@ -291,13 +291,6 @@ class _MultiValues:
         return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "***")
-    return text
-
-
 # -- options -------------------------------------------------------------------------------------------------
 
 
@@ -480,18 +473,7 @@ class TwilioSMSBackend(SMSBackend):
         )
 
     def _clean(self, outcome: Outcome) -> Outcome:
-        if self._secrets and outcome.error and any(s in outcome.error for s in self._secrets):
-            return Outcome(
-                state=outcome.state,
-                provider_ref=outcome.provider_ref,
-                error=_scrub(outcome.error, self._secrets),
-                error_code=outcome.error_code,
-                extra_sender_data=outcome.extra_sender_data,
-                price=outcome.price,
-                price_unit=outcome.price_unit,
-                segments=outcome.segments,
-            )
-        return outcome
+        return without_secrets(outcome, self._secrets)
 
     # -- delivery checks -------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers.base import SMSBackend
+from providers.base import SMSBackend, without_secrets
 from smscore import Outcome, SMSMessage, SMSState
 from tests.contracts.providers import wire_message
 
@@ -33,3 +33,18 @@ def test_publish_messages_goes_one_by_one_and_stops_at_an_outage() -> None:
 def test_the_repr_shows_no_options() -> None:
     """A backend's repr never shows what it was built with (credentials)."""
     assert repr(CountingBackend([])) == "<CountingBackend>"
+
+
+def test_without_secrets_cleans_every_text_of_an_outcome() -> None:
+    """Error, code, reference and nested provider data lose every secret; other values stay."""
+    dirty = Outcome.rejected(
+        "auth failed for pw=hunter2",
+        error_code="hunter2",
+        provider_ref="ref-hunter2",
+        extra_sender_data={"echo": {"body": "<password>hunter2</password>"}, "n": 3},
+    )
+    clean = without_secrets(dirty, {"hunter2", ""})
+    assert "hunter2" not in repr(clean)
+    assert clean.error == "auth failed for pw=***"
+    assert clean.extra_sender_data == {"echo": {"body": "<password>***</password>"}, "n": 3}
+    assert without_secrets(dirty, set()) is dirty
