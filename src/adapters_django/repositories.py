@@ -41,7 +41,7 @@ from smscore import (
     TemplateNotFoundError,
     TemplateRenderError,
 )
-from smscore.message import MUTABLE_FIELDS
+from smscore.message import MUTABLE_FIELDS, ROW_FIELDS
 from smscore.templates import TemplateRenderer
 
 __all__ = [
@@ -53,34 +53,7 @@ __all__ = [
 ]
 
 #: Columns read for a message, in the order of :class:`smscore.SMSMessage`'s fields.
-_COLUMNS: Final = (
-    "id",
-    "recipient",
-    "content",
-    "state",
-    "created_at",
-    "changed_at",
-    "sent_at",
-    "sender",
-    "template_slug",
-    "backend",
-    "provider",
-    "error",
-    "extra_data",
-    "extra_sender_data",
-    "tag",
-    "attempts",
-    "priority",
-    "provider_ref",
-    "encoding",
-    "segments",
-    "idempotency_key",
-    "next_attempt_at",
-    "lease_expires_at",
-    "price",
-    "price_unit",
-    "version",
-)
+_COLUMNS: Final = ("id", *ROW_FIELDS)
 _DATETIMES: Final = frozenset({"created_at", "changed_at", "sent_at", "next_attempt_at", "lease_expires_at"})
 
 #: Marks rows chosen by an SQLite claim until their lease is written (in the same transaction, never seen

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from smscore import RelatedObject, SMSMessage, SMSState, SMSTemplate
+from smscore.message import ROW_FIELDS
 
 __all__ = [
     "MESSAGE_COLUMNS",
@@ -21,33 +22,7 @@ __all__ = [
 ]
 
 #: Columns written by add and save (everything but the id; save computes ``version`` itself).
-MESSAGE_COLUMNS: Final = (
-    "recipient",
-    "content",
-    "state",
-    "created_at",
-    "changed_at",
-    "sent_at",
-    "sender",
-    "template_slug",
-    "backend",
-    "provider",
-    "error",
-    "extra_data",
-    "extra_sender_data",
-    "tag",
-    "attempts",
-    "priority",
-    "provider_ref",
-    "encoding",
-    "segments",
-    "idempotency_key",
-    "next_attempt_at",
-    "lease_expires_at",
-    "price",
-    "price_unit",
-    "version",
-)
+MESSAGE_COLUMNS: Final = ROW_FIELDS
 
 
 def message_to_row(message: SMSMessage) -> dict[str, Any]:

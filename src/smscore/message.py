@@ -16,7 +16,7 @@ import attrs
 from smscore.outcome import Outcome
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState, check_transition
 
-__all__ = ["DEFAULT_PRIORITY", "MUTABLE_FIELDS", "RelatedObject", "SMSMessage"]
+__all__ = ["DEFAULT_PRIORITY", "MUTABLE_FIELDS", "ROW_FIELDS", "RelatedObject", "SMSMessage"]
 
 #: Priority 1 is the highest, 3 the lowest (the ancestor's convention); new messages get 3 unless told.
 DEFAULT_PRIORITY = 3
@@ -226,3 +226,7 @@ class SMSMessage:
 #: Field names of SMSMessage, in order: what :meth:`SMSMessage.replace` copies.
 _FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in attrs.fields(SMSMessage))
 _FIELD_SET: frozenset[str] = frozenset(_FIELD_NAMES)
+
+#: The fields a storage keeps in the message's own row, in field order: all but ``related_objects`` (a list of
+#: their own) and ``id`` (assigned by the storage).
+ROW_FIELDS: tuple[str, ...] = tuple(name for name in _FIELD_NAMES if name not in {"id", "related_objects"})
