@@ -29,17 +29,18 @@ from sqlalchemy import (
     Engine,
     RowMapping,
     Select,
-    Update,
     bindparam,
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
+from adapters_sqlalchemy.bulk import MessageWriter
 from adapters_sqlalchemy.errors import reason, storage_errors
 from adapters_sqlalchemy.mapping import (
     MESSAGE_COLUMNS,
@@ -141,10 +142,10 @@ class SQLAlchemyMessageRepository:
         for message in batch:
             if message.id is None:
                 raise MessageNotFoundError(0)
-        params = [self._update_params(message) for message in batch]
+        writer = self._writer
         try:
             with storage_errors(), self.engine.begin() as conn:
-                if self._updated_rows(conn, params) != len(batch):
+                if writer.update(conn, batch) != len(batch):
                     raise _Shortfall
         except _Shortfall:
             self._raise_conflict(batch)
@@ -321,13 +322,11 @@ class SQLAlchemyMessageRepository:
 
     def _insert(self, conn: Connection, batch: Sequence[SMSMessage]) -> list[SMSMessage]:
         m = self._m
-        rows = [message_to_row(message) for message in batch]
-        if conn.dialect.name == "sqlite":
-            # SQLite gives no order for RETURNING rows, and SQLAlchemy would fall back to one INSERT per row to
-            # correlate them. But it inserts VALUES rows in order, each with a larger id than any before (the
-            # table is AUTOINCREMENT), so the ids sorted are the ids of the rows in parameter order.
-            ids = sorted(conn.execute(insert(m).returning(m.c.id), rows).scalars().all())
+        writer = self._writer
+        if writer.can_insert:
+            ids = writer.insert(conn, batch)
         else:
+            rows = [message_to_row(message) for message in batch]
             ids = list(conn.execute(insert(m).returning(m.c.id, sort_by_parameter_order=True), rows).scalars().all())
         stored = [message.replace(id=i) for message, i in zip(batch, ids, strict=True)]
         related = [row for message in stored for row in related_object_rows(message)]
@@ -347,26 +346,23 @@ class SQLAlchemyMessageRepository:
         return next((holders[key] for key in keys if key in holders), None)
 
     @cached_property
-    def _update_statement(self) -> Update:
+    def _writer(self) -> MessageWriter:
         m = self._m
         values: dict[str, Any] = {
             name: bindparam(f"new_{name}", type_=m.c[name].type) for name in _SAVED_COLUMNS if name != "version"
         }
-        values["version"] = m.c.version + 1
-        return update(m).where(m.c.id == bindparam("old_id"), m.c.version == bindparam("old_version")).values(values)
-
-    @staticmethod
-    def _update_params(message: SMSMessage) -> dict[str, Any]:
-        row = message_to_row(message)
-        params = {f"new_{name}": row[name] for name in _SAVED_COLUMNS if name != "version"}
-        params["old_id"] = message.id
-        params["old_version"] = message.version
-        return params
-
-    def _updated_rows(self, conn: Connection, params: list[dict[str, Any]]) -> int:
-        if conn.dialect.supports_sane_multi_rowcount:
-            return int(conn.execute(self._update_statement, params).rowcount)
-        return sum(int(conn.execute(self._update_statement, p).rowcount) for p in params)
+        # A literal 1, not a bind parameter: the writer supplies exactly the parameters named here.
+        values["version"] = m.c.version + literal_column("1")
+        statement = (
+            update(m).where(m.c.id == bindparam("old_id"), m.c.version == bindparam("old_version")).values(values)
+        )
+        return MessageWriter(
+            m,
+            self.engine.dialect,
+            insert_columns=MESSAGE_COLUMNS,
+            update=statement,
+            update_columns=[name for name in _SAVED_COLUMNS if name != "version"],
+        )
 
     def _raise_conflict(self, batch: Sequence[SMSMessage]) -> None:
         """Explain a failed compare-and-set (after its rollback): missing ids first, then stale versions."""

@@ -1,0 +1,181 @@
+"""Message rows written straight through the database driver: the hot paths of ``add_many`` and ``save_many``.
+
+Through ``Connection.execute``, SQLAlchemy rebuilds a cache key, a parameter dictionary per row and a pass of every
+value through its type's wrappers on each call; for a one-row write that costs more than the database takes to
+store the row. :class:`MessageWriter` does that work once per dialect instead: each statement is compiled once, and
+each row becomes one tuple built by attribute lookup and a conversion per column. It is still run with
+``Connection.exec_driver_sql``, so transactions, error wrapping and engine events stay SQLAlchemy's.
+
+Values are converted with the columns' own bind processors, except UTC datetimes on SQLite, which are formatted in
+one step into exactly the text SQLAlchemy stores (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC): SQLite compares
+datetimes as text, so the format must never differ between the rows written here and those written elsewhere.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any, Final
+
+from sqlalchemy import Column, Connection, Dialect, Table, Update
+
+from adapters_sqlalchemy.types import UTCDateTime
+from smscore.message import SMSMessage
+
+__all__ = ["MessageWriter", "sqlite_datetime"]
+
+#: Most rows in one multi-row ``INSERT`` (SQLAlchemy's own page size for the same job).
+_MAX_INSERT_ROWS: Final = 1000
+
+#: SQLite's bound-parameter limit when the driver cannot tell (builds before 3.32 allow 999).
+_DEFAULT_SQLITE_VARIABLES: Final = 999
+
+_Convert = Callable[[Any], Any]
+
+
+def sqlite_datetime(value: datetime | None, name: str = "datetime") -> str | None:
+    """``value`` as SQLite stores a :class:`~adapters_sqlalchemy.types.UTCDateTime`: naive UTC text with
+    microseconds. Raises ``ValueError`` naming ``name`` for a naive datetime (its meaning would depend on the
+    machine's zone)."""
+    if value is None:
+        return None
+    _require_aware(value, name)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, not {value.isoformat()}")
+
+
+def _field_value(name: str) -> Callable[[SMSMessage], Any]:
+    """How to read column ``name``'s Python value off a message (the enum's text, a plain dict for JSON)."""
+    if name == "state":
+        return lambda message: message.state.value
+    if name in {"extra_data", "extra_sender_data"}:
+        return lambda message: dict(getattr(message, name))
+    return attrgetter(name)
+
+
+def _converter(column: Column[Any], dialect: Dialect) -> _Convert | None:
+    name = column.name
+    processor: _Convert | None = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if not isinstance(column.type, UTCDateTime):
+        return processor
+    if dialect.name == "sqlite":
+        return lambda value: sqlite_datetime(value, name)
+    if processor is None:  # pragma: no cover - UTCDateTime always has one
+        raise TypeError(f"column {name} has no bind processor")
+    convert = processor
+
+    def aware(value: datetime | None) -> Any:
+        if value is not None:
+            _require_aware(value, name)
+        return convert(value)
+
+    return aware
+
+
+class _RowBuilder:
+    """Turns a message into the parameter values of some columns, in order, converted for one dialect."""
+
+    def __init__(self, table: Table, names: Sequence[str], dialect: Dialect) -> None:
+        self.names = tuple(names)
+        self._steps = [(_field_value(name), _converter(table.c[name], dialect)) for name in self.names]
+
+    def values(self, message: SMSMessage) -> list[Any]:
+        return [read(message) if convert is None else convert(read(message)) for read, convert in self._steps]
+
+
+class MessageWriter:
+    """Pre-compiled writes of message rows for the dialect of one engine.
+
+    ``insert_columns`` are the columns :meth:`insert` writes (all but the id); ``update`` is the compare-and-set
+    statement that :meth:`update` runs, with bind parameters ``new_<column>`` for each of ``update_columns`` and
+    ``old_id`` / ``old_version``.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        dialect: Dialect,
+        *,
+        insert_columns: Sequence[str],
+        update: Update,
+        update_columns: Sequence[str],
+    ) -> None:
+        self.dialect = dialect
+        self._insert_row = _RowBuilder(table, insert_columns, dialect)
+        preparer = dialect.identifier_preparer
+        columns = ", ".join(preparer.format_column(table.c[name]) for name in insert_columns)
+        self._insert_head = f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES "
+        self._insert_tail = f" RETURNING {preparer.format_column(table.c.id)}"
+        self._row_marks = "(" + ", ".join("?" * len(insert_columns)) + ")"
+        self._insert_sql: dict[int, str] = {}
+
+        compiled = update.compile(dialect=dialect)
+        self._update_sql = compiled.string
+        self._update_row = _RowBuilder(table, update_columns, dialect)
+        order = {f"new_{name}": index for index, name in enumerate(update_columns)}
+        order.update(old_id=len(update_columns), old_version=len(update_columns) + 1)
+        self._update_names = sorted(order, key=order.__getitem__)
+        # The driver's order of the parameters, as positions in the values a row builder returns.
+        positions = compiled.positiontup if compiled.positional else None
+        self._update_positions = None if positions is None else [order[name] for name in positions]
+
+    @property
+    def can_insert(self) -> bool:
+        """Whether :meth:`insert` serves this dialect (SQLite; elsewhere SQLAlchemy's own bulk insert is used)."""
+        return self.dialect.name == "sqlite"
+
+    def insert(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
+        """Insert ``messages`` (SQLite only) and return their new ids in the order given."""
+        per_statement = min(_MAX_INSERT_ROWS, max(1, _sqlite_variables(conn) // len(self._insert_row.names)))
+        ids: list[int] = []
+        for start in range(0, len(messages), per_statement):
+            part = messages[start : start + per_statement]
+            flat: list[Any] = []
+            for message in part:
+                flat.extend(self._insert_row.values(message))
+            found = [
+                row[0] for row in conn.exec_driver_sql(self._insert_statement(len(part), per_statement), tuple(flat))
+            ]
+            # SQLite gives no order for RETURNING rows. But it inserts VALUES rows in order, each with a larger
+            # id than any before (the table is AUTOINCREMENT), so the ids sorted are in parameter order.
+            ids.extend(sorted(found))
+        return ids
+
+    def update(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
+        """Run the compare-and-set update for each message; return how many rows matched."""
+        rows = [self._update_params(message) for message in messages]
+        if self.dialect.supports_sane_multi_rowcount:
+            return int(conn.exec_driver_sql(self._update_sql, rows).rowcount)
+        return sum(int(conn.exec_driver_sql(self._update_sql, row).rowcount) for row in rows)
+
+    def _update_params(self, message: SMSMessage) -> tuple[Any, ...] | dict[str, Any]:
+        values = self._update_row.values(message)
+        values.append(message.id)
+        values.append(message.version)
+        if self._update_positions is not None:
+            return tuple([values[i] for i in self._update_positions])
+        return dict(zip(self._update_names, values, strict=True))
+
+    def _insert_statement(self, rows: int, per_statement: int) -> str:
+        sql = self._insert_sql.get(rows)
+        if sql is None:
+            sql = self._insert_head + ", ".join([self._row_marks] * rows) + self._insert_tail
+            # Only the two sizes that recur (one row: ``send``; a full page: ``send_many``) are kept.
+            if rows in (1, per_statement):
+                self._insert_sql[rows] = sql
+        return sql
+
+
+def _sqlite_variables(conn: Connection) -> int:
+    """How many bound parameters this SQLite connection allows in one statement."""
+    raw = conn.connection.dbapi_connection
+    try:
+        return int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[union-attr]
+    except (AttributeError, sqlite3.Error):
+        return _DEFAULT_SQLITE_VARIABLES
