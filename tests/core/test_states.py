@@ -181,3 +181,14 @@ class TestReplace:
         assert message.replace() == message
         with pytest.raises(TypeError, match="no field 'colour'"):
             message.replace(colour="red")
+
+    def test_replace_copies_every_field_and_changes_only_the_one_named(self) -> None:
+        import attrs
+
+        message = SMSMessage(id=3, recipient="+420777123456", content="x", created_at=T0, changed_at=T0, tag="t")
+        for field in attrs.fields(SMSMessage):
+            marker = object()
+            copy = message.replace(**{field.name: marker})
+            for other in attrs.fields(SMSMessage):
+                expected = marker if other is field else getattr(message, other.name)
+                assert getattr(copy, other.name) is expected, (field.name, other.name)
