@@ -405,10 +405,15 @@ class SQLAlchemyTemplateRepository:
     def get(self, slug: str) -> SMSTemplate:
         """See :meth:`smscore.ports.TemplateRepository.get`."""
         with storage_errors(), self.engine.begin() as conn:
-            row = conn.execute(select(self._t).where(self._t.c.slug == slug)).mappings().one_or_none()
+            row = conn.execute(self._by_slug, {"slug": slug}).mappings().one_or_none()
         if row is None:
             raise TemplateNotFoundError(str(slug))
         return template_from_row(row, self.template_class)
+
+    @cached_property
+    def _by_slug(self) -> Select[Any]:
+        # Built once: every send_template reads its template, and building the query cost more than running it.
+        return select(self._t).where(self._t.c.slug == bindparam("slug"))
 
     def save(self, template: SMSTemplate) -> SMSTemplate:
         """See :meth:`smscore.ports.TemplateRepository.save`: one atomic upsert; ``created_at`` is kept unless
