@@ -41,8 +41,11 @@ def sqlite_datetime(value: datetime | None, name: str = "datetime") -> str | Non
     machine's zone)."""
     if value is None:
         return None
-    _require_aware(value, name)
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        _require_aware(value, name)
+        value = value.astimezone(UTC)
+    # Cutting "+00:00" off is the cheapest way to the naive text (this runs for five columns of every row).
+    return value.isoformat(" ", "microseconds")[:-6]
 
 
 def _require_aware(value: datetime, name: str) -> None:
@@ -114,6 +117,7 @@ class MessageWriter:
         self._insert_tail = f" RETURNING {preparer.format_column(table.c.id)}"
         self._row_marks = "(" + ", ".join("?" * len(insert_columns)) + ")"
         self._insert_sql: dict[int, str] = {}
+        self._rows_per_insert: int | None = None
 
         compiled = update.compile(dialect=dialect)
         self._update_sql = compiled.string
@@ -132,7 +136,12 @@ class MessageWriter:
 
     def insert(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
         """Insert ``messages`` (SQLite only) and return their new ids in the order given."""
-        per_statement = min(_MAX_INSERT_ROWS, max(1, _sqlite_variables(conn) // len(self._insert_row.names)))
+        if self._rows_per_insert is None:
+            # The limit is the SQLite library's, the same for every connection: read once.
+            self._rows_per_insert = min(
+                _MAX_INSERT_ROWS, max(1, _sqlite_variables(conn) // len(self._insert_row.names))
+            )
+        per_statement = self._rows_per_insert
         ids: list[int] = []
         for start in range(0, len(messages), per_statement):
             part = messages[start : start + per_statement]
