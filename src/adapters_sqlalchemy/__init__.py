@@ -15,7 +15,8 @@ repositories themselves::
     rate_limiter = SQLAlchemyRateLimiter(engine, tables=sms_tables)
 
 Modules: :mod:`~adapters_sqlalchemy.tables` (the tables), :mod:`~adapters_sqlalchemy.mapping` (rows to values),
-:mod:`~adapters_sqlalchemy.repositories` (the ports), :mod:`~adapters_sqlalchemy.rate_limit` (send slots shared by workers),
+:mod:`~adapters_sqlalchemy.repositories` (the ports), :mod:`~adapters_sqlalchemy.bulk` (the pre-compiled writes
+of message rows), :mod:`~adapters_sqlalchemy.rate_limit` (send slots shared by workers),
 :mod:`~adapters_sqlalchemy.schema` (the shipped Alembic
 migrations), :mod:`~adapters_sqlalchemy.storage` (engines and the storage factory).
 """

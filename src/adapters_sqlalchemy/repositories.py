@@ -6,7 +6,8 @@ is one multi-row ``INSERT ... RETURNING id`` (plus one for related objects), ``s
 ``UPDATE ... WHERE id = ? AND version = ?`` whose row count proves that no one else wrote in between, and reads
 load the related objects of a whole page with one extra query (related objects are written once, by
 ``add``; a save leaves them as stored). The idempotency key is guarded by a unique
-constraint, never by a read before the write.
+constraint, never by a read before the write. The message ``INSERT`` (on SQLite) and the ``UPDATE`` are compiled
+once and run through the driver by :class:`~adapters_sqlalchemy.bulk.MessageWriter`: on the path of every send.
 
 ``claim`` takes due messages without two workers ever getting the same one: on PostgreSQL it selects them
 ``FOR UPDATE SKIP LOCKED`` and updates them in the same transaction; on SQLite a single
