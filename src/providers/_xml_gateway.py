@@ -461,18 +461,31 @@ class XMLGatewayBackend(SMSBackend):
 
     def bulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
         """Ask the gateway about ``messages`` (one delivery-report request per :attr:`max_batch_size`); one
-        report per message, in order, ``None`` where there is nothing new or the request failed."""
+        report per message, in order, ``None`` where there is nothing new or its request failed.
+
+        When not a single request got an answer, :class:`~smscore.errors.ProviderError` is raised, so that the
+        service counts the failure (``DeliveryCheckReport.failed_chunks``) instead of taking it for silence.
+        """
         reports: list[Outcome | None] = [None] * len(messages)
         checkable = [index for index, message in enumerate(messages) if message.id is not None and message.id >= 0]
+        answered = 0
+        failure: str | None = None
         for chunk in _chunks(checkable, self._max_batch_size):
             batch = [messages[index] for index in chunk]
             try:
                 results = self._check_chunk(batch)
             except Exception as exc:
                 self._log(logging.ERROR, "delivery check of %d message(s) failed unexpectedly: %r", len(batch), exc)
+                failure = f"unexpected {type(exc).__name__}"
                 continue
+            if isinstance(results, str):
+                failure = results
+                continue
+            answered += 1
             for index, report in zip(chunk, results, strict=True):
                 reports[index] = self._scrub(report) if report is not None else None
+        if failure is not None and answered == 0:
+            raise ProviderError(f"{self._wire.table.name} delivery check failed: {failure}")
         return reports
 
     # -- one request -------------------------------------------------------------------------------------
@@ -522,10 +535,13 @@ class XMLGatewayBackend(SMSBackend):
             self._wire.table, messages, result, prefix=self._wire.prefix, extra=self._wire.send_extra()
         )
 
-    def _check_chunk(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
+    def _check_chunk(self, messages: Sequence[SMSMessage]) -> list[Outcome | None] | str:
+        """The reports of one delivery-report request, or why it failed as a whole."""
         result = self._exchange(self._wire.check_request(messages), "delivery check", messages)
         if isinstance(result, Failure):
-            return [None] * len(messages)
+            return result.reason
+        if result.request_codes and not result.codes:
+            return f"the gateway refused the whole request: code(s) {', '.join(_raw(c) for c in result.request_codes)}"
         return check_outcomes(self._wire.table, messages, result, now=datetime.now(UTC), grace=self._not_found_grace)
 
     # -- keeping secrets ---------------------------------------------------------------------------------

@@ -177,6 +177,8 @@ class DeliveryChecker(Protocol):
 
     Returns one entry per message, in order: an :class:`~smscore.outcome.Outcome` with the current state, or
     ``None`` when there is nothing new. An Outcome in WAITING means the provider never received the message.
+    When the provider could not be asked at all (unreachable, credentials refused), it raises: the service
+    counts the chunk in ``DeliveryCheckReport.failed_chunks`` and changes nothing.
     """
 
     def bulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]: ...

@@ -17,7 +17,7 @@ import pytest
 import smscore
 from providers.ats import DEFAULT_URL, ATSSMSBackend
 from smscore import Outcome, SMSState
-from smscore.errors import ConfigurationError
+from smscore.errors import ConfigurationError, ProviderError
 from tests.contracts.providers import ProviderContract, wire_message
 from tests.providers.fake_gateways import ATSGateway, Reply, free_port
 
@@ -306,10 +306,10 @@ class TestTransportFailures:
         opts = {"url": url, "username": "u", "password": PASSWORD, "project_keyword": "K", "output_sender_number": "1"}
         with ATSSMSBackend.from_options(opts) as backend:
             (outcome,) = backend.publish([wire_message()])
-            (report,) = backend.bulk_check_sms_states([wire_message()])
+            with pytest.raises(ProviderError, match="ConnectError"):
+                backend.bulk_check_sms_states([wire_message()])
         assert outcome.state is SMSState.WAITING
         assert "ConnectError" in (outcome.error or "")
-        assert report is None
 
     def test_waiting_for_a_pooled_connection_is_transient(self, gateway: ATSGateway) -> None:
         """All connections busy past the timeout (PoolTimeout): the request never left, WAITING."""
@@ -358,10 +358,10 @@ class TestTransportFailures:
             client, username="u", password=PASSWORD, project_keyword="K", output_sender_number="1"
         ) as backend:
             (outcome,) = backend.publish([wire_message()])
-            (report,) = backend.bulk_check_sms_states([wire_message()])
+            with pytest.raises(ProviderError, match="delivery check failed"):
+                backend.bulk_check_sms_states([wire_message()])
         assert outcome.state is state
         assert outcome.error
-        assert report is None
 
 
 class TestDeliveryChecks:
@@ -438,10 +438,34 @@ class TestDeliveryChecks:
         ],
         ids=["503", "401", "timeout", "malformed", "auth", "xml-invalid"],
     )
-    def test_a_failed_check_reports_nothing(self, gateway: ATSGateway, backend: ATSSMSBackend, reply: Reply) -> None:
-        """A check that fails as a whole says nothing about any message (None), and never raises."""
+    def test_a_check_that_gets_no_answer_raises(
+        self, gateway: ATSGateway, backend: ATSSMSBackend, reply: Reply
+    ) -> None:
+        """A check whose only request fails raises ProviderError (the service counts a failed request) rather
+        than answering "nothing new", and the error carries no password."""
         gateway.script(reply)
-        assert backend.bulk_check_sms_states([wire_message(), wire_message()]) == [None, None]
+        with pytest.raises(ProviderError, match="ATS delivery check failed") as raised:
+            backend.bulk_check_sms_states([wire_message(), wire_message()])
+        assert "secret" not in str(raised.value)
+
+    def test_a_check_keeps_the_answers_of_the_requests_that_worked(self, gateway: ATSGateway) -> None:
+        """Two requests, the first fails: its messages get None, the second's reports are kept, nothing raised."""
+        with ATSSMSBackend.from_options(options(gateway, max_batch_size=1)) as backend:
+            first, second = wire_message(state=SMSState.SENDING), wire_message(state=SMSState.SENDING)
+            gateway.script(Reply(status=503))
+            reports = backend.bulk_check_sms_states([first, second])
+        assert reports[0] is None
+        assert reports[1] is not None
+
+    def test_failed_checks_are_counted_by_the_service_and_change_nothing(self, gateway: ATSGateway) -> None:
+        """End to end: the gateway is down during check_delivery: one failed request, the message unchanged."""
+        config = {"provider": "ats", "storage": "memory", "provider_options": options(gateway)}
+        with smscore.build_service(config) as service:
+            message = service.send("+420777123456", "Hello")
+            gateway.default = Reply(status=503)
+            report = service.check_delivery()
+            assert (report.failed_chunks, report.changed) == (1, 0)
+            assert service.messages.get(message.id or 0) == message
 
 
 class TestOptions:
@@ -564,7 +588,11 @@ class TestCredentials:
                     if step == "publish":
                         results: list[Outcome | None] = list(backend.publish([message]))
                     else:
-                        results = list(backend.bulk_check_sms_states([message]))
+                        try:
+                            results = list(backend.bulk_check_sms_states([message]))
+                        except ProviderError as exc:
+                            texts.append(str(exc))
+                            results = []
                     texts.extend(repr(result) for result in results)
         with ATSSMSBackend.from_options(options(gateway, password="wrong-" + PASSWORD)) as backend:
             texts.extend(repr(o) for o in backend.publish([wire_message()]))

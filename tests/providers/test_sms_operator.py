@@ -15,7 +15,7 @@ import pytest
 import smscore
 from providers.sms_operator import DEFAULT_URL, SMSOperatorBackend
 from smscore import Outcome, SMSState
-from smscore.errors import ConfigurationError
+from smscore.errors import ConfigurationError, ProviderError
 from tests.contracts.providers import ProviderContract, wire_message
 from tests.providers.fake_gateways import Reply, SMSOperatorGateway, free_port
 
@@ -195,11 +195,12 @@ class TestFailures:
         assert all(o.error for o in outcomes)
 
     def test_connection_refused_is_transient(self) -> None:
-        """Nobody listening: WAITING; a check reports nothing."""
+        """Nobody listening: WAITING; a check raises (the service counts a failed request)."""
         opts = {"url": f"http://127.0.0.1:{free_port()}/", "username": "u", "password": PASSWORD}
         with SMSOperatorBackend.from_options(opts) as backend:
             (outcome,) = backend.publish([wire_message()])
-            assert backend.bulk_check_sms_states([wire_message()]) == [None]
+            with pytest.raises(ProviderError, match="ConnectError"):
+                backend.bulk_check_sms_states([wire_message()])
         assert outcome.state is SMSState.WAITING
 
     @pytest.mark.parametrize(
@@ -222,7 +223,8 @@ class TestFailures:
         client = httpx.Client(transport=httpx.MockTransport(fail))
         with SMSOperatorBackend(client, username="u", password=PASSWORD) as backend:
             (outcome,) = backend.publish([wire_message()])
-            assert backend.bulk_check_sms_states([wire_message()]) == [None]
+            with pytest.raises(ProviderError, match="delivery check failed"):
+                backend.bulk_check_sms_states([wire_message()])
         assert outcome.state is state
 
 
@@ -272,12 +274,14 @@ class TestStatusChecks:
     @pytest.mark.parametrize(
         "reply", [Reply(status=503), Reply(delay=2.0), Reply(body=b"<x")], ids=["503", "slow", "bad"]
     )
-    def test_a_failed_check_reports_nothing(
+    def test_a_check_that_gets_no_answer_raises(
         self, gateway: SMSOperatorGateway, backend: SMSOperatorBackend, reply: Reply
     ) -> None:
-        """A check that fails as a whole says nothing about any message."""
+        """A check whose only request fails raises ProviderError (the service counts a failed request) rather
+        than answering "nothing new"."""
         gateway.script(reply)
-        assert backend.bulk_check_sms_states([wire_message()]) == [None]
+        with pytest.raises(ProviderError, match="delivery check failed"):
+            backend.bulk_check_sms_states([wire_message()])
 
 
 class TestOptions:
@@ -358,7 +362,10 @@ class TestCredentials:
             for reply in replies:
                 gateway.script(reply, reply)
                 results: list[Outcome | None] = [*backend.publish([wire_message(id=1)])]
-                results.extend(backend.bulk_check_sms_states([wire_message(id=1)]))
+                try:
+                    results.extend(backend.bulk_check_sms_states([wire_message(id=1)]))
+                except ProviderError as exc:
+                    texts.append(str(exc))
                 texts.extend(repr(result) for result in results)
         with SMSOperatorBackend.from_options(options(gateway, password="x" + PASSWORD)) as backend:
             texts.extend(repr(o) for o in backend.publish([wire_message()]))
