@@ -120,6 +120,11 @@ class Redactor:
         forms.discard("")
         self._forms = sorted(forms, key=len, reverse=True)
 
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every form of every secret, longest first (so no form is cut by a shorter one)."""
+        return tuple(self._forms)
+
     def __call__(self, text: str) -> str:
         for form in self._forms:
             text = text.replace(form, "***")

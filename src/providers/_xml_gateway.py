@@ -32,7 +32,7 @@ import httpx
 
 from providers._http import Failure, FailureKind, Redactor, build_client, check_url, post_xml, safe_url
 from providers._xml import MAX_RESPONSE_BYTES, illegal_characters
-from providers.base import SMSBackend
+from providers.base import SMSBackend, without_secrets
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import ConfigurationError, ProviderError
 
@@ -551,20 +551,7 @@ class XMLGatewayBackend(SMSBackend):
             self.log.log(level, "%s", self._redact(template % args))
 
     def _scrub(self, outcome: Outcome) -> Outcome:
-        def clean(value: Any) -> Any:
-            if isinstance(value, str):
-                return self._redact(value)
-            if isinstance(value, Mapping):
-                return {key: clean(item) for key, item in value.items()}
-            return value
-
-        return attrs.evolve(
-            outcome,
-            error=clean(outcome.error),
-            error_code=clean(outcome.error_code),
-            provider_ref=clean(outcome.provider_ref),
-            extra_sender_data=clean(outcome.extra_sender_data),
-        )
+        return without_secrets(outcome, self._redact.forms)
 
 
 # -- reading options ----------------------------------------------------------------------------------------

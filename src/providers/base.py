@@ -63,13 +63,14 @@ def without_secrets(outcome: Outcome, secrets: Collection[str]) -> Outcome:
             return [clean(item) for item in value]
         return value
 
-    return attrs.evolve(
-        outcome,
-        error=clean(outcome.error),
-        error_code=clean(outcome.error_code),
-        provider_ref=clean(outcome.provider_ref),
-        extra_sender_data=clean(outcome.extra_sender_data),
-    )
+    changes: dict[str, Any] = {}
+    for name in ("error", "error_code", "provider_ref", "extra_sender_data"):
+        value = getattr(outcome, name)
+        cleaned = clean(value)
+        if cleaned != value:
+            changes[name] = cleaned
+    # Most outcomes hold no secret: they are returned as they are, without a copy.
+    return attrs.evolve(outcome, **changes) if changes else outcome
 
 
 class SMSBackend:
