@@ -13,6 +13,7 @@ datetimes as text, so the format must never differ between the rows written here
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -56,7 +57,7 @@ def _require_aware(value: datetime, name: str) -> None:
 def _field_value(name: str) -> Callable[[SMSMessage], Any]:
     """How to read column ``name``'s Python value off a message (the enum's text, a plain dict for JSON)."""
     if name == "state":
-        return lambda message: message.state.value
+        return attrgetter("state.value")
     if name in {"extra_data", "extra_sender_data"}:
         return lambda message: dict(getattr(message, name))
     return attrgetter(name)
@@ -68,7 +69,7 @@ def _converter(column: Column[Any], dialect: Dialect) -> _Convert | None:
     if not isinstance(column.type, UTCDateTime):
         return processor
     if dialect.name == "sqlite":
-        return lambda value: sqlite_datetime(value, name)
+        return functools.partial(sqlite_datetime, name=name)
     if processor is None:  # pragma: no cover - UTCDateTime always has one
         raise TypeError(f"column {name} has no bind processor")
     convert = processor

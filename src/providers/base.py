@@ -55,9 +55,15 @@ def without_secrets(outcome: Outcome, secrets: Collection[str]) -> Outcome:
         return outcome
 
     def clean(value: Any) -> Any:
+        # Cheapest tests first: this runs over every outcome, and the abstract Mapping check is slow.
+        kind = type(value)
+        if kind is str:
+            return scrub(value, secrets)
+        if value is None or kind is int or kind is bool or kind is float:
+            return value
         if isinstance(value, str):
             return scrub(value, secrets)
-        if isinstance(value, Mapping):
+        if isinstance(value, dict | Mapping):
             return {key: clean(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [clean(item) for item in value]
