@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -54,6 +55,13 @@ def normalize_recipient(raw: object, *, default_region: str | None = None) -> st
     """
     if not isinstance(raw, str):
         raise InvalidRecipientError(f"recipient must be a string, not {type(raw).__name__}")
+    return _normalized(raw, default_region)
+
+
+# Parsing costs about 20 us, and the same numbers come back (a code resent, a template's recipient checked by
+# can_send and then stored): recent answers are kept. Refusals raise, so they are never cached.
+@functools.lru_cache(maxsize=4096)
+def _normalized(raw: str, default_region: str | None) -> str:
     text = raw.strip()
     if not _ALLOWED.match(text):
         raise InvalidRecipientError(f"recipient {raw[:40]!r} is not a phone number")

@@ -71,3 +71,17 @@ class TestRegion:
         with pytest.raises(ConfigurationError) as info:
             region_for(value)
         assert info.value.key == "default_region"
+
+
+def test_a_number_seen_recently_is_not_parsed_again() -> None:
+    """send_template normalises the recipient for can_send and again when storing: the second time is a cache hit,
+    with the same answer; a refusal is never remembered as an answer."""
+    from smscore.phone import _normalized
+
+    first = normalize_recipient("+420 608 111 222")
+    hits = _normalized.cache_info().hits
+    assert normalize_recipient("+420 608 111 222") == first == "+420608111222"
+    assert _normalized.cache_info().hits == hits + 1
+    for _ in range(2):
+        with pytest.raises(InvalidRecipientError):
+            normalize_recipient("+420 12")
