@@ -510,6 +510,8 @@ class SMSService:
         except ValueError as exc:
             raise InvalidMessageError(str(exc)) from exc
         now = self.clock.now()
+        # The router sees the message without a provider; a provider asked for by name is never routed.
+        routed = provider is None and self._router is not None
         draft = SMSMessage(
             recipient=number,
             content=text.content,
@@ -525,14 +527,20 @@ class SMSService:
             priority=priority,
             idempotency_key=idempotency_key,
             lease_expires_at=now + timedelta(seconds=self.config.lease_seconds) if immediate else None,
+            provider=None if routed else (provider or self._default),
+            backend=None if routed else _backend_path(self.providers[provider or self._default]),
         )
-        name = provider or (self._router(draft) if self._router else None) or self._default
+        if not routed:
+            return draft
+        name = (self._router(draft) if self._router else None) or self._default
         if name not in self.providers:
             raise ConfigurationError(f"router chose unknown provider {name!r}", key="router")
         return draft.replace(provider=name, backend=_backend_path(self.providers[name]))
 
     @staticmethod
     def _json_data(extra_data: Mapping[str, Any]) -> dict[str, Any]:
+        if not extra_data:
+            return {}
         try:
             text = json.dumps(dict(extra_data), allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
