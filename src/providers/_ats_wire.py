@@ -146,22 +146,17 @@ class ATSWire:
     def send_request(self, messages: Sequence[SMSMessage]) -> bytes:
         """The ``<sms>`` request for ``messages`` (every one must have an id)."""
         parts = ["<messages>\n", self._auth()]
+        # The account's attributes are the same on every <sms>: escaped once per request.
+        fixed = [("opmid", self.opmid), ("dlr", "1"), ("validity", str(self.validity)), ("kw", self.keyword)]
+        if self.textid:
+            fixed.append(("textid", self.textid))
+        tail = " ".join(f'{name}="{escape_attribute(value)}"' for name, value in fixed)
         for message in messages:
-            fields = [
-                ("type", "text"),
-                ("uniq", make_uniq(self.prefix, _id(message))),
-                ("sender", message.sender or self.sender),
-                ("recipient", message.recipient),
-                ("opmid", self.opmid),
-                ("dlr", "1"),
-                ("validity", str(self.validity)),
-                ("kw", self.keyword),
-            ]
-            if self.textid:
-                fields.append(("textid", self.textid))
-            attributes = " ".join(f'{name}="{escape_attribute(value)}"' for name, value in fields)
+            uniq = escape_attribute(make_uniq(self.prefix, _id(message)))
+            sender = escape_attribute(message.sender or self.sender)
             parts.append(
-                f"  <sms {attributes}>\n"
+                f'  <sms type="text" uniq="{uniq}" sender="{sender}" recipient="{escape_attribute(message.recipient)}"'
+                f" {tail}>\n"
                 f'    <body order="0" billing="0">{escape_text(message.content)}</body>\n'
                 "  </sms>\n"
             )
