@@ -46,7 +46,7 @@ from smscore.ports import (
 )
 from smscore.states import FINAL_STATES, SMSState
 from smscore.templates import JinjaRenderer, TemplateRenderer, validate_slug
-from smscore.text import prepare_text
+from smscore.text import PreparedText, prepare_text
 
 __all__ = ["DeliveryCheckReport", "OutboxReport", "Router", "SMSService"]
 
@@ -100,6 +100,16 @@ def _rule_router(rules: Mapping[str, Mapping[str, str]]) -> Router:
         return None
 
     return route
+
+
+class _BatchMemo:
+    """Checks shared by the items of one ``send_many``: each distinct content and extra data is checked once
+    (items usually differ only in their recipient). Scoped to the call, so no message text outlives it."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, PreparedText] = {}
+        # By identity: the caller's mapping itself is kept alongside, so its id cannot be reused meanwhile.
+        self.data: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
 
 
 def _backend_path(provider: SMSProvider) -> str:
@@ -273,6 +283,7 @@ class SMSService:
         """
         immediate = self._immediate(send_immediately)
         drafts = []
+        memo = _BatchMemo()
         for index, item in enumerate(recipients):
             fields: dict[str, Any] = {
                 "content": content,
@@ -294,7 +305,7 @@ class SMSService:
             if fields["content"] is None:
                 raise InvalidMessageError(f"item {index}: no content")
             try:
-                drafts.append(self._prepare(idempotency_key=None, immediate=immediate, **fields))
+                drafts.append(self._prepare(idempotency_key=None, immediate=immediate, memo=memo, **fields))
             except InvalidMessageError as exc:
                 raise type(exc)(f"item {index}: {exc}") from exc
         if not drafts:
@@ -484,9 +495,14 @@ class SMSService:
         extra_data: Mapping[str, Any],
         immediate: bool,
         template_slug: str | None = None,
+        memo: _BatchMemo | None = None,
     ) -> SMSMessage:
         number = normalize_recipient(recipient, default_region=self.config.default_region)
-        text = prepare_text(content, use_accent=self.config.use_accent, max_segments=self.config.max_segments)
+        text = memo.texts.get(content) if memo is not None and isinstance(content, str) else None
+        if text is None:
+            text = prepare_text(content, use_accent=self.config.use_accent, max_segments=self.config.max_segments)
+            if memo is not None:
+                memo.texts[content] = text
         if tag is not None:
             try:
                 validate_slug(tag, what="tag", max_length=50)
@@ -504,7 +520,13 @@ class SMSService:
             raise InvalidMessageError("sender must be a string of 1 to 20 characters")
         if provider is not None and provider not in self.providers:
             raise InvalidMessageError(f"provider {provider!r} is not configured (known: {sorted(self.providers)})")
-        data = self._json_data(extra_data)
+        seen = memo.data.get(id(extra_data)) if memo is not None else None
+        if seen is not None and seen[0] is extra_data:
+            data = dict(seen[1])
+        else:
+            data = self._json_data(extra_data)
+            if memo is not None:
+                memo.data[id(extra_data)] = (extra_data, data)
         try:
             related = tuple(dict.fromkeys(RelatedObject.of(obj) for obj in related_objects or ()))
         except ValueError as exc:

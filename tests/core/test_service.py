@@ -329,6 +329,23 @@ class TestSendMany:
         )
         assert [(m.content, m.tag, m.extra_data) for m in messages] == [("shared", None, {}), ("own", "vip", {"a": 1})]
 
+    def test_shared_content_and_data_are_checked_once_but_never_shared_between_messages(
+        self, service: SMSService
+    ) -> None:
+        """Items repeating the shared content and extra data get equal values, each message its own copy; an
+        item's own content is prepared for it (transliterated, counted)."""
+        shared = {"campaign": "spring"}
+        messages = service.send_many(
+            ["+420777000001", "+420777000002", {"recipient": "+420777000003", "content": "Žluťoučký kůň"}],
+            "Sale!",
+            **shared,
+        )
+        first, second, third = messages
+        assert first.extra_data == second.extra_data == third.extra_data == shared
+        assert first.extra_data is not second.extra_data
+        assert (first.content, second.content, third.content) == ("Sale!", "Sale!", "Zlutoucky kun")
+        assert third.segments == 1
+
     def test_one_bad_item_stores_nothing_and_names_the_item(self, service: SMSService) -> None:
         """Validation of every item comes first; the error names the index."""
         with pytest.raises(InvalidRecipientError, match="item 2"):
