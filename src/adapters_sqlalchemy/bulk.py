@@ -54,13 +54,17 @@ def _require_aware(value: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware, not {value.isoformat()}")
 
 
-def _field_value(name: str) -> Callable[[SMSMessage], Any]:
-    """How to read column ``name``'s Python value off a message (the enum's text, a plain dict for JSON)."""
-    if name == "state":
-        return attrgetter("state.value")
-    if name in {"extra_data", "extra_sender_data"}:
-        return lambda message: dict(getattr(message, name))
-    return attrgetter(name)
+def _read_path(name: str) -> str:
+    """Where column ``name``'s value is found on a message (the state column holds the enum's text)."""
+    return "state.value" if name == "state" else name
+
+
+def _as_dict(convert: _Convert | None) -> _Convert:
+    """JSON columns take a plain dict (the serializer refuses other mappings)."""
+    if convert is None:
+        return dict
+    json_convert = convert
+    return lambda value: json_convert(dict(value))
 
 
 def _converter(column: Column[Any], dialect: Dialect) -> _Convert | None:
@@ -87,10 +91,25 @@ class _RowBuilder:
 
     def __init__(self, table: Table, names: Sequence[str], dialect: Dialect) -> None:
         self.names = tuple(names)
-        self._steps = [(_field_value(name), _converter(table.c[name], dialect)) for name in self.names]
+        # Every value in one C call, then a conversion only where a column needs one.
+        getter = attrgetter(*(_read_path(name) for name in self.names))
+        # attrgetter of one name returns the value itself, not a 1-tuple.
+        self._read: Callable[[SMSMessage], tuple[Any, ...]] = (
+            getter if len(self.names) > 1 else (lambda message: (getter(message),))
+        )
+        self._conversions: list[tuple[int, _Convert]] = []
+        for index, name in enumerate(self.names):
+            convert = _converter(table.c[name], dialect)
+            if name in {"extra_data", "extra_sender_data"}:
+                convert = _as_dict(convert)
+            if convert is not None:
+                self._conversions.append((index, convert))
 
     def values(self, message: SMSMessage) -> list[Any]:
-        return [read(message) if convert is None else convert(read(message)) for read, convert in self._steps]
+        row = list(self._read(message))
+        for index, convert in self._conversions:
+            row[index] = convert(row[index])
+        return row
 
 
 class MessageWriter:

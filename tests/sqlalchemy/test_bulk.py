@@ -100,3 +100,13 @@ def test_a_naive_datetime_in_a_save_stores_nothing(sqlite_engine: Engine) -> Non
         repo.save(stored.replace(changed_at=datetime(2030, 1, 1)))
     assert repo.get(stored.id or 0) == stored
     assert repo.get(stored.id or 0).changed_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("names", [["recipient"], ["state", "extra_data", "sent_at"]])
+def test_row_values_come_in_column_order_for_any_number_of_columns(names: list[str]) -> None:
+    from adapters_sqlalchemy.bulk import _RowBuilder
+
+    message = make_message(extra_data={"k": "v"}, sent_at=T0)
+    expected = {"recipient": "+420777123456", "state": "waiting", "extra_data": '{"k": "v"}'}
+    expected["sent_at"] = sqlite_datetime(T0)
+    assert _RowBuilder(tables.messages, names, _SQLITE).values(message) == [expected[n] for n in names]
