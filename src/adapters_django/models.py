@@ -165,7 +165,8 @@ class OutputSMSMessage(models.Model):
         indexes = (
             # What the repository asks: per-provider scans of a state, the outbox claim, provider references.
             models.Index(fields=["state", "provider"], name="smscore_msg_state_provider"),
-            models.Index(fields=["state", "next_attempt_at", "priority"], name="smscore_msg_outbox"),
+            # The claim reads WAITING messages in (priority, id) order from it, never sorting the backlog.
+            models.Index(fields=["state", "priority", "id"], name="smscore_msg_claim"),
             models.Index(fields=["provider_ref"], name="smscore_msg_provider_ref"),
         )
 

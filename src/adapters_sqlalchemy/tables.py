@@ -127,8 +127,9 @@ def _messages(metadata: MetaData) -> Table:
         UniqueConstraint("idempotency_key", name="uq_smscore_message_idempotency_key"),
         # find(state, provider), count, stats and the delivery-check scan.
         Index("ix_smscore_message_state_provider", "state", "provider"),
-        # claim: due WAITING messages, then priority.
-        Index("ix_smscore_message_state_next_attempt_priority", "state", "next_attempt_at", "priority"),
+        # claim: WAITING messages read in (priority, id) order from the index, so a claim stops after its page
+        # instead of sorting the whole backlog (due and unleased ones are filtered on the way).
+        Index("ix_smscore_message_claim", "state", "priority", "id"),
         # purge: old messages in final states.
         Index("ix_smscore_message_state_changed_at", "state", "changed_at"),
         Index("ix_smscore_message_recipient", "recipient"),

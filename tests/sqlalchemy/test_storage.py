@@ -222,3 +222,29 @@ class TestBulkPaths:
         assert len(statements) == 3, statements
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM smscore_related_object")).scalar() == count
+
+
+class TestQueryPlans:
+    def test_a_claim_reads_its_page_from_the_index_without_sorting_the_backlog(self, tmp_path: Path) -> None:
+        """SQLite walks ix_smscore_message_claim in (priority, id) order and stops after the page: a claim
+        costs the same with 10 or a million messages waiting."""
+        from datetime import UTC, datetime, timedelta
+
+        from tests.contracts.repositories import make_message
+
+        engine = create_engine_for(sqlite_url(tmp_path))
+        statements: list[tuple[str, Any]] = []
+        try:
+            repo = build_storage(SMSConfig(storage="sqlalchemy", storage_options={"engine": engine})).messages
+            repo.add_many([make_message(priority=1 + i % 3) for i in range(30)])
+            event.listen(engine, "before_cursor_execute", lambda *args: statements.append((args[2], args[3])))
+            now = datetime.now(UTC)
+            claimed = repo.claim(now=now, lease_until=now + timedelta(minutes=1), limit=10)
+            assert [m.priority for m in claimed] == [1] * 10
+            (statement, parameters) = statements[0]
+            with engine.connect() as conn:
+                plan = " / ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+        finally:
+            engine.dispose()
+        assert "ix_smscore_message_claim" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
