@@ -167,6 +167,12 @@ class OutputSMSMessage(models.Model):
             models.Index(fields=["state", "provider"], name="smscore_msg_state_provider"),
             # The claim reads WAITING messages in (priority, id) order from it, never sorting the backlog.
             models.Index(fields=["state", "priority", "id"], name="smscore_msg_claim"),
+            # Expired leases, found among leased messages only (partial where the database allows).
+            models.Index(
+                fields=["state", "lease_expires_at"],
+                name="smscore_msg_lease",
+                condition=models.Q(lease_expires_at__isnull=False),
+            ),
             models.Index(fields=["provider_ref"], name="smscore_msg_provider_ref"),
         )
 

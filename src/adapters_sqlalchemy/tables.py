@@ -36,6 +36,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from adapters_sqlalchemy.types import ExactDecimal, UTCDateTime
@@ -130,6 +131,15 @@ def _messages(metadata: MetaData) -> Table:
         # claim: WAITING messages read in (priority, id) order from the index, so a claim stops after its page
         # instead of sorting the whole backlog (due and unleased ones are filtered on the way).
         Index("ix_smscore_message_claim", "state", "priority", "id"),
+        # Expired leases: only leased messages (a few in flight) are in it, so finding them never reads the
+        # backlog. Partial where the database has partial indexes.
+        Index(
+            "ix_smscore_message_lease",
+            "state",
+            "lease_expires_at",
+            sqlite_where=text("lease_expires_at IS NOT NULL"),
+            postgresql_where=text("lease_expires_at IS NOT NULL"),
+        ),
         # purge: old messages in final states.
         Index("ix_smscore_message_state_changed_at", "state", "changed_at"),
         Index("ix_smscore_message_recipient", "recipient"),

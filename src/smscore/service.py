@@ -374,8 +374,11 @@ class SMSService:
         for name, provider in self.providers.items():
             if not isinstance(provider, DeliveryChecker):
                 continue
+            # One state per scan: a database can then page through its (state, provider) index in id order,
+            # where two states would make it sort every remaining row for each page.
             for states, sent_after in (
-                ({SMSState.SENDING, SMSState.UNKNOWN}, None),
+                ({SMSState.SENDING}, None),
+                ({SMSState.UNKNOWN}, None),
                 ({SMSState.SENT}, cutoff),
             ):
                 after_id = 0

@@ -146,3 +146,32 @@ def test_concurrent_claims_on_postgres_never_overlap(postgres: str) -> None:
     """Four workers claim with FOR UPDATE SKIP LOCKED: no message is claimed twice, and they share the work."""
     taken = _claim_concurrently(postgres)
     assert sum(1 for ids in taken if ids) >= 2
+
+
+@pytest.mark.django_db
+class TestSQLiteQueryPlans:
+    """The outbox queries read their page from an index, never sorting the whole backlog (SQLite)."""
+
+    @staticmethod
+    def _plan(work: Any) -> str:
+        from django.test.utils import CaptureQueriesContext
+
+        connection = connections["default"]
+        with CaptureQueriesContext(connection) as captured:
+            work()
+        selects = [q["sql"] for q in captured.captured_queries if "lease_expires_at" in q["sql"]]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {selects[0]}")
+            return " / ".join(str(row[3]) for row in cursor.fetchall())
+
+    def test_claim_and_expired_leases(self) -> None:
+        from datetime import UTC, datetime
+
+        repo = DjangoMessageRepository()
+        repo.add_many([make_message(priority=1 + i % 3) for i in range(6)])
+        now = datetime.now(UTC)
+        claim_plan = self._plan(lambda: repo.claim(now=now, lease_until=now + timedelta(minutes=1), limit=2))
+        lease_plan = self._plan(lambda: repo.find_expired_leases(now=now, limit=10))
+        assert "smscore_msg_claim" in claim_plan, claim_plan
+        assert "TEMP B-TREE" not in claim_plan, claim_plan
+        assert "smscore_msg_lease" in lease_plan, lease_plan

@@ -248,3 +248,45 @@ class TestQueryPlans:
             engine.dispose()
         assert "ix_smscore_message_claim" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
+
+    @staticmethod
+    def _plans(engine: Engine, work: Any) -> list[str]:
+        """The query plan of every SELECT or UPDATE that ``work()`` runs on ``engine``."""
+        statements: list[tuple[str, Any]] = []
+
+        def record(*args: Any) -> None:
+            statements.append((args[2], args[3]))
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            work()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        with engine.connect() as conn:
+            return [
+                " / ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+                for statement, parameters in statements
+                if statement.lstrip().startswith(("SELECT smscore_message.id, ", "UPDATE"))
+            ]
+
+    def test_expired_leases_and_delivery_check_pages_need_no_sort_of_the_backlog(self, tmp_path: Path) -> None:
+        """Finding expired leases reads the partial lease index; a delivery-check page (one state, one provider)
+        is read in id order from (state, provider)."""
+        from datetime import UTC, datetime
+
+        from tests.contracts.repositories import make_message
+
+        engine = create_engine_for(sqlite_url(tmp_path))
+        try:
+            repo = build_storage(SMSConfig(storage="sqlalchemy", storage_options={"engine": engine})).messages
+            now = datetime.now(UTC)
+            repo.add_many([make_message(state=SMSState.SENDING, sent_at=now) for _ in range(5)])
+            (lease_plan,) = self._plans(engine, lambda: repo.find_expired_leases(now=now, limit=100))
+            (scan_plan,) = self._plans(
+                engine, lambda: repo.scan(states=[SMSState.SENDING], provider="default", limit=500, after_id=2)
+            )
+        finally:
+            engine.dispose()
+        assert "ix_smscore_message_lease" in lease_plan, lease_plan
+        assert "ix_smscore_message_state_provider" in scan_plan, scan_plan
+        assert "TEMP B-TREE" not in scan_plan, scan_plan
