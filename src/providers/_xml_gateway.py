@@ -396,6 +396,8 @@ class XMLGatewayBackend(SMSBackend):
         self._client = client
         self._wire = wire
         self._url = url
+        # What logs and the repr may show of the URL (no credentials, no query); computed once.
+        self._shown_url = safe_url(url)
         self._max_batch_size = max_batch_size
         self._max_response_bytes = max_response_bytes
         self._redact = Redactor(secrets)
@@ -426,7 +428,7 @@ class XMLGatewayBackend(SMSBackend):
         self.close()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} url={safe_url(self._url)!r} prefix={self._redact(self._wire.prefix)!r}>"
+        return f"<{type(self).__name__} url={self._shown_url!r} prefix={self._redact(self._wire.prefix)!r}>"
 
     # -- the provider port -------------------------------------------------------------------------------
 
@@ -492,7 +494,7 @@ class XMLGatewayBackend(SMSBackend):
 
     def _exchange(self, body: bytes, what: str, messages: Sequence[SMSMessage]) -> Answer | Failure:
         name, count = self._wire.table.name, len(messages)
-        self._log(logging.DEBUG, "%s: POST %s of %d message(s) to %s", name, what, count, safe_url(self._url))
+        self._log(logging.DEBUG, "%s: POST %s of %d message(s) to %s", name, what, count, self._shown_url)
         reply = post_xml(self._client, self._url, body, max_response_bytes=self._max_response_bytes)
         if isinstance(reply, Failure):
             self._log(logging.WARNING, "%s %s of %d message(s) failed: %s", name, what, count, reply.reason)
