@@ -2,7 +2,25 @@
 
 Every message is one ``messages.create`` call (``To``, ``Body``, ``From`` or ``MessagingServiceSid``, and the
 configured ``StatusCallback`` and ``ValidityPeriod``). The Message ``sid`` is stored as ``provider_ref`` and
-the status Twilio answers becomes the message's state; the delivery check fetches each message by its sid.
+the status Twilio answers becomes the message's state.
+
+The delivery check fetches each message that has a sid. A message UNKNOWN without a sid (its create request got
+no usable answer: read timeout, connection dropped, HTTP 502/504) is looked up with one list request: the
+newest :data:`LOOKUP_LIMIT` messages to its recipient (and from its sender, when it was sent with one rather
+than only a Messaging Service). Candidates are outbound messages with exactly its body, created between a
+minute before the message was created and a minute after it became UNKNOWN (``created_at`` and ``changed_at``,
+widened by :data:`LOOKUP_MARGIN`: Twilio's dates have second precision and the clocks differ).
+
+- one candidate: its status is reported like a fetched message's, with its sid as ``provider_ref``;
+- none, once the message has been UNKNOWN for ``not_found_grace`` seconds (by the wall clock, from its
+  ``changed_at``): WAITING, Twilio never received it and it may be sent again; within the grace period the
+  request may still be on its way, so nothing is reported;
+- several: nothing is reported (a warning is logged): guessing could attach another message's sid;
+- a full page whose oldest message is still inside the window proves nothing (more messages to that recipient
+  may hide a candidate): nothing is reported, and the idle timeout decides.
+
+A failing look-up stops the check like a failing fetch. The list request carries no ``DateSent`` filter: Twilio
+leaves ``date_sent`` empty while a message is queued, so such a filter would hide the very message looked for.
 
 Options (``{"provider": "twilio", "provider_options": {...}}``; credentials only from here, never from framework
 settings or Twilio's environment variables):
@@ -20,6 +38,9 @@ messaging_service_sid    \\-        a Messaging Service (``MG...``); this or a s
 status_callback          None      URL Twilio posts status changes to
 validity_period          None      seconds (1-36000) a message may wait in Twilio's queue
 timeout                  10        seconds per HTTP request (for the client built here)
+not_found_grace          120       seconds a message must have been UNKNOWN without a sid before the delivery
+                                   check, finding no such message at Twilio, reports it never received
+                                   (WAITING); 0 or more
 region / edge            None      Twilio region and edge to talk to
 http_client              None      a ready ``twilio.http.HttpClient`` (tests, proxies); ``timeout`` is then
                                    the client's business
@@ -48,9 +69,12 @@ request may have left is ambiguous, because creating a message is not idempotent
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Self
 
@@ -58,7 +82,7 @@ from typing import Any, Final, Self
 # request left before it failed.
 import requests
 import urllib3.exceptions
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -70,6 +94,8 @@ from smscore.errors import CallbackError, ConfigurationError, InvalidSignatureEr
 from smscore.ports import CallbackReport
 
 __all__ = [
+    "LOOKUP_LIMIT",
+    "LOOKUP_MARGIN",
     "STATUS_STATES",
     "TRANSIENT_ERROR_CODES",
     "TwilioSMSBackend",
@@ -113,7 +139,14 @@ TRANSIENT_ERROR_CODES: Final = frozenset(
 #: HTTP statuses of a gateway that gave up waiting on Twilio, which may have created the message meanwhile.
 AMBIGUOUS_HTTP_STATUSES: Final = frozenset({502, 504})
 
+#: Most messages one look-up of a message without a sid reads (Twilio lists the newest first).
+LOOKUP_LIMIT: Final = 20
+
+#: How far before ``created_at`` and after ``changed_at`` a look-up accepts Twilio's ``date_created``.
+LOOKUP_MARGIN: Final = timedelta(minutes=1)
+
 _DEFAULT_TIMEOUT: Final = 10.0
+_DEFAULT_NOT_FOUND_GRACE: Final = 120.0
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _API_KEY = re.compile(r"SK[0-9a-fA-F]{32}")
 _SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
@@ -131,6 +164,7 @@ _KNOWN_OPTIONS: Final = frozenset(
         "status_callback",
         "validity_period",
         "timeout",
+        "not_found_grace",
         "region",
         "edge",
         "http_client",
@@ -271,6 +305,32 @@ def _segments(value: object) -> int | None:
     return number if number is not None and number > 0 else None
 
 
+def _page_error(exc: Exception) -> TwilioRestException | None:
+    """The error answer behind a failed list call, as the :class:`TwilioRestException` a fetch would raise.
+
+    twilio reads a list page without checking its status and raises a bare ``TwilioException("Unable to fetch
+    page", response)`` for an error answer; reading Twilio's JSON error back gives the status and code that
+    :func:`exception_outcome` understands. None for any other exception.
+    """
+    if isinstance(exc, TwilioRestException | TwilioServiceException) or not isinstance(exc, TwilioException):
+        return None
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = _int(getattr(response, "status_code", None))
+    if status is None:
+        return None
+    try:
+        payload = json.loads(str(getattr(response, "text", "") or ""))
+    except ValueError:
+        payload = None
+    fields: Mapping[str, Any] = payload if isinstance(payload, dict) else {}
+    return TwilioRestException(status, "", str(fields.get("message") or ""), _int(fields.get("code")))
+
+
+def _utc(moment: datetime) -> datetime:
+    # Messages carry aware datetimes; should a naive one slip through, it can only be UTC (what storages keep).
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _first(value: str | Sequence[str]) -> str | None:
     if isinstance(value, str):
         return value
@@ -327,6 +387,18 @@ def _timeout(value: object) -> float:
     return number
 
 
+def _grace(value: object) -> float:
+    try:
+        number = float(value) if not isinstance(value, bool) else -1.0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = -1.0
+    if not number >= 0 or math.isinf(number):
+        raise ConfigurationError(
+            f"option 'not_found_grace' must be a non-negative number of seconds, not {value!r}", key="not_found_grace"
+        )
+    return number
+
+
 # -- the backend ---------------------------------------------------------------------------------------------
 
 
@@ -339,6 +411,8 @@ class TwilioSMSBackend(SMSBackend):
     ``secrets`` are never shown in outcomes (nor their Basic-auth form, derived here).
     ``close_client``: :meth:`close` closes the client's HTTP session (:meth:`from_options` sets it when it built
     the HTTP client; an injected ``http_client`` stays its owner's to close).
+    ``not_found_grace``: seconds a message must have been UNKNOWN without a sid before a look-up that finds
+    nothing reports it never received (WAITING).
     """
 
     max_batch_size = 100
@@ -356,9 +430,13 @@ class TwilioSMSBackend(SMSBackend):
         auth_token: str | None = None,
         secrets: Iterable[str] = (),
         close_client: bool = False,
+        not_found_grace: float = _DEFAULT_NOT_FOUND_GRACE,
     ) -> None:
         if not from_ and not messaging_service_sid:
             raise ValueError("a sender (from_) or a messaging_service_sid is required")
+        if not not_found_grace >= 0:
+            raise ValueError("not_found_grace must not be negative")
+        self.not_found_grace = timedelta(seconds=not_found_grace)
         self._client = client
         self.from_ = from_
         self.messaging_service_sid = messaging_service_sid
@@ -404,6 +482,7 @@ class TwilioSMSBackend(SMSBackend):
         if status_callback is not None and not re.match(r"https?://[^/\s]+", status_callback):
             raise ConfigurationError("option 'status_callback' must be an http(s) URL", key="status_callback")
         validity_period = _validity_period(option(options, "validity_period"))
+        not_found_grace = _grace(option(options, "not_found_grace", default=_DEFAULT_NOT_FOUND_GRACE))
         http_client = option(options, "http_client")
         if http_client is not None and not isinstance(http_client, HttpClient):
             raise ConfigurationError("option 'http_client' must be a twilio.http.HttpClient", key="http_client")
@@ -429,6 +508,7 @@ class TwilioSMSBackend(SMSBackend):
             auth_token=auth_token,
             secrets=[secret] if secret else [],
             close_client=owns_http_client,
+            not_found_grace=not_found_grace,
         )
 
     # -- publishing ------------------------------------------------------------------------------------------
@@ -436,7 +516,7 @@ class TwilioSMSBackend(SMSBackend):
     def publish_message(self, message: SMSMessage) -> Outcome:
         """Create one message at Twilio and translate the answer. Never raises."""
         params: dict[str, Any] = {"to": message.recipient, "body": message.content}
-        from_ = message.sender or self.from_
+        from_ = self._sender_of(message)
         if from_:
             params["from_"] = from_
         if self.messaging_service_sid:
@@ -472,30 +552,46 @@ class TwilioSMSBackend(SMSBackend):
             num_segments=getattr(instance, "num_segments", None),
         )
 
+    def _sender_of(self, message: SMSMessage) -> str | None:
+        """The ``From`` a create request for ``message`` carries (None: only the Messaging Service)."""
+        return message.sender or self.from_
+
     def _clean(self, outcome: Outcome) -> Outcome:
         return without_secrets(outcome, self._secrets)
 
     # -- delivery checks -------------------------------------------------------------------------------------
 
     def bulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
-        """Fetch each message by its sid and report its status; ``None`` for a message without a sid.
+        """Report what Twilio knows of each message: fetched by its sid, or looked up when it is UNKNOWN without
+        one (see the module docstring); ``None`` where there is nothing to report.
 
         A sid Twilio does not know (HTTP 404: the record was deleted, or belongs to another account) gives
-        ``None``: nothing can be learned, and the idle timeout decides. On any other failure the rest of the
-        chunk is left for the next check (``None``); when not a single message could be fetched,
-        :class:`~smscore.errors.ProviderError` is raised so the service counts the chunk as failed.
+        ``None``: nothing can be learned, and the idle timeout decides. On any other failure of a fetch or a
+        look-up the rest of the chunk is left for the next check (``None``); when not a single message could be
+        answered, :class:`~smscore.errors.ProviderError` is raised so the service counts the chunk as failed.
         """
         reports: list[Outcome | None] = []
         answered = 0
         failure: str | None = None
+        now = datetime.now(UTC)
         for message in messages:
-            if failure is not None or not message.provider_ref:
+            lookup = not message.provider_ref and message.state is SMSState.UNKNOWN
+            if failure is not None or not (message.provider_ref or lookup):
                 reports.append(None)
                 continue
             try:
-                instance = self._client.messages(message.provider_ref).fetch()
+                if lookup:
+                    report = self._look_up(message, now)
+                else:
+                    instance = self._client.messages(message.provider_ref).fetch()
+                    report = self._clean(self._instance_outcome(instance))
             except Exception as exc:
-                if isinstance(exc, TwilioRestException | TwilioServiceException) and _int(exc.status) == 404:
+                exc = _page_error(exc) or exc
+                if (
+                    not lookup
+                    and isinstance(exc, TwilioRestException | TwilioServiceException)
+                    and _int(exc.status) == 404
+                ):
                     log.warning("Twilio has no message %s (SMS message %s)", message.provider_ref, message.id)
                     answered += 1
                     reports.append(None)
@@ -505,10 +601,61 @@ class TwilioSMSBackend(SMSBackend):
                 reports.append(None)
                 continue
             answered += 1
-            reports.append(self._clean(self._instance_outcome(instance)))
+            reports.append(report)
         if failure is not None and answered == 0:
             raise ProviderError(f"Twilio delivery check failed: {failure}")
         return reports
+
+    def _look_up(self, message: SMSMessage, now: datetime) -> Outcome | None:
+        """Find the message Twilio may have created for ``message`` (UNKNOWN, no sid) by one list request.
+
+        Raises what the list call raises; the caller counts it as a failed check.
+        """
+        filters: dict[str, Any] = {"to": message.recipient}
+        sender = self._sender_of(message)
+        if sender:
+            filters["from_"] = sender
+        listed = list(self._client.messages.list(limit=LOOKUP_LIMIT, **filters))
+        start = _utc(message.created_at) - LOOKUP_MARGIN
+        end = _utc(message.changed_at) + LOOKUP_MARGIN
+        candidates = [
+            instance
+            for instance in listed
+            if str(getattr(instance, "direction", None) or "").startswith("outbound")
+            and getattr(instance, "body", None) == message.content
+            and isinstance(created := getattr(instance, "date_created", None), datetime)
+            and start <= _utc(created) <= end
+        ]
+        if len(listed) >= LOOKUP_LIMIT and not any(
+            isinstance(created := getattr(instance, "date_created", None), datetime) and _utc(created) < start
+            for instance in listed
+        ):
+            # Newest first and the page is full: older messages inside the window were not read, so neither
+            # "one candidate" nor "none" is proven.
+            log.warning(
+                "Twilio look-up of SMS message %s is inconclusive: the newest %d messages to its recipient do not "
+                "reach back to when it was sent",
+                message.id,
+                len(listed),
+            )
+            return None
+        if len(candidates) > 1:
+            log.warning(
+                "Twilio look-up of SMS message %s found %d messages that could be it; not guessing",
+                message.id,
+                len(candidates),
+            )
+            return None
+        if candidates:
+            return self._clean(self._instance_outcome(candidates[0]))
+        if now - _utc(message.changed_at) < self.not_found_grace:
+            # The create request may still be on its way to Twilio, or not yet listed.
+            return None
+        return self._clean(
+            Outcome.transient(
+                "Twilio lists no message like this one to its recipient: it never received it (safe to send again)"
+            )
+        )
 
     # -- status callbacks ------------------------------------------------------------------------------------
 

@@ -2,14 +2,20 @@
 
 :class:`FakeTwilio` is a real HTTP server on 127.0.0.1 that implements
 
-- ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (create a message; form-encoded body), and
-- ``GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` (fetch one),
+- ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (create a message; form-encoded body),
+- ``GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`` (fetch one), and
+- ``GET /2010-04-01/Accounts/{AccountSid}/Messages.json`` (list: newest ``date_created`` first, filtered by
+  ``To`` and ``From``, paged by ``PageSize``, ``Page`` and ``PageToken`` in Twilio's envelope; the ``DateSent``
+  filters are not implemented and answered with an error, so a test can never pass by a filter ignored),
 
-with Twilio's JSON shapes (Message resource, and ``{"code", "message", "more_info", "status"}`` errors),
-checking HTTP Basic authentication. Every request is recorded (method, path, headers, form fields, the response
-status and JSON), so tests assert what went over the wire. The behaviour of the next create requests is set
-with :meth:`FakeTwilio.accept`, :meth:`reject`, :meth:`fail`, :meth:`hang` and :meth:`drop`; the status later
-fetches return is set with :meth:`set_status`.
+with Twilio's JSON shapes (Message resource, list envelope, and ``{"code", "message", "more_info", "status"}``
+errors), checking HTTP Basic authentication. Every request is recorded (method, path, query, headers, form
+fields, the response status and JSON), so tests assert what went over the wire. The behaviour of the next create
+requests is set with :meth:`FakeTwilio.accept`, :meth:`reject`, :meth:`fail`, :meth:`hang` and :meth:`drop`
+(``hang``, ``drop`` and ``fail(created=True)`` create the message and lose the answer, as a read timeout, a
+dropped connection or a gateway's 502/504 would); the status later fetches and lists return is set with
+:meth:`set_status`; :meth:`add_message` puts a message there as if sent earlier or by someone else (an inbound
+one, say). ``date_created`` is read from :attr:`FakeTwilio.clock` (the wall clock unless a test sets it).
 
 The real client reaches it through :class:`LoopbackHttpClient`, a ``TwilioHttpClient`` (the library's own HTTP
 seam) that sends ``https://api.twilio.com/...`` requests to the fake's base URL instead.
@@ -23,10 +29,12 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import attrs
 from twilio.http.http_client import TwilioHttpClient
@@ -35,7 +43,8 @@ from twilio.http.response import Response
 TWILIO_BASE_URL = "https://api.twilio.com"
 _CREATE = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json")
 _FETCH = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json")
-_NOW = "Thu, 24 Aug 2023 05:01:45 +0000"
+_LIST_FILTERS = {"To": "to", "From": "from"}
+_PAGING = frozenset({"PageSize", "Page", "PageToken"})
 
 
 @attrs.define
@@ -49,6 +58,7 @@ class RecordedRequest:
     raw_body: bytes
     response_status: int | None = None
     response_json: Any = None
+    query: dict[str, list[str]] = attrs.field(factory=dict)
 
     def field(self, name: str) -> str | None:
         """The single value of form field ``name``, or None."""
@@ -64,6 +74,7 @@ class _Behaviour:
     message: str = ""
     initial_status: str | None = None
     price: str | None = None
+    created: bool = False
 
 
 class LoopbackHttpClient(TwilioHttpClient):
@@ -96,8 +107,11 @@ class FakeTwilio:
         *,
         api_key: str | None = None,
         api_secret: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.account_sid = account_sid
+        #: What ``date_created`` and ``date_updated`` of new messages say (timezone-aware).
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._credentials = {(account_sid, auth_token)}
         if api_key and api_secret:
             self._credentials.add((api_key, api_secret))
@@ -105,6 +119,7 @@ class FakeTwilio:
         self.messages: dict[str, dict[str, Any]] = {}
         self._behaviour = _Behaviour()
         self._fetch_failure: tuple[int, int, int | None, str] | None = None
+        self._list_failure: tuple[int, int, int | None, str] | None = None
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._sids = itertools.count(1)
@@ -141,9 +156,17 @@ class FakeTwilio:
         """Refuse create requests with a Twilio error answer."""
         self._behaviour = _Behaviour("error", http_status, code, message or f"Error {code}")
 
-    def fail(self, http_status: int = 503, code: int | None = 20503, message: str = "Service Unavailable") -> None:
-        """Answer create requests with an error before creating anything (5xx, 429)."""
-        self._behaviour = _Behaviour("error", http_status, code, message)
+    def fail(
+        self,
+        http_status: int = 503,
+        code: int | None = 20503,
+        message: str = "Service Unavailable",
+        *,
+        created: bool = False,
+    ) -> None:
+        """Answer create requests with an error (5xx, 429): before creating anything, or, with ``created``, after
+        creating the message (a gateway that gave up, HTTP 502/504, while Twilio went on)."""
+        self._behaviour = _Behaviour("error", http_status, code, message, created=created)
 
     def hang(self) -> None:
         """Create the message, then never answer (until the fake closes)."""
@@ -156,6 +179,35 @@ class FakeTwilio:
     def fail_fetches(self, http_status: int = 503, code: int | None = 20503, *, after: int = 0) -> None:
         """Answer fetches with an error once ``after`` more fetches have succeeded."""
         self._fetch_failure = (after, http_status, code, "Service Unavailable")
+
+    def fail_lists(self, http_status: int = 503, code: int | None = 20503, *, after: int = 0) -> None:
+        """Answer list requests with an error once ``after`` more list requests have succeeded."""
+        self._list_failure = (after, http_status, code, "Service Unavailable")
+
+    def add_message(
+        self,
+        to: str,
+        body: str,
+        *,
+        from_: str | None = None,
+        direction: str = "outbound-api",
+        status: str = "delivered",
+        date_created: datetime | None = None,
+        messaging_service_sid: str | None = None,
+    ) -> str:
+        """Put a message at Twilio as if it had been created earlier, elsewhere or inbound; return its sid.
+
+        ``date_created`` defaults to :attr:`clock`. An inbound message (``direction="inbound"``) is *from* ``from_``
+        *to* ``to`` as Twilio stores it.
+        """
+        sid = self._next_sid()
+        resource = self._resource_fields(
+            sid, to, body, from_, messaging_service_sid, status, None, date_created or self.clock()
+        )
+        resource["direction"] = direction
+        with self._lock:
+            self.messages[sid] = resource
+        return sid
 
     def set_status(self, sid: str, status: str, **fields: Any) -> None:
         """What a fetch of ``sid`` returns from now on (``error_code``, ``price``... may be given too)."""
@@ -173,6 +225,16 @@ class FakeTwilio:
     def creates(self) -> list[RecordedRequest]:
         """Every create request received, in order."""
         return [r for r in self.requests if r.method == "POST"]
+
+    @property
+    def lists(self) -> list[RecordedRequest]:
+        """Every list request received, in order."""
+        return [r for r in self.requests if r.method == "GET" and _CREATE.fullmatch(r.path)]
+
+    @property
+    def fetches(self) -> list[RecordedRequest]:
+        """Every fetch request received, in order."""
+        return [r for r in self.requests if r.method == "GET" and _FETCH.fullmatch(r.path)]
 
     def http_client(self, *, timeout: float | None = 2.0) -> LoopbackHttpClient:
         """An HTTP client for ``twilio.rest.Client(..., http_client=...)`` that talks to this fake."""
@@ -196,9 +258,11 @@ class FakeTwilio:
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        path = handler.path.split("?", 1)[0]
+        path, _, query = handler.path.partition("?")
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True) if method == "POST" else {}
-        recorded = RecordedRequest(method, path, dict(handler.headers.items()), form, body)
+        recorded = RecordedRequest(
+            method, path, dict(handler.headers.items()), form, body, query=parse_qs(query, keep_blank_values=True)
+        )
         with self._lock:
             self.requests.append(recorded)
         if not self._authenticated(handler.headers.get("Authorization")):
@@ -206,7 +270,8 @@ class FakeTwilio:
             return
         create = _CREATE.fullmatch(path) if method == "POST" else None
         fetch = _FETCH.fullmatch(path) if method == "GET" else None
-        match = create or fetch
+        listing = _CREATE.fullmatch(path) if method == "GET" else None
+        match = create or fetch or listing
         if match is None:
             self._error(handler, recorded, 404, 20404, f"The requested resource {path} was not found")
             return
@@ -227,11 +292,65 @@ class FakeTwilio:
                 return
             self._json(handler, recorded, 200, resource)
             return
+        if listing is not None:
+            self._list(handler, recorded)
+            return
         self._create(handler, recorded)
+
+    def _list(self, handler: BaseHTTPRequestHandler, recorded: RecordedRequest) -> None:
+        if self._list_failure is not None:
+            left, status, code, message = self._list_failure
+            if left <= 0:
+                self._error(handler, recorded, status, code, message)
+                return
+            self._list_failure = (left - 1, status, code, message)
+        query = {name: values[-1] for name, values in recorded.query.items()}
+        unsupported = sorted(set(query) - set(_LIST_FILTERS) - _PAGING)
+        if unsupported:
+            self._error(handler, recorded, 400, 20001, f"FakeTwilio does not implement {', '.join(unsupported)}")
+            return
+        try:
+            page_size = int(query.get("PageSize", "50"))
+            page = int(query.get("Page", "0"))
+        except ValueError:
+            self._error(handler, recorded, 400, 20001, "Invalid paging parameter")
+            return
+        if not 1 <= page_size <= 1000 or page < 0:
+            self._error(handler, recorded, 400, 20001, "Invalid paging parameter")
+            return
+        with self._lock:
+            # Twilio lists the newest first; the later of two messages created in the same second comes first.
+            ordered = [dict(resource) for resource in reversed(self.messages.values())]
+        ordered.sort(key=lambda resource: parsedate_to_datetime(resource["date_created"]), reverse=True)
+        filters = {k: v for k, v in query.items() if k in _LIST_FILTERS}
+        matching = [r for r in ordered if all(r.get(_LIST_FILTERS[k]) == v for k, v in filters.items())]
+        start = page * page_size
+        items = matching[start : start + page_size]
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+
+        def uri(number: int, token: str | None = None) -> str:
+            params = {**filters, "PageSize": str(page_size), "Page": str(number)}
+            if token:
+                params["PageToken"] = token
+            return f"{base}?{urlencode(params)}"
+
+        more = start + page_size < len(matching)
+        payload = {
+            "first_page_uri": uri(0),
+            "end": start + max(len(items) - 1, 0),
+            "previous_page_uri": uri(page - 1, "PB" + items[0]["sid"]) if page > 0 and items else None,
+            "messages": items,
+            "uri": uri(page, query.get("PageToken")),
+            "page_size": page_size,
+            "start": start,
+            "next_page_uri": uri(page + 1, "PA" + items[-1]["sid"]) if more and items else None,
+            "page": page,
+        }
+        self._json(handler, recorded, 200, payload)
 
     def _create(self, handler: BaseHTTPRequestHandler, recorded: RecordedRequest) -> None:
         behaviour = self._behaviour
-        if behaviour.kind == "error":
+        if behaviour.kind == "error" and not behaviour.created:
             self._error(handler, recorded, behaviour.http_status, behaviour.code, behaviour.message)
             return
         to, body = recorded.field("To"), recorded.field("Body")
@@ -255,20 +374,39 @@ class FakeTwilio:
         if behaviour.kind == "drop":
             handler.close_connection = True
             return
+        if behaviour.kind == "error":
+            self._error(handler, recorded, behaviour.http_status, behaviour.code, behaviour.message)
+            return
         self._json(handler, recorded, 201, resource)
+
+    def _next_sid(self) -> str:
+        return "SM" + format(next(self._sids), "032x")
 
     def _resource(
         self, to: str, body: str, sender: str | None, service: str | None, behaviour: _Behaviour
     ) -> dict[str, Any]:
-        sid = "SM" + format(next(self._sids), "032x")
         status = behaviour.initial_status or ("accepted" if service and not sender else "queued")
+        return self._resource_fields(self._next_sid(), to, body, sender, service, status, behaviour.price, self.clock())
+
+    def _resource_fields(
+        self,
+        sid: str,
+        to: str,
+        body: str,
+        sender: str | None,
+        service: str | None,
+        status: str,
+        price: str | None,
+        created: datetime,
+    ) -> dict[str, Any]:
+        stamp = format_datetime(created.astimezone(UTC))
         return {
             "account_sid": self.account_sid,
             "api_version": "2010-04-01",
             "body": body,
-            "date_created": _NOW,
+            "date_created": stamp,
             "date_sent": None,
-            "date_updated": _NOW,
+            "date_updated": stamp,
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
@@ -276,7 +414,7 @@ class FakeTwilio:
             "messaging_service_sid": service,
             "num_media": "0",
             "num_segments": "1",
-            "price": behaviour.price,
+            "price": price,
             "price_unit": "USD",
             "sid": sid,
             "status": status,

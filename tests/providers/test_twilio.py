@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +19,19 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
 import smscore
-from providers.twilio import STATUS_STATES, TwilioSMSBackend, error_outcome, exception_outcome, status_outcome
+from providers.twilio import (
+    LOOKUP_LIMIT,
+    STATUS_STATES,
+    TwilioSMSBackend,
+    error_outcome,
+    exception_outcome,
+    status_outcome,
+)
 from smscore import (
     CallbackError,
     ConfigurationError,
@@ -330,6 +338,332 @@ class TestDeliveryCheck:
         assert (stored.state, stored.price, stored.price_unit) == (SMSState.DELIVERED, Decimal("0.0400"), "USD")
         assert isinstance(service.providers["default"], DeliveryChecker)
 
+    def test_a_lost_answer_is_resolved_through_the_service(self, fake: FakeTwilio, http: Any) -> None:
+        """End to end: the create answer is lost, the message is stored UNKNOWN without a sid; check_delivery
+        finds it at Twilio and stores its sid and state."""
+        clock = FixedClock(_now())
+        service = smscore.build_service({"provider": "twilio", "provider_options": _options(fake, http)}, clock=clock)
+        with service:
+            fake.drop()
+            message = service.send("+420 777 123 456", "Your code is 1234")
+            assert (message.state, message.provider_ref) == (SMSState.UNKNOWN, None)
+            (sid,) = fake.messages
+            fake.set_status(sid, "delivered", price="-0.0400")
+            clock.advance(minutes=1)
+            report = service.check_delivery()
+            stored = service.messages.get(message.id or 0)
+        assert (report.changed, report.failed_chunks) == (1, 0)
+        assert (stored.state, stored.provider_ref, stored.price) == (SMSState.DELIVERED, sid, Decimal("0.0400"))
+        assert len(fake.creates) == 1
+
+    def test_a_never_received_message_goes_back_to_waiting_after_the_grace_period(
+        self, fake: FakeTwilio, http: Any
+    ) -> None:
+        """End to end: two creates answered 504 before Twilio created anything. The one UNKNOWN for longer than
+        ``not_found_grace`` (sent three minutes ago by the service clock) is WAITING after the check, never
+        received; the one just sent stays UNKNOWN."""
+        clock = FixedClock(_now() - timedelta(minutes=3))
+        service = smscore.build_service({"provider": "twilio", "provider_options": _options(fake, http)}, clock=clock)
+        with service:
+            fake.fail(504, None, "Gateway Timeout")
+            old = service.send("+420777123456", "Your code is 1234")
+            clock.set(_now())
+            new = service.send("+420777123456", "Your code is 5678")
+            assert (old.state, new.state) == (SMSState.UNKNOWN, SMSState.UNKNOWN)
+            report = service.check_delivery()
+            stored_old = service.messages.get(old.id or 0)
+            stored_new = service.messages.get(new.id or 0)
+        assert fake.messages == {}
+        assert (report.changed, report.failed_chunks) == (1, 0)
+        assert (stored_old.state, stored_old.provider_ref) == (SMSState.WAITING, None)
+        assert "never received" in (stored_old.error or "")
+        assert stored_new.state is SMSState.UNKNOWN
+
+
+def _now() -> datetime:
+    # Twilio's dates have whole seconds: a whole-second "now" keeps the window arithmetic of the tests exact.
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+#: The ways a create request reaches Twilio while its answer is lost.
+LOSSES: dict[str, Callable[[FakeTwilio], None]] = {
+    "read-timeout": FakeTwilio.hang,
+    "dropped": FakeTwilio.drop,
+    "502": lambda fake: fake.fail(502, None, "Bad Gateway", created=True),
+    "504": lambda fake: fake.fail(504, None, "Gateway Timeout", created=True),
+}
+
+
+def _unknown(backend: TwilioSMSBackend, content: str = "Your code is 1234", **changes: Any) -> smscore.SMSMessage:
+    """Publish a message whose create answer the fake was told to lose (or refuse ambiguously): the message as
+    stored afterwards, UNKNOWN without a sid, with ``created_at`` and ``changed_at`` now unless given."""
+    at = _now()
+    fields: dict[str, Any] = {"created_at": at, "changed_at": at, **changes}
+    message = wire_message(content, **fields)
+    (outcome,) = backend.publish([message])
+    assert (outcome.state, outcome.provider_ref) == (SMSState.UNKNOWN, None)
+    return attrs.evolve(message, state=SMSState.UNKNOWN, error=outcome.error)
+
+
+class TestLookUpWithoutSid:
+    """A message UNKNOWN without a sid is looked up in Twilio's list of messages to its recipient."""
+
+    @pytest.mark.parametrize("loss", sorted(LOSSES))
+    def test_a_created_message_whose_answer_was_lost_is_found(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend, loss: str
+    ) -> None:
+        """Twilio created it but the answer was lost: the look-up reports its status and sid exactly as a fetch
+        of that sid does; one list request (To, From, a small page), no fetch."""
+        LOSSES[loss](fake)
+        message = _unknown(backend)
+        (sid,) = fake.messages
+        fake.set_status(sid, "delivered", price="-0.0079", num_segments="2")
+        (report,) = backend.bulk_check_sms_states([message])
+        assert report == Outcome.accepted(
+            SMSState.DELIVERED,
+            provider_ref=sid,
+            price=Decimal("0.0079"),
+            price_unit="USD",
+            segments=2,
+            extra_sender_data={"twilio_status": "delivered"},
+        )
+        (listing,) = fake.lists
+        assert listing.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+        assert listing.query == {"To": ["+420777123456"], "From": [SENDER], "PageSize": [str(LOOKUP_LIMIT)]}
+        assert fake.fetches == []
+        fetched = backend.bulk_check_sms_states([attrs.evolve(message, provider_ref=sid)])
+        assert fetched == [report]
+
+    def test_a_failed_message_found_is_an_error_with_its_sid(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> None:
+        """The status found goes through the same table: undelivered is ERROR with Twilio's code and the sid."""
+        fake.drop()
+        message = _unknown(backend)
+        (sid,) = fake.messages
+        fake.set_status(sid, "undelivered", error_code=30003, error_message="Unreachable handset")
+        (report,) = backend.bulk_check_sms_states([message])
+        assert report is not None
+        assert (report.state, report.provider_ref, report.error_code) == (SMSState.ERROR, sid, "30003")
+
+    def test_nothing_found_after_the_grace_period_means_never_received(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """A 504 before Twilio created anything: once UNKNOWN for the grace period (120 s), the look-up finding
+        nothing reports WAITING (never received, safe to send again); within it, nothing."""
+        fake.fail(504, None, "Gateway Timeout")
+        settled = _unknown(
+            backend, changed_at=_now() - timedelta(seconds=121), created_at=_now() - timedelta(minutes=3)
+        )
+        recent = _unknown(backend, changed_at=_now() - timedelta(seconds=100), created_at=_now() - timedelta(minutes=3))
+        assert fake.messages == {}
+        reports = backend.bulk_check_sms_states([settled, recent])
+        assert reports[0] is not None
+        assert (reports[0].state, reports[0].provider_ref) == (SMSState.WAITING, None)
+        assert "never received" in (reports[0].error or "")
+        assert reports[1] is None
+        assert len(fake.lists) == 2
+
+    def test_a_zero_grace_reports_never_received_at_once(self, fake: FakeTwilio, http: Any) -> None:
+        """``not_found_grace=0``: the first look-up that finds nothing reports WAITING."""
+        backend = TwilioSMSBackend.from_options(_options(fake, http, not_found_grace=0))
+        fake.fail(502, None, "Bad Gateway")
+        (report,) = backend.bulk_check_sms_states([_unknown(backend)])
+        assert report is not None
+        assert report.state is SMSState.WAITING
+
+    def test_several_candidates_are_never_guessed(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Two lost creates of the same text to the same recipient: which one is ours cannot be told, so nothing
+        is reported and one warning is logged."""
+        fake.drop()
+        first = _unknown(backend)
+        second = _unknown(backend)
+        assert len(fake.messages) == 2
+        caplog.set_level(logging.WARNING, logger="providers.twilio")
+        caplog.clear()
+        assert backend.bulk_check_sms_states([first]) == [None]
+        warnings = [r for r in caplog.records if r.name == "providers.twilio"]
+        assert len(warnings) == 1
+        assert "2 messages that could be it" in warnings[0].getMessage()
+        assert backend.bulk_check_sms_states([second]) == [None]
+
+    @pytest.mark.parametrize(
+        ("offset", "found"),
+        [
+            (timedelta(minutes=-10), False),
+            (timedelta(seconds=-61), False),
+            (timedelta(seconds=-60), True),
+            (timedelta(0), True),
+            (timedelta(minutes=5, seconds=60), True),
+            (timedelta(minutes=5, seconds=61), False),
+        ],
+        ids=["much-older", "just-before", "first-second", "created", "last-second", "just-after"],
+    )
+    def test_only_messages_created_within_the_window_are_candidates(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend, offset: timedelta, found: bool
+    ) -> None:
+        """The window runs from a minute before ``created_at`` to a minute after ``changed_at`` (here five
+        minutes later); a message with the same body outside it is not ours, so (past the grace period) the
+        look-up reports never received."""
+        created = _now() - timedelta(minutes=10)
+        fake.fail(504, None, "Gateway Timeout")
+        message = _unknown(backend, created_at=created, changed_at=created + timedelta(minutes=5))
+        sid = fake.add_message("+420777123456", message.content, from_=SENDER, date_created=created + offset)
+        (report,) = backend.bulk_check_sms_states([message])
+        assert report is not None
+        if found:
+            assert (report.state, report.provider_ref) == (SMSState.DELIVERED, sid)
+        else:
+            assert (report.state, report.provider_ref) == (SMSState.WAITING, None)
+
+    def test_inbound_messages_other_texts_and_older_copies_are_not_candidates(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """Among an older message with the same body, an inbound one with the same body (the recipient is a
+        Twilio number of the account), one with another body and one of another sender, only ours is found."""
+        created = _now() - timedelta(minutes=5)
+        fake.add_message("+420777123456", "Your code is 1234", from_=SENDER, date_created=created - timedelta(days=1))
+        fake.drop()
+        message = _unknown(backend, created_at=created)
+        ours = list(fake.messages)[-1]
+        fake.add_message("+420777123456", "Your code is 1234", from_=SENDER, direction="inbound", status="received")
+        fake.add_message("+420777123456", "Your code is 1235", from_=SENDER)
+        fake.add_message("+420777123456", "Your code is 1234", from_="+15005550001")
+        (report,) = backend.bulk_check_sms_states([message])
+        assert report is not None
+        assert (report.provider_ref, report.state) == (ours, SMSState.SENDING)
+
+    def test_only_inbound_or_differing_messages_mean_never_received(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """Past the grace period, messages that are not candidates do not count as found."""
+        created = _now() - timedelta(minutes=5)
+        fake.fail(504, None, "Gateway Timeout")
+        message = _unknown(backend, created_at=created, changed_at=created)
+        fake.add_message("+420777123456", message.content, from_=SENDER, direction="inbound", date_created=created)
+        fake.add_message("+420777123456", message.content + ".", from_=SENDER, date_created=created)
+        (report,) = backend.bulk_check_sms_states([message])
+        assert report is not None
+        assert report.state is SMSState.WAITING
+
+    def test_a_full_page_that_does_not_reach_back_proves_nothing(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """More messages to the recipient since ours than one look-up reads: "none found" would send it twice,
+        so nothing is reported; the look-up stays one request."""
+        created = _now() - timedelta(minutes=5)
+        fake.fail(504, None, "Gateway Timeout", created=True)
+        message = _unknown(backend, created_at=created, changed_at=created)
+        for i in range(LOOKUP_LIMIT):
+            fake.add_message("+420777123456", f"news {i}", from_=SENDER, date_created=created + timedelta(seconds=i))
+        assert backend.bulk_check_sms_states([message]) == [None]
+        assert len(fake.lists) == 1
+
+    def test_the_sender_used_filters_the_list(self, fake: FakeTwilio, http: Any) -> None:
+        """A message's own sender is the From looked for; with only a Messaging Service nothing filters From."""
+        backend = TwilioSMSBackend.from_options(_options(fake, http))
+        fake.drop()
+        backend.bulk_check_sms_states([_unknown(backend, sender="AcmeShop")])
+        service_only = TwilioSMSBackend.from_options(
+            {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "messaging_service_sid": SERVICE_SID,
+                "http_client": http,
+            }
+        )
+        (report,) = service_only.bulk_check_sms_states([_unknown(service_only, "Via the service")])
+        assert [r.query.get("From") for r in fake.lists] == [["AcmeShop"], None]
+        assert report is not None
+        assert report.provider_ref == next(
+            sid for sid, m in fake.messages.items() if m["messaging_service_sid"] == SERVICE_SID
+        )
+
+    def test_only_unknown_messages_without_a_sid_are_looked_up(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """WAITING and SENDING messages without a sid ask nothing; an UNKNOWN one with a sid is fetched."""
+        fake.accept()
+        (outcome,) = backend.publish([wire_message()])
+        with_sid = attrs.evolve(wire_message(), state=SMSState.UNKNOWN, provider_ref=outcome.provider_ref)
+        waiting = wire_message(state=SMSState.WAITING)
+        sending = wire_message(state=SMSState.SENDING)
+        reports = backend.bulk_check_sms_states([waiting, sending, with_sid])
+        assert reports[:2] == [None, None]
+        assert reports[2] is not None
+        assert reports[2].provider_ref == outcome.provider_ref
+        assert (len(fake.lists), len(fake.fetches)) == (0, 1)
+
+    def test_a_look_up_that_cannot_be_made_raises(self, fake: FakeTwilio, http: Any) -> None:
+        """Wrong credentials: the list call is refused (401 / 20003), nothing answered, ProviderError naming it."""
+        good = TwilioSMSBackend.from_options(_options(fake, http))
+        fake.drop()
+        message = _unknown(good)
+        bad = TwilioSMSBackend.from_options(_options(fake, http, auth_token="wrong-token"))
+        with pytest.raises(ProviderError, match="20003"):
+            bad.bulk_check_sms_states([message, message])
+        assert len(fake.lists) == 1
+
+    def test_a_failing_look_up_stops_the_check_like_a_failing_fetch(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """A fetch answered, then the list call fails: what was learnt is kept, the rest is None, no more
+        requests, no exception."""
+        fake.accept()
+        first, last = (wire_message(f"text {i}") for i in range(2))
+        outcomes = backend.publish([first, last])
+        fetched, later = (
+            attrs.evolve(m, state=SMSState.SENDING, provider_ref=o.provider_ref)
+            for m, o in zip((first, last), outcomes, strict=True)
+        )
+        fake.drop()
+        lost = _unknown(backend)
+        fake.fail_lists(503, 20503)
+        reports = backend.bulk_check_sms_states([fetched, lost, later])
+        assert reports[0] is not None
+        assert reports[1:] == [None, None]
+        assert (len(fake.fetches), len(fake.lists)) == (1, 1)
+
+    def test_a_check_whose_only_answer_failed_raises_but_a_silent_answer_counts(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """The list call failing first, with nothing answered: ProviderError. A look-up that answered "nothing
+        yet" (within the grace period) counts as answered: a later failure then does not raise."""
+        fake.fail(504, None, "Gateway Timeout")
+        recent = _unknown(backend)
+        fake.fail_lists(503, 20503)
+        with pytest.raises(ProviderError, match="20503"):
+            backend.bulk_check_sms_states([recent])
+        fake.fail_lists(503, 20503, after=1)
+        other = _unknown(backend, "Another text")
+        assert backend.bulk_check_sms_states([recent, other]) == [None, None]
+        assert len(fake.lists) == 3
+
+
+class TestFakeListing:
+    """The fake's list endpoint, read by the real client: paging, order and filters."""
+
+    def test_pages_are_followed_newest_first(self, fake: FakeTwilio, http: Any) -> None:
+        """Five messages, pages of two: three requests through next_page_uri, the newest first, filtered by To."""
+        start = _now() - timedelta(minutes=10)
+        sids = [
+            fake.add_message("+420777123456", f"m{i}", from_=SENDER, date_created=start + timedelta(seconds=i))
+            for i in range(5)
+        ]
+        fake.add_message("+420777000000", "elsewhere", from_=SENDER)
+        client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http)
+        listed = client.messages.list(to="+420777123456", page_size=2)
+        assert [m.sid for m in listed] == sids[::-1]
+        assert [r.query.get("Page") for r in fake.lists] == [None, ["1"], ["2"]]
+        assert fake.lists[-1].response_json["next_page_uri"] is None
+        assert client.messages.list(to="+420777123456", from_="+15005550001") == []
+
+    def test_date_sent_filters_are_refused_not_ignored(self, fake: FakeTwilio, http: Any) -> None:
+        """The fake does not implement ``DateSent``: it answers an error rather than an unfiltered list."""
+        client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http)
+        with pytest.raises(TwilioException):
+            client.messages.list(date_sent=datetime.now(UTC))
+
 
 class TestStatusCallbacks:
     """Status callbacks pushed by Twilio, verified by signature."""
@@ -414,6 +748,11 @@ class TestOptions:
             ({"http_client": object()}, "http_client"),
             ({"http_client": None, "timeout": -1}, "timeout"),
             ({"form": SENDER}, "form"),
+            ({"not_found_grace": -1}, "not_found_grace"),
+            ({"not_found_grace": "soon"}, "not_found_grace"),
+            ({"not_found_grace": True}, "not_found_grace"),
+            ({"not_found_grace": float("inf")}, "not_found_grace"),
+            ({"not_found_grace": float("nan")}, "not_found_grace"),
         ],
     )
     def test_a_bad_option_is_a_configuration_error_naming_it(self, options: dict[str, Any], key: str) -> None:
@@ -423,6 +762,13 @@ class TestOptions:
         with pytest.raises(ConfigurationError) as caught:
             TwilioSMSBackend.from_options(merged)
         assert caught.value.key == key
+
+    @pytest.mark.parametrize(("value", "seconds"), [(None, 120), (0, 0), ("30", 30), (2.5, 2.5)])
+    def test_not_found_grace(self, fake: FakeTwilio, http: Any, value: object, seconds: float) -> None:
+        """``not_found_grace`` is 120 seconds unless given; zero and numeric strings are taken."""
+        options = _options(fake, http) if value is None else _options(fake, http, not_found_grace=value)
+        backend = TwilioSMSBackend.from_options(options)
+        assert backend.not_found_grace == timedelta(seconds=seconds)
 
     @pytest.mark.parametrize("name", ["from", "sender", "from_number"])
     def test_the_sender_option_has_aliases(self, fake: FakeTwilio, http: Any, name: str) -> None:
@@ -573,6 +919,27 @@ class TestCredentialsNeverLeak:
             # The secret really went over the wire, so its absence from the logs means something.
             assert sent == "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
         self._assert_clean(texts, debug_logs)
+
+    @pytest.mark.parametrize("auth", ["token", "api_key"])
+    def test_the_look_up_path(
+        self, fake: FakeTwilio, http: Any, debug_logs: pytest.LogCaptureFixture, auth: str
+    ) -> None:
+        """A look-up found, not found, refused: outcomes, the ProviderError and the DEBUG logs hold no secret."""
+        options = _options(fake, http, not_found_grace=0)
+        wrong = {"auth_token": "wrong-token"}
+        if auth == "api_key":
+            options.update(api_key=API_KEY, api_secret=API_SECRET)
+            wrong = {"api_secret": "wrong-secret"}
+        backend = TwilioSMSBackend.from_options(options)
+        fake.drop()
+        found = _unknown(backend)
+        fake.fail(504, None, "Gateway Timeout")
+        missing = _unknown(backend, "never there")
+        reports = backend.bulk_check_sms_states([found, missing])
+        assert [r.state if r else None for r in reports] == [SMSState.SENDING, SMSState.WAITING]
+        with pytest.raises(ProviderError) as caught:
+            TwilioSMSBackend.from_options({**options, **wrong}).bulk_check_sms_states([found])
+        self._assert_clean([repr(reports), str(caught.value)], debug_logs)
 
     def test_through_the_service(self, fake: FakeTwilio, http: Any, debug_logs: pytest.LogCaptureFixture) -> None:
         """Stored messages after failures through build_service hold no secret."""

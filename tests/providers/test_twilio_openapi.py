@@ -5,6 +5,9 @@
 loopback fake must validate against the *Send a message* request schema, every path against the path
 parameters, and every Message resource the fake answered against the Message schema; so the backend sends what
 Twilio accepts and the fake answers what Twilio answers.
+
+The extract holds no *List messages* operation (``GET .../Messages.json``): its query parameters and its page
+envelope are not checked here. The Message resources inside a list answer are, against the same Message schema.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import jsonschema
 import pytest
 
 from providers.twilio import STATUS_STATES, TwilioSMSBackend
+from smscore import SMSState
 from tests.contracts.providers import wire_message
 from tests.providers.fake_twilio import FakeTwilio, RecordedRequest
 
@@ -175,6 +181,32 @@ class TestAgainstTwilioOpenAPI:
             if request.method == "GET":
                 assert FETCH_PATH.fullmatch(request.path), request.path
         assert sorted(DESCRIPTION["paths"]["create"]["response_status"]) == ["201"]
+
+    @pytest.mark.parametrize("options", OPTION_SETS)
+    def test_listed_messages_match_the_message_schema(
+        self, fake: FakeTwilio, http: Any, options: dict[str, Any]
+    ) -> None:
+        """Creates whose answers were lost, then looked up: every list request uses the documented Messages.json
+        path and every Message resource listed validates (the envelope is not in the extract)."""
+        assert set(DESCRIPTION["paths"]) == {"create", "fetch"}
+        backend = TwilioSMSBackend.from_options(
+            {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "http_client": http, **options}
+        )
+        now = datetime.now(UTC)
+        messages = [wire_message(text, created_at=now, changed_at=now) for text in TEXTS]
+        fake.drop()
+        backend.publish(messages)
+        reports = backend.bulk_check_sms_states([attrs.evolve(m, state=SMSState.UNKNOWN) for m in messages])
+        assert [r.provider_ref if r else None for r in reports] == list(fake.messages)
+        lists = [r for r in fake.requests if r.method == "GET"]
+        assert len(lists) == len(TEXTS)
+        validator = _validator("api.v2010.account.message")
+        for request in lists:
+            assert CREATE_PATH.fullmatch(request.path), request.path
+            assert request.response_status == 200
+            assert request.response_json["messages"]
+            for resource in request.response_json["messages"]:
+                validator.validate(resource)
 
     def test_the_status_table_covers_the_documented_enum(self) -> None:
         """Each status of the published ``message_enum_status`` has its entry in the backend's table."""
