@@ -6,15 +6,18 @@ the status Twilio answers becomes the message's state.
 
 The delivery check fetches each message that has a sid. A message UNKNOWN without a sid (its create request got
 no usable answer: read timeout, connection dropped, HTTP 502/504) is looked up with one list request: the
-newest :data:`LOOKUP_LIMIT` messages to its recipient (and from its sender, when it was sent with one rather
-than only a Messaging Service). Candidates are outbound messages with exactly its body, created between a
-minute before the message was created and a minute after it became UNKNOWN (``created_at`` and ``changed_at``,
-widened by :data:`LOOKUP_MARGIN`: Twilio's dates have second precision and the clocks differ).
+newest :data:`LOOKUP_LIMIT` messages to its recipient. Candidates are outbound messages with exactly its body
+(and its sender, when it was sent with one rather than only a Messaging Service), created between a minute
+before the message was created and a minute after it became UNKNOWN (``created_at`` and ``changed_at``, widened
+by :data:`LOOKUP_MARGIN`: Twilio's dates have second precision and the clocks differ).
 
 - one candidate: its status is reported like a fetched message's, with its sid as ``provider_ref``;
-- none, once the message has been UNKNOWN for ``not_found_grace`` seconds (by the wall clock, from its
-  ``changed_at``): WAITING, Twilio never received it and it may be sent again; within the grace period the
-  request may still be on its way, so nothing is reported;
+- no outbound message at all to the recipient in that window, once the message has been UNKNOWN for
+  ``not_found_grace`` seconds (by the wall clock, from its ``changed_at``): WAITING, Twilio never received it
+  and it may be sent again; within the grace period the request may still be on its way, so nothing is
+  reported;
+- outbound messages in the window but none with its body and sender: nothing is reported (Twilio may have
+  re-encoded the text, or the sender changed since: concluding "never received" could send it twice);
 - several: nothing is reported (a warning is logged): guessing could attach another message's sid;
 - a full page whose oldest message is still inside the window proves nothing (more messages to that recipient
   may hide a candidate): nothing is reported, and the idle timeout decides.
@@ -611,20 +614,23 @@ class TwilioSMSBackend(SMSBackend):
 
         Raises what the list call raises; the caller counts it as a failed check.
         """
-        filters: dict[str, Any] = {"to": message.recipient}
-        sender = self._sender_of(message)
-        if sender:
-            filters["from_"] = sender
-        listed = list(self._client.messages.list(limit=LOOKUP_LIMIT, **filters))
+        # By recipient only: a sender changed since, or picked by a Messaging Service, must not hide the message.
+        listed = list(self._client.messages.list(to=message.recipient, limit=LOOKUP_LIMIT))
         start = _utc(message.created_at) - LOOKUP_MARGIN
         end = _utc(message.changed_at) + LOOKUP_MARGIN
-        candidates = [
+        sender = self._sender_of(message)
+        at_the_time = [
             instance
             for instance in listed
             if str(getattr(instance, "direction", None) or "").startswith("outbound")
-            and getattr(instance, "body", None) == message.content
             and isinstance(created := getattr(instance, "date_created", None), datetime)
             and start <= _utc(created) <= end
+        ]
+        candidates = [
+            instance
+            for instance in at_the_time
+            if getattr(instance, "body", None) == message.content
+            and (sender is None or getattr(instance, "from_", None) == sender)
         ]
         if len(listed) >= LOOKUP_LIMIT and not any(
             isinstance(created := getattr(instance, "date_created", None), datetime) and _utc(created) < start
@@ -648,6 +654,16 @@ class TwilioSMSBackend(SMSBackend):
             return None
         if candidates:
             return self._clean(self._instance_outcome(candidates[0]))
+        if at_the_time:
+            # Something went to the recipient then: Twilio may have re-encoded our text (Smart Encoding) or sent
+            # it from another number. "Never received" could send it twice, so nothing is concluded.
+            log.warning(
+                "Twilio look-up of SMS message %s found %d outbound message(s) to its recipient at that time, none "
+                "with its text and sender; not concluding",
+                message.id,
+                len(at_the_time),
+            )
+            return None
         if now - _utc(message.changed_at) < self.not_found_grace:
             # The create request may still be on its way to Twilio, or not yet listed.
             return None

@@ -429,7 +429,7 @@ class TestLookUpWithoutSid:
         )
         (listing,) = fake.lists
         assert listing.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-        assert listing.query == {"To": ["+420777123456"], "From": [SENDER], "PageSize": [str(LOOKUP_LIMIT)]}
+        assert listing.query == {"To": ["+420777123456"], "PageSize": [str(LOOKUP_LIMIT)]}
         assert fake.fetches == []
         fetched = backend.bulk_check_sms_states([attrs.evolve(message, provider_ref=sid)])
         assert fetched == [report]
@@ -533,18 +533,33 @@ class TestLookUpWithoutSid:
         assert report is not None
         assert (report.provider_ref, report.state) == (ours, SMSState.SENDING)
 
-    def test_only_inbound_or_differing_messages_mean_never_received(
-        self, fake: FakeTwilio, backend: TwilioSMSBackend
-    ) -> None:
-        """Past the grace period, messages that are not candidates do not count as found."""
+    def test_inbound_messages_do_not_count_as_found(self, fake: FakeTwilio, backend: TwilioSMSBackend) -> None:
+        """Past the grace period, an inbound message with the same text is not ours: never received."""
         created = _now() - timedelta(minutes=5)
         fake.fail(504, None, "Gateway Timeout")
         message = _unknown(backend, created_at=created, changed_at=created)
         fake.add_message("+420777123456", message.content, from_=SENDER, direction="inbound", date_created=created)
-        fake.add_message("+420777123456", message.content + ".", from_=SENDER, date_created=created)
         (report,) = backend.bulk_check_sms_states([message])
         assert report is not None
         assert report.state is SMSState.WAITING
+
+    @pytest.mark.parametrize(
+        ("body", "from_"),
+        [("re-encoded", SENDER), ("same", "+15005550001")],
+        ids=["other-text", "other-sender"],
+    )
+    def test_an_outbound_message_at_the_time_that_is_not_a_candidate_concludes_nothing(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend, body: str, from_: str
+    ) -> None:
+        """Twilio may re-encode a text (Smart Encoding) and a sender may change between sending and checking:
+        an outbound message to the recipient in the window that does not match keeps the message UNKNOWN
+        (None) rather than "never received", which could send it twice."""
+        created = _now() - timedelta(minutes=5)
+        fake.fail(504, None, "Gateway Timeout")
+        message = _unknown(backend, created_at=created, changed_at=created)
+        text = message.content if body == "same" else message.content.replace("code", "c0de")
+        fake.add_message("+420777123456", text, from_=from_, date_created=created)
+        assert backend.bulk_check_sms_states([message]) == [None]
 
     def test_a_full_page_that_does_not_reach_back_proves_nothing(
         self, fake: FakeTwilio, backend: TwilioSMSBackend
@@ -559,8 +574,9 @@ class TestLookUpWithoutSid:
         assert backend.bulk_check_sms_states([message]) == [None]
         assert len(fake.lists) == 1
 
-    def test_the_sender_used_filters_the_list(self, fake: FakeTwilio, http: Any) -> None:
-        """A message's own sender is the From looked for; with only a Messaging Service nothing filters From."""
+    def test_the_list_asks_by_recipient_and_the_sender_picks_the_candidate(self, fake: FakeTwilio, http: Any) -> None:
+        """The list request filters only by recipient (a changed sender must not hide the message); a message's
+        own sender picks the candidate, and with only a Messaging Service any sender matches."""
         backend = TwilioSMSBackend.from_options(_options(fake, http))
         fake.drop()
         backend.bulk_check_sms_states([_unknown(backend, sender="AcmeShop")])
@@ -573,7 +589,7 @@ class TestLookUpWithoutSid:
             }
         )
         (report,) = service_only.bulk_check_sms_states([_unknown(service_only, "Via the service")])
-        assert [r.query.get("From") for r in fake.lists] == [["AcmeShop"], None]
+        assert [r.query.get("From") for r in fake.lists] == [None, None]
         assert report is not None
         assert report.provider_ref == next(
             sid for sid, m in fake.messages.items() if m["messaging_service_sid"] == SERVICE_SID
@@ -934,7 +950,7 @@ class TestCredentialsNeverLeak:
         fake.drop()
         found = _unknown(backend)
         fake.fail(504, None, "Gateway Timeout")
-        missing = _unknown(backend, "never there")
+        missing = _unknown(backend, "never there", recipient="+420608999888")
         reports = backend.bulk_check_sms_states([found, missing])
         assert [r.state if r else None for r in reports] == [SMSState.SENDING, SMSState.WAITING]
         with pytest.raises(ProviderError) as caught:
