@@ -191,12 +191,13 @@ class SMSMessage:
         """Apply a delivery report (poll or callback); attempts are not counted.
 
         Reports that the table does not allow (a late SENT after DELIVERED, anything after a final state) are
-        ignored and the message is returned unchanged, so replayed and out-of-order reports are harmless. A
-        report of the current state only merges new provider data.
+        ignored and the message itself is returned, so replayed and out-of-order reports are harmless. A report
+        of the current state only merges new provider data (the message itself when there is none), so
+        ``apply_report(...) is message`` tells that nothing changed.
         """
         if outcome.state is self.state:
             merged = self.replace(**self._provider_data(outcome))
-            return merged if merged == self else merged.replace(changed_at=at)
+            return self if merged == self else merged.replace(changed_at=at)
         if outcome.state not in TRANSITIONS[self.state]:
             return self
         changes = self._moved(outcome.state, at=at, error=outcome.error)

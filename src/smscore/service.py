@@ -406,7 +406,7 @@ class SMSService:
                         for message, report in zip(chunk, reports, strict=True)
                         if report is not None
                     ]
-                    pairs = [(old, new) for old, new in pairs if new != old]
+                    pairs = [(old, new) for old, new in pairs if new is not old]
                     self._store([old for old, _ in pairs], [new for _, new in pairs])
                     changed += len(pairs)
         timed_out = self._time_out_idle(cutoff)

@@ -79,7 +79,7 @@ class TestReports:
     def test_a_duplicate_report_is_a_no_op(self) -> None:
         """The same report twice changes nothing the second time."""
         once = self._message(SG).apply_report(Outcome.accepted(DL, provider_ref="r"), at=T0)
-        assert once.apply_report(Outcome.accepted(DL, provider_ref="r"), at=T0 + timedelta(1)) == once
+        assert once.apply_report(Outcome.accepted(DL, provider_ref="r"), at=T0 + timedelta(1)) is once
 
     def test_a_report_merges_provider_data_without_losing_old_keys(self) -> None:
         """extra_sender_data is merged, not replaced (the ancestor lost older keys)."""
