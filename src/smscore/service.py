@@ -7,6 +7,7 @@ answer into a transition and store it with compare-and-set; return the stored me
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -107,9 +108,25 @@ class _BatchMemo:
     (items usually differ only in their recipient). Scoped to the call, so no message text outlives it."""
 
     def __init__(self) -> None:
-        self.texts: dict[str, PreparedText] = {}
+        self._texts: dict[str, PreparedText] = {}
         # By identity: the caller's mapping itself is kept alongside, so its id cannot be reused meanwhile.
-        self.data: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+        self._data: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+
+    def text(self, content: str, prepare: Callable[[str], PreparedText]) -> PreparedText:
+        """``prepare(content)``, once per distinct content (anything but a string is left to ``prepare``)."""
+        if not isinstance(content, str):
+            return prepare(content)
+        found = self._texts.get(content)
+        if found is None:
+            found = self._texts[content] = prepare(content)
+        return found
+
+    def data(self, extra: Mapping[str, Any], check: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """``check(extra)`` once per mapping; every message still gets a dict of its own."""
+        seen = self._data.get(id(extra))
+        if seen is None or seen[0] is not extra:
+            seen = self._data[id(extra)] = (extra, check(extra))
+        return dict(seen[1])
 
 
 def _backend_path(provider: SMSProvider) -> str:
@@ -501,11 +518,10 @@ class SMSService:
         memo: _BatchMemo | None = None,
     ) -> SMSMessage:
         number = normalize_recipient(recipient, default_region=self.config.default_region)
-        text = memo.texts.get(content) if memo is not None and isinstance(content, str) else None
-        if text is None:
-            text = prepare_text(content, use_accent=self.config.use_accent, max_segments=self.config.max_segments)
-            if memo is not None:
-                memo.texts[content] = text
+        prepare = functools.partial(
+            prepare_text, use_accent=self.config.use_accent, max_segments=self.config.max_segments
+        )
+        text = memo.text(content, prepare) if memo is not None else prepare(content)
         if tag is not None:
             try:
                 validate_slug(tag, what="tag", max_length=50)
@@ -523,20 +539,14 @@ class SMSService:
             raise InvalidMessageError("sender must be a string of 1 to 20 characters")
         if provider is not None and provider not in self.providers:
             raise InvalidMessageError(f"provider {provider!r} is not configured (known: {sorted(self.providers)})")
-        seen = memo.data.get(id(extra_data)) if memo is not None else None
-        if seen is not None and seen[0] is extra_data:
-            data = dict(seen[1])
-        else:
-            data = self._json_data(extra_data)
-            if memo is not None:
-                memo.data[id(extra_data)] = (extra_data, data)
+        data = memo.data(extra_data, self._json_data) if memo is not None else self._json_data(extra_data)
         try:
             related = tuple(dict.fromkeys(RelatedObject.of(obj) for obj in related_objects or ()))
         except ValueError as exc:
             raise InvalidMessageError(str(exc)) from exc
         now = self.clock.now()
         # The router sees the message without a provider; a provider asked for by name is never routed.
-        routed = provider is None and self._router is not None
+        router = self._router if provider is None else None
         draft = SMSMessage(
             recipient=number,
             content=text.content,
@@ -552,12 +562,12 @@ class SMSService:
             priority=priority,
             idempotency_key=idempotency_key,
             lease_expires_at=now + timedelta(seconds=self.config.lease_seconds) if immediate else None,
-            provider=None if routed else (provider or self._default),
-            backend=None if routed else _backend_path(self.providers[provider or self._default]),
+            provider=None if router else (provider or self._default),
+            backend=None if router else _backend_path(self.providers[provider or self._default]),
         )
-        if not routed:
+        if router is None:
             return draft
-        name = (self._router(draft) if self._router else None) or self._default
+        name = router(draft) or self._default
         if name not in self.providers:
             raise ConfigurationError(f"router chose unknown provider {name!r}", key="router")
         return draft.replace(provider=name, backend=_backend_path(self.providers[name]))
