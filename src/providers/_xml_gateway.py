@@ -480,8 +480,8 @@ class XMLGatewayBackend(SMSBackend):
                 self._log(logging.ERROR, "delivery check of %d message(s) failed unexpectedly: %r", len(batch), exc)
                 failure = f"unexpected {type(exc).__name__}"
                 continue
-            if isinstance(results, str):
-                failure = results
+            if isinstance(results, Failure):
+                failure = results.reason
                 continue
             answered += 1
             for index, report in zip(chunk, results, strict=True):
@@ -537,13 +537,14 @@ class XMLGatewayBackend(SMSBackend):
             self._wire.table, messages, result, prefix=self._wire.prefix, extra=self._wire.send_extra()
         )
 
-    def _check_chunk(self, messages: Sequence[SMSMessage]) -> list[Outcome | None] | str:
-        """The reports of one delivery-report request, or why it failed as a whole."""
+    def _check_chunk(self, messages: Sequence[SMSMessage]) -> list[Outcome | None] | Failure:
+        """The reports of one delivery-report request, or the failure of the request as a whole."""
         result = self._exchange(self._wire.check_request(messages), "delivery check", messages)
         if isinstance(result, Failure):
-            return result.reason
+            return result
         if result.request_codes and not result.codes:
-            return f"the gateway refused the whole request: code(s) {', '.join(_raw(c) for c in result.request_codes)}"
+            codes = ", ".join(_raw(code) for code in result.request_codes)
+            return Failure(FailureKind.REJECTED, f"the gateway refused the whole request: code(s) {codes}")
         return check_outcomes(self._wire.table, messages, result, now=datetime.now(UTC), grace=self._not_found_grace)
 
     # -- keeping secrets ---------------------------------------------------------------------------------
