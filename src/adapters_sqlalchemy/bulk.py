@@ -13,7 +13,6 @@ datetimes as text, so the format must never differ between the rows written here
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from sqlalchemy import Column, Connection, Dialect, Table, Update
 from adapters_sqlalchemy.types import UTCDateTime
 from smscore.message import SMSMessage
 
-__all__ = ["MessageWriter", "sqlite_datetime"]
+__all__ = ["MessageWriter", "sqlite_datetime", "sqlite_datetime_converter"]
 
 #: Most rows in one multi-row ``INSERT`` (SQLAlchemy's own page size for the same job).
 _MAX_INSERT_ROWS: Final = 1000
@@ -49,6 +48,27 @@ def sqlite_datetime(value: datetime | None, name: str = "datetime") -> str | Non
     return value.isoformat(" ", "microseconds")[:-6]
 
 
+def sqlite_datetime_converter(name: str) -> Callable[[datetime | None], str | None]:
+    """:func:`sqlite_datetime` for column ``name``, remembering its last answer.
+
+    The rows of one batch mostly share their times (a chunk's reports are applied at one instant, a batch is
+    created at one), and formatting is the costliest step of a row. Equal aware datetimes are the same instant
+    and so the same UTC text; a naive value never equals an aware one, so it still reaches the check.
+    """
+    last: list[tuple[datetime | None, str | None]] = [(None, None)]
+
+    def convert(value: datetime | None) -> str | None:
+        # One tuple read and one written: threads sharing the writer can only see a matching pair.
+        seen, text = last[0]
+        if value is not None and value == seen:
+            return text
+        text = sqlite_datetime(value, name)
+        last[0] = (value, text)
+        return text
+
+    return convert
+
+
 def _require_aware(value: datetime, name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, not {value.isoformat()}")
@@ -64,7 +84,7 @@ def _as_dict(convert: _Convert | None) -> _Convert:
     if convert is None:
         return dict
     json_convert = convert
-    return lambda value: json_convert(dict(value))
+    return lambda value: json_convert(value if type(value) is dict else dict(value))
 
 
 def _converter(column: Column[Any], dialect: Dialect) -> _Convert | None:
@@ -73,7 +93,7 @@ def _converter(column: Column[Any], dialect: Dialect) -> _Convert | None:
     if not isinstance(column.type, UTCDateTime):
         return processor
     if dialect.name == "sqlite":
-        return functools.partial(sqlite_datetime, name=name)
+        return sqlite_datetime_converter(name)
     if processor is None:  # pragma: no cover - UTCDateTime always has one
         raise TypeError(f"column {name} has no bind processor")
     convert = processor

@@ -144,7 +144,7 @@ def create_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_SECO
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True, json_serializer=_json)
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=_to_json, json_deserializer=_from_json)
     except NoSuchModuleError:
         raise ConfigurationError(
             f"database_url: unknown database dialect {parsed.drivername!r}", key="database_url"
@@ -219,7 +219,11 @@ def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
     if database in {"", ":memory:"} or url.query.get("mode") == "memory":
         # One shared connection: a second one would see a different, empty in-memory database.
         engine = create_engine(
-            url, poolclass=StaticPool, connect_args={"check_same_thread": False}, json_serializer=_json
+            url,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+            json_serializer=_to_json,
+            json_deserializer=_from_json,
         )
     else:
         if url.query.get("uri") != "true":
@@ -228,7 +232,9 @@ def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
                 raise ConfigurationError(
                     f"database_url: the folder {str(folder)!r} of the SQLite file does not exist", key="database_url"
                 )
-        engine = create_engine(url, connect_args={"timeout": busy_timeout}, json_serializer=_json)
+        engine = create_engine(
+            url, connect_args={"timeout": busy_timeout}, json_serializer=_to_json, json_deserializer=_from_json
+        )
     event.listen(engine, "connect", functools.partial(_tune_sqlite, busy_ms=int(busy_timeout * 1000)))
     return engine
 
@@ -250,5 +256,20 @@ def _keep_open() -> None:
     """``close`` for an engine the application owns: it stays open."""
 
 
-#: Keep non-ASCII text readable in the stored JSON.
-_json: Final = functools.partial(json.dumps, ensure_ascii=False)
+#: One encoder for every value: json.dumps with any option builds a new one per call.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False)
+
+
+def _to_json(value: Any) -> str:
+    """The JSON text of a column value, non-ASCII text kept readable."""
+    # Most messages carry no data of their own: their empty dicts skip the encoder (two columns of every row).
+    if type(value) is dict and not value:
+        return "{}"
+    return _ENCODER.encode(value)
+
+
+def _from_json(text: str) -> Any:
+    """A JSON column's value; the text of an empty object skips the decoder, as in :func:`_to_json`."""
+    if text == "{}":
+        return {}
+    return json.loads(text)

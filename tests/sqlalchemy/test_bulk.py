@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, event, insert, select, text
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository, tables
-from adapters_sqlalchemy.bulk import sqlite_datetime
+from adapters_sqlalchemy.bulk import sqlite_datetime, sqlite_datetime_converter
 from adapters_sqlalchemy.mapping import MESSAGE_COLUMNS
 from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import create_engine_for
@@ -40,6 +40,23 @@ def test_sqlite_datetime_text_is_sqlalchemys_own(value: datetime) -> None:
 def test_sqlite_datetime_refuses_naive_values_naming_the_column(value: datetime) -> None:
     with pytest.raises(ValueError, match=r"^sent_at must be timezone-aware"):
         sqlite_datetime(value, "sent_at")
+
+
+@given(st.lists(st.one_of(st.none(), aware, aware.map(lambda v: v.astimezone(UTC))), max_size=8))
+def test_the_remembering_converter_answers_like_sqlite_datetime(values: list[datetime | None]) -> None:
+    """Remembering the last answer never changes one: equal instants in any zone give the same text."""
+    convert = sqlite_datetime_converter("changed_at")
+    for value in values:
+        assert convert(value) == sqlite_datetime(value)
+        assert convert(value) == sqlite_datetime(value)
+
+
+def test_the_remembering_converter_still_refuses_a_naive_value_after_its_aware_twin() -> None:
+    """A naive value with the wall clock of the remembered aware one is not equal to it: still refused."""
+    convert = sqlite_datetime_converter("sent_at")
+    assert convert(T0) == sqlite_datetime(T0)
+    with pytest.raises(ValueError, match=r"^sent_at must be timezone-aware"):
+        convert(T0.replace(tzinfo=None))
 
 
 @pytest.fixture

@@ -60,6 +60,24 @@ class TestValues:
         assert loaded.extra_data == data
         assert loaded.extra_sender_data == {"uniq": "app-1", "ok": "✓"}
 
+    def test_every_loaded_message_has_json_dicts_of_its_own(self, repo: SQLAlchemyMessageRepository) -> None:
+        """Changing one loaded message's data never shows in another's (empty data included)."""
+        first = repo.add(make_message())
+        one, two = repo.get(first.id or 0), repo.get(first.id or 0)
+        assert one.extra_data == {}
+        assert one.extra_data is not two.extra_data
+        assert one.extra_sender_data is not two.extra_sender_data
+        assert one.extra_data is not one.extra_sender_data
+
+    def test_our_engines_store_json_as_readable_text(self, sqlite_file_engine: Engine) -> None:
+        """An engine built by smscore stores empty data as ``{}`` and non-ASCII text as itself."""
+        repo = SQLAlchemyMessageRepository(sqlite_file_engine)
+        repo.add(make_message())
+        repo.add(make_message(extra_data={"jméno": "Žofie"}))
+        with sqlite_file_engine.connect() as conn:
+            texts = conn.exec_driver_sql("SELECT extra_data, extra_sender_data FROM smscore_message ORDER BY id")
+            assert [tuple(row) for row in texts] == [("{}", "{}"), ('{"jméno": "Žofie"}', "{}")]
+
     def test_related_objects_with_integer_and_text_ids_keep_their_order(
         self, repo: SQLAlchemyMessageRepository, engine: Engine
     ) -> None:
