@@ -107,7 +107,9 @@ class _BatchMemo:
     """Checks shared by the items of one ``send_many``: each distinct content and extra data is checked once
     (items usually differ only in their recipient). Scoped to the call, so no message text outlives it."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime) -> None:
+        #: The batch's creation time, shared by its messages: they are stored together, in one transaction.
+        self.now = now
         self._texts: dict[str, PreparedText] = {}
         # By identity: the caller's mapping itself is kept alongside, so its id cannot be reused meanwhile.
         self._data: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
@@ -300,7 +302,7 @@ class SMSService:
         """
         immediate = self._immediate(send_immediately)
         drafts = []
-        memo = _BatchMemo()
+        memo = _BatchMemo(self.clock.now())
         for index, item in enumerate(recipients):
             fields: dict[str, Any] = {
                 "content": content,
@@ -544,7 +546,7 @@ class SMSService:
             related = tuple(dict.fromkeys(RelatedObject.of(obj) for obj in related_objects or ()))
         except ValueError as exc:
             raise InvalidMessageError(str(exc)) from exc
-        now = self.clock.now()
+        now = memo.now if memo is not None else self.clock.now()
         # The router sees the message without a provider; a provider asked for by name is never routed.
         router = self._router if provider is None else None
         draft = SMSMessage(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -345,6 +345,20 @@ class TestSendMany:
         assert first.extra_data is not second.extra_data
         assert (first.content, second.content, third.content) == ("Sale!", "Sale!", "Zlutoucky kun")
         assert third.segments == 1
+
+    def test_a_batch_is_created_at_one_instant(self, make_service: Factory, clock: FixedClock) -> None:
+        """Messages stored together share their creation time, however long validating the items took."""
+
+        class Ticking(FixedClock):
+            def now(self) -> datetime:
+                return self.advance(seconds=1)
+
+        ticking = Ticking(clock.now())
+        service = make_service()
+        service.clock = ticking
+        messages = service.send_many(["+420777000001", "+420777000002", "+420777000003"], "x", send_immediately=False)
+        assert len({m.created_at for m in messages}) == 1
+        assert messages[0].created_at < ticking.now()
 
     def test_one_bad_item_stores_nothing_and_names_the_item(self, service: SMSService) -> None:
         """Validation of every item comes first; the error names the index."""
