@@ -130,7 +130,8 @@ def _message(row: Mapping[str, Any], related: Mapping[int, tuple[RelatedObject, 
     fields["state"] = SMSState(row["state"])
     fields["extra_data"] = row["extra_data"] or {}
     fields["extra_sender_data"] = row["extra_sender_data"] or {}
-    return SMSMessage(**fields, related_objects=related.get(row["id"], ()))
+    fields["related_objects"] = related.get(row["id"], ())
+    return SMSMessage.from_fields(fields)
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:

@@ -192,3 +192,41 @@ class TestReplace:
             for other in attrs.fields(SMSMessage):
                 expected = marker if other is field else getattr(message, other.name)
                 assert getattr(copy, other.name) is expected, (field.name, other.name)
+
+    def test_replace_leaves_the_original_untouched_and_frozen(self) -> None:
+        """A copy is a new value: changing it changes nothing in the message copied, and it stays frozen."""
+        import attrs
+
+        message = SMSMessage(id=3, recipient="+420777123456", content="x", created_at=T0, changed_at=T0)
+        copy = message.replace(tag="new")
+        assert (message.tag, copy.tag) == (None, "new")
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            copy.tag = "again"  # type: ignore[misc]
+
+
+class TestFromFields:
+    def test_a_whole_mapping_of_fields_gives_the_message_the_constructor_gives(self) -> None:
+        """from_fields takes every field by name, as storages read whole rows; the result equals a message built
+        with keywords, and is frozen like one."""
+        import attrs
+
+        message = SMSMessage(id=3, recipient="+420777123456", content="x", created_at=T0, changed_at=T0, tag="t")
+        fields = attrs.asdict(message, recurse=False)
+        rebuilt = SMSMessage.from_fields(fields)
+        assert rebuilt == message
+        fields["tag"] = "changed later"
+        assert rebuilt.tag == "t"
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            rebuilt.tag = "x"  # type: ignore[misc]
+
+    def test_a_missing_or_unknown_field_is_refused_by_name(self) -> None:
+        """A row without a field, or with one the message does not have, is a TypeError naming both."""
+        import attrs
+
+        fields = attrs.asdict(
+            SMSMessage(recipient="+420777123456", content="x", created_at=T0, changed_at=T0), recurse=False
+        )
+        del fields["version"]
+        fields["colour"] = "red"
+        with pytest.raises(TypeError, match=r"missing \['version'\], unknown \['colour'\]"):
+            SMSMessage.from_fields(fields)
