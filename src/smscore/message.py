@@ -244,7 +244,7 @@ class SMSMessage:
         }
 
 
-#: Field names of SMSMessage, in order: what :meth:`SMSMessage.replace` copies.
+#: Field names of SMSMessage, in order; as a set, what :meth:`SMSMessage.replace` and ``from_fields`` accept.
 _FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in attrs.fields(SMSMessage))
 _FIELD_SET: frozenset[str] = frozenset(_FIELD_NAMES)
 
