@@ -173,6 +173,8 @@ class OutputSMSMessage(models.Model):
                 name="smscore_msg_lease",
                 condition=models.Q(lease_expires_at__isnull=False),
             ),
+            # The idle time-out pages through one state in id order from it, never sorting the in-flight backlog.
+            models.Index(fields=["state", "id"], name="smscore_msg_state"),
             models.Index(fields=["provider_ref"], name="smscore_msg_provider_ref"),
         )
 

@@ -140,6 +140,10 @@ def _messages(metadata: MetaData) -> Table:
             sqlite_where=text("lease_expires_at IS NOT NULL"),
             postgresql_where=text("lease_expires_at IS NOT NULL"),
         ),
+        # The idle time-out scan (one state, any provider) pages through it in id order, so a check run reads
+        # each in-flight message once instead of sorting all the remaining ones for every page. The id is
+        # explicit because PostgreSQL orders equal keys by their place in the heap, not by id.
+        Index("ix_smscore_message_state", "state", "id"),
         # purge: old messages in final states.
         Index("ix_smscore_message_state_changed_at", "state", "changed_at"),
         Index("ix_smscore_message_recipient", "recipient"),

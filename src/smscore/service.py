@@ -58,7 +58,7 @@ Router = Callable[[SMSMessage], "str | None"]
 #: Keyword names of ``send`` that are options, not extra data.
 RESERVED_KEYWORDS: Final = frozenset({"priority", "idempotency_key", "send_immediately", "sender", "provider"})
 _MAX_EXTRA_DATA_BYTES: Final = 64 * 1024
-_IN_FLIGHT: Final = frozenset({SMSState.SENDING, SMSState.UNKNOWN})
+_IN_FLIGHT: Final = (SMSState.SENDING, SMSState.UNKNOWN)
 _PURGEABLE: Final = FINAL_STATES | {SMSState.SENT}
 
 
@@ -775,18 +775,22 @@ class SMSService:
     def _time_out_idle(self, cutoff: datetime) -> int:
         minutes = f"{self.config.idle_timeout_minutes:g}"
         error = f"timed out: no delivery report within {minutes} minutes of sending"
-        total, after_id = 0, 0
-        while True:
-            chunk = self.messages.scan(
-                states=_IN_FLIGHT, sent_before=cutoff, after_id=after_id, limit=self.config.check_chunk_size
-            )
-            if not chunk:
-                break
-            after_id = chunk[-1].id or 0
-            total += len(chunk)
-            if self.config.set_error_to_idle_messages:
-                now = self.clock.now()
-                self._store(chunk, [m.transition(SMSState.ERROR, at=now, error=error) for m in chunk])
+        total = 0
+        # One state per scan: a database can then page through its (state, id) index in id order, where two
+        # states would make it sort every remaining in-flight row for each page.
+        for state in _IN_FLIGHT:
+            after_id = 0
+            while True:
+                chunk = self.messages.scan(
+                    states={state}, sent_before=cutoff, after_id=after_id, limit=self.config.check_chunk_size
+                )
+                if not chunk:
+                    break
+                after_id = chunk[-1].id or 0
+                total += len(chunk)
+                if self.config.set_error_to_idle_messages:
+                    now = self.clock.now()
+                    self._store(chunk, [m.transition(SMSState.ERROR, at=now, error=error) for m in chunk])
         if total and self.config.log_idle_messages:
             action = "moved to ERROR" if self.config.set_error_to_idle_messages else "left as they are"
             log.warning(

@@ -465,6 +465,47 @@ class TestCheckDelivery:
         assert failed.failed
         assert failed.error == "timed out: no delivery report within 60 minutes of sending"
 
+    @pytest.mark.parametrize("set_error", [True, False])
+    def test_the_idle_timeout_pages_through_each_in_flight_state(
+        self,
+        make_service: Factory,
+        clock: FixedClock,
+        provider: ScriptedProvider,
+        caplog: pytest.LogCaptureFixture,
+        set_error: bool,
+    ) -> None:
+        """5 SENDING and 3 UNKNOWN idle messages, interleaved, with pages of 2: every one is timed out and
+        counted once, each page asking for one state."""
+        provider.default_state = SMSState.SENDING
+        service = make_service(idle_timeout_minutes=60, check_chunk_size=2, set_error_to_idle_messages=set_error)
+        sent = []
+        for unknown in (False, True, False, True, False, True, False, False):
+            if unknown:
+                provider.will(Outcome.ambiguous("read timeout"))
+            sent.append(service.send("+420777123456", "x"))
+        assert [m.state for m in sent].count(SMSState.UNKNOWN) == 3
+        scans: list[frozenset[SMSState]] = []
+        original = service.messages.scan
+
+        def recording(**kwargs: Any) -> list[smscore.SMSMessage]:
+            if kwargs.get("sent_before") is not None:
+                scans.append(frozenset(kwargs["states"]))
+            return original(**kwargs)
+
+        service.messages.scan = recording  # type: ignore[method-assign]
+        clock.advance(minutes=61)
+        with caplog.at_level(logging.WARNING, logger="smscore"):
+            assert service.check_delivery().timed_out == 8
+        assert all(len(states) == 1 for states in scans), scans
+        stored = [service.messages.get(m.id or 0) for m in sent]
+        if set_error:
+            assert {m.state for m in stored} == {SMSState.ERROR}
+            assert service.check_delivery().timed_out == 0
+        else:
+            assert [m.state for m in stored] == [m.state for m in sent]
+            assert "8 SMS message(s) were SENDING or UNKNOWN for more than 60 minutes; left as they are" in caplog.text
+            assert service.check_delivery().timed_out == 8
+
     def test_checks_go_in_chunks(self, make_service: Factory) -> None:
         """1,050 SENDING messages with chunks of 500: three provider calls."""
         provider = ScriptedProvider(default_state=SMSState.SENDING, max_batch_size=1000)

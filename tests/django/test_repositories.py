@@ -14,7 +14,7 @@ from django.db import connections, transaction
 
 from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, SMSTemplate
 from adapters_django.repositories import DjangoMessageRepository, DjangoTemplateRepository
-from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSState
+from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSService, SMSState
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
 from tests.django.testapp.models import Order
 
@@ -175,3 +175,29 @@ class TestSQLiteQueryPlans:
         assert "smscore_msg_claim" in claim_plan, claim_plan
         assert "TEMP B-TREE" not in claim_plan, claim_plan
         assert "smscore_msg_lease" in lease_plan, lease_plan
+
+    def test_the_idle_timeout_pages_through_one_state_in_id_order(self, service: SMSService) -> None:
+        """Each page of the idle time-out scan (one state, sent before the cut-off) comes in id order from
+        smscore_msg_state: no sort of the remaining in-flight messages."""
+        from datetime import UTC, datetime
+
+        from django.test.utils import CaptureQueriesContext
+
+        long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+        service.messages.add_many(
+            [make_message(state=state, sent_at=long_ago) for state in [SMSState.SENDING, SMSState.UNKNOWN] * 3]
+        )
+        connection = connections["default"]
+        with CaptureQueriesContext(connection) as captured:
+            assert service.check_delivery().timed_out == 6
+        scans = [
+            q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT") and '"sent_at" <' in q["sql"]
+        ]
+        # Per state: the page of all three, and the empty page that ends the scan.
+        assert len(scans) == 4, scans
+        with connection.cursor() as cursor:
+            for sql in scans:
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+                plan = " / ".join(str(row[3]) for row in cursor.fetchall())
+                assert "smscore_msg_state " in f"{plan} ", plan
+                assert "TEMP B-TREE" not in plan, plan

@@ -48,6 +48,11 @@ def _tables(engine: Engine) -> set[str]:
         return set(inspect(conn).get_table_names())
 
 
+def _indexes(engine: Engine) -> dict[str, list[str | None]]:
+    with engine.connect() as conn:
+        return {str(index["name"]): index["column_names"] for index in inspect(conn).get_indexes("smscore_message")}
+
+
 class TestUpgrade:
     def test_upgrade_from_empty_reaches_head_and_check_is_clean(self, empty_engine: Engine) -> None:
         """An empty database upgraded to head has the three tables, the head revision and no differences."""
@@ -73,6 +78,18 @@ class TestUpgrade:
         assert _tables(empty_engine) == {VERSION_TABLE}
         upgrade(empty_engine)
         assert check(empty_engine) == head_revision()
+
+    def test_downgrade_one_step_drops_the_state_index_and_upgrade_restores_it(self, empty_engine: Engine) -> None:
+        """0004 adds only ix_smscore_message_state; going back to 0003 takes it away, with the data kept."""
+        upgrade(empty_engine)
+        stored = SQLAlchemyMessageRepository(empty_engine).add(make_message())
+        with empty_engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0003")
+        assert "ix_smscore_message_state" not in _indexes(empty_engine)
+        assert upgrade(empty_engine) == head_revision()
+        assert _indexes(empty_engine)["ix_smscore_message_state"] == ["state", "id"]
+        assert check(empty_engine) == head_revision()
+        assert SQLAlchemyMessageRepository(empty_engine).get(stored.id or 0) == stored
 
     def test_the_migrations_leave_other_tables_alone(self, empty_engine: Engine) -> None:
         """An application's own tables in the same database are neither touched nor reported as differences."""

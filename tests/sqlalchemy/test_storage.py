@@ -250,8 +250,9 @@ class TestQueryPlans:
         assert "TEMP B-TREE" not in plan, plan
 
     @staticmethod
-    def _plans(engine: Engine, work: Any) -> list[str]:
-        """The query plan of every SELECT or UPDATE that ``work()`` runs on ``engine``."""
+    def _plans(engine: Engine, work: Any, containing: str = "") -> list[str]:
+        """The query plan of every SELECT or UPDATE that ``work()`` runs on ``engine`` (only those whose text
+        has ``containing``)."""
         statements: list[tuple[str, Any]] = []
 
         def record(*args: Any) -> None:
@@ -266,7 +267,7 @@ class TestQueryPlans:
             return [
                 " / ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
                 for statement, parameters in statements
-                if statement.lstrip().startswith(("SELECT smscore_message.id, ", "UPDATE"))
+                if statement.lstrip().startswith(("SELECT smscore_message.id, ", "UPDATE")) and containing in statement
             ]
 
     def test_expired_leases_and_delivery_check_pages_need_no_sort_of_the_backlog(self, tmp_path: Path) -> None:
@@ -290,3 +291,37 @@ class TestQueryPlans:
         assert "ix_smscore_message_lease" in lease_plan, lease_plan
         assert "ix_smscore_message_state_provider" in scan_plan, scan_plan
         assert "TEMP B-TREE" not in scan_plan, scan_plan
+
+    def test_the_idle_timeout_pages_through_one_state_in_id_order(self, tmp_path: Path) -> None:
+        """Every page of the idle time-out scan that check_delivery runs (one state, sent before the cut-off)
+        comes in id order from ix_smscore_message_state: no sort of the remaining in-flight messages."""
+        from datetime import UTC, datetime
+
+        from tests.contracts.repositories import make_message
+
+        engine = create_engine_for(sqlite_url(tmp_path))
+        try:
+            with smscore.build_service(
+                {
+                    "storage": "sqlalchemy",
+                    "storage_options": {"engine": engine},
+                    "provider": "dummy",
+                    "check_chunk_size": 2,
+                }
+            ) as service:
+                long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+                service.messages.add_many(
+                    [make_message(state=state, sent_at=long_ago) for state in [SMSState.SENDING, SMSState.UNKNOWN] * 3]
+                )
+                timed_out: list[int] = []
+                plans = self._plans(
+                    engine, lambda: timed_out.append(service.check_delivery().timed_out), containing="sent_at <"
+                )
+        finally:
+            engine.dispose()
+        assert timed_out == [6]
+        # Per state: a full page, the last message, and the empty page that ends the scan.
+        assert len(plans) == 6, plans
+        for plan in plans:
+            assert "ix_smscore_message_state " in f"{plan} ", plan
+            assert "TEMP B-TREE" not in plan, plan
