@@ -8,11 +8,12 @@ answer into a transition and store it with compare-and-set; return the stored me
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
@@ -393,41 +394,28 @@ class SMSService:
         for name, provider in self.providers.items():
             if not isinstance(provider, DeliveryChecker):
                 continue
-            # One state per scan: a database can then page through its (state, provider) index in id order,
-            # where two states would make it sort every remaining row for each page.
-            for states, sent_after in (
-                ({SMSState.SENDING}, None),
-                ({SMSState.UNKNOWN}, None),
-                ({SMSState.SENT}, cutoff),
-            ):
-                after_id = 0
-                while True:
-                    chunk = self.messages.scan(
-                        states=states,
-                        provider=name,
-                        after_id=after_id,
-                        limit=self.config.check_chunk_size,
-                        sent_after=sent_after,
-                    )
-                    if not chunk:
-                        break
-                    after_id = chunk[-1].id or 0
-                    checked += len(chunk)
-                    reports = self._ask(name, provider, chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-                    if reports is None:
-                        failed += 1
-                        continue
-                    at = self.clock.now()
-                    pairs = [
-                        (message, message.apply_report(report, at=at))
-                        for message, report in zip(chunk, reports, strict=True)
-                        if report is not None
-                    ]
-                    pairs = [(old, new) for old, new in pairs if new is not old]
-                    self._store([old for old, _ in pairs], [new for _, new in pairs])
-                    changed += len(pairs)
+            pages = itertools.chain(
+                self._pages(SMSState.SENDING, provider=name),
+                self._pages(SMSState.UNKNOWN, provider=name),
+                self._pages(SMSState.SENT, provider=name, sent_after=cutoff),
+            )
+            for chunk in pages:
+                checked += len(chunk)
+                reports = self._ask(name, provider, chunk)
+                if progress is not None:
+                    progress(len(chunk))
+                if reports is None:
+                    failed += 1
+                    continue
+                at = self.clock.now()
+                pairs = [
+                    (message, message.apply_report(report, at=at))
+                    for message, report in zip(chunk, reports, strict=True)
+                    if report is not None
+                ]
+                pairs = [(old, new) for old, new in pairs if new is not old]
+                self._store([old for old, _ in pairs], [new for _, new in pairs])
+                changed += len(pairs)
         timed_out = self._time_out_idle(cutoff)
         return DeliveryCheckReport(
             checked=checked, changed=changed, timed_out=timed_out, recovered=recovered, failed_chunks=failed
@@ -772,25 +760,41 @@ class SMSService:
             message, Outcome.transient("the worker stopped while publishing; sent again (may duplicate)"), now
         )
 
+    def _pages(
+        self,
+        state: SMSState,
+        *,
+        provider: str | None = None,
+        sent_before: datetime | None = None,
+        sent_after: datetime | None = None,
+    ) -> Iterator[list[SMSMessage]]:
+        """The messages in ``state`` (and of ``provider``, sent in the window given), ``check_chunk_size`` at a
+        time in id order; each page is read when the previous one has been handled.
+
+        One state per scan: a database can then page through its (state, provider) or (state, id) index in id
+        order, where several states would make it sort every remaining row for each page.
+        """
+        after_id = 0
+        while chunk := self.messages.scan(
+            states={state},
+            provider=provider,
+            after_id=after_id,
+            limit=self.config.check_chunk_size,
+            sent_before=sent_before,
+            sent_after=sent_after,
+        ):
+            after_id = chunk[-1].id or 0
+            yield chunk
+
     def _time_out_idle(self, cutoff: datetime) -> int:
         minutes = f"{self.config.idle_timeout_minutes:g}"
         error = f"timed out: no delivery report within {minutes} minutes of sending"
         total = 0
-        # One state per scan: a database can then page through its (state, id) index in id order, where two
-        # states would make it sort every remaining in-flight row for each page.
-        for state in _IN_FLIGHT:
-            after_id = 0
-            while True:
-                chunk = self.messages.scan(
-                    states={state}, sent_before=cutoff, after_id=after_id, limit=self.config.check_chunk_size
-                )
-                if not chunk:
-                    break
-                after_id = chunk[-1].id or 0
-                total += len(chunk)
-                if self.config.set_error_to_idle_messages:
-                    now = self.clock.now()
-                    self._store(chunk, [m.transition(SMSState.ERROR, at=now, error=error) for m in chunk])
+        for chunk in itertools.chain.from_iterable(self._pages(state, sent_before=cutoff) for state in _IN_FLIGHT):
+            total += len(chunk)
+            if self.config.set_error_to_idle_messages:
+                now = self.clock.now()
+                self._store(chunk, [m.transition(SMSState.ERROR, at=now, error=error) for m in chunk])
         if total and self.config.log_idle_messages:
             action = "moved to ERROR" if self.config.set_error_to_idle_messages else "left as they are"
             log.warning(
