@@ -21,6 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 
 from adapters_django.models import SMSRateLimit
+from smscore.ports import check_reservation
 
 __all__ = ["DjangoRateLimiter"]
 
@@ -36,10 +37,7 @@ class DjangoRateLimiter:
 
         Raises ``ValueError`` for a count below one, an interval that is not positive, or a naive ``now``.
         """
-        if count < 1 or interval <= 0:
-            raise ValueError("count must be at least 1 and interval positive")
-        if now.tzinfo is None or now.utcoffset() is None:
-            raise ValueError(f"now must be timezone-aware, not {now.isoformat()}")
+        check_reservation(count, interval, now)
         rows = SMSRateLimit.objects.using(self.using)
         with transaction.atomic(using=self.using):
             if not connections[self.using].features.has_select_for_update:

@@ -26,6 +26,7 @@ from adapters_sqlalchemy.errors import storage_errors
 from adapters_sqlalchemy.tables import Tables
 from adapters_sqlalchemy.tables import tables as default_tables
 from adapters_sqlalchemy.types import UTCDateTime
+from smscore.ports import check_reservation
 
 __all__ = ["SQLAlchemyRateLimiter"]
 
@@ -51,10 +52,7 @@ class SQLAlchemyRateLimiter:
 
         Raises ``ValueError`` for a count below one, an interval that is not positive, or a naive ``now``.
         """
-        if count < 1 or interval <= 0:
-            raise ValueError("count must be at least 1 and interval positive")
-        if now.tzinfo is None or now.utcoffset() is None:
-            raise ValueError(f"now must be timezone-aware, not {now.isoformat()}")
+        check_reservation(count, interval, now)
         span = timedelta(seconds=interval * count)
         try:
             with self._lock, storage_errors(integrity=False), self.engine.begin() as conn:

@@ -27,6 +27,7 @@ __all__ = [
     "StatusCallbackReceiver",
     "Storage",
     "TemplateRepository",
+    "check_reservation",
 ]
 
 
@@ -218,6 +219,15 @@ class RateLimiter(Protocol):
     """
 
     def reserve(self, key: str, count: int, *, interval: float, now: datetime) -> datetime: ...
+
+
+def check_reservation(count: int, interval: float, now: datetime) -> None:
+    """The arguments every :meth:`RateLimiter.reserve` refuses with ``ValueError``, before touching its store:
+    a count below one, an interval that is not positive, a naive ``now`` (its instant would be unknown)."""
+    if count < 1 or interval <= 0:
+        raise ValueError("count must be at least 1 and interval positive")
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, not {now.isoformat()}")
 
 
 @attrs.frozen

@@ -40,7 +40,7 @@ from smscore.errors import (
 )
 from smscore.message import MUTABLE_FIELDS, SMSMessage
 from smscore.outcome import Outcome
-from smscore.ports import Storage
+from smscore.ports import Storage, check_reservation
 from smscore.states import SMSState
 from smscore.templates import SMSTemplate
 
@@ -306,8 +306,7 @@ class InMemoryRateLimiter:
 
     def reserve(self, key: str, count: int, *, interval: float, now: datetime) -> datetime:
         """See :meth:`smscore.ports.RateLimiter.reserve`."""
-        if count < 1 or interval <= 0:
-            raise ValueError("count must be at least 1 and interval positive")
+        check_reservation(count, interval, now)
         with self._lock:
             start = max(now, self._next_free.get(key, now))
             self._next_free[key] = start + timedelta(seconds=interval * count)

@@ -40,6 +40,19 @@ class RateLimiterContract:
         limiter.reserve("ats", 100, interval=1, now=T0)
         assert limiter.reserve("twilio", 1, interval=1, now=T0) == T0
 
+    @pytest.mark.parametrize(
+        ("count", "interval", "now"),
+        [(0, 1.0, T0), (-3, 1.0, T0), (1, 0.0, T0), (1, -1.0, T0), (1, 1.0, T0.replace(tzinfo=None))],
+    )
+    def test_bad_arguments_are_refused_and_book_nothing(
+        self, limiter: RateLimiter, count: int, interval: float, now: datetime
+    ) -> None:
+        """A count below one, an interval that is not positive or a naive time is a ValueError, and the key
+        stays idle."""
+        with pytest.raises(ValueError, match=r"count must be|timezone-aware"):
+            limiter.reserve("ats", count, interval=interval, now=now)
+        assert limiter.reserve("ats", 1, interval=1, now=T0) == T0
+
     def test_concurrent_reservations_never_overlap(self, limiter: RateLimiter) -> None:
         """Eight threads reserving at once get eight distinct, back-to-back windows."""
         starts: list[datetime] = []
