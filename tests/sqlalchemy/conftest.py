@@ -113,3 +113,15 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     """Each supported database in turn, migrated and empty."""
     found: Engine = request.getfixturevalue(f"{request.param}_engine")
     return found
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database that several engines (or processes) can open: an SQLite file or PostgreSQL."""
+    url = sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("fresh_postgres_url")
+    engine = create_engine_for(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url

@@ -15,25 +15,11 @@ import pytest
 from sqlalchemy import Engine
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository
-from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import create_engine_for
 from smscore import ConcurrentUpdateError, SMSMessage, SMSState
 from tests.contracts.repositories import T0, make_message
-from tests.sqlalchemy.conftest import sqlite_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database that several engines (or processes) can open: an SQLite file or PostgreSQL."""
-    url = sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("fresh_postgres_url")
-    engine = create_engine_for(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
 
 
 def _engines(url: str, count: int) -> list[Engine]:

@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import Engine, delete
 
 from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
-from adapters_sqlalchemy.schema import upgrade
-from adapters_sqlalchemy.storage import build_storage, create_engine_for
+from adapters_sqlalchemy.storage import build_storage
 from adapters_sqlalchemy.tables import tables
 from smscore import SMSConfig
 from tests.contracts.rate_limiters import T0, RateLimiterContract
@@ -92,25 +91,13 @@ print(json.dumps(starts))
 """
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database that several processes open: an SQLite file or a PostgreSQL schema."""
-    url = sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("fresh_postgres_url")
-    engine = create_engine_for(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
-
-
-def test_four_processes_never_book_the_same_slot(shared_database_url: str, tmp_path: Path) -> None:
+def test_four_processes_never_book_the_same_slot(database_url: str, tmp_path: Path) -> None:
     """Four processes reserving 25 slots each at once get 100 distinct starts, exactly 0.01 s apart."""
     go = tmp_path / "go"
     ready = [tmp_path / f"ready-{i}" for i in range(4)]
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, shared_database_url, str(flag), str(go), T0.isoformat()],
+            [sys.executable, "-c", _WORKER, database_url, str(flag), str(go), T0.isoformat()],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
