@@ -48,7 +48,7 @@ class TestSend:
         assert shown["content"] == "Your parcel is on its way"
         assert shown["state"] == "debug"
         assert shown["tag"] == "orders"
-        assert shown["extra_data"] == {"order_id": "42"}
+        assert shown["extra_data"] == {"order_id": 42}
         assert shown["provider"] == "default"
 
     def test_send_json_has_every_field(self, cli: CLI) -> None:

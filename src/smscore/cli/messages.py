@@ -1,0 +1,124 @@
+"""``smscore messages``, ``show`` and ``stats``: reading what was stored (counts, spend, single messages)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from smscore.cli.app import CLIError, Context, command
+from smscore.cli.arguments import duration, json_flag, positive_int, state
+from smscore.cli.output import format_table, message_details, message_json, messages_table
+from smscore.states import SMSState
+
+__all__ = ["messages", "show", "stats"]
+
+
+def _messages_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state", type=state, help="only messages in this state (waiting, sent, error...)")
+    parser.add_argument("--tag", help="only messages with this tag")
+    parser.add_argument("--recipient", help="only messages to this phone number")
+    parser.add_argument("--provider", help="only messages of this configured provider")
+    parser.add_argument("--limit", type=positive_int, default=20, help="show at most N messages (default 20)")
+    json_flag(parser)
+
+
+@command("messages", help="list messages, newest first", arguments=_messages_arguments)
+def messages(ctx: Context, args: argparse.Namespace) -> int:
+    """List the newest messages matching the filters."""
+    from smscore.phone import normalize_recipient
+
+    recipient = None
+    if args.recipient is not None:
+        recipient = normalize_recipient(args.recipient, default_region=ctx.config.default_region)
+    found = ctx.service.messages.find(
+        state=args.state, tag=args.tag, recipient=recipient, limit=args.limit, provider=args.provider
+    )
+    ctx.emit([message_json(m) for m in found], lambda: messages_table(found))
+    return 0
+
+
+def _show_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", type=positive_int, help="the message id (see 'smscore messages')")
+    json_flag(parser)
+
+
+@command("show", help="show one message in full", arguments=_show_arguments)
+def show(ctx: Context, args: argparse.Namespace) -> int:
+    """Show every field of message ID."""
+    message = ctx.service.messages.get(args.id)
+    ctx.emit(message_json(message), lambda: message_details(message))
+    return 0
+
+
+def _stats_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spend", action="store_true", help="show what each provider cost per day instead")
+    parser.add_argument(
+        "--since", type=duration, metavar="AGE", help="with --spend: only messages sent in the last AGE (e.g. 30d)"
+    )
+    json_flag(parser)
+
+
+@command(
+    "stats", help="count messages per provider and state, or spend per provider and day", arguments=_stats_arguments
+)
+def stats(ctx: Context, args: argparse.Namespace) -> int:
+    """Show how many messages each provider has in each state (or, with --spend, what they cost)."""
+    if args.spend:
+        return _spend(ctx, args)
+    if args.since is not None:
+        raise CLIError("--since applies to --spend only")
+    counts = ctx.service.messages.stats()
+    rows = [
+        {"provider": provider, "state": state.value, "count": n}
+        for (provider, state), n in sorted(counts.items(), key=lambda item: (item[0][0] or "", item[0][1].value))
+    ]
+    ctx.emit(rows, lambda: _stats_table(counts))
+    return 0
+
+
+def _stats_table(counts: Mapping[tuple[str | None, SMSState], int]) -> str:
+    if not counts:
+        return "no messages yet"
+    states = list(SMSState)
+    providers = sorted({provider for provider, _ in counts}, key=lambda p: (p is None, p or ""))
+    rows: list[list[object]] = []
+    for provider in providers:
+        numbers = [counts.get((provider, state), 0) for state in states]
+        rows.append([provider or "-", *numbers, sum(numbers)])
+    totals = [sum(counts.get((p, state), 0) for p in providers) for state in states]
+    rows.append(["TOTAL", *totals, sum(totals)])
+    headers = ["PROVIDER", *(state.name for state in states), "TOTAL"]
+    return format_table(headers, rows, numeric=range(1, len(headers)))
+
+
+def _spend(ctx: Context, args: argparse.Namespace) -> int:
+    from smscore.reports import spend_by_day
+
+    since = datetime.now(UTC) - args.since if args.since is not None else None
+    found = spend_by_day(ctx.service.messages, since=since)
+    rows = [
+        {
+            "day": r.day.isoformat(),
+            "provider": r.provider,
+            "currency": r.currency,
+            "amount": str(r.amount),
+            "messages": r.messages,
+            "segments": r.segments,
+            "unpriced": r.unpriced,
+        }
+        for r in found
+    ]
+
+    def table() -> str:
+        if not found:
+            return "no sent messages"
+        lines = [
+            (r.day.isoformat(), r.provider or "-", r.currency or "-", r.amount, r.messages, r.segments, r.unpriced)
+            for r in found
+        ]
+        headers = ["DAY (UTC)", "PROVIDER", "CURRENCY", "AMOUNT", "PRICED", "SEGMENTS", "UNPRICED"]
+        return format_table(headers, lines, numeric=[3, 4, 5, 6])
+
+    ctx.emit(rows, table)
+    return 0
