@@ -39,8 +39,8 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
+from providers._gateway_wire import Answer, Code, CodeTable, Verdict, uniq_of
 from providers._xml import document, element_text, escape_attribute, escape_text, local_name, parse_xml
-from providers._xml_gateway import Answer, Code, CodeTable, Verdict, make_uniq
 from smscore import SMSMessage
 from smscore.errors import ProviderError
 
@@ -110,12 +110,6 @@ def _attribute(element: Any, name: str) -> str | None:
     return None
 
 
-def _id(message: SMSMessage) -> int:
-    if message.id is None:
-        raise ValueError("a message without an id cannot be put on the wire")
-    return message.id
-
-
 @attrs.frozen(kw_only=True)
 class ATSWire:
     """The account's settings and the pure request/answer functions of the ATS protocol.
@@ -152,7 +146,7 @@ class ATSWire:
             fixed.append(("textid", self.textid))
         tail = " ".join(f'{name}="{escape_attribute(value)}"' for name, value in fixed)
         for message in messages:
-            uniq = escape_attribute(make_uniq(self.prefix, _id(message)))
+            uniq = escape_attribute(uniq_of(self.prefix, message))
             sender = escape_attribute(message.sender or self.sender)
             parts.append(
                 f'  <sms type="text" uniq="{uniq}" sender="{sender}" recipient="{escape_attribute(message.recipient)}"'
@@ -167,7 +161,7 @@ class ATSWire:
         """The ``<dlr>`` delivery-report request for ``messages``."""
         parts = ["<messages>\n", self._auth()]
         for message in messages:
-            uniq = make_uniq(self.prefix, _id(message))
+            uniq = uniq_of(self.prefix, message)
             parts.append(f'  <dlr uniq="{escape_attribute(uniq)}">{escape_text(uniq)}</dlr>\n')
         parts.append("</messages>\n")
         return document("".join(parts))
@@ -186,6 +180,10 @@ class ATSWire:
             else:
                 entries.append((uniq, element_text(element)))
         return Answer.collect(entries, self.prefix, request_codes)
+
+    def secrets(self) -> Sequence[str]:
+        """The password: it travels in every request body."""
+        return (self.password,)
 
     def send_extra(self) -> Mapping[str, Any]:
         """The seed's ``extra_sender_data`` of a sent message: prefix, validity, keyword and textid."""

@@ -41,8 +41,8 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
+from providers._gateway_wire import Answer, Code, CodeTable, Verdict, uniq_of
 from providers._xml import document, element_text, escape_text, local_name, parse_xml
-from providers._xml_gateway import Answer, Code, CodeTable, Verdict, make_uniq
 from smscore import SMSMessage
 from smscore.errors import ProviderError
 
@@ -80,12 +80,6 @@ SMS_OPERATOR_CODES: Final = CodeTable(
         }
     ),
 )
-
-
-def _id(message: SMSMessage) -> int:
-    if message.id is None:
-        raise ValueError("a message without an id cannot be put on the wire")
-    return message.id
 
 
 def _child_text(item: Any, name: str) -> str | None:
@@ -126,7 +120,7 @@ class SMSOperatorWire:
                 "      <DataItem>\n"
                 f"        <MobileTerminate>{escape_text(message.recipient)}</MobileTerminate>\n"
                 f"        <Text>{escape_text(message.content)}</Text>\n"
-                f"        <SmsId>{escape_text(make_uniq(self.prefix, _id(message)))}</SmsId>\n"
+                f"        <SmsId>{escape_text(uniq_of(self.prefix, message))}</SmsId>\n"
             )
             if message.sender:
                 parts.append(f"        <PhoneNumberMo>{escape_text(message.sender)}</PhoneNumberMo>\n")
@@ -138,7 +132,7 @@ class SMSOperatorWire:
         """The ``SMS-Status`` request for ``messages``."""
         parts = [self._header("SMS-Status"), "  <DataArray>\n"]
         for message in messages:
-            parts.append(f"    <SmsId>{escape_text(make_uniq(self.prefix, _id(message)))}</SmsId>\n")
+            parts.append(f"    <SmsId>{escape_text(uniq_of(self.prefix, message))}</SmsId>\n")
         parts.append("  </DataArray>\n</SmsServices>\n")
         return document("".join(parts))
 
@@ -157,6 +151,10 @@ class SMSOperatorWire:
                 continue
             entries.append((uniq, _child_text(item, "status") or ""))
         return Answer.collect(entries, self.prefix)
+
+    def secrets(self) -> Sequence[str]:
+        """The password: it travels in every request body."""
+        return (self.password,)
 
     def send_extra(self) -> Mapping[str, Any]:
         """The seed's ``extra_sender_data`` of a sent message: the prefix."""

@@ -1,368 +1,82 @@
-"""What the two XML gateways (ATS, SMS-operator) share: our ids on the wire, total code tables, the mapping of
-answers to outcomes, and the backend glue around a pure wire object.
-
-Our id on the wire. Both gateways key messages by an id we choose (ATS ``uniq``, SMS-operator ``SmsId``):
-``<prefix>-<message id>``, or just ``<message id>`` when the prefix is empty (the ancestor sent ``-<id>``, a
-negative-looking number). :func:`parse_uniq` reads it back with ``str.removeprefix`` and accepts only the exact
-form :func:`make_uniq` writes, so a prefix with digits or dashes (``app1``, ``eu-2``) can never be confused with
-the id, and ``parse_uniq(make_uniq(p, i), p) == i`` for every valid prefix ``p`` and id ``i >= 0``.
-
-Code tables are total. Every documented code has a :class:`Code` saying what it means when it answers a send
-(``on_send``), a delivery check (``on_check``) and, for ATS, a whole request (``on_request``: a code without an
-id). A code missing from the table is not an error: a send becomes UNKNOWN (ambiguous, resolved by a delivery
-check) and a check leaves the message where it is; the raw code is kept in ``error_code`` and in
-``extra_sender_data["sender_state"]`` either way.
-
-Per message, not per request. An answer that omits a message's id makes only that message ambiguous (send) or
-unanswered (check); ids we did not ask about are ignored (the backend logs them); contradicting codes for one id
-make that message ambiguous. Nothing fails a whole batch except a failure of the whole request.
+"""The I/O half both XML gateways (ATS, SMS-operator) share: their common options, chunking, one POST per chunk
+through a kept ``httpx.Client``, answers mapped through the gateway's wire object and code table, and secrets
+scrubbed from everything that leaves. The pure half is :mod:`providers._gateway_wire`.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Final, Protocol, Self
+from typing import Any, ClassVar, Self
 
 import attrs
 import httpx
 
-from providers._http import Failure, FailureKind, Redactor, build_client, check_url, post_xml, safe_url
-from providers._xml import MAX_RESPONSE_BYTES, illegal_characters
+from providers._gateway_wire import (
+    MAX_RAW_CODE,
+    Answer,
+    GatewayWire,
+    Prefix,
+    check_outcomes,
+    failure_outcomes,
+    make_uniq,
+    send_outcomes,
+    shown_code,
+)
+from providers._http import Failure, FailureKind, Redactor, build_client, post_xml
+from providers._urls import safe_url
+from providers._xml import MAX_RESPONSE_BYTES
 from providers.base import SMSBackend, without_secrets
-from smscore import Outcome, SMSMessage, SMSState
-from smscore.errors import ConfigurationError, ProviderError
+from providers.options import URL, Integer, Option, OptionSpec, Seconds, Text
+from smscore import Outcome, SMSMessage
+from smscore.errors import ProviderError
 
-__all__ = [
-    "Answer",
-    "Code",
-    "CodeTable",
-    "GatewayWire",
-    "Verdict",
-    "XMLGatewayBackend",
-    "check_outcomes",
-    "check_prefix",
-    "failure_outcomes",
-    "make_uniq",
-    "parse_uniq",
-    "send_outcomes",
-]
-
-#: Longest raw code kept verbatim in an outcome; anything longer is cut (a code is a few digits).
-MAX_RAW_CODE: Final = 40
-# Ids of at most this many digits are read back (a 64-bit id has 19).
-_MAX_ID_DIGITS: Final = 19
+__all__ = ["XMLGatewayBackend", "gateway_options"]
 
 
-# -- our id on the wire -----------------------------------------------------------------------------------
-
-
-def make_uniq(prefix: str, message_id: int) -> str:
-    """The id the gateway knows the message by: ``"<prefix>-<id>"``, or ``"<id>"`` when ``prefix`` is empty."""
-    return f"{prefix}-{message_id}" if prefix else str(message_id)
-
-
-def parse_uniq(uniq: str, prefix: str) -> int | None:
-    """The message id in ``uniq`` written by :func:`make_uniq` with ``prefix``; ``None`` when it is not ours.
-
-    The prefix is removed with ``str.removeprefix`` (never ``lstrip``, which strips a set of characters and so
-    eats leading digits of the id when the prefix holds digits), and the rest must be the canonical decimal
-    form of an id (no sign, no leading zero, no whitespace).
-    """
-    uniq = uniq.strip()
-    if prefix:
-        head = prefix + "-"
-        if not uniq.startswith(head):
-            return None
-        uniq = uniq.removeprefix(head)
-    if not (uniq.isascii() and uniq.isdigit()) or len(uniq) > _MAX_ID_DIGITS or (len(uniq) > 1 and uniq[0] == "0"):
-        return None
-    return int(uniq)
-
-
-def check_prefix(prefix: object, *, key: str = "uniq_prefix") -> str:
-    """Validate a configured id prefix: a string (numbers are turned into one) that XML can carry unchanged.
-
-    Raises :class:`~smscore.errors.ConfigurationError` keyed by ``key``.
-    """
-    if prefix is None:
-        return ""
-    if isinstance(prefix, int) and not isinstance(prefix, bool):
-        prefix = str(prefix)
-    if not isinstance(prefix, str):
-        raise ConfigurationError(f"option {key!r} must be a string", key=key)
-    if illegal_characters(prefix) or any(char in prefix for char in "\t\n\r"):
-        raise ConfigurationError(f"option {key!r} must not contain control characters", key=key)
-    if prefix != prefix.strip():
-        raise ConfigurationError(f"option {key!r} must not start or end with whitespace", key=key)
-    return prefix
-
-
-# -- code tables --------------------------------------------------------------------------------------------
-
-
-class Verdict(enum.Enum):
-    """What a gateway code means for a message, before it becomes an :class:`~smscore.Outcome`."""
-
-    SENDING = "sending"  #: accepted, delivery still to be learned
-    SENT = "sent"  #: handed to the carrier
-    DELIVERED = "delivered"
-    REJECTED = "rejected"  #: refused or failed for good (ERROR)
-    TRANSIENT = "transient"  #: not taken now, may be later (WAITING when sending)
-    AMBIGUOUS = "ambiguous"  #: the gateway may hold the message (UNKNOWN when sending)
-    NO_NEWS = "no news"  #: a check learnt nothing: the message stays where it is
-    NOT_FOUND = "not found"  #: a check: the gateway has no message with this id
-
-
-_ACCEPTED: Final = {
-    Verdict.SENDING: SMSState.SENDING,
-    Verdict.SENT: SMSState.SENT,
-    Verdict.DELIVERED: SMSState.DELIVERED,
-}
-
-
-@attrs.frozen
-class Code:
-    """One gateway code: a label and its verdict on a send, on a check, and on a whole request."""
-
-    label: str
-    on_send: Verdict
-    on_check: Verdict
-    on_request: Verdict = Verdict.AMBIGUOUS
-
-
-@attrs.frozen
-class CodeTable:
-    """A gateway's name (for reasons) and its codes."""
-
-    name: str
-    codes: Mapping[int, Code]
-
-    def lookup(self, raw: str) -> tuple[int | None, Code | None]:
-        """The integer value of ``raw`` (``None`` when it is not a plain number) and its entry, if known."""
-        text = raw.strip()
-        if not (text.isascii() and text.isdigit()) or len(text) > 9:
-            return None, None
-        number = int(text)
-        return number, self.codes.get(number)
-
-
-@attrs.frozen
-class Answer:
-    """A parsed gateway answer, by message id.
-
-    ``codes``: the raw code answered for each of our ids; ``conflicting``: ids answered twice with different
-    codes; ``foreign``: ids that are not ours (another prefix, garbage); ``request_codes``: codes that concern
-    the whole request (ATS ``<code>`` without ``uniq``); ``items``: how many per-message entries there were.
-    """
-
-    codes: Mapping[int, str] = attrs.field(factory=dict)
-    conflicting: frozenset[int] = frozenset()
-    foreign: tuple[str, ...] = ()
-    request_codes: tuple[str, ...] = ()
-    items: int = 0
-
-    @classmethod
-    def collect(cls, entries: Sequence[tuple[str, str]], prefix: str, request_codes: Sequence[str] = ()) -> Answer:
-        """Build an answer from ``(uniq, raw code)`` pairs in document order."""
-        codes: dict[int, str] = {}
-        conflicting: set[int] = set()
-        foreign: list[str] = []
-        for uniq, raw in entries:
-            message_id = parse_uniq(uniq, prefix)
-            if message_id is None:
-                foreign.append(uniq)
-                continue
-            raw = raw.strip()
-            if message_id in codes and codes[message_id] != raw:
-                conflicting.add(message_id)
-            codes.setdefault(message_id, raw)
-        return cls(
-            codes=codes,
-            conflicting=frozenset(conflicting),
-            foreign=tuple(foreign),
-            request_codes=tuple(code.strip() for code in request_codes),
-            items=len(entries),
-        )
-
-
-def _raw(raw: str) -> str:
-    return raw if len(raw) <= MAX_RAW_CODE else raw[:MAX_RAW_CODE] + "..."
-
-
-def _sender_state(number: int | None, raw: str) -> int | str:
-    return number if number is not None else _raw(raw)
-
-
-def _send_outcome(table: CodeTable, raw: str, uniq: str, extra: Mapping[str, Any]) -> Outcome:
-    number, code = table.lookup(raw)
-    data = {**extra, "sender_state": _sender_state(number, raw)}
-    if code is None:
-        return Outcome.ambiguous(
-            f"{table.name} answered an unknown code {_raw(raw)!r}; outcome unknown until a delivery check",
-            provider_ref=uniq,
-            error_code=_raw(raw),
-            extra_sender_data=data,
-        )
-    verdict = code.on_send
-    if verdict in _ACCEPTED:
-        return Outcome.accepted(_ACCEPTED[verdict], provider_ref=uniq, extra_sender_data=data)
-    reason = f"{table.name} code {number}: {code.label}"
-    common: dict[str, Any] = {"provider_ref": uniq, "error_code": str(number), "extra_sender_data": data}
-    if verdict is Verdict.REJECTED:
-        return Outcome.rejected(reason, **common)
-    if verdict is Verdict.TRANSIENT:
-        return Outcome.transient(reason, **common)
-    return Outcome.ambiguous(f"{reason}; outcome unknown until a delivery check", **common)
-
-
-def _request_outcome(table: CodeTable, raw: str, uniq: str, extra: Mapping[str, Any]) -> Outcome:
-    number, code = table.lookup(raw)
-    data = {**extra, "sender_state": _sender_state(number, raw)}
-    common: dict[str, Any] = {"provider_ref": uniq, "error_code": _raw(raw), "extra_sender_data": data}
-    if code is None:
-        reason = f"{table.name} answered the whole request with an unknown code {_raw(raw)!r}"
-        return Outcome.ambiguous(f"{reason}; outcome unknown until a delivery check", **common)
-    reason = f"{table.name} refused the whole request: code {number}: {code.label}"
-    if code.on_request is Verdict.REJECTED:
-        return Outcome.rejected(reason, **common)
-    if code.on_request is Verdict.TRANSIENT:
-        return Outcome.transient(reason, **common)
-    return Outcome.ambiguous(f"{reason}; outcome unknown until a delivery check", **common)
-
-
-def send_outcomes(
-    table: CodeTable, messages: Sequence[SMSMessage], answer: Answer, *, prefix: str, extra: Mapping[str, Any]
-) -> list[Outcome]:
-    """One outcome per message for the answer to a send request (pure).
-
-    Each message's own code wins; a message without one takes the request-level code when there is one, else
-    it is ambiguous (UNKNOWN): the gateway may hold it, and a delivery check will tell.
-    """
-    outcomes = []
-    for message in messages:
-        message_id = message.id if message.id is not None else -1
-        uniq = make_uniq(prefix, message_id)
-        stripped = illegal_characters(message.content)
-        data = {**extra, "stripped_characters": stripped} if stripped else dict(extra)
-        if message_id in answer.conflicting:
-            outcome = Outcome.ambiguous(
-                f"{table.name} answered contradicting codes for this message; outcome unknown until a delivery check",
-                provider_ref=uniq,
-                extra_sender_data=data,
-            )
-        elif message_id in answer.codes:
-            outcome = _send_outcome(table, answer.codes[message_id], uniq, data)
-        elif answer.request_codes:
-            outcome = _request_outcome(table, answer.request_codes[0], uniq, data)
-        else:
-            hint = " (the answer held no per-message status at all; wrong credentials?)" if not answer.items else ""
-            outcome = Outcome.ambiguous(
-                f"{table.name} answered without a status for this message{hint}; outcome unknown until a "
-                "delivery check",
-                provider_ref=uniq,
-                extra_sender_data=data,
-            )
-        outcomes.append(outcome)
-    return outcomes
-
-
-def _check_outcome(table: CodeTable, message: SMSMessage, raw: str, settled: bool) -> Outcome:
-    number, code = table.lookup(raw)
-    data = {"sender_state": _sender_state(number, raw)}
-    verdict = code.on_check if code is not None else Verdict.NO_NEWS
-    if verdict in _ACCEPTED:
-        return Outcome.accepted(_ACCEPTED[verdict], extra_sender_data=data)
-    reason = f"{table.name} code {number}: {code.label}" if code is not None else ""
-    if verdict is Verdict.REJECTED:
-        return Outcome.rejected(reason, error_code=str(number), extra_sender_data=data)
-    if verdict is Verdict.NOT_FOUND and message.state is not SMSState.WAITING:
-        if message.state is SMSState.UNKNOWN and not settled:
-            # A request that timed out may still be in the gateway's hands: "not found" proves nothing yet.
-            return Outcome(state=message.state, error_code=str(number), extra_sender_data=data)
-        if message.state is SMSState.UNKNOWN:
-            # The gateway never got it (the request that carried it failed): safe to send again.
-            return Outcome.transient(
-                f"{reason}: the gateway never received this message", error_code=str(number), extra_sender_data=data
-            )
-        return Outcome.rejected(reason, error_code=str(number), extra_sender_data=data)
-    # Nothing learnt: the message stays in its state; the raw code is kept.
-    return Outcome(state=message.state, error_code=_raw(raw), extra_sender_data=data)
-
-
-def check_outcomes(
-    table: CodeTable,
-    messages: Sequence[SMSMessage],
-    answer: Answer,
-    *,
-    now: datetime | None = None,
-    grace: timedelta = timedelta(0),
-) -> list[Outcome | None]:
-    """One report per message for the answer to a delivery check (pure); ``None`` where the answer says nothing
-    usable about the message (omitted, contradicting, or only a request-level code).
-
-    "Not found" sends a message in UNKNOWN back to WAITING only once it has been UNKNOWN for ``grace`` (measured
-    from its ``changed_at`` to ``now``; always when ``now`` is not given): a request that timed out may still be
-    processed by the gateway, and the message must not be sent twice.
-    """
-    reports: list[Outcome | None] = []
-    for message in messages:
-        message_id = message.id if message.id is not None else -1
-        if message_id in answer.conflicting or message_id not in answer.codes:
-            reports.append(None)
-            continue
-        settled = now is None or now - message.changed_at >= grace
-        reports.append(_check_outcome(table, message, answer.codes[message_id], settled))
-    return reports
-
-
-def failure_outcomes(failure: Failure, messages: Sequence[SMSMessage], *, prefix: str) -> list[Outcome]:
-    """The outcome of every message of a send request that produced no usable answer (pure)."""
-    outcomes = []
-    for message in messages:
-        uniq = make_uniq(prefix, message.id if message.id is not None else -1)
-        if failure.kind is FailureKind.TRANSIENT:
-            outcomes.append(Outcome.transient(failure.reason, provider_ref=uniq))
-        elif failure.kind is FailureKind.REJECTED:
-            outcomes.append(Outcome.rejected(failure.reason, provider_ref=uniq))
-        else:
-            outcomes.append(
-                Outcome.ambiguous(f"{failure.reason}; outcome unknown until a delivery check", provider_ref=uniq)
-            )
-    return outcomes
-
-
-# -- the backend glue ---------------------------------------------------------------------------------------
-
-
-class GatewayWire(Protocol):
-    """The pure half of a gateway: request documents and answer parsing. Implementations are frozen values."""
-
-    table: ClassVar[CodeTable]
-
-    @property
-    def prefix(self) -> str:
-        """The id prefix (see :func:`make_uniq`)."""
-        ...
-
-    def send_request(self, messages: Sequence[SMSMessage]) -> bytes:
-        """The send request for ``messages`` (all with ids), as UTF-8 bytes."""
-        ...
-
-    def check_request(self, messages: Sequence[SMSMessage]) -> bytes:
-        """The delivery-report request for ``messages``, as UTF-8 bytes."""
-        ...
-
-    def parse_answer(self, body: bytes) -> Answer:
-        """Parse an answer; raises the gateway's :class:`~smscore.errors.ProviderError` subclass only."""
-        ...
-
-    def send_extra(self) -> Mapping[str, Any]:
-        """Data stored in every sent message's ``extra_sender_data`` (never credentials)."""
-        ...
+def gateway_options(provider: str, default_url: str, *own: Option) -> OptionSpec:
+    """The options of an XML gateway: the credentials, the gateway's ``own`` options, then what every XML
+    gateway backend takes (address, id prefix, deadline, batch size, grace of "not found")."""
+    return OptionSpec(
+        provider,
+        Option("username", Text(), required=True, description="account name (sent inside the XML body)"),
+        Option(
+            "password",
+            Text(),
+            required=True,
+            secret=True,
+            description="account password (sent inside the XML body; never logged or shown)",
+        ),
+        *own,
+        Option("url", URL(), default=default_url, description="gateway address"),
+        Option(
+            "uniq_prefix",
+            Prefix(),
+            default="",
+            description="our id on the wire is ``<prefix>-<message id>`` (just the id when empty); use one prefix "
+            "per application sharing an account",
+        ),
+        Option(
+            "timeout",
+            Seconds(),
+            default=5.0,
+            description="seconds for connecting, each read and write, and waiting for a connection",
+        ),
+        Option(
+            "max_batch_size",
+            Integer(1, 10_000),
+            default=100,
+            description="most messages per request (publishing and delivery checks)",
+        ),
+        Option(
+            "not_found_grace",
+            Seconds(allow_zero=True),
+            default=60.0,
+            description='seconds a message must have been UNKNOWN before "not found" sends it back to WAITING: '
+            "a request that timed out may still be processed",
+        ),
+    )
 
 
 def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
@@ -376,6 +90,18 @@ class XMLGatewayBackend(SMSBackend):
 
     can_check_by_our_id = True
     log: ClassVar[logging.Logger] = logging.getLogger(__name__)
+    option_spec: ClassVar[OptionSpec]
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Self:
+        """Build the backend and its own ``httpx.Client`` from options (see :attr:`option_spec`).
+
+        Raises :class:`~smscore.errors.ConfigurationError` keyed by the option's name for a missing required
+        option, a value of the wrong type (strings such as ``"60"`` are converted) or an unknown option.
+        """
+        settings = dict(cls.option_spec.read(options))
+        client = build_client(timeout=settings.pop("timeout"))
+        return cls(client, **settings)
 
     def __init__(
         self,
@@ -384,7 +110,6 @@ class XMLGatewayBackend(SMSBackend):
         wire: GatewayWire,
         url: str,
         max_batch_size: int,
-        secrets: Sequence[str],
         not_found_grace: float = 60.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
@@ -400,7 +125,7 @@ class XMLGatewayBackend(SMSBackend):
         self._shown_url = safe_url(url)
         self._max_batch_size = max_batch_size
         self._max_response_bytes = max_response_bytes
-        self._redact = Redactor(secrets)
+        self._redact = Redactor(wire.secrets())
 
     @property
     def max_batch_size(self) -> int:  # type: ignore[override]  # a class constant in the base, per instance here
@@ -543,7 +268,7 @@ class XMLGatewayBackend(SMSBackend):
         if isinstance(result, Failure):
             return result
         if result.request_codes and not result.codes:
-            codes = ", ".join(_raw(code) for code in result.request_codes)
+            codes = ", ".join(shown_code(code) for code in result.request_codes)
             return Failure(FailureKind.REJECTED, f"the gateway refused the whole request: code(s) {codes}")
         return check_outcomes(self._wire.table, messages, result, now=datetime.now(UTC), grace=self._not_found_grace)
 
@@ -555,98 +280,3 @@ class XMLGatewayBackend(SMSBackend):
 
     def _scrub(self, outcome: Outcome) -> Outcome:
         return without_secrets(outcome, self._redact.forms)
-
-
-# -- reading options ----------------------------------------------------------------------------------------
-
-
-class Options:
-    """Typed reading of a backend's options (strings from the environment are coerced).
-
-    Every error is a :class:`~smscore.errors.ConfigurationError` keyed by the option's name; unknown names are
-    refused, so a typo never silently falls back to a default.
-    """
-
-    def __init__(self, options: Mapping[str, Any], known: Sequence[str]) -> None:
-        if not isinstance(options, Mapping):
-            raise ConfigurationError("options must be a mapping")
-        for name in options:
-            if name not in known:
-                raise ConfigurationError(f"unknown option {name!r} (known: {', '.join(sorted(known))})", key=str(name))
-        self._options = options
-
-    def _value(self, name: str) -> Any:
-        value = self._options.get(name)
-        return None if value is None or (isinstance(value, str) and not value.strip()) else value
-
-    def string(self, name: str, *, default: str | None = None, required: bool = False) -> str | None:
-        """A non-empty string (numbers accepted and turned into text); ``default`` when absent or empty."""
-        value = self._value(name)
-        if value is None:
-            if required:
-                raise ConfigurationError(f"option {name!r} is required", key=name)
-            return default
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise ConfigurationError(f"option {name!r} must be a string, not {type(value).__name__}", key=name)
-        if illegal_characters(value):
-            raise ConfigurationError(f"option {name!r} must not contain control characters", key=name)
-        return value
-
-    def required_string(self, name: str) -> str:
-        """A non-empty string that must be given."""
-        value = self.string(name)
-        if value is None:
-            raise ConfigurationError(f"option {name!r} is required", key=name)
-        return value
-
-    def integer(self, name: str, *, default: int, minimum: int = 1, maximum: int | None = None) -> int:
-        """An integer within bounds (``"60"`` is read as 60)."""
-        value = self._value(name)
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            raise ConfigurationError(f"option {name!r} must be an integer, not {value!r}", key=name)
-        try:
-            number = int(value.strip()) if isinstance(value, str) else int(value)
-        except (TypeError, ValueError):
-            raise ConfigurationError(f"option {name!r} must be an integer, not {value!r}", key=name) from None
-        if isinstance(value, float) and value != number:
-            raise ConfigurationError(f"option {name!r} must be an integer, not {value!r}", key=name)
-        if number < minimum or (maximum is not None and number > maximum):
-            bounds = f"at least {minimum}" + (f" and at most {maximum}" if maximum is not None else "")
-            raise ConfigurationError(f"option {name!r} must be {bounds}, not {number}", key=name)
-        return number
-
-    def seconds(self, name: str, *, default: float, allow_zero: bool = False) -> float:
-        """A positive (or, with ``allow_zero``, non-negative) number of seconds (``"2.5"`` is read as 2.5)."""
-        value = self._value(name)
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            raise ConfigurationError(f"option {name!r} must be a number of seconds, not {value!r}", key=name)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ConfigurationError(f"option {name!r} must be a number of seconds, not {value!r}", key=name) from None
-        lowest_ok = number >= 0 if allow_zero else number > 0
-        if not lowest_ok or math.isinf(number):
-            kind = "a non-negative" if allow_zero else "a positive"
-            raise ConfigurationError(f"option {name!r} must be {kind} number of seconds, not {value!r}", key=name)
-        return number
-
-    def url(self, name: str, *, default: str) -> str:
-        """An http(s) URL without credentials in it."""
-        value = self._value(name)
-        return check_url(default if value is None else value, key=name)
-
-    def prefix(self, name: str) -> str:
-        """An id prefix (see :func:`check_prefix`)."""
-        value = self._options.get(name)
-        return check_prefix(value, key=name)
-
-
-def client_from(options: Options) -> httpx.Client:
-    """The ``httpx.Client`` of a backend built from options (``timeout`` in seconds, 5 by default)."""
-    return build_client(timeout=options.seconds("timeout", default=5.0))

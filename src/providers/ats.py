@@ -35,30 +35,32 @@ so a message left UNKNOWN by a failed request is resolved too: code 20 (not foun
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Self
+from typing import ClassVar, Final
 
 import httpx
 
 from providers._ats_wire import ATS_CODES, DEFAULT_URL, ATSResponseError, ATSWire
-from providers._http import check_url
-from providers._xml_gateway import Options, XMLGatewayBackend, check_prefix, client_from
+from providers._gateway_wire import check_prefix
+from providers._urls import check_url
+from providers._xml_gateway import XMLGatewayBackend, gateway_options
+from providers.options import Integer, Option, OptionSpec, Text
 
-__all__ = ["ATS_CODES", "DEFAULT_URL", "ATSResponseError", "ATSSMSBackend"]
+__all__ = ["ATS_CODES", "DEFAULT_URL", "OPTIONS", "ATSResponseError", "ATSSMSBackend"]
 
-_OPTIONS: Final = (
-    "url",
-    "username",
-    "password",
-    "project_keyword",
-    "output_sender_number",
-    "uniq_prefix",
-    "validity",
-    "textid",
-    "optid",
-    "timeout",
-    "max_batch_size",
-    "not_found_grace",
+#: Every option of the ATS backend (the table of the module docstring).
+OPTIONS: Final[OptionSpec] = gateway_options(
+    "ATS",
+    DEFAULT_URL,
+    Option("project_keyword", Text(), required=True, description="project keyword, the ``kw`` attribute"),
+    Option(
+        "output_sender_number",
+        Text(),
+        required=True,
+        description="default sender, the ``sender`` attribute (a message's own sender wins)",
+    ),
+    Option("validity", Integer(1), default=60, description="the ``validity`` attribute"),
+    Option("textid", Text(), description="the ``textid`` attribute, sent only when set"),
+    Option("optid", Text(), description="operator id, sent as the ``opmid`` attribute (empty when not set)"),
 )
 
 
@@ -66,10 +68,11 @@ class ATSSMSBackend(XMLGatewayBackend):
     """Sends through the ATS XML gateway with the ``httpx.Client`` it is given (see the module docstring).
 
     ``publish`` and ``bulk_check_sms_states`` never raise: every failure is an outcome. The client is used for
-    every request (keep-alive) and closed by :meth:`close`.
+    every request (keep-alive) and closed by :meth:`close`; :meth:`from_options` builds one.
     """
 
     log: ClassVar[logging.Logger] = logging.getLogger(__name__)
+    option_spec: ClassVar[OptionSpec] = OPTIONS
 
     def __init__(
         self,
@@ -98,34 +101,5 @@ class ATSSMSBackend(XMLGatewayBackend):
             opmid=optid or "",
         )
         super().__init__(
-            client,
-            wire=wire,
-            url=check_url(url),
-            max_batch_size=max_batch_size,
-            secrets=[password],
-            not_found_grace=not_found_grace,
+            client, wire=wire, url=check_url(url), max_batch_size=max_batch_size, not_found_grace=not_found_grace
         )
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> Self:
-        """Build the backend and its own ``httpx.Client`` from options (see the module docstring).
-
-        Raises :class:`~smscore.errors.ConfigurationError` keyed by the option's name for a missing required
-        option, a value of the wrong type (strings such as ``"60"`` are converted) or an unknown option.
-        """
-        read = Options(options, _OPTIONS)
-        settings: dict[str, Any] = {
-            "username": read.required_string("username"),
-            "password": read.required_string("password"),
-            "project_keyword": read.required_string("project_keyword"),
-            "output_sender_number": read.required_string("output_sender_number"),
-            "url": read.url("url", default=DEFAULT_URL),
-            "uniq_prefix": read.prefix("uniq_prefix"),
-            "validity": read.integer("validity", default=60, minimum=1),
-            "textid": read.string("textid"),
-            "optid": read.string("optid"),
-            "max_batch_size": read.integer("max_batch_size", default=100, maximum=10_000),
-            "not_found_grace": read.seconds("not_found_grace", default=60.0, allow_zero=True),
-        }
-        client = client_from(read)
-        return cls(client, **settings)

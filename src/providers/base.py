@@ -17,28 +17,22 @@ override :meth:`~SMSBackend.publish_messages` when the service takes many messag
             return Outcome.accepted(SMSState.SENDING, provider_ref=ref)
 
 Configure it by dotted path: ``{"provider": "myapp.sms.MyGatewayBackend", "provider_options": {"url": ...}}``.
+Declare its options as an :class:`~providers.options.OptionSpec` in ``option_spec`` to have them checked (and
+listed in the reference) the way the shipped backends' are; without one, the options are passed to the
+constructor as keyword arguments.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import attrs
 
+from providers.options import OptionSpec
 from smscore import Outcome, SMSMessage, SMSState
-from smscore.errors import ConfigurationError
 
-__all__ = ["SMSBackend", "option", "scrub", "without_secrets"]
-
-
-def option(options: Mapping[str, Any], name: str, *, required: bool = False, default: Any = None) -> Any:
-    """Read option ``name``; raise :class:`~smscore.errors.ConfigurationError` keyed by the name when a required
-    option is missing or empty."""
-    value = options.get(name, default)
-    if required and (value is None or value == ""):
-        raise ConfigurationError(f"option {name!r} is required", key=name)
-    return value
+__all__ = ["SMSBackend", "scrub", "without_secrets"]
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -88,10 +82,16 @@ class SMSBackend:
 
     max_batch_size: int = 100
     can_check_by_our_id: bool = False
+    #: The options :meth:`from_options` accepts, or None to pass any options to the constructor unchecked.
+    option_spec: ClassVar[OptionSpec | None] = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:
-        """Build the backend from configuration options. The default passes them as keyword arguments."""
+        """Build the backend from configuration options: checked against :attr:`option_spec` when it is declared
+        (raising :class:`~smscore.errors.ConfigurationError` keyed by the option), then passed to the
+        constructor as keyword arguments."""
+        if cls.option_spec is not None:
+            return cls(**cls.option_spec.read(options))
         return cls(**options)
 
     def publish_message(self, message: SMSMessage) -> Outcome:

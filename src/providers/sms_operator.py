@@ -28,33 +28,36 @@ requests: 0 is DELIVERED, 15 (not found) sends a message left UNKNOWN back to WA
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Self
+from typing import ClassVar, Final
 
 import httpx
 
-from providers._http import check_url
+from providers._gateway_wire import check_prefix
 from providers._sms_operator_wire import (
     DEFAULT_URL,
     SMS_OPERATOR_CODES,
     SMSOperatorResponseError,
     SMSOperatorWire,
 )
-from providers._xml_gateway import Options, XMLGatewayBackend, check_prefix, client_from
+from providers._urls import check_url
+from providers._xml_gateway import XMLGatewayBackend, gateway_options
+from providers.options import OptionSpec
 
-__all__ = ["DEFAULT_URL", "SMS_OPERATOR_CODES", "SMSOperatorBackend", "SMSOperatorResponseError"]
+__all__ = ["DEFAULT_URL", "OPTIONS", "SMS_OPERATOR_CODES", "SMSOperatorBackend", "SMSOperatorResponseError"]
 
-_OPTIONS: Final = ("url", "username", "password", "uniq_prefix", "timeout", "max_batch_size", "not_found_grace")
+#: Every option of the SMS-operator backend (the table of the module docstring).
+OPTIONS: Final[OptionSpec] = gateway_options("SMS-operator", DEFAULT_URL)
 
 
 class SMSOperatorBackend(XMLGatewayBackend):
     """Sends through the SMS-operator XML web service with the ``httpx.Client`` it is given.
 
     ``publish`` and ``bulk_check_sms_states`` never raise: every failure is an outcome. The client is used for
-    every request (keep-alive) and closed by :meth:`close`.
+    every request (keep-alive) and closed by :meth:`close`; :meth:`from_options` builds one.
     """
 
     log: ClassVar[logging.Logger] = logging.getLogger(__name__)
+    option_spec: ClassVar[OptionSpec] = OPTIONS
 
     def __init__(
         self,
@@ -69,29 +72,5 @@ class SMSOperatorBackend(XMLGatewayBackend):
     ) -> None:
         wire = SMSOperatorWire(username=username, password=password, prefix=check_prefix(uniq_prefix))
         super().__init__(
-            client,
-            wire=wire,
-            url=check_url(url),
-            max_batch_size=max_batch_size,
-            secrets=[password],
-            not_found_grace=not_found_grace,
+            client, wire=wire, url=check_url(url), max_batch_size=max_batch_size, not_found_grace=not_found_grace
         )
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> Self:
-        """Build the backend and its own ``httpx.Client`` from options (see the module docstring).
-
-        Raises :class:`~smscore.errors.ConfigurationError` keyed by the option's name for a missing required
-        option, a value of the wrong type (strings such as ``"100"`` are converted) or an unknown option.
-        """
-        read = Options(options, _OPTIONS)
-        settings: dict[str, Any] = {
-            "username": read.required_string("username"),
-            "password": read.required_string("password"),
-            "url": read.url("url", default=DEFAULT_URL),
-            "uniq_prefix": read.prefix("uniq_prefix"),
-            "max_batch_size": read.integer("max_batch_size", default=100, maximum=10_000),
-            "not_found_grace": read.seconds("not_found_grace", default=60.0, allow_zero=True),
-        }
-        client = client_from(read)
-        return cls(client, **settings)

@@ -60,7 +60,7 @@ messages and, like any status not known here, give an ambiguous outcome (UNKNOWN
 never a crash. The raw status is kept in ``extra_sender_data["twilio_status"]``; price (a positive cost; Twilio
 reports charges as negative amounts), currency and segments are kept when Twilio reports them.
 
-Errors are translated here, at the edge. HTTP 429, Twilio codes of :data:`TRANSIENT_ERROR_CODES` (20429 too many
+Errors are translated at the edge (:mod:`providers._twilio_wire`). HTTP 429, Twilio codes of :data:`TRANSIENT_ERROR_CODES` (20429 too many
 requests, 30001 and 21611 queue overflow...) and 500/503 are transient (WAITING); 502 and 504 (a gateway gave
 up while Twilio may have created the message) are ambiguous (UNKNOWN); every other error answer is final
 (ERROR with the Twilio code: 20003 authentication, 21211 invalid ``To``, 21408 region not enabled, 21610
@@ -72,33 +72,45 @@ request may have left is ambiguous, because creating a message is not idempotent
 from __future__ import annotations
 
 import base64
-import json
 import logging
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 
-# requests and urllib3 are the transport of twilio's default HTTP client; their exceptions tell whether a
-# request left before it failed.
-import requests
-import urllib3.exceptions
-from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from providers.base import SMSBackend, option, without_secrets
+from providers._twilio_wire import (
+    LOOKUP_LIMIT,
+    LOOKUP_MARGIN,
+    STATUS_STATES,
+    TRANSIENT_ERROR_CODES,
+    CreateSettings,
+    MultiValues,
+    as_int,
+    callback_report,
+    create_params,
+    error_outcome,
+    exception_outcome,
+    instance_outcome,
+    look_up,
+    page_error,
+    status_outcome,
+)
+from providers.base import SMSBackend, without_secrets
+from providers.options import Instance, Integer, OneOf, Option, OptionSpec, Seconds, Text
 from smscore import Outcome, SMSMessage, SMSState
-from smscore.errors import CallbackError, ConfigurationError, InvalidSignatureError, ProviderError
+from smscore.errors import InvalidSignatureError, ProviderError
 from smscore.ports import CallbackReport
 
 __all__ = [
     "LOOKUP_LIMIT",
     "LOOKUP_MARGIN",
+    "OPTIONS",
     "STATUS_STATES",
     "TRANSIENT_ERROR_CODES",
     "TwilioSMSBackend",
@@ -109,300 +121,72 @@ __all__ = [
 
 log = logging.getLogger("providers.twilio")
 
-#: Twilio's message statuses and the state each one means for an outbound message.
-STATUS_STATES: Final[Mapping[str, SMSState]] = {
-    "queued": SMSState.SENDING,
-    "accepted": SMSState.SENDING,
-    "scheduled": SMSState.SENDING,
-    "sending": SMSState.SENDING,
-    "sent": SMSState.SENT,
-    "partially_delivered": SMSState.SENT,
-    "delivered": SMSState.DELIVERED,
-    "read": SMSState.DELIVERED,
-    "failed": SMSState.ERROR,
-    "undelivered": SMSState.ERROR,
-    "canceled": SMSState.ERROR,
-    # Inbound statuses: an outbound message should never have them.
-    "receiving": SMSState.UNKNOWN,
-    "received": SMSState.UNKNOWN,
-}
-
-#: Twilio error codes after which sending again later may work.
-TRANSIENT_ERROR_CODES: Final = frozenset(
-    {
-        20429,  # too many requests
-        20500,  # internal server error
-        20503,  # service unavailable
-        14107,  # SMS send rate limit exceeded
-        21611,  # the sender's queue is full
-        30001,  # queue overflow
-    }
-)
-
-#: HTTP statuses of a gateway that gave up waiting on Twilio, which may have created the message meanwhile.
-AMBIGUOUS_HTTP_STATUSES: Final = frozenset({502, 504})
-
-#: Most messages one look-up of a message without a sid reads (Twilio lists the newest first).
-LOOKUP_LIMIT: Final = 20
-
-#: How far before ``created_at`` and after ``changed_at`` a look-up accepts Twilio's ``date_created``.
-LOOKUP_MARGIN: Final = timedelta(minutes=1)
-
-_DEFAULT_TIMEOUT: Final = 10.0
 _DEFAULT_NOT_FOUND_GRACE: Final = 120.0
-_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
-_API_KEY = re.compile(r"SK[0-9a-fA-F]{32}")
-_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
-_KNOWN_OPTIONS: Final = frozenset(
-    {
-        "account_sid",
+
+
+def _sid(prefix: str, what: str) -> Text:
+    return Text(re.compile(prefix + "[0-9a-fA-F]{32}"), f"{what} ({prefix} and 32 hexadecimal digits)")
+
+
+#: Every option of the Twilio backend (the table of the module docstring).
+OPTIONS: Final = OptionSpec(
+    "Twilio",
+    Option("account_sid", _sid("AC", "an account SID"), required=True, description="the account (``AC...``)"),
+    Option(
         "auth_token",
+        Text(),
+        secret=True,
+        description="the account's auth token; it also verifies status callbacks",
+    ),
+    Option(
         "api_key",
-        "api_secret",
+        _sid("SK", "an API key SID"),
+        secret=True,
+        needs=("api_secret",),
+        description="an API key (``SK...``), used with ``api_secret`` instead of the auth token for requests",
+    ),
+    Option("api_secret", Text(), secret=True, needs=("api_key",), description="the API key's secret"),
+    Option(
         "from_",
-        "from",
-        "sender",
-        "from_number",
+        Text(),
+        aliases=("from", "sender", "from_number"),
+        description="the sender: a Twilio number, short code or alphanumeric sender ID",
+    ),
+    Option(
         "messaging_service_sid",
+        _sid("MG", "a Messaging Service SID"),
+        description="a Messaging Service (``MG...``); this or a sender is required",
+    ),
+    Option(
         "status_callback",
+        Text(re.compile(r"https?://[^/\s]+.*", re.DOTALL), "an http(s) URL"),
+        description="URL Twilio posts status changes to",
+    ),
+    Option(
         "validity_period",
-        "timeout",
+        Integer(1, 36000),
+        description="seconds (1-36000) a message may wait in Twilio's queue",
+    ),
+    Option("timeout", Seconds(), default=10.0, description="seconds per HTTP request (for the client built here)"),
+    Option(
         "not_found_grace",
-        "region",
-        "edge",
+        Seconds(allow_zero=True),
+        default=_DEFAULT_NOT_FOUND_GRACE,
+        description="seconds a message must have been UNKNOWN without a sid before the delivery check, finding "
+        "no such message at Twilio, reports it never received (WAITING)",
+    ),
+    Option("region", Text(), description="Twilio region to talk to"),
+    Option("edge", Text(), description="Twilio edge location to talk to"),
+    Option(
         "http_client",
-    }
+        Instance(HttpClient),
+        description="a ready HTTP client (tests, proxies); ``timeout`` is then the client's business",
+    ),
+    one_of=(
+        OneOf(("auth_token", "api_key"), "option 'auth_token' (or api_key and api_secret) is required"),
+        OneOf(("from_", "messaging_service_sid"), "option 'from_' (the sender) or 'messaging_service_sid' is required"),
+    ),
 )
-
-
-# -- pure functions: the translation of answers --------------------------------------------------------------
-
-
-def status_outcome(
-    status: str | None,
-    *,
-    sid: str | None = None,
-    error_code: object = None,
-    error_message: str | None = None,
-    price: object = None,
-    price_unit: str | None = None,
-    num_segments: object = None,
-) -> Outcome:
-    """The outcome a Twilio message status means, keeping the sid, error, price and segments.
-
-    Total: every string (and None) gives an outcome, never an exception; see the module docstring for the
-    table. The raw status is kept in ``extra_sender_data["twilio_status"]``.
-
-    >>> status_outcome("delivered", sid="SM1").state
-    <SMSState.DELIVERED: 'delivered'>
-    """
-    raw = "" if status is None else str(status)
-    state = STATUS_STATES.get(raw.strip().lower())
-    code = _code(error_code)
-    cost = _price(price)
-    common: dict[str, Any] = {
-        "provider_ref": sid or None,
-        "error_code": code,
-        "extra_sender_data": {"twilio_status": raw},
-        "price": cost,
-        "price_unit": (price_unit.upper() if price_unit else None) if cost is not None else None,
-        "segments": _segments(num_segments),
-    }
-    if state is SMSState.ERROR:
-        reason = error_message or "no reason given"
-        suffix = f" (error {code})" if code else ""
-        return Outcome.rejected(f"Twilio reports the message {raw}: {reason}{suffix}", **common)
-    if state is None or state is SMSState.UNKNOWN:
-        return Outcome.ambiguous(f"Twilio reports an unexpected status {raw!r} for an outbound message", **common)
-    return Outcome.accepted(state, **common)
-
-
-def error_outcome(http_status: int | None, code: int | None, message: str | None) -> Outcome:
-    """Translate an error answer of the Twilio API (HTTP status, Twilio error code, text) into an outcome.
-
-    Total over any status and code. Transient (WAITING): HTTP 429, 500, 503 and other 5xx, and the codes of
-    :data:`TRANSIENT_ERROR_CODES`; ambiguous (UNKNOWN): 502 and 504; final (ERROR) otherwise. The code (or the
-    HTTP status when Twilio gave none) is kept verbatim.
-
-    >>> error_outcome(400, 21211, "The 'To' number is not a valid phone number.").state
-    <SMSState.ERROR: 'error'>
-    """
-    kept = str(code) if code is not None else (str(http_status) if http_status is not None else None)
-    text = (message or "").strip() or "no details"
-    label = f"error {code}" if code is not None else "error"
-    if http_status is not None:
-        label += f" (HTTP {http_status})"
-    if http_status == 429 or code in TRANSIENT_ERROR_CODES:
-        return Outcome.transient(f"Twilio is busy: {label}: {text}", error_code=kept)
-    if http_status in AMBIGUOUS_HTTP_STATUSES:
-        return Outcome.ambiguous(
-            f"Twilio's gateway failed, the message may have been created: {label}: {text}", error_code=kept
-        )
-    if http_status is not None and http_status >= 500:
-        return Outcome.transient(f"Twilio is unavailable: {label}: {text}", error_code=kept)
-    return Outcome.rejected(f"Twilio refused the message: {label}: {text}", error_code=kept)
-
-
-def exception_outcome(exc: BaseException) -> Outcome:
-    """Translate an exception raised while creating a message into an outcome. Total over every exception.
-
-    Twilio's error answers go through :func:`error_outcome`. Failing to connect (refused, DNS, connect timeout,
-    proxy, TLS) is transient: nothing was sent. A read timeout, a dropped connection and anything else are
-    ambiguous: the request may have reached Twilio.
-    """
-    if isinstance(exc, TwilioRestException):
-        return error_outcome(_int(exc.status), _int(exc.code), str(exc.msg or ""))
-    if isinstance(exc, TwilioServiceException):
-        text = exc.title + (f" - {exc.detail}" if exc.detail else "")
-        return error_outcome(_int(exc.status), _int(exc.code), text)
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return Outcome.ambiguous("no answer from Twilio in time after the request was sent (read timeout)")
-    if isinstance(
-        exc, requests.exceptions.ConnectTimeout | requests.exceptions.ProxyError | requests.exceptions.SSLError
-    ):
-        return Outcome.transient(f"could not connect to Twilio: {type(exc).__name__}")
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        if _never_connected(exc):
-            return Outcome.transient("could not connect to Twilio (connection refused or name not resolved)")
-        return Outcome.ambiguous("the connection to Twilio broke after the request was sent")
-    return Outcome.ambiguous(f"creating the message at Twilio failed unexpectedly: {type(exc).__name__}")
-
-
-def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
-    reason: object = exc.args[0] if exc.args else None
-    if isinstance(reason, urllib3.exceptions.MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError)
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value))
-    except ValueError:
-        return None
-
-
-def _code(value: object) -> str | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    return str(value)
-
-
-def _price(value: object) -> Decimal | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        price = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return abs(price) if price.is_finite() else None
-
-
-def _segments(value: object) -> int | None:
-    number = _int(value)
-    # A Messaging Service message reports 0 segments until a sender is chosen: that is "not known yet".
-    return number if number is not None and number > 0 else None
-
-
-def _page_error(exc: Exception) -> TwilioRestException | None:
-    """The error answer behind a failed list call, as the :class:`TwilioRestException` a fetch would raise.
-
-    twilio reads a list page without checking its status and raises a bare ``TwilioException("Unable to fetch
-    page", response)`` for an error answer; reading Twilio's JSON error back gives the status and code that
-    :func:`exception_outcome` understands. None for any other exception.
-    """
-    if isinstance(exc, TwilioRestException | TwilioServiceException) or not isinstance(exc, TwilioException):
-        return None
-    response = exc.args[1] if len(exc.args) > 1 else None
-    status = _int(getattr(response, "status_code", None))
-    if status is None:
-        return None
-    try:
-        payload = json.loads(str(getattr(response, "text", "") or ""))
-    except ValueError:
-        payload = None
-    fields: Mapping[str, Any] = payload if isinstance(payload, dict) else {}
-    return TwilioRestException(status, "", str(fields.get("message") or ""), _int(fields.get("code")))
-
-
-def _utc(moment: datetime) -> datetime:
-    # Messages carry aware datetimes; should a naive one slip through, it can only be UTC (what storages keep).
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _first(value: str | Sequence[str]) -> str | None:
-    if isinstance(value, str):
-        return value
-    return str(value[0]) if value else None
-
-
-class _MultiValues:
-    """Form parameters as twilio's RequestValidator reads them (``getlist``), so repeated fields verify too."""
-
-    def __init__(self, params: Mapping[str, str | Sequence[str]]) -> None:
-        self._params = params
-
-    def __iter__(self) -> Any:
-        return iter(self._params)
-
-    def getlist(self, name: str) -> list[str]:
-        value = self._params[name]
-        return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-# -- options -------------------------------------------------------------------------------------------------
-
-
-def _text_option(options: Mapping[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str | None:
-    value = option(options, name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ConfigurationError(f"option {name!r} must be a string", key=name)
-    if pattern is not None and not pattern.fullmatch(value):
-        raise ConfigurationError(f"option {name!r} is not a valid SID (expected {pattern.pattern})", key=name)
-    return value
-
-
-def _validity_period(value: object) -> int | None:
-    if value is None or value == "":
-        return None
-    number = _int(value)
-    if number is None or not 1 <= number <= 36000 or (isinstance(value, float) and value != number):
-        raise ConfigurationError(
-            f"option 'validity_period' must be a whole number of seconds from 1 to 36000, not {value!r}",
-            key="validity_period",
-        )
-    return number
-
-
-def _timeout(value: object) -> float:
-    try:
-        number = float(value) if not isinstance(value, bool) else 0.0  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = 0.0
-    if not number > 0:
-        raise ConfigurationError(f"option 'timeout' must be a positive number of seconds, not {value!r}", key="timeout")
-    return number
-
-
-def _grace(value: object) -> float:
-    try:
-        number = float(value) if not isinstance(value, bool) else -1.0  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        number = -1.0
-    if not number >= 0 or math.isinf(number):
-        raise ConfigurationError(
-            f"option 'not_found_grace' must be a non-negative number of seconds, not {value!r}", key="not_found_grace"
-        )
-    return number
-
-
-# -- the backend ---------------------------------------------------------------------------------------------
 
 
 class TwilioSMSBackend(SMSBackend):
@@ -419,6 +203,7 @@ class TwilioSMSBackend(SMSBackend):
     """
 
     max_batch_size = 100
+    option_spec: ClassVar[OptionSpec | None] = OPTIONS
     # Twilio can list messages by recipient and time, not by an id of ours.
     can_check_by_our_id = False
 
@@ -441,10 +226,7 @@ class TwilioSMSBackend(SMSBackend):
             raise ValueError("not_found_grace must not be negative")
         self.not_found_grace = timedelta(seconds=not_found_grace)
         self._client = client
-        self.from_ = from_
-        self.messaging_service_sid = messaging_service_sid
-        self.status_callback = status_callback
-        self.validity_period = validity_period
+        self._settings = CreateSettings(from_, messaging_service_sid, status_callback, validity_period)
         self._validator = RequestValidator(auth_token) if auth_token else None
         secret_values = [s for s in (*secrets, auth_token) if s]
         username, password = getattr(client, "username", None), getattr(client, "password", None)
@@ -456,108 +238,73 @@ class TwilioSMSBackend(SMSBackend):
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:
-        """Build the backend and its Twilio client once, from configuration options (module docstring).
+        """Build the backend and its Twilio client once, from configuration options (:data:`OPTIONS`).
 
         Raises :class:`~smscore.errors.ConfigurationError` keyed by the option that is unknown, missing or wrong.
         No request is made.
         """
-        for name in options:
-            if name not in _KNOWN_OPTIONS:
-                raise ConfigurationError(f"unknown option {name!r} for the Twilio backend", key=str(name))
-        account_sid = _text_option(options, "account_sid", _ACCOUNT_SID)
-        if account_sid is None:
-            raise ConfigurationError("option 'account_sid' is required", key="account_sid")
-        auth_token = _text_option(options, "auth_token")
-        api_key = _text_option(options, "api_key", _API_KEY)
-        api_secret = _text_option(options, "api_secret")
-        if api_key and not api_secret:
-            raise ConfigurationError("option 'api_secret' is required with api_key", key="api_secret")
-        if api_secret and not api_key:
-            raise ConfigurationError("option 'api_key' is required with api_secret", key="api_key")
-        if not auth_token and not api_key:
-            raise ConfigurationError("option 'auth_token' (or api_key and api_secret) is required", key="auth_token")
-        sender_key = next((k for k in ("from_", "from", "sender", "from_number") if options.get(k)), "from_")
-        from_ = _text_option(options, sender_key)
-        service_sid = _text_option(options, "messaging_service_sid", _SERVICE_SID)
-        if not from_ and not service_sid:
-            raise ConfigurationError("option 'from_' (the sender) or 'messaging_service_sid' is required", key="from_")
-        status_callback = _text_option(options, "status_callback")
-        if status_callback is not None and not re.match(r"https?://[^/\s]+", status_callback):
-            raise ConfigurationError("option 'status_callback' must be an http(s) URL", key="status_callback")
-        validity_period = _validity_period(option(options, "validity_period"))
-        not_found_grace = _grace(option(options, "not_found_grace", default=_DEFAULT_NOT_FOUND_GRACE))
-        http_client = option(options, "http_client")
-        if http_client is not None and not isinstance(http_client, HttpClient):
-            raise ConfigurationError("option 'http_client' must be a twilio.http.HttpClient", key="http_client")
+        values = OPTIONS.read(options)
+        http_client = values["http_client"]
         owns_http_client = http_client is None
-        if http_client is None:
-            timeout = _timeout(option(options, "timeout", default=_DEFAULT_TIMEOUT))
-            http_client = TwilioHttpClient(timeout=timeout)
-        secret = api_secret or auth_token
+        if owns_http_client:
+            http_client = TwilioHttpClient(timeout=values["timeout"])
+        secret = values["api_secret"] or values["auth_token"]
         client = Client(
-            username=api_key or account_sid,
+            username=values["api_key"] or values["account_sid"],
             password=secret,
-            account_sid=account_sid,
-            region=_text_option(options, "region"),
-            edge=_text_option(options, "edge"),
+            account_sid=values["account_sid"],
+            region=values["region"],
+            edge=values["edge"],
             http_client=http_client,
         )
         return cls(
             client,
-            from_=from_,
-            messaging_service_sid=service_sid,
-            status_callback=status_callback,
-            validity_period=validity_period,
-            auth_token=auth_token,
-            secrets=[secret] if secret else [],
+            from_=values["from_"],
+            messaging_service_sid=values["messaging_service_sid"],
+            status_callback=values["status_callback"],
+            validity_period=values["validity_period"],
+            auth_token=values["auth_token"],
+            secrets=values.secrets,
             close_client=owns_http_client,
-            not_found_grace=not_found_grace,
+            not_found_grace=values["not_found_grace"],
+        )
+
+    @property
+    def from_(self) -> str | None:
+        """The configured sender (a message's own sender wins)."""
+        return self._settings.from_
+
+    @property
+    def messaging_service_sid(self) -> str | None:
+        """The configured Messaging Service."""
+        return self._settings.messaging_service_sid
+
+    @property
+    def status_callback(self) -> str | None:
+        """The URL Twilio posts status changes to, or None."""
+        return self._settings.status_callback
+
+    @status_callback.setter
+    def status_callback(self, url: str | None) -> None:
+        self._settings = CreateSettings(
+            self._settings.from_, self._settings.messaging_service_sid, url, self._settings.validity_period
         )
 
     # -- publishing ------------------------------------------------------------------------------------------
 
     def publish_message(self, message: SMSMessage) -> Outcome:
         """Create one message at Twilio and translate the answer. Never raises."""
-        params: dict[str, Any] = {"to": message.recipient, "body": message.content}
-        from_ = self._sender_of(message)
-        if from_:
-            params["from_"] = from_
-        if self.messaging_service_sid:
-            params["messaging_service_sid"] = self.messaging_service_sid
-        if self.status_callback:
-            params["status_callback"] = self.status_callback
-        if self.validity_period is not None:
-            params["validity_period"] = self.validity_period
         try:
-            created = self._client.messages.create(**params)
+            created = self._client.messages.create(**create_params(message, self._settings))
         except Exception as exc:
-            if not isinstance(exc, TwilioRestException | TwilioServiceException | requests.exceptions.RequestException):
-                log.exception("unexpected error creating SMS message %s at Twilio", message.id)
             outcome = self._clean(exception_outcome(exc))
         else:
-            sid = getattr(created, "sid", None)
-            if not sid:
+            if not getattr(created, "sid", None):
                 return Outcome.ambiguous("Twilio answered without a message sid")
-            outcome = self._clean(self._instance_outcome(created))
+            outcome = self._clean(instance_outcome(created))
         if outcome.state not in {SMSState.SENDING, SMSState.SENT, SMSState.DELIVERED}:
             log.warning("Twilio create of SMS message %s: %s: %s", message.id, outcome.state.name, outcome.error)
         return outcome
-
-    @staticmethod
-    def _instance_outcome(instance: Any) -> Outcome:
-        return status_outcome(
-            getattr(instance, "status", None),
-            sid=getattr(instance, "sid", None),
-            error_code=getattr(instance, "error_code", None),
-            error_message=getattr(instance, "error_message", None),
-            price=getattr(instance, "price", None),
-            price_unit=getattr(instance, "price_unit", None),
-            num_segments=getattr(instance, "num_segments", None),
-        )
-
-    def _sender_of(self, message: SMSMessage) -> str | None:
-        """The ``From`` a create request for ``message`` carries (None: only the Messaging Service)."""
-        return message.sender or self.from_
 
     def _clean(self, outcome: Outcome) -> Outcome:
         return without_secrets(outcome, self._secrets)
@@ -583,18 +330,10 @@ class TwilioSMSBackend(SMSBackend):
                 reports.append(None)
                 continue
             try:
-                if lookup:
-                    report = self._look_up(message, now)
-                else:
-                    instance = self._client.messages(message.provider_ref).fetch()
-                    report = self._clean(self._instance_outcome(instance))
+                report = self._look_up(message, now) if lookup else self._fetch(message)
             except Exception as exc:
-                exc = _page_error(exc) or exc
-                if (
-                    not lookup
-                    and isinstance(exc, TwilioRestException | TwilioServiceException)
-                    and _int(exc.status) == 404
-                ):
+                exc = page_error(exc) or exc
+                if not lookup and _is_not_found(exc):
                     log.warning("Twilio has no message %s (SMS message %s)", message.provider_ref, message.id)
                     answered += 1
                     reports.append(None)
@@ -609,6 +348,9 @@ class TwilioSMSBackend(SMSBackend):
             raise ProviderError(f"Twilio delivery check failed: {failure}")
         return reports
 
+    def _fetch(self, message: SMSMessage) -> Outcome:
+        return self._clean(instance_outcome(self._client.messages(message.provider_ref).fetch()))
+
     def _look_up(self, message: SMSMessage, now: datetime) -> Outcome | None:
         """Find the message Twilio may have created for ``message`` (UNKNOWN, no sid) by one list request.
 
@@ -616,62 +358,10 @@ class TwilioSMSBackend(SMSBackend):
         """
         # By recipient only: a sender changed since, or picked by a Messaging Service, must not hide the message.
         listed = list(self._client.messages.list(to=message.recipient, limit=LOOKUP_LIMIT))
-        start = _utc(message.created_at) - LOOKUP_MARGIN
-        end = _utc(message.changed_at) + LOOKUP_MARGIN
-        sender = self._sender_of(message)
-        at_the_time = [
-            instance
-            for instance in listed
-            if str(getattr(instance, "direction", None) or "").startswith("outbound")
-            and isinstance(created := getattr(instance, "date_created", None), datetime)
-            and start <= _utc(created) <= end
-        ]
-        candidates = [
-            instance
-            for instance in at_the_time
-            if getattr(instance, "body", None) == message.content
-            and (sender is None or getattr(instance, "from_", None) == sender)
-        ]
-        if len(listed) >= LOOKUP_LIMIT and not any(
-            isinstance(created := getattr(instance, "date_created", None), datetime) and _utc(created) < start
-            for instance in listed
-        ):
-            # Newest first and the page is full: older messages inside the window were not read, so neither
-            # "one candidate" nor "none" is proven.
-            log.warning(
-                "Twilio look-up of SMS message %s is inconclusive: the newest %d messages to its recipient do not "
-                "reach back to when it was sent",
-                message.id,
-                len(listed),
-            )
-            return None
-        if len(candidates) > 1:
-            log.warning(
-                "Twilio look-up of SMS message %s found %d messages that could be it; not guessing",
-                message.id,
-                len(candidates),
-            )
-            return None
-        if candidates:
-            return self._clean(self._instance_outcome(candidates[0]))
-        if at_the_time:
-            # Something went to the recipient then: Twilio may have re-encoded our text (Smart Encoding) or sent
-            # it from another number. "Never received" could send it twice, so nothing is concluded.
-            log.warning(
-                "Twilio look-up of SMS message %s found %d outbound message(s) to its recipient at that time, none "
-                "with its text and sender; not concluding",
-                message.id,
-                len(at_the_time),
-            )
-            return None
-        if now - _utc(message.changed_at) < self.not_found_grace:
-            # The create request may still be on its way to Twilio, or not yet listed.
-            return None
-        return self._clean(
-            Outcome.transient(
-                "Twilio lists no message like this one to its recipient: it never received it (safe to send again)"
-            )
-        )
+        found = look_up(message, listed, sender=self._settings.sender_of(message), now=now, grace=self.not_found_grace)
+        if found.warning:
+            log.warning("%s", found.warning)
+        return None if found.report is None else self._clean(found.report)
 
     # -- status callbacks ------------------------------------------------------------------------------------
 
@@ -689,18 +379,10 @@ class TwilioSMSBackend(SMSBackend):
         signature = next((v for k, v in headers.items() if k.lower() == "x-twilio-signature"), None)
         if self._validator is None:
             raise InvalidSignatureError("Twilio status callbacks need the auth_token option to be verified")
-        if not signature or not self._validator.validate(url, _MultiValues(params), signature):
+        if not signature or not self._validator.validate(url, MultiValues(params), signature):
             raise InvalidSignatureError("Twilio status callback signature does not verify")
-        fields = {name: _first(value) for name, value in params.items()}
-        account = fields.get("AccountSid")
-        if account and account != getattr(self._client, "account_sid", account):
-            raise CallbackError("Twilio status callback for another account")
-        sid = fields.get("MessageSid") or fields.get("SmsSid")
-        status = fields.get("MessageStatus") or fields.get("SmsStatus")
-        if not sid or not status:
-            raise CallbackError("Twilio status callback without MessageSid and MessageStatus")
-        outcome = status_outcome(status, sid=sid, error_code=fields.get("ErrorCode"))
-        return CallbackReport(provider_ref=sid, outcome=self._clean(outcome))
+        report = callback_report(params, account_sid=getattr(self._client, "account_sid", None))
+        return CallbackReport(provider_ref=report.provider_ref, outcome=self._clean(report.outcome))
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -715,3 +397,7 @@ class TwilioSMSBackend(SMSBackend):
     def __repr__(self) -> str:
         # The sender and service are not secret; the account, token and client stay out.
         return f"<TwilioSMSBackend from_={self.from_!r} messaging_service_sid={self.messaging_service_sid!r}>"
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    return isinstance(exc, TwilioRestException | TwilioServiceException) and as_int(exc.status) == 404

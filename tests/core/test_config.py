@@ -151,7 +151,11 @@ class TestBuildService:
             ({"storage": "nowhere.storage:build"}, "storage", "cannot import 'nowhere.storage'"),
             ({"provider": "providers.dummy:Nope"}, "providers.default.backend", "has no attribute 'Nope'"),
             ({"provider": "nodots"}, "providers.default.backend", "not a dotted path"),
-            ({"provider": "dummy", "provider_options": {"colour": "red"}}, "providers.default.options", "bad options"),
+            (
+                {"provider": "dummy", "provider_options": {"colour": "red"}},
+                "providers.default.options.colour",
+                "unknown option 'colour' for dummy",
+            ),
             ({"provider": "smscore.testing:FixedClock"}, "providers.default.backend", "not an SMS provider"),
             ({"router": "smscore.config:SECRET_OPTION_NAMES"}, "router", "not callable"),
         ],

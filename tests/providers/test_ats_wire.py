@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from providers._ats_wire import ATS_CODES, ATSResponseError, ATSWire
 from providers._xml import strip_illegal
-from providers._xml_gateway import (
+from providers._gateway_wire import (
     Verdict,
     check_outcomes,
     check_prefix,

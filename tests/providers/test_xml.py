@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from providers._http import Redactor, safe_url
+from providers._http import Redactor
+from providers._urls import safe_url
 from providers._xml import (
     MAX_DEPTH,
     document,
