@@ -17,7 +17,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from providers._ats_wire import ATS_CODES, ATSResponseError, ATSWire
-from providers._xml import strip_illegal
 from providers._gateway_wire import (
     Verdict,
     check_outcomes,
@@ -26,6 +25,7 @@ from providers._gateway_wire import (
     parse_uniq,
     send_outcomes,
 )
+from providers._xml import strip_illegal
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import ConfigurationError
 from tests.contracts.providers import wire_message

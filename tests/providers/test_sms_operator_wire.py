@@ -15,9 +15,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from providers._gateway_wire import check_outcomes, send_outcomes
 from providers._sms_operator_wire import SMS_OPERATOR_CODES, SMSOperatorResponseError, SMSOperatorWire
 from providers._xml import strip_illegal
-from providers._gateway_wire import check_outcomes, send_outcomes
 from smscore import SMSMessage, SMSState
 from tests.contracts.providers import wire_message
 from tests.providers.test_ats_wire import ids, prefixes
