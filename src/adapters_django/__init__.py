@@ -19,14 +19,16 @@ What is where:
   ``transaction.atomic()`` (the message is stored with the caller's transaction and published on commit);
 - :mod:`adapters_django.models`: ``OutputSMSMessage``, ``OutputSMSRelatedObject``, ``AbstractSMSTemplate``,
   ``SMSTemplate``;
-- :mod:`adapters_django.wiring`: every ``PYMESS_*`` setting and :func:`get_service` (the core's service, for
+- :mod:`adapters_django.conf`: every ``PYMESS_*`` setting, with its default;
+- :mod:`adapters_django.wiring`: :func:`get_service` (the core's service, built from the settings, for
   ``process_outbox``, ``check_delivery`` and the core's message values);
 - :mod:`adapters_django.urls` and :mod:`adapters_django.views`: the status-callback view providers (Twilio) post
   delivery reports to; ``path("sms/", include("adapters_django.urls"))`` with
   ``PYMESS_SMS_PUBLIC_BASE_URL = "https://example.com/sms"``;
 - :mod:`adapters_django.signals`: ``sms_state_changed``, sent for every state change of a message;
 - :mod:`adapters_django.checks`: system checks naming the wrong setting;
-- :mod:`adapters_django.repositories`: the core's storage ports on the ORM;
+- :mod:`adapters_django.repositories`: the core's storage ports on the ORM (database errors raise the core's
+  ``StorageError``, see :mod:`adapters_django.errors`);
 - management commands ``check_sms_delivery`` (cron: delivery reports, idle timeout) and ``send_messages_batch``
   (the outbox worker step; also publishes messages left WAITING by a crash);
 - the admin: messages read-only with their related objects and reported prices, templates with a preview.

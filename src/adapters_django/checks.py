@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core import checks
 
-from adapters_django import wiring
+from adapters_django import conf, wiring
 from smscore import ConfigurationError
 
 __all__ = ["check_callback_urls", "check_settings", "check_template_model", "check_timezone", "register"]
@@ -36,8 +36,8 @@ def _error(exc: ConfigurationError, check_id: str) -> checks.CheckMessage:
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """E001, E002 and W001: the ``PYMESS_*`` settings map onto a valid configuration whose backends build."""
     messages: list[checks.CheckMessage] = []
-    for name in wiring.unknown_setting_names():
-        close = difflib.get_close_matches(name, sorted(wiring.SETTING_NAMES), n=1)
+    for name in conf.unknown_setting_names():
+        close = difflib.get_close_matches(name, sorted(conf.SETTING_NAMES), n=1)
         messages.append(
             checks.Warning(
                 f"{name} is not a setting of adapters_django and is ignored",
@@ -61,13 +61,13 @@ def check_template_model(app_configs: Any = None, **kwargs: Any) -> list[checks.
 
     from adapters_django.models import AbstractSMSTemplate, get_template_model
 
-    label = wiring.template_model_label()
+    label = conf.template_model_label()
     try:
         model = get_template_model()
     except ImproperlyConfigured as exc:
         hint = None
         if label.lower().startswith("pymess."):
-            hint = f"'{label}' is the ancestor's model; use '{wiring.DEFAULT_TEMPLATE_MODEL}' or your own model."
+            hint = f"'{label}' is the ancestor's model; use '{conf.DEFAULT_TEMPLATE_MODEL}' or your own model."
         return [checks.Error(str(exc), hint=hint, obj="PYMESS_SMS_TEMPLATE_MODEL", id="adapters_django.E003")]
     if not issubclass(model, AbstractSMSTemplate):
         return [

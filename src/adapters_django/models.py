@@ -31,7 +31,7 @@ from django.db.models.functions import Cast
 from django.template import Context, Engine
 from django.utils import timezone
 
-from adapters_django.wiring import install_template_model_default, template_model_label
+from adapters_django.conf import install_template_model_default, template_model_label
 from smscore import RelatedObject, SMSState
 
 if TYPE_CHECKING:

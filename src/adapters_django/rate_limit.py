@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 
+from adapters_django.errors import storage_errors
 from adapters_django.models import SMSRateLimit
 from smscore.ports import check_reservation
 
@@ -32,6 +33,7 @@ class DjangoRateLimiter:
     def __init__(self, using: str = DEFAULT_DB_ALIAS) -> None:
         self.using = using
 
+    @storage_errors()
     def reserve(self, key: str, count: int, *, interval: float, now: datetime) -> datetime:
         """See :meth:`smscore.ports.RateLimiter.reserve`.
 

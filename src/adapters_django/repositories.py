@@ -1,8 +1,10 @@
 """The core's storage ports on the Django ORM: :class:`DjangoMessageRepository` and
 :class:`DjangoTemplateRepository`.
 
-Every method is atomic on its own (``transaction.atomic``; inside a caller's transaction it becomes a savepoint).
-Rows map to values explicitly, both ways; nothing here decides a state, it only stores what the core decided.
+Every method is atomic on its own (``transaction.atomic``; inside a caller's transaction it becomes a savepoint)
+and raises the core's :class:`~smscore.StorageError` for a database error (see :mod:`adapters_django.errors`).
+Rows map to values through the field list every storage shares (:mod:`smscore.rows`); nothing here decides a
+state, it only stores what the core decided.
 
 - ``save`` is compare-and-set: ``UPDATE ... WHERE id = %s AND version = %s``; no row updated means someone else
   wrote first (:class:`~smscore.ConcurrentUpdateError`) or the message is gone.
@@ -29,6 +31,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Count, F, Q
 from django.template import TemplateSyntaxError
 
+from adapters_django.errors import storage_errors
 from adapters_django.models import AbstractSMSTemplate, OutputSMSMessage, OutputSMSRelatedObject, get_template_model
 from smscore import (
     ConcurrentUpdateError,
@@ -41,7 +44,7 @@ from smscore import (
     TemplateNotFoundError,
     TemplateRenderError,
 )
-from smscore.message import MUTABLE_FIELDS, ROW_FIELDS
+from smscore.rows import DATETIME_FIELDS, READ_FIELDS, SAVED_FIELDS, message_from_row, row_values
 from smscore.templates import TemplateRenderer
 
 __all__ = [
@@ -51,10 +54,6 @@ __all__ = [
     "pinned_template",
     "template_not_found",
 ]
-
-#: Columns read for a message, in the order of :class:`smscore.SMSMessage`'s fields.
-_COLUMNS: Final = ("id", *ROW_FIELDS)
-_DATETIMES: Final = frozenset({"created_at", "changed_at", "sent_at", "next_attempt_at", "lease_expires_at"})
 
 #: Marks rows chosen by an SQLite claim until their lease is written (in the same transaction, never seen
 #: by anyone else: SQLite lets one writer at a time and readers see only committed data).
@@ -90,48 +89,18 @@ def _label(app_label: str, model: str) -> str:
     return f"{app_label}.{model}" if app_label else model
 
 
-def _saved_columns(message: SMSMessage, *, version: int) -> dict[str, Any]:
-    """The columns a save writes: the fields that change over a message's life (see the port)."""
-    return {name: value for name, value in _columns(message, version=version).items() if name in MUTABLE_FIELDS}
+def _saved_columns(message: SMSMessage) -> dict[str, Any]:
+    """The columns a save writes: the fields that change over a message's life (see the port), version bumped."""
+    values = row_values(message)
+    saved = {name: values[name] for name in SAVED_FIELDS}
+    saved["version"] = message.version + 1
+    return saved
 
 
-def _columns(message: SMSMessage, *, version: int) -> dict[str, Any]:
-    return {
-        "recipient": message.recipient,
-        "content": message.content,
-        "state": message.state.value,
-        "created_at": message.created_at,
-        "changed_at": message.changed_at,
-        "sent_at": message.sent_at,
-        "sender": message.sender,
-        "template_slug": message.template_slug,
-        "backend": message.backend,
-        "provider": message.provider,
-        "error": message.error,
-        "extra_data": dict(message.extra_data),
-        "extra_sender_data": dict(message.extra_sender_data),
-        "tag": message.tag,
-        "attempts": message.attempts,
-        "priority": message.priority,
-        "provider_ref": message.provider_ref,
-        "encoding": message.encoding,
-        "segments": message.segments,
-        "idempotency_key": message.idempotency_key,
-        "next_attempt_at": message.next_attempt_at,
-        "lease_expires_at": message.lease_expires_at,
-        "price": message.price,
-        "price_unit": message.price_unit,
-        "version": version,
-    }
-
-
-def _message(row: Mapping[str, Any], related: Mapping[int, tuple[RelatedObject, ...]]) -> SMSMessage:
-    fields: dict[str, Any] = {name: (_aware(row[name]) if name in _DATETIMES else row[name]) for name in _COLUMNS}
-    fields["state"] = SMSState(row["state"])
-    fields["extra_data"] = row["extra_data"] or {}
-    fields["extra_sender_data"] = row["extra_sender_data"] or {}
-    fields["related_objects"] = related.get(row["id"], ())
-    return SMSMessage.from_fields(fields)
+def _message(row: dict[str, Any], related: Mapping[int, tuple[RelatedObject, ...]]) -> SMSMessage:
+    for name in DATETIME_FIELDS:
+        row[name] = _aware(row[name])
+    return message_from_row(row, related.get(row["id"], ()))
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -170,7 +139,7 @@ class DjangoMessageRepository:
                 found.setdefault(message_id, []).append(RelatedObject(_label(app_label, model), object_id))
         return {message_id: tuple(items) for message_id, items in found.items()}
 
-    def _load(self, rows: Iterable[Mapping[str, Any]]) -> list[SMSMessage]:
+    def _load(self, rows: Iterable[dict[str, Any]]) -> list[SMSMessage]:
         rows = list(rows)
         related = self._related([row["id"] for row in rows])
         return [_message(row, related) for row in rows]
@@ -218,6 +187,7 @@ class DjangoMessageRepository:
         """See :meth:`smscore.ports.MessageRepository.add`."""
         return self.add_many([message])[0]
 
+    @storage_errors()
     def add_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.add_many`."""
         messages = list(messages)
@@ -235,8 +205,7 @@ class DjangoMessageRepository:
             templates = self._template_ids({m.template_slug for m in messages if m.template_slug is not None})
             content_types = self._content_type_ids({r.content_type for m in messages for r in m.related_objects})
             rows = [
-                OutputSMSMessage(**_columns(m, version=m.version), template_id=templates.get(m.template_slug or ""))
-                for m in messages
+                OutputSMSMessage(**row_values(m), template_id=templates.get(m.template_slug or "")) for m in messages
             ]
             try:
                 with self._atomic():  # a savepoint: the clash must not poison the caller's transaction
@@ -257,9 +226,10 @@ class DjangoMessageRepository:
         for row in rows:
             row.save(using=self.using, force_insert=True)
 
+    @storage_errors()
     def get(self, message_id: int) -> SMSMessage:
         """See :meth:`smscore.ports.MessageRepository.get`."""
-        found = self._load(self._rows.filter(pk=message_id).values(*_COLUMNS))
+        found = self._load(self._rows.filter(pk=message_id).values(*READ_FIELDS))
         if not found:
             raise MessageNotFoundError(message_id)
         return found[0]
@@ -268,6 +238,7 @@ class DjangoMessageRepository:
         """See :meth:`smscore.ports.MessageRepository.save`."""
         return self.save_many([message])[0]
 
+    @storage_errors()
     def save_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.save_many`."""
         messages = list(messages)
@@ -278,9 +249,7 @@ class DjangoMessageRepository:
             for message in messages:
                 if message.id is None:
                     raise MessageNotFoundError(0)
-                updated = self._rows.filter(pk=message.id, version=message.version).update(
-                    **_saved_columns(message, version=message.version + 1)
-                )
+                updated = self._rows.filter(pk=message.id, version=message.version).update(**_saved_columns(message))
                 if not updated:
                     conflicts.append(message.id)
             if conflicts:
@@ -292,6 +261,7 @@ class DjangoMessageRepository:
                 raise ConcurrentUpdateError(conflicts)
         return [attrs.evolve(m, version=m.version + 1) for m in messages]
 
+    @storage_errors()
     def find(
         self,
         state: SMSState | None = None,
@@ -305,7 +275,7 @@ class DjangoMessageRepository:
         rows = self._filtered(state=state, tag=tag, recipient=recipient, provider=provider).order_by("-pk")
         if limit is not None:
             rows = rows[:limit]
-        return self._load(rows.values(*_COLUMNS))
+        return self._load(rows.values(*READ_FIELDS))
 
     def _filtered(self, **filters: Any) -> Any:
         conditions = {name: value for name, value in filters.items() if value is not None}
@@ -313,26 +283,31 @@ class DjangoMessageRepository:
             conditions["state"] = SMSState(conditions["state"]).value
         return self._rows.filter(**conditions)
 
+    @storage_errors()
     def count(self, state: SMSState | None = None, *, provider: str | None = None) -> int:
         """See :meth:`smscore.ports.MessageRepository.count`."""
         return int(self._filtered(state=state, provider=provider).count())
 
+    @storage_errors()
     def stats(self) -> dict[tuple[str | None, SMSState], int]:
         """See :meth:`smscore.ports.MessageRepository.stats`."""
         rows = self._rows.values_list("provider", "state").annotate(total=Count("pk"))
         return {(provider, SMSState(state)): total for provider, state, total in rows}
 
+    @storage_errors()
     def get_by_idempotency_key(self, key: str) -> SMSMessage | None:
         """See :meth:`smscore.ports.MessageRepository.get_by_idempotency_key`."""
-        found = self._load(self._rows.filter(idempotency_key=key).values(*_COLUMNS))
+        found = self._load(self._rows.filter(idempotency_key=key).values(*READ_FIELDS))
         return found[0] if found else None
 
+    @storage_errors()
     def get_by_provider_ref(self, provider_ref: str, *, provider: str | None = None) -> SMSMessage | None:
         """See :meth:`smscore.ports.MessageRepository.get_by_provider_ref`."""
         rows = self._filtered(provider_ref=provider_ref, provider=provider).order_by("pk")[:1]
-        found = self._load(rows.values(*_COLUMNS))
+        found = self._load(rows.values(*READ_FIELDS))
         return found[0] if found else None
 
+    @storage_errors()
     def scan(
         self,
         *,
@@ -347,8 +322,9 @@ class DjangoMessageRepository:
         rows = self._filtered(provider=provider, sent_at__lt=sent_before, sent_at__gte=sent_after).filter(
             state__in=[SMSState(s).value for s in states], pk__gt=after_id
         )
-        return self._load(rows.order_by("pk")[:limit].values(*_COLUMNS))
+        return self._load(rows.order_by("pk")[:limit].values(*READ_FIELDS))
 
+    @storage_errors()
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.claim` (and the module docstring for the SQLite way)."""
         due = self._rows.filter(
@@ -358,7 +334,7 @@ class DjangoMessageRepository:
         due = due.order_by("priority", "pk")
         with self._atomic():
             if connections[self.using].features.has_select_for_update_skip_locked:
-                rows = list(due.select_for_update(skip_locked=True)[:limit].values(*_COLUMNS))
+                rows = list(due.select_for_update(skip_locked=True)[:limit].values(*READ_FIELDS))
                 if not rows:
                     return []
                 self._rows.filter(pk__in=[row["id"] for row in rows]).update(
@@ -373,18 +349,20 @@ class DjangoMessageRepository:
                 if not marked:
                     return []
                 rows = list(
-                    self._rows.filter(lease_expires_at=_CLAIM_MARK).order_by("priority", "pk").values(*_COLUMNS)
+                    self._rows.filter(lease_expires_at=_CLAIM_MARK).order_by("priority", "pk").values(*READ_FIELDS)
                 )
                 self._rows.filter(lease_expires_at=_CLAIM_MARK).update(lease_expires_at=lease_until)
             for row in rows:
                 row["lease_expires_at"] = lease_until
             return self._load(rows)
 
+    @storage_errors()
     def find_expired_leases(self, *, now: datetime, limit: int) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.find_expired_leases`."""
         rows = self._rows.filter(state=SMSState.WAITING.value, lease_expires_at__lt=now).order_by("pk")
-        return self._load(rows[:limit].values(*_COLUMNS))
+        return self._load(rows[:limit].values(*READ_FIELDS))
 
+    @storage_errors()
     def purge(self, *, states: Collection[SMSState], changed_before: datetime, limit: int) -> int:
         """See :meth:`smscore.ports.MessageRepository.purge`."""
         with self._atomic():
@@ -476,6 +454,7 @@ class DjangoTemplateRepository:
     def _manager(self) -> Any:
         return self.model._default_manager.using(self.using)
 
+    @storage_errors()
     def get(self, slug: str) -> SMSTemplate:
         """See :meth:`smscore.ports.TemplateRepository.get`; the error is also the model's ``DoesNotExist``."""
         pinned = _pinned.get()
@@ -487,6 +466,7 @@ class DjangoTemplateRepository:
             raise template_not_found(self.model, str(slug)) from None
         return DjangoSMSTemplate.of(instance)
 
+    @storage_errors()
     def save(self, template: SMSTemplate) -> SMSTemplate:
         """See :meth:`smscore.ports.TemplateRepository.save`."""
         with transaction.atomic(using=self.using):
@@ -499,12 +479,14 @@ class DjangoTemplateRepository:
             instance.save(using=self.using)
         return DjangoSMSTemplate.of(instance)
 
+    @storage_errors()
     def delete(self, slug: str) -> None:
         """See :meth:`smscore.ports.TemplateRepository.delete`."""
         deleted, _ = self._manager.filter(slug=slug).delete()
         if not deleted:
             raise template_not_found(self.model, slug)
 
+    @storage_errors()
     def list(self) -> list[SMSTemplate]:
         """See :meth:`smscore.ports.TemplateRepository.list`."""
         return [DjangoSMSTemplate.of(instance) for instance in self._manager.order_by("slug")]

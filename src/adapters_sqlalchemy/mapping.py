@@ -1,17 +1,18 @@
-"""Explicit mapping between the core's values and table rows.
+"""Mapping between the core's values and table rows.
 
-Every column is named here once in each direction, so a new field of :class:`~smscore.SMSMessage` shows up as a
-missing column in review rather than as silently lost data. ``state`` is stored as the enum's string value.
+Message rows come from the one field list every storage shares (:mod:`smscore.rows`): the table's columns are
+``id`` and :data:`~smscore.message.ROW_FIELDS`, and ``state`` is stored as the enum's string value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from smscore import RelatedObject, SMSMessage, SMSState, SMSTemplate
+from smscore import SMSMessage, SMSTemplate
 from smscore.message import ROW_FIELDS
+from smscore.rows import DATETIME_FIELDS, message_from_row, row_values
 
 __all__ = [
     "MESSAGE_COLUMNS",
@@ -27,70 +28,9 @@ MESSAGE_COLUMNS: Final = ROW_FIELDS
 
 def message_to_row(message: SMSMessage) -> dict[str, Any]:
     """The column values of ``message`` (without ``id``). Raises ``ValueError`` for a naive datetime."""
-    for name in ("created_at", "changed_at", "sent_at", "next_attempt_at", "lease_expires_at"):
+    for name in DATETIME_FIELDS:
         _require_aware(getattr(message, name), name)
-    return {
-        "recipient": message.recipient,
-        "content": message.content,
-        "state": SMSState(message.state).value,
-        "created_at": message.created_at,
-        "changed_at": message.changed_at,
-        "sent_at": message.sent_at,
-        "sender": message.sender,
-        "template_slug": message.template_slug,
-        "backend": message.backend,
-        "provider": message.provider,
-        "error": message.error,
-        "extra_data": dict(message.extra_data),
-        "extra_sender_data": dict(message.extra_sender_data),
-        "tag": message.tag,
-        "attempts": message.attempts,
-        "priority": message.priority,
-        "provider_ref": message.provider_ref,
-        "encoding": message.encoding,
-        "segments": message.segments,
-        "idempotency_key": message.idempotency_key,
-        "next_attempt_at": message.next_attempt_at,
-        "lease_expires_at": message.lease_expires_at,
-        "price": message.price,
-        "price_unit": message.price_unit,
-        "version": message.version,
-    }
-
-
-def message_from_row(row: Mapping[Any, Any], related: Sequence[RelatedObject] = ()) -> SMSMessage:
-    """The message stored in ``row``, with its ``related`` objects in order."""
-    return SMSMessage.from_fields(
-        {
-            "id": row["id"],
-            "recipient": row["recipient"],
-            "content": row["content"],
-            "state": SMSState(row["state"]),
-            "created_at": row["created_at"],
-            "changed_at": row["changed_at"],
-            "sent_at": row["sent_at"],
-            "sender": row["sender"],
-            "template_slug": row["template_slug"],
-            "backend": row["backend"],
-            "provider": row["provider"],
-            "error": row["error"],
-            "extra_data": row["extra_data"] or {},
-            "extra_sender_data": row["extra_sender_data"] or {},
-            "tag": row["tag"],
-            "related_objects": tuple(related),
-            "attempts": row["attempts"],
-            "priority": row["priority"],
-            "provider_ref": row["provider_ref"],
-            "encoding": row["encoding"],
-            "segments": row["segments"],
-            "idempotency_key": row["idempotency_key"],
-            "next_attempt_at": row["next_attempt_at"],
-            "lease_expires_at": row["lease_expires_at"],
-            "price": row["price"],
-            "price_unit": row["price_unit"],
-            "version": row["version"],
-        }
-    )
+    return row_values(message)
 
 
 def related_object_rows(message: SMSMessage) -> list[dict[str, Any]]:

@@ -59,7 +59,8 @@ from smscore.errors import (
     StorageError,
     TemplateNotFoundError,
 )
-from smscore.message import MUTABLE_FIELDS, RelatedObject, SMSMessage
+from smscore.message import RelatedObject, SMSMessage
+from smscore.rows import SAVED_FIELDS
 from smscore.states import SMSState
 from smscore.templates import SMSTemplate
 
@@ -69,10 +70,6 @@ __all__ = ["SQLAlchemyMessageRepository", "SQLAlchemyTemplateRepository"]
 _IN_CHUNK: Final = 500
 
 _T = TypeVar("_T")
-
-
-#: The columns a save writes, in table order: the fields that change over a message's life (see the port).
-_SAVED_COLUMNS: Final = tuple(name for name in MESSAGE_COLUMNS if name in MUTABLE_FIELDS)
 
 
 class _Shortfall(Exception):
@@ -358,7 +355,7 @@ class SQLAlchemyMessageRepository:
     def _writer(self) -> MessageWriter:
         m = self._m
         values: dict[str, Any] = {
-            name: bindparam(f"new_{name}", type_=m.c[name].type) for name in _SAVED_COLUMNS if name != "version"
+            name: bindparam(f"new_{name}", type_=m.c[name].type) for name in SAVED_FIELDS if name != "version"
         }
         # A literal 1, not a bind parameter: the writer supplies exactly the parameters named here.
         values["version"] = m.c.version + literal_column("1")
@@ -370,7 +367,7 @@ class SQLAlchemyMessageRepository:
             self.engine.dialect,
             insert_columns=MESSAGE_COLUMNS,
             update=statement,
-            update_columns=[name for name in _SAVED_COLUMNS if name != "version"],
+            update_columns=[name for name in SAVED_FIELDS if name != "version"],
         )
 
     def _raise_conflict(self, batch: Sequence[SMSMessage]) -> None:

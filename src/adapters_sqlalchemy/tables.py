@@ -19,7 +19,7 @@ database.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import attrs
 from sqlalchemy import (
@@ -38,8 +38,11 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.types import TypeEngine
 
 from adapters_sqlalchemy.types import ExactDecimal, UTCDateTime
+from smscore.message import ROW_FIELDS
+from smscore.rows import DATETIME_FIELDS
 
 __all__ = [
     "MESSAGE_TABLE",
@@ -94,36 +97,42 @@ def define_tables(metadata: MetaData) -> Tables:
     )
 
 
+def _message_columns() -> dict[str, tuple[TypeEngine[Any], bool]]:
+    """The type and nullability of each message column but ``id``, in the order of the one field list every storage
+    maps (:data:`~smscore.message.ROW_FIELDS`). New types each call: every ``define_tables`` gets its own."""
+    spec: dict[str, tuple[TypeEngine[Any], bool]] = {
+        "recipient": (String(32), False),
+        "content": (Text(), False),
+        "state": (String(16), False),
+        "sender": (String(32), True),
+        "template_slug": (String(100), True),
+        "backend": (String(250), True),
+        "provider": (String(100), True),
+        "error": (Text(), True),
+        "extra_data": (JSON(), False),
+        "extra_sender_data": (JSON(), False),
+        "tag": (String(50), True),
+        "attempts": (Integer(), False),
+        "priority": (SmallInteger(), False),
+        "provider_ref": (String(255), True),
+        "encoding": (String(8), False),
+        "segments": (Integer(), False),
+        "idempotency_key": (String(255), True),
+        "price": (ExactDecimal(), True),
+        "price_unit": (String(16), True),
+        "version": (Integer(), False),
+    }
+    # Every time column is UTC; only the creation and change times are always known.
+    spec.update((name, (UTCDateTime(), name not in {"created_at", "changed_at"})) for name in DATETIME_FIELDS)
+    return {name: spec[name] for name in ROW_FIELDS}
+
+
 def _messages(metadata: MetaData) -> Table:
     return Table(
         MESSAGE_TABLE,
         metadata,
         Column("id", _ID, autoincrement=True),
-        Column("recipient", String(32), nullable=False),
-        Column("content", Text, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("created_at", UTCDateTime(), nullable=False),
-        Column("changed_at", UTCDateTime(), nullable=False),
-        Column("sent_at", UTCDateTime(), nullable=True),
-        Column("sender", String(32), nullable=True),
-        Column("template_slug", String(100), nullable=True),
-        Column("backend", String(250), nullable=True),
-        Column("provider", String(100), nullable=True),
-        Column("error", Text, nullable=True),
-        Column("extra_data", JSON, nullable=False),
-        Column("extra_sender_data", JSON, nullable=False),
-        Column("tag", String(50), nullable=True),
-        Column("attempts", Integer, nullable=False),
-        Column("priority", SmallInteger, nullable=False),
-        Column("provider_ref", String(255), nullable=True),
-        Column("encoding", String(8), nullable=False),
-        Column("segments", Integer, nullable=False),
-        Column("idempotency_key", String(255), nullable=True),
-        Column("next_attempt_at", UTCDateTime(), nullable=True),
-        Column("lease_expires_at", UTCDateTime(), nullable=True),
-        Column("price", ExactDecimal(), nullable=True),
-        Column("price_unit", String(16), nullable=True),
-        Column("version", Integer, nullable=False),
+        *(Column(name, kind, nullable=nullable) for name, (kind, nullable) in _message_columns().items()),
         PrimaryKeyConstraint("id", name="pk_smscore_message"),
         UniqueConstraint("idempotency_key", name="uq_smscore_message_idempotency_key"),
         # find(state, provider), count, stats and the delivery-check scan.

@@ -15,6 +15,7 @@ from django.db import connections, transaction
 from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, SMSTemplate
 from adapters_django.repositories import DjangoMessageRepository, DjangoTemplateRepository
 from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSService, SMSState
+from smscore.rows import READ_FIELDS
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
 from tests.django.testapp.models import Order
 
@@ -47,6 +48,12 @@ class TestPostgresTemplateRepository(TemplateRepositoryContract):
     @pytest.fixture
     def templates(self, postgres: str) -> DjangoTemplateRepository:
         return DjangoTemplateRepository(using=postgres)
+
+
+def test_the_message_model_has_a_field_per_name_of_the_shared_list() -> None:
+    """Every row field of the core is a column of the model (plus the template link the ORM adds)."""
+    columns = {field.attname for field in OutputSMSMessage._meta.concrete_fields}
+    assert columns == {*READ_FIELDS, "template_id"}
 
 
 @pytest.mark.django_db

@@ -12,12 +12,18 @@ from sqlalchemy import Engine, select
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository, tables
 from smscore import MessageNotFoundError, RelatedObject, SMSState, SMSTemplate
+from smscore.rows import READ_FIELDS
 from tests.contracts.repositories import T0, make_message
 
 
 @pytest.fixture
 def repo(engine: Engine) -> SQLAlchemyMessageRepository:
     return SQLAlchemyMessageRepository(engine)
+
+
+def test_the_message_table_has_a_column_per_field_of_the_shared_list() -> None:
+    """The table is laid out from the one field list: the id, then every row field in order."""
+    assert tuple(tables.messages.c.keys()) == READ_FIELDS
 
 
 class TestDatetimes:
