@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from adapters_django.conf import CORE_KEYS, MISSING, database_alias, read, settings_of
 from smscore import ConfigurationError, SMSConfig, build_service
-from smscore.config import PROVIDER_ALIASES, build_provider
+from smscore.bootstrap import PROVIDER_ALIASES, build_provider
 
 if TYPE_CHECKING:
     from smscore import SMSService

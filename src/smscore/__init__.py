@@ -11,7 +11,8 @@ The core is framework-agnostic: storage (``memory``, ``sqlalchemy``, ``django``)
 :mod:`smscore.ports`.
 """
 
-from smscore.config import ProviderConfig, SMSConfig, build_service, load_config
+from smscore.bootstrap import build_service
+from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import (
     CallbackError,
     ConcurrentUpdateError,

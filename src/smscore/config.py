@@ -1,12 +1,8 @@
-"""Configuration and the composition root.
+"""The configuration value and its loading: one schema, validated, from a mapping, a file and the environment.
 
-One schema, three front doors: a mapping passed to :func:`build_service`, a ``smscore.toml`` file and
-``SMSCORE_*`` environment variables (:func:`load_config` merges them, later ones winning). Storage and
-providers are chosen by alias or dotted path and imported only here, at run time, so the core never imports an
-adapter.
-
->>> import smscore
->>> service = smscore.build_service({"storage": "memory", "provider": "dummy"})
+Three front doors: a mapping passed to :func:`smscore.build_service` (or :meth:`SMSConfig.from_mapping`), a
+``smscore.toml`` file and ``SMSCORE_*`` environment variables (:func:`load_config` merges them, later ones
+winning). What the names of storages and providers stand for, and building them, is :mod:`smscore.bootstrap`'s.
 
 The keys (every one optional):
 
@@ -57,100 +53,21 @@ Secrets (passwords, tokens, secret keys) are refused in a TOML file: give them t
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
 from smscore.errors import ConfigurationError
 from smscore.phone import region_for
 
-if TYPE_CHECKING:
-    from smscore.ports import Clock, SMSProvider, Storage
-    from smscore.service import SMSService
-
-__all__ = [
-    "PROVIDER_ALIASES",
-    "STORAGE_ALIASES",
-    "ProviderConfig",
-    "SMSConfig",
-    "build_provider",
-    "build_service",
-    "build_storage",
-    "load_config",
-    "resolve",
-    "status_callback_url",
-]
-
-#: Short names of the shipped providers (and the ancestor's dotted paths, so projects can switch over).
-PROVIDER_ALIASES: Final[Mapping[str, str]] = {
-    "dummy": "providers.dummy:DummySMSBackend",
-    "sns": "providers.sns:SNSSMSBackend",
-    "twilio": "providers.twilio:TwilioSMSBackend",
-    "ats": "providers.ats:ATSSMSBackend",
-    "sms-operator": "providers.sms_operator:SMSOperatorBackend",
-    "sms_operator": "providers.sms_operator:SMSOperatorBackend",
-    "pymess.backend.sms.dummy.DummySMSBackend": "providers.dummy:DummySMSBackend",
-    "pymess.backend.sms.sns.SNSSMSBackend": "providers.sns:SNSSMSBackend",
-    "pymess.backend.sms.twilio.TwilioSMSBackend": "providers.twilio:TwilioSMSBackend",
-    "pymess.backend.sms.ats_sms_operator.ATSSMSBackend": "providers.ats:ATSSMSBackend",
-    "pymess.backend.sms.sms_operator.SMSOperatorBackend": "providers.sms_operator:SMSOperatorBackend",
-}
-
-#: Short names of the shipped storages.
-STORAGE_ALIASES: Final[Mapping[str, str]] = {
-    "memory": "smscore.testing:memory_storage",
-    "sqlalchemy": "adapters_sqlalchemy.storage:build_storage",
-    "django": "adapters_django.storage:build_storage",
-}
-
-#: Which extra brings the third-party package a module needs.
-_EXTRAS: Final = {
-    "boto3": "sns",
-    "botocore": "sns",
-    "twilio": "twilio",
-    "httpx": "http",
-    "sqlalchemy": "sqlalchemy",
-    "alembic": "sqlalchemy",
-    "psycopg": "postgres",
-    "django": "django",
-    "celery": "celery",
-}
+__all__ = ["SECRET_OPTION_NAMES", "ProviderConfig", "SMSConfig", "load_config"]
 
 #: Option names that hold secrets: refused in files, never logged.
 SECRET_OPTION_NAMES: Final = frozenset(
     {"password", "auth_token", "aws_secret_access_key", "secret", "api_key", "token", "aws_session_token"}
 )
-
-
-def resolve(path: str, *, key: str) -> Any:
-    """Import the object named by ``path`` (``"package.module:Name"`` or ``"package.module.Name"``).
-
-    Raises :class:`ConfigurationError` naming ``key`` when it cannot be imported; when a third-party package is
-    missing, the message names the extra to install.
-    """
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        module_name, _, attr = path.rpartition(".")
-    if not module_name or not attr:
-        raise ConfigurationError(f"{key}: {path!r} is not a dotted path", key=key)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        missing = (exc.name or "").partition(".")[0]
-        if missing in _EXTRAS:
-            extra = _EXTRAS[missing]
-            raise ConfigurationError(
-                f"{key}: {path!r} needs {missing!r}, which is not installed: pip install 'smscore[{extra}]'",
-                key=key,
-            ) from exc
-        raise ConfigurationError(f"{key}: cannot import {module_name!r}: {exc}", key=key) from exc
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ConfigurationError(f"{key}: {module_name!r} has no attribute {attr!r}", key=key) from None
 
 
 @attrs.frozen
@@ -159,11 +76,6 @@ class ProviderConfig:
 
     backend: str
     options: Mapping[str, Any] = attrs.field(factory=dict)
-
-    @property
-    def backend_path(self) -> str:
-        """The dotted path the backend alias stands for."""
-        return PROVIDER_ALIASES.get(self.backend, self.backend)
 
     def __repr__(self) -> str:
         # Options may hold credentials: show only their names.
@@ -482,82 +394,3 @@ def load_config(
     if overrides:
         merged = _merge(merged, overrides)
     return SMSConfig.from_mapping(merged)
-
-
-def build_storage(config: SMSConfig) -> Storage:
-    """Build the configured storage. Raises :class:`ConfigurationError`."""
-    factory = resolve(STORAGE_ALIASES.get(config.storage, config.storage), key="storage")
-    if not callable(factory):
-        raise ConfigurationError(f"storage: {config.storage!r} is not callable", key="storage")
-    storage: Storage = factory(config)
-    return storage
-
-
-def build_provider(name: str, provider: ProviderConfig) -> SMSProvider:
-    """Build one named provider from its backend and options.
-
-    The backend class's ``from_options(options)`` is used when it has one, else ``cls(**options)``. Raises
-    :class:`ConfigurationError` naming ``providers.NAME`` (a missing SDK names the extra to install).
-    """
-    key = f"providers.{name}.backend"
-    cls = resolve(provider.backend_path, key=key)
-    factory = getattr(cls, "from_options", None)
-    try:
-        instance = factory(provider.options) if factory is not None else cls(**provider.options)
-    except ConfigurationError as exc:
-        option = f"providers.{name}.options.{exc.key}" if exc.key else f"providers.{name}.options"
-        raise ConfigurationError(f"provider {name!r}: {exc}", key=option) from exc
-    except TypeError as exc:
-        raise ConfigurationError(f"provider {name!r}: bad options: {exc}", key=f"providers.{name}.options") from exc
-    if not callable(getattr(instance, "publish", None)):
-        raise ConfigurationError(f"{key}: {provider.backend!r} is not an SMS provider (no publish method)", key=key)
-    result: SMSProvider = instance
-    return result
-
-
-def status_callback_url(public_base_url: str, provider: str) -> str:
-    """Where the provider named ``provider`` posts its status reports: ``<public_base_url>/status/<provider>/``."""
-    return f"{public_base_url.rstrip('/')}/status/{provider}/"
-
-
-def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> SMSService:
-    """The composition root: build storage, providers, router and subscribers from ``config``.
-
-    ``config`` is an :class:`SMSConfig`, a mapping (validated with :meth:`SMSConfig.from_mapping`) or None
-    (:func:`load_config`: file and environment). Raises :class:`ConfigurationError` naming the wrong key.
-    """
-    from smscore.service import SMSService
-
-    if config is None:
-        config = load_config()
-    elif not isinstance(config, SMSConfig):
-        config = SMSConfig.from_mapping(config)
-    providers = {name: build_provider(name, entry) for name, entry in config.providers.items()}
-    if config.public_base_url:
-        for name, provider in providers.items():
-            # Providers that push status reports get their callback URL unless one was configured explicitly.
-            if getattr(provider, "status_callback", "") is None:
-                provider.status_callback = status_callback_url(config.public_base_url, name)  # type: ignore[attr-defined]
-    router = None
-    if isinstance(config.router, str):
-        router = resolve(config.router, key="router")
-        if not callable(router):
-            raise ConfigurationError(f"router: {config.router!r} is not callable", key="router")
-    subscribers = []
-    for index, path in enumerate(config.subscribers):
-        subscriber = resolve(path, key=f"subscribers[{index}]")
-        if not callable(subscriber):
-            raise ConfigurationError(f"subscribers[{index}]: {path!r} is not callable", key=f"subscribers[{index}]")
-        subscribers.append(subscriber)
-    storage = build_storage(config)
-    return SMSService(
-        messages=storage.messages,
-        templates=storage.templates,
-        providers=providers,
-        config=config,
-        clock=clock,
-        router=router,
-        subscribers=subscribers,
-        on_close=storage.close,
-        rate_limiter=storage.rate_limiter,
-    )

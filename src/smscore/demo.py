@@ -12,9 +12,10 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from smscore.bootstrap import build_service
 from smscore.cli import DEFAULTS
 from smscore.cli import main as cli
-from smscore.config import build_service, load_config
+from smscore.config import load_config
 from smscore.errors import SMSError, TemplateNotFoundError
 
 __all__ = ["main"]

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from smscore import ConfigurationError, SMSConfig, SMSState, build_service, load_config
-from smscore.config import ProviderConfig, resolve
+from smscore.bootstrap import resolve
+from smscore.config import ProviderConfig
 from smscore.testing import InMemoryMessageRepository
 
 

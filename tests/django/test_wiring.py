@@ -14,6 +14,7 @@ import adapters_django
 from adapters_django.wiring import config_from_settings, get_service
 from providers.dummy import DummySMSBackend
 from smscore import ConfigurationError
+from smscore.bootstrap import provider_path
 from smscore.config import ProviderConfig
 
 ATS = "pymess.backend.sms.ats_sms_operator.ATSSMSBackend"
@@ -76,7 +77,7 @@ class TestMapping:
         """The ancestor's ATS path and PYMESS_ATS_SMS_CONFIG give the ATS backend its options, keys lower-cased."""
         (provider,) = config_from_settings().providers.values()
         assert provider.backend == ATS
-        assert provider.backend_path == "providers.ats:ATSSMSBackend"
+        assert provider_path(provider.backend) == "providers.ats:ATSSMSBackend"
         assert provider.options == {key.lower(): value for key, value in ATS_CONFIG.items()}
 
     @override_settings(

@@ -195,7 +195,7 @@ class Context:
     @property
     def service(self) -> SMSService:
         """The service built from :attr:`config`. Raises ``ConfigurationError`` or ``StorageError``."""
-        from smscore.config import build_service
+        from smscore.bootstrap import build_service
 
         if self._service is None:
             self._service = build_service(self.config)

@@ -17,7 +17,7 @@ __all__ = ["db_check", "db_upgrade"]
 
 def _storage_tool(config: SMSConfig, name: str) -> Callable[[SMSConfig], str]:
     """The function ``name`` of the module that holds the configured storage factory, if it has one."""
-    from smscore.config import STORAGE_ALIASES, resolve
+    from smscore.bootstrap import STORAGE_ALIASES, resolve
 
     factory = resolve(STORAGE_ALIASES.get(config.storage, config.storage), key="storage")
     module = sys.modules.get(getattr(factory, "__module__", ""))

@@ -1,0 +1,192 @@
+"""The composition root: what the names of storages and providers stand for, and building a service from them.
+
+Storage and providers are chosen by alias or dotted path and imported only here, at run time, so the rest of the
+core never imports an adapter.
+
+>>> import smscore
+>>> service = smscore.build_service({"storage": "memory", "provider": "dummy"})
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any, Final
+
+from smscore.config import ProviderConfig, SMSConfig, load_config
+from smscore.errors import ConfigurationError
+from smscore.events import Subscriber
+from smscore.ports import Clock, SMSProvider, Storage
+from smscore.service import Router, SMSService
+
+__all__ = [
+    "PROVIDER_ALIASES",
+    "STORAGE_ALIASES",
+    "build_provider",
+    "build_service",
+    "build_storage",
+    "provider_path",
+    "resolve",
+    "status_callback_url",
+]
+
+#: Short names of the shipped providers (and the ancestor's dotted paths, so projects can switch over).
+PROVIDER_ALIASES: Final[Mapping[str, str]] = {
+    "dummy": "providers.dummy:DummySMSBackend",
+    "sns": "providers.sns:SNSSMSBackend",
+    "twilio": "providers.twilio:TwilioSMSBackend",
+    "ats": "providers.ats:ATSSMSBackend",
+    "sms-operator": "providers.sms_operator:SMSOperatorBackend",
+    "sms_operator": "providers.sms_operator:SMSOperatorBackend",
+    "pymess.backend.sms.dummy.DummySMSBackend": "providers.dummy:DummySMSBackend",
+    "pymess.backend.sms.sns.SNSSMSBackend": "providers.sns:SNSSMSBackend",
+    "pymess.backend.sms.twilio.TwilioSMSBackend": "providers.twilio:TwilioSMSBackend",
+    "pymess.backend.sms.ats_sms_operator.ATSSMSBackend": "providers.ats:ATSSMSBackend",
+    "pymess.backend.sms.sms_operator.SMSOperatorBackend": "providers.sms_operator:SMSOperatorBackend",
+}
+
+#: Short names of the shipped storages.
+STORAGE_ALIASES: Final[Mapping[str, str]] = {
+    "memory": "smscore.testing:memory_storage",
+    "sqlalchemy": "adapters_sqlalchemy.storage:build_storage",
+    "django": "adapters_django.storage:build_storage",
+}
+
+#: Which extra brings the third-party package a module needs.
+_EXTRAS: Final = {
+    "boto3": "sns",
+    "botocore": "sns",
+    "twilio": "twilio",
+    "httpx": "http",
+    "sqlalchemy": "sqlalchemy",
+    "alembic": "sqlalchemy",
+    "psycopg": "postgres",
+    "django": "django",
+    "celery": "celery",
+}
+
+
+def resolve(path: str, *, key: str) -> Any:
+    """Import the object named by ``path`` (``"package.module:Name"`` or ``"package.module.Name"``).
+
+    Raises :class:`ConfigurationError` naming ``key`` when it cannot be imported; when a third-party package is
+    missing, the message names the extra to install.
+    """
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ConfigurationError(f"{key}: {path!r} is not a dotted path", key=key)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing in _EXTRAS:
+            extra = _EXTRAS[missing]
+            raise ConfigurationError(
+                f"{key}: {path!r} needs {missing!r}, which is not installed: pip install 'smscore[{extra}]'",
+                key=key,
+            ) from exc
+        raise ConfigurationError(f"{key}: cannot import {module_name!r}: {exc}", key=key) from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigurationError(f"{key}: {module_name!r} has no attribute {attr!r}", key=key) from None
+
+
+def provider_path(backend: str) -> str:
+    """The dotted path a provider backend alias (e.g. ``ats``) stands for; any other name is returned as it is."""
+    return PROVIDER_ALIASES.get(backend, backend)
+
+
+def build_storage(config: SMSConfig) -> Storage:
+    """Build the configured storage. Raises :class:`ConfigurationError`."""
+    factory = resolve(STORAGE_ALIASES.get(config.storage, config.storage), key="storage")
+    if not callable(factory):
+        raise ConfigurationError(f"storage: {config.storage!r} is not callable", key="storage")
+    storage: Storage = factory(config)
+    return storage
+
+
+def build_provider(name: str, provider: ProviderConfig) -> SMSProvider:
+    """Build one named provider from its backend and options.
+
+    The backend class's ``from_options(options)`` is used when it has one, else ``cls(**options)``. Raises
+    :class:`ConfigurationError` naming ``providers.NAME`` (a missing SDK names the extra to install).
+    """
+    key = f"providers.{name}.backend"
+    cls = resolve(provider_path(provider.backend), key=key)
+    factory = getattr(cls, "from_options", None)
+    try:
+        instance = factory(provider.options) if factory is not None else cls(**provider.options)
+    except ConfigurationError as exc:
+        option = f"providers.{name}.options.{exc.key}" if exc.key else f"providers.{name}.options"
+        raise ConfigurationError(f"provider {name!r}: {exc}", key=option) from exc
+    except TypeError as exc:
+        raise ConfigurationError(f"provider {name!r}: bad options: {exc}", key=f"providers.{name}.options") from exc
+    if not callable(getattr(instance, "publish", None)):
+        raise ConfigurationError(f"{key}: {provider.backend!r} is not an SMS provider (no publish method)", key=key)
+    result: SMSProvider = instance
+    return result
+
+
+def status_callback_url(public_base_url: str, provider: str) -> str:
+    """Where the provider named ``provider`` posts its status reports: ``<public_base_url>/status/<provider>/``."""
+    return f"{public_base_url.rstrip('/')}/status/{provider}/"
+
+
+def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> SMSService:
+    """The composition root: build storage, providers, router and subscribers from ``config``.
+
+    ``config`` is an :class:`SMSConfig`, a mapping (validated with :meth:`SMSConfig.from_mapping`) or None
+    (:func:`load_config`: file and environment). Raises :class:`ConfigurationError` naming the wrong key.
+    """
+    if config is None:
+        config = load_config()
+    elif not isinstance(config, SMSConfig):
+        config = SMSConfig.from_mapping(config)
+    providers = _build_providers(config)
+    router = _build_router(config)
+    subscribers = _build_subscribers(config)
+    storage = build_storage(config)  # last: nothing after it can fail and leave it open
+    return SMSService(
+        messages=storage.messages,
+        templates=storage.templates,
+        providers=providers,
+        config=config,
+        clock=clock,
+        router=router,
+        subscribers=subscribers,
+        on_close=storage.close,
+        rate_limiter=storage.rate_limiter,
+    )
+
+
+def _build_providers(config: SMSConfig) -> dict[str, SMSProvider]:
+    providers = {name: build_provider(name, entry) for name, entry in config.providers.items()}
+    if config.public_base_url:
+        for name, provider in providers.items():
+            # Providers that push status reports get their callback URL unless one was configured explicitly.
+            if getattr(provider, "status_callback", "") is None:
+                provider.status_callback = status_callback_url(config.public_base_url, name)  # type: ignore[attr-defined]
+    return providers
+
+
+def _build_router(config: SMSConfig) -> Router | None:
+    if not isinstance(config.router, str):
+        return None
+    router = resolve(config.router, key="router")
+    if not callable(router):
+        raise ConfigurationError(f"router: {config.router!r} is not callable", key="router")
+    result: Router = router
+    return result
+
+
+def _build_subscribers(config: SMSConfig) -> list[Subscriber]:
+    subscribers = []
+    for index, path in enumerate(config.subscribers):
+        subscriber = resolve(path, key=f"subscribers[{index}]")
+        if not callable(subscriber):
+            raise ConfigurationError(f"subscribers[{index}]: {path!r} is not callable", key=f"subscribers[{index}]")
+        subscribers.append(subscriber)
+    return subscribers

@@ -1,0 +1,29 @@
+"""The use cases: the only place that orders the steps of sending and checking, behind the ``SMSService`` façade.
+
+Sending validates and prepares everything first, so bad input raises before anything is stored; stores the
+message WAITING; unless the outbox is on, calls the provider outside any transaction; turns its answer into a
+transition and stores it with compare-and-set; returns the stored message.
+
+=================  ==========================================================================================
+module             what lives in it
+=================  ==========================================================================================
+``facade``         :class:`SMSService`, one method per use case, each delegating to its module
+``context``        the dependencies the use cases share (repositories, providers, configuration, clock, breaker)
+``drafting``       caller input to a validated message, routing
+``sending``        ``send``, ``send_template``, ``send_many``, idempotency
+``publishing``     the provider call, failover, circuit breaker, rate slots, retries, the send deadline
+``recording``      storing what a step changed (compare-and-set) and telling the subscribers
+``outbox``         claims, ``publish_waiting``, lease recovery
+``delivery``       delivery checks and the idle timeout
+``callbacks``      status reports pushed by providers
+``retention``      purging finished messages
+=================  ==========================================================================================
+"""
+
+from smscore.service.context import Router
+from smscore.service.delivery import DeliveryCheckReport
+from smscore.service.drafting import RESERVED_KEYWORDS
+from smscore.service.facade import SMSService
+from smscore.service.outbox import OutboxReport
+
+__all__ = ["RESERVED_KEYWORDS", "DeliveryCheckReport", "OutboxReport", "Router", "SMSService"]

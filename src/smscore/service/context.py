@@ -1,0 +1,49 @@
+"""The dependencies every use case of the service shares, and the state that outlives one call (the breaker)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from smscore.breaker import CircuitBreaker
+from smscore.config import SMSConfig
+from smscore.events import Subscriber
+from smscore.message import SMSMessage
+from smscore.ports import Clock, MessageRepository, RateLimiter, SMSProvider, TemplateRepository
+from smscore.templates import TemplateRenderer
+
+__all__ = ["Router", "ServiceContext", "backend_path"]
+
+#: Chooses the provider name for a drafted message (None: the default provider).
+Router = Callable[[SMSMessage], "str | None"]
+
+
+@attrs.define(slots=True, eq=False)
+class ServiceContext:
+    """What the use cases work with: repositories, providers, configuration, time and the subscribers.
+
+    ``default`` is the name of the provider used when nothing else chooses one. Mutable on purpose:
+    :class:`~smscore.service.SMSService` lets its clock be replaced and subscribers be added.
+    """
+
+    messages: MessageRepository
+    templates: TemplateRepository
+    providers: Mapping[str, SMSProvider]
+    config: SMSConfig
+    clock: Clock
+    default: str
+    router: Router | None
+    subscribers: list[Subscriber]
+    renderer: TemplateRenderer
+    rng: random.Random
+    rate_limiter: RateLimiter | None
+    sleep: Callable[[float], object]
+    breaker: CircuitBreaker
+
+
+def backend_path(provider: SMSProvider) -> str:
+    """The dotted path of ``provider``'s class, as stored in a message's ``backend``."""
+    cls = type(provider)
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -1,0 +1,160 @@
+"""Delivery checks: asking the providers what became of sent messages, and the idle timeout of messages that
+never get an answer."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Final
+
+import attrs
+
+from smscore.message import SMSMessage
+from smscore.outcome import Outcome
+from smscore.ports import DeliveryChecker
+from smscore.service.context import ServiceContext
+from smscore.service.outbox import recover_expired_leases
+from smscore.service.recording import store
+from smscore.states import SMSState
+
+__all__ = ["DeliveryCheckReport", "check_delivery"]
+
+log = logging.getLogger("smscore")
+
+_IN_FLIGHT: Final = (SMSState.SENDING, SMSState.UNKNOWN)
+
+
+@attrs.frozen
+class DeliveryCheckReport:
+    """What :meth:`SMSService.check_delivery` did.
+
+    ``checked``: messages asked about; ``changed``: messages whose state or data changed; ``timed_out``: moved to
+    ERROR by the idle timeout (or only counted, when that is off); ``recovered``: leases of dead workers ended;
+    ``failed_chunks``: provider requests that failed (their messages are retried on the next run).
+    """
+
+    checked: int
+    changed: int
+    timed_out: int
+    recovered: int
+    failed_chunks: int
+
+
+@attrs.define
+class _Tally:
+    checked: int = 0
+    changed: int = 0
+    failed: int = 0
+
+
+def check_delivery(ctx: ServiceContext, progress: Callable[[int], object] | None = None) -> DeliveryCheckReport:
+    """See :meth:`smscore.service.SMSService.check_delivery`."""
+    now = ctx.clock.now()
+    recovered = recover_expired_leases(ctx, now)
+    cutoff = now - timedelta(minutes=ctx.config.idle_timeout_minutes)
+    tally = _Tally()
+    for name, provider in ctx.providers.items():
+        if isinstance(provider, DeliveryChecker):
+            _check_provider(ctx, name, provider, cutoff, tally, progress)
+    timed_out = _time_out_idle(ctx, cutoff)
+    return DeliveryCheckReport(
+        checked=tally.checked,
+        changed=tally.changed,
+        timed_out=timed_out,
+        recovered=recovered,
+        failed_chunks=tally.failed,
+    )
+
+
+def _check_provider(
+    ctx: ServiceContext,
+    name: str,
+    provider: DeliveryChecker,
+    cutoff: datetime,
+    tally: _Tally,
+    progress: Callable[[int], object] | None,
+) -> None:
+    pages = itertools.chain(
+        _pages(ctx, SMSState.SENDING, provider=name),
+        _pages(ctx, SMSState.UNKNOWN, provider=name),
+        _pages(ctx, SMSState.SENT, provider=name, sent_after=cutoff),
+    )
+    for chunk in pages:
+        tally.checked += len(chunk)
+        reports = _ask(name, provider, chunk)
+        if progress is not None:
+            progress(len(chunk))
+        if reports is None:
+            tally.failed += 1
+            continue
+        at = ctx.clock.now()
+        pairs = [
+            (message, message.apply_report(report, at=at))
+            for message, report in zip(chunk, reports, strict=True)
+            if report is not None
+        ]
+        pairs = [(old, new) for old, new in pairs if new is not old]
+        store(ctx, [old for old, _ in pairs], [new for _, new in pairs])
+        tally.changed += len(pairs)
+
+
+def _ask(name: str, provider: DeliveryChecker, chunk: Sequence[SMSMessage]) -> list[Outcome | None] | None:
+    try:
+        reports = list(provider.bulk_check_sms_states(chunk))
+    except Exception:
+        log.exception("delivery check of %d message(s) by provider %r failed", len(chunk), name)
+        return None
+    if len(reports) != len(chunk) or not all(r is None or isinstance(r, Outcome) for r in reports):
+        log.error("provider %r answered %d reports for %d messages", name, len(reports), len(chunk))
+        return None
+    return reports
+
+
+def _pages(
+    ctx: ServiceContext,
+    state: SMSState,
+    *,
+    provider: str | None = None,
+    sent_before: datetime | None = None,
+    sent_after: datetime | None = None,
+) -> Iterator[list[SMSMessage]]:
+    """The messages in ``state`` (and of ``provider``, sent in the window given), ``check_chunk_size`` at a
+    time in id order; each page is read when the previous one has been handled.
+
+    One state per scan: a database can then page through its (state, provider) or (state, id) index in id
+    order, where several states would make it sort every remaining row for each page.
+    """
+    after_id = 0
+    while chunk := ctx.messages.scan(
+        states={state},
+        provider=provider,
+        after_id=after_id,
+        limit=ctx.config.check_chunk_size,
+        sent_before=sent_before,
+        sent_after=sent_after,
+    ):
+        after_id = chunk[-1].id or 0
+        yield chunk
+
+
+def _time_out_idle(ctx: ServiceContext, cutoff: datetime) -> int:
+    config = ctx.config
+    minutes = f"{config.idle_timeout_minutes:g}"
+    error = f"timed out: no delivery report within {minutes} minutes of sending"
+    total = 0
+    for chunk in itertools.chain.from_iterable(_pages(ctx, state, sent_before=cutoff) for state in _IN_FLIGHT):
+        total += len(chunk)
+        if config.set_error_to_idle_messages:
+            now = ctx.clock.now()
+            store(ctx, chunk, [m.transition(SMSState.ERROR, at=now, error=error) for m in chunk])
+    if total and config.log_idle_messages:
+        action = "moved to ERROR" if config.set_error_to_idle_messages else "left as they are"
+        log.warning(
+            "%d SMS message(s) were SENDING or UNKNOWN for more than %s minutes; %s",
+            total,
+            minutes,
+            action,
+        )
+    return total

@@ -1,0 +1,183 @@
+"""Drafting: the caller's input turned into a validated, routed message ready to store (nothing stored here)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from smscore.config import SMSConfig
+from smscore.errors import ConfigurationError, InvalidExtraDataError, InvalidMessageError, InvalidTagError
+from smscore.message import RelatedObject, SMSMessage
+from smscore.phone import normalize_recipient
+from smscore.service.context import Router, ServiceContext, backend_path
+from smscore.templates import validate_slug
+from smscore.text import PreparedText, prepare_text
+
+__all__ = ["RESERVED_KEYWORDS", "BatchMemo", "immediate", "json_data", "prepare", "rule_router"]
+
+#: Keyword names of ``send`` that are options, not extra data.
+RESERVED_KEYWORDS: Final = frozenset({"priority", "idempotency_key", "send_immediately", "sender", "provider"})
+_MAX_EXTRA_DATA_BYTES: Final = 64 * 1024
+
+
+def rule_router(rules: Mapping[str, Mapping[str, str]]) -> Router:
+    """The router of the ``router`` table: by tag first, then by the longest matching recipient prefix."""
+    prefixes = sorted(rules.get("prefixes", {}).items(), key=lambda item: -len(item[0]))
+    tags = dict(rules.get("tags", {}))
+
+    def route(message: SMSMessage) -> str | None:
+        if message.tag is not None and message.tag in tags:
+            return tags[message.tag]
+        for prefix, name in prefixes:
+            if message.recipient.startswith(prefix):
+                return name
+        return None
+
+    return route
+
+
+class BatchMemo:
+    """Checks shared by the items of one ``send_many``: each distinct content and extra data is checked once
+    (items usually differ only in their recipient). Scoped to the call, so no message text outlives it."""
+
+    def __init__(self, now: datetime) -> None:
+        #: The batch's creation time, shared by its messages: they are stored together, in one transaction.
+        self.now = now
+        self._texts: dict[str, PreparedText] = {}
+        # By identity: the caller's mapping itself is kept alongside, so its id cannot be reused meanwhile.
+        self._data: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+
+    def text(self, content: str, prepare: Callable[[str], PreparedText]) -> PreparedText:
+        """``prepare(content)``, once per distinct content (anything but a string is left to ``prepare``)."""
+        if not isinstance(content, str):
+            return prepare(content)
+        found = self._texts.get(content)
+        if found is None:
+            found = self._texts[content] = prepare(content)
+        return found
+
+    def data(self, extra: Mapping[str, Any], check: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """``check(extra)`` once per mapping; every message still gets a dict of its own."""
+        seen = self._data.get(id(extra))
+        if seen is None or seen[0] is not extra:
+            seen = self._data[id(extra)] = (extra, check(extra))
+        return dict(seen[1])
+
+
+def immediate(config: SMSConfig, send_immediately: bool | None) -> bool:
+    """Whether a message is published at once: as the caller says, else unless the outbox is on."""
+    return (not config.batch_sending) if send_immediately is None else bool(send_immediately)
+
+
+def prepare(
+    ctx: ServiceContext,
+    recipient: str,
+    content: str,
+    related_objects: Iterable[object] | None,
+    tag: str | None,
+    *,
+    priority: int | None,
+    idempotency_key: str | None,
+    sender: str | None,
+    provider: str | None,
+    extra_data: Mapping[str, Any],
+    immediate: bool,
+    template_slug: str | None = None,
+    memo: BatchMemo | None = None,
+) -> SMSMessage:
+    """Validate the caller's input into a new message with its provider chosen; raise before anything is stored.
+
+    Raises an :class:`~smscore.errors.InvalidMessageError` subclass for bad input, and
+    :class:`~smscore.errors.ConfigurationError` when the router names a provider that is not configured.
+    """
+    config = ctx.config
+    number = normalize_recipient(recipient, default_region=config.default_region)
+    prepare_content = functools.partial(prepare_text, use_accent=config.use_accent, max_segments=config.max_segments)
+    text = memo.text(content, prepare_content) if memo is not None else prepare_content(content)
+    _check_tag(tag)
+    priority = _priority(config, priority)
+    _check_options(ctx, idempotency_key=idempotency_key, sender=sender, provider=provider)
+    data = memo.data(extra_data, json_data) if memo is not None else json_data(extra_data)
+    related = _related(related_objects)
+    now = memo.now if memo is not None else ctx.clock.now()
+    # The router sees the message without a provider; a provider asked for by name is never routed.
+    router = ctx.router if provider is None else None
+    chosen = None if router else (provider or ctx.default)
+    draft = SMSMessage(
+        recipient=number,
+        content=text.content,
+        encoding=text.encoding,
+        segments=text.segments,
+        created_at=now,
+        changed_at=now,
+        sender=sender,
+        template_slug=template_slug,
+        extra_data=data,
+        tag=tag,
+        related_objects=related,
+        priority=priority,
+        idempotency_key=idempotency_key,
+        lease_expires_at=now + timedelta(seconds=config.lease_seconds) if immediate else None,
+        provider=chosen,
+        backend=None if chosen is None else backend_path(ctx.providers[chosen]),
+    )
+    return draft if router is None else _route(ctx, router, draft)
+
+
+def _check_tag(tag: str | None) -> None:
+    if tag is None:
+        return
+    try:
+        validate_slug(tag, what="tag", max_length=50)
+    except InvalidMessageError as exc:
+        raise InvalidTagError(str(exc)) from None
+
+
+def _priority(config: SMSConfig, priority: int | None) -> int:
+    if priority is None:
+        return config.default_priority
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 3:
+        raise InvalidMessageError(f"priority must be 1 (highest), 2 or 3 (lowest), not {priority!r}")
+    return priority
+
+
+def _check_options(
+    ctx: ServiceContext, *, idempotency_key: str | None, sender: str | None, provider: str | None
+) -> None:
+    if idempotency_key is not None and (not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255):
+        raise InvalidMessageError("idempotency_key must be a string of 1 to 255 characters")
+    if sender is not None and (not isinstance(sender, str) or not 0 < len(sender) <= 20):
+        raise InvalidMessageError("sender must be a string of 1 to 20 characters")
+    if provider is not None and provider not in ctx.providers:
+        raise InvalidMessageError(f"provider {provider!r} is not configured (known: {sorted(ctx.providers)})")
+
+
+def _related(related_objects: Iterable[object] | None) -> tuple[RelatedObject, ...]:
+    try:
+        return tuple(dict.fromkeys(RelatedObject.of(obj) for obj in related_objects or ()))
+    except ValueError as exc:
+        raise InvalidMessageError(str(exc)) from exc
+
+
+def _route(ctx: ServiceContext, router: Router, draft: SMSMessage) -> SMSMessage:
+    name = router(draft) or ctx.default
+    if name not in ctx.providers:
+        raise ConfigurationError(f"router chose unknown provider {name!r}", key="router")
+    return draft.replace(provider=name, backend=backend_path(ctx.providers[name]))
+
+
+def json_data(extra_data: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra_data`` as a JSON round trip of at most 64 KiB. Raises :class:`~smscore.errors.InvalidExtraDataError`."""
+    if not extra_data:
+        return {}
+    try:
+        text = json.dumps(dict(extra_data), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidExtraDataError(f"extra data is not JSON-serialisable: {exc}") from None
+    if len(text.encode()) > _MAX_EXTRA_DATA_BYTES:
+        raise InvalidExtraDataError(f"extra data is larger than {_MAX_EXTRA_DATA_BYTES} bytes as JSON")
+    data: dict[str, Any] = json.loads(text)
+    return data

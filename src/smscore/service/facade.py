@@ -1,0 +1,289 @@
+"""``SMSService``: the public façade of the use cases, one method per use case, each delegating to its module."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any, Generic, Self, TypeVar, overload
+
+from smscore.breaker import CircuitBreaker
+from smscore.clock import SystemClock
+from smscore.config import SMSConfig
+from smscore.errors import ConfigurationError
+from smscore.events import Subscriber
+from smscore.message import SMSMessage
+from smscore.ports import Clock, MessageRepository, RateLimiter, SMSProvider, TemplateRepository
+from smscore.service import callbacks, delivery, outbox, retention, sending
+from smscore.service.context import Router, ServiceContext
+from smscore.service.delivery import DeliveryCheckReport
+from smscore.service.drafting import immediate, rule_router
+from smscore.service.outbox import OutboxReport
+from smscore.templates import JinjaRenderer, TemplateRenderer
+
+__all__ = ["SMSService"]
+
+T = TypeVar("T")
+
+
+class _Shared(Generic[T]):
+    """An attribute of the façade that is the use cases' shared dependency of the same name."""
+
+    def __set_name__(self, owner: type[SMSService], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, service: None, owner: type[SMSService]) -> Self: ...
+
+    @overload
+    def __get__(self, service: SMSService, owner: type[SMSService]) -> T: ...
+
+    def __get__(self, service: SMSService | None, owner: type[SMSService]) -> T | Self:
+        if service is None:
+            return self
+        value: T = getattr(service._ctx, self._name)
+        return value
+
+    def __set__(self, service: SMSService, value: T) -> None:
+        setattr(service._ctx, self._name, value)
+
+
+class SMSService:
+    """Send SMS, keep their record, learn what became of them.
+
+    Build it with :func:`smscore.build_service` (from configuration) or directly from a message repository,
+    a template repository and named providers. ``messages`` and ``templates`` are the repositories.
+    """
+
+    #: The configuration the service runs with.
+    config: _Shared[SMSConfig] = _Shared()
+    #: The message repository.
+    messages: _Shared[MessageRepository] = _Shared()
+    #: The template repository.
+    templates: _Shared[TemplateRepository] = _Shared()
+    #: The providers by configured name (read-only).
+    providers: _Shared[Mapping[str, SMSProvider]] = _Shared()
+    #: What renders template bodies.
+    renderer: _Shared[TemplateRenderer] = _Shared()
+    #: Where every timestamp comes from.
+    clock: _Shared[Clock] = _Shared()
+
+    def __init__(
+        self,
+        *,
+        messages: MessageRepository,
+        templates: TemplateRepository,
+        providers: Mapping[str, SMSProvider],
+        config: SMSConfig | None = None,
+        clock: Clock | None = None,
+        router: Router | None = None,
+        subscribers: Iterable[Subscriber] = (),
+        renderer: TemplateRenderer | None = None,
+        on_close: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        config = config or SMSConfig()
+        if not providers:
+            raise ConfigurationError("at least one provider is needed", key="providers")
+        default = config.default_provider
+        if default not in providers:
+            if len(providers) != 1:
+                raise ConfigurationError(f"default provider {default!r} is not among providers", key="default_provider")
+            default = next(iter(providers))
+        if router is None and isinstance(config.router, Mapping):
+            router = rule_router(config.router)
+        if config.rate_limits and rate_limiter is None:
+            raise ConfigurationError("rate_limits need a storage that provides a rate limiter", key="rate_limits")
+        self._ctx = ServiceContext(
+            messages=messages,
+            templates=templates,
+            providers=MappingProxyType(dict(providers)),
+            config=config,
+            clock=clock or SystemClock(),
+            default=default,
+            router=router,
+            subscribers=list(subscribers),
+            renderer=renderer or JinjaRenderer(),
+            rng=rng or random.Random(),
+            rate_limiter=rate_limiter,
+            sleep=sleep,
+            breaker=CircuitBreaker(
+                threshold=config.circuit_breaker_threshold, cooldown_seconds=config.circuit_breaker_cooldown_seconds
+            ),
+        )
+        self._on_close = on_close
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber`` with a :class:`~smscore.events.StateChange` for every stored state change."""
+        self._ctx.subscribers.append(subscriber)
+
+    def send(
+        self,
+        recipient: str,
+        content: str,
+        related_objects: Iterable[object] | None = None,
+        tag: str | None = None,
+        *,
+        priority: int | None = None,
+        idempotency_key: str | None = None,
+        send_immediately: bool | None = None,
+        sender: str | None = None,
+        provider: str | None = None,
+        **extra_data: Any,
+    ) -> SMSMessage:
+        """Send ``content`` to ``recipient`` and return the stored message.
+
+        ``related_objects`` are linked to the message (see :meth:`RelatedObject.of`); ``tag`` is a slug stored
+        with it; every other keyword goes to ``extra_data`` (JSON). Options: ``priority`` (1 highest .. 3),
+        ``idempotency_key`` (a second send with the same key returns the first message and sends nothing),
+        ``send_immediately`` (publish now even in outbox mode), ``sender`` and ``provider`` (a configured
+        provider name, instead of the router's choice).
+
+        In outbox mode (``batch_sending``) the message is returned WAITING and workers publish it. Raises an
+        :class:`~smscore.errors.InvalidMessageError` subclass for bad input, before anything is stored.
+        """
+        options = self._options(priority, idempotency_key, send_immediately, sender, provider)
+        return sending.send(self._ctx, recipient, content, related_objects, tag, options, extra_data)
+
+    def send_template(
+        self,
+        recipient: str,
+        slug: str,
+        context_data: Mapping[str, Any] | None = None,
+        related_objects: Iterable[object] | None = None,
+        tag: str | None = None,
+        *,
+        priority: int | None = None,
+        idempotency_key: str | None = None,
+        send_immediately: bool | None = None,
+        sender: str | None = None,
+        provider: str | None = None,
+        extra_data: Mapping[str, Any] | None = None,
+    ) -> SMSMessage | None:
+        """Render the template ``slug`` with ``context_data`` and send it like :meth:`send`.
+
+        Returns ``None``, storing nothing, when the template's ``can_send(recipient, context_data)`` refuses.
+        Raises :class:`~smscore.errors.TemplateNotFoundError`, :class:`~smscore.errors.TemplateRenderError`
+        and the errors of :meth:`send`.
+        """
+        options = self._options(priority, idempotency_key, send_immediately, sender, provider)
+        return sending.send_template(
+            self._ctx, recipient, slug, context_data, related_objects, tag, options, extra_data
+        )
+
+    def send_many(
+        self,
+        recipients: Iterable[str | Mapping[str, Any]],
+        content: str | None = None,
+        related_objects: Iterable[object] | None = None,
+        tag: str | None = None,
+        *,
+        priority: int | None = None,
+        send_immediately: bool | None = None,
+        sender: str | None = None,
+        provider: str | None = None,
+        **extra_data: Any,
+    ) -> list[SMSMessage]:
+        """Send many messages: stored in one batch, published in provider-sized batches.
+
+        Each item is a recipient (then ``content`` is required) or a mapping with ``recipient`` and optionally
+        ``content``, ``tag``, ``priority``, ``sender``, ``provider``, ``related_objects`` and ``extra_data``
+        overriding the shared arguments. Every item is validated before anything is stored: one bad item raises
+        (naming its index) and nothing is stored. Returns the messages in the order given.
+        """
+        shared = {
+            "content": content,
+            "related_objects": related_objects,
+            "tag": tag,
+            "priority": priority,
+            "sender": sender,
+            "provider": provider,
+            "extra_data": extra_data,
+        }
+        return sending.send_many(self._ctx, recipients, shared, send_immediately)
+
+    def process_outbox(self, limit: int | None = None) -> OutboxReport:
+        """One outbox step: end dead workers' leases, claim due messages, publish them in provider batches.
+
+        Safe to run from any number of workers at once (claims never overlap). Returns what happened.
+        """
+        return outbox.process_outbox(self._ctx, limit)
+
+    def publish_waiting(self, message_id: int) -> SMSMessage:
+        """Publish one stored WAITING message now: the step of a per-message task queue (Celery).
+
+        The message is claimed with compare-and-set, so two tasks for the same id send it once. A message that
+        is not WAITING, is held by a worker, or is not yet due is returned as stored, untouched. Raises
+        :class:`~smscore.errors.MessageNotFoundError`.
+        """
+        return outbox.publish_waiting(self._ctx, message_id)
+
+    def check_delivery(self, progress: Callable[[int], object] | None = None) -> DeliveryCheckReport:
+        """Ask each delivery-checking provider (by configured name) about SENDING, UNKNOWN and recently SENT
+        messages, in chunks of ``check_chunk_size`` with a constant number of queries per chunk; then apply
+        the idle timeout. One failing chunk or provider does not stop the others.
+
+        ``progress``, when given, is called with the size of each chunk once it has been checked.
+        """
+        return delivery.check_delivery(self._ctx, progress)
+
+    def handle_status_callback(
+        self,
+        provider: str,
+        url: str,
+        params: Mapping[str, str | Sequence[str]],
+        headers: Mapping[str, str],
+    ) -> SMSMessage | None:
+        """Apply a status report pushed by the provider named ``provider`` (a webhook request).
+
+        The provider verifies the signature (raising :class:`~smscore.errors.InvalidSignatureError`, nothing
+        changed) and reads the report; the message is found by the provider's reference and the report applied
+        through the transition table, so replayed and out-of-order reports are harmless. Concurrent reports for
+        one message are applied one after the other (compare-and-set, re-read on conflict). Returns the stored
+        message, or None when no message has that reference.
+        """
+        return callbacks.handle_status_callback(self._ctx, provider, url, params, headers)
+
+    def purge(self, older_than: timedelta, *, batch_size: int = 1000) -> int:
+        """Delete finished messages last changed more than ``older_than`` ago, in batches of ``batch_size``;
+        return how many were deleted.
+
+        Finished means a final state, or SENT: a retention period is far longer than any delivery report takes,
+        and keeping SENT texts (often one-time codes) forever is what retention exists to prevent.
+        """
+        return retention.purge(self._ctx, older_than, batch_size=batch_size)
+
+    def close(self) -> None:
+        """Release the storage's and the providers' resources (connections, HTTP clients)."""
+        for provider in self._ctx.providers.values():
+            close = getattr(provider, "close", None)
+            if callable(close):
+                close()
+        if self._on_close is not None:
+            self._on_close()
+
+    def __enter__(self) -> SMSService:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _options(
+        self,
+        priority: int | None,
+        idempotency_key: str | None,
+        send_immediately: bool | None,
+        sender: str | None,
+        provider: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "priority": priority,
+            "idempotency_key": idempotency_key,
+            "sender": sender,
+            "provider": provider,
+            "immediate": immediate(self._ctx.config, send_immediately),
+        }

@@ -1,0 +1,102 @@
+"""The outbox: claiming due messages for publishing (a step, or one message by id) and ending the leases of
+workers that died mid-publish."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import attrs
+
+from smscore.errors import ConcurrentUpdateError, MessageNotFoundError
+from smscore.message import SMSMessage
+from smscore.outcome import Outcome
+from smscore.service.context import ServiceContext
+from smscore.service.publishing import after_attempt, deadline_error, past_deadline, publish
+from smscore.service.recording import notify_changes, store
+from smscore.states import SMSState
+
+__all__ = ["OutboxReport", "process_outbox", "publish_waiting", "recover_expired_leases"]
+
+log = logging.getLogger("smscore")
+
+
+@attrs.frozen
+class OutboxReport:
+    """What one :meth:`SMSService.process_outbox` step did: messages claimed, recovered from dead workers,
+    and the state each claimed message ended in."""
+
+    claimed: int
+    recovered: int
+    states: Mapping[SMSState, int]
+
+
+def process_outbox(ctx: ServiceContext, limit: int | None = None) -> OutboxReport:
+    """See :meth:`smscore.service.SMSService.process_outbox`."""
+    now = ctx.clock.now()
+    recovered = recover_expired_leases(ctx, now)
+    lease_until = now + timedelta(seconds=ctx.config.lease_seconds)
+    claimed = ctx.messages.claim(now=now, lease_until=lease_until, limit=limit or ctx.config.batch_size)
+    late: list[SMSMessage] = []
+    due: list[SMSMessage] = []
+    for message in claimed:
+        (late if past_deadline(ctx, message, now) else due).append(message)
+    done = store(ctx, late, [m.transition(SMSState.ERROR, at=now, error=deadline_error(ctx)) for m in late])
+    done.extend(publish(ctx, due))
+    states: dict[SMSState, int] = {}
+    for message in done:
+        states[message.state] = states.get(message.state, 0) + 1
+    return OutboxReport(claimed=len(claimed), recovered=recovered, states=states)
+
+
+def publish_waiting(ctx: ServiceContext, message_id: int) -> SMSMessage:
+    """See :meth:`smscore.service.SMSService.publish_waiting`."""
+    now = ctx.clock.now()
+    message = ctx.messages.get(message_id)
+    due = message.next_attempt_at is None or message.next_attempt_at <= now
+    if message.state is not SMSState.WAITING or message.lease_expires_at is not None or not due:
+        return message
+    lease_until = now + timedelta(seconds=ctx.config.lease_seconds)
+    try:
+        claimed = ctx.messages.save(message.replace(lease_expires_at=lease_until))
+    except ConcurrentUpdateError:
+        return ctx.messages.get(message_id)
+    if past_deadline(ctx, claimed, now):
+        return store(ctx, [claimed], [claimed.transition(SMSState.ERROR, at=now, error=deadline_error(ctx))])[0]
+    return publish(ctx, [claimed])[0]
+
+
+def recover_expired_leases(ctx: ServiceContext, now: datetime) -> int:
+    """End the expired leases of dead workers; return how many this call ended. Workers running this at the
+    same moment race harmlessly: the first write wins, the others look again (and count nothing)."""
+    total = conflicts = 0
+    while conflicts < 10:
+        expired = ctx.messages.find_expired_leases(now=now, limit=ctx.config.batch_size)
+        if not expired:
+            break
+        updated = [_after_dead_worker(ctx, message, now) for message in expired]
+        try:
+            saved = ctx.messages.save_many(updated)
+        except (ConcurrentUpdateError, MessageNotFoundError):
+            # Another worker ended some of these leases first (its write ends the lease): look again.
+            conflicts += 1
+            continue
+        notify_changes(ctx, expired, saved)
+        total += len(saved)
+        log.warning("ended %d expired lease(s) of SMS messages whose worker stopped mid-publish", len(saved))
+    return total
+
+
+def _after_dead_worker(ctx: ServiceContext, message: SMSMessage, now: datetime) -> SMSMessage:
+    provider = ctx.providers.get(message.provider) if message.provider else None
+    retry = ctx.config.batch_sending and ctx.config.retry_sending
+    if (provider is not None and provider.can_check_by_our_id) or not retry:
+        return message.transition(
+            SMSState.UNKNOWN,
+            at=now,
+            error="the worker stopped while publishing; outcome unknown until a delivery check",
+        )
+    return after_attempt(
+        ctx, message, Outcome.transient("the worker stopped while publishing; sent again (may duplicate)"), now
+    )

@@ -1,0 +1,115 @@
+"""Sending: ``send``, ``send_template`` and ``send_many`` — draft, store once per idempotency key, then publish
+unless the outbox will."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from smscore.errors import DuplicateIdempotencyKeyError, InvalidMessageError
+from smscore.message import SMSMessage
+from smscore.phone import normalize_recipient
+from smscore.service.context import ServiceContext
+from smscore.service.drafting import BatchMemo, immediate, prepare
+from smscore.service.publishing import publish
+from smscore.service.recording import announce_new
+
+__all__ = ["send", "send_many", "send_template"]
+
+#: The keys a ``send_many`` item may have: its recipient, and the shared arguments it overrides.
+_ITEM_KEYS: Final = frozenset(
+    {"recipient", "content", "related_objects", "tag", "priority", "sender", "provider", "extra_data"}
+)
+
+
+def send(
+    ctx: ServiceContext,
+    recipient: str,
+    content: str,
+    related_objects: Iterable[object] | None,
+    tag: str | None,
+    options: Mapping[str, Any],
+    extra_data: Mapping[str, Any],
+    template_slug: str | None = None,
+) -> SMSMessage:
+    """See :meth:`smscore.service.SMSService.send`: draft one message, store it (or return the one already holding
+    its idempotency key) and publish it now unless the outbox will.
+
+    ``options`` are the keyword options of :func:`~smscore.service.drafting.prepare` (``priority``,
+    ``idempotency_key``, ``sender``, ``provider``, ``immediate``).
+    """
+    draft = prepare(
+        ctx, recipient, content, related_objects, tag, extra_data=extra_data, template_slug=template_slug, **options
+    )
+    if draft.idempotency_key is not None:
+        existing = ctx.messages.get_by_idempotency_key(draft.idempotency_key)
+        if existing is not None:
+            return existing
+    try:
+        stored = ctx.messages.add(draft)
+    except DuplicateIdempotencyKeyError as exc:
+        return exc.existing
+    announce_new(ctx, [stored])
+    if stored.lease_expires_at is None:
+        return stored
+    return publish(ctx, [stored])[0]
+
+
+def send_template(
+    ctx: ServiceContext,
+    recipient: str,
+    slug: str,
+    context_data: Mapping[str, Any] | None,
+    related_objects: Iterable[object] | None,
+    tag: str | None,
+    options: Mapping[str, Any],
+    extra_data: Mapping[str, Any] | None,
+) -> SMSMessage | None:
+    """See :meth:`smscore.service.SMSService.send_template`; ``options`` as for :func:`send`."""
+    context = dict(context_data or {})
+    template = ctx.templates.get(slug)
+    normalized = normalize_recipient(recipient, default_region=ctx.config.default_region)
+    if not template.can_send(normalized, context):
+        return None
+    content = template.render_body(context, ctx.renderer)
+    return send(ctx, normalized, content, related_objects, tag, options, dict(extra_data or {}), template.slug)
+
+
+def send_many(
+    ctx: ServiceContext,
+    recipients: Iterable[str | Mapping[str, Any]],
+    shared: Mapping[str, Any],
+    send_immediately: bool | None,
+) -> list[SMSMessage]:
+    """See :meth:`smscore.service.SMSService.send_many`; ``shared`` holds the arguments every item may override."""
+    publish_now = immediate(ctx.config, send_immediately)
+    memo = BatchMemo(ctx.clock.now())
+    drafts = []
+    for index, item in enumerate(recipients):
+        fields = _item_fields(index, item, shared)
+        try:
+            drafts.append(prepare(ctx, idempotency_key=None, immediate=publish_now, memo=memo, **fields))
+        except InvalidMessageError as exc:
+            raise type(exc)(f"item {index}: {exc}") from exc
+    if not drafts:
+        return []
+    stored = ctx.messages.add_many(drafts)
+    announce_new(ctx, stored)
+    if not publish_now:
+        return stored
+    return publish(ctx, stored)
+
+
+def _item_fields(index: int, item: str | Mapping[str, Any], shared: Mapping[str, Any]) -> dict[str, Any]:
+    fields = dict(shared)
+    if isinstance(item, Mapping):
+        unknown = set(item) - _ITEM_KEYS
+        if unknown or "recipient" not in item:
+            problem = f"unknown keys {sorted(unknown)}" if unknown else "no recipient"
+            raise InvalidMessageError(f"item {index}: {problem}")
+        fields.update(item)
+    else:
+        fields["recipient"] = item
+    if fields["content"] is None:
+        raise InvalidMessageError(f"item {index}: no content")
+    return fields
