@@ -46,6 +46,7 @@ from smscore.ports import Storage
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
     "DEFAULT_DATABASE_URL",
+    "SQLAlchemyStorageFactory",
     "build_storage",
     "check_database",
     "create_engine_for",
@@ -61,26 +62,42 @@ _OPTIONS: Final = frozenset({"engine", "migrate", "busy_timeout"})
 _MIGRATE_MODES: Final = ("auto", "always", "never")
 
 
-def build_storage(config: SMSConfig) -> Storage:
-    """Build the SQLAlchemy repositories for ``config``, creating or upgrading the schema as ``migrate`` says.
+class SQLAlchemyStorageFactory:
+    """The factory ``{"storage": "sqlalchemy"}`` names (:data:`build_storage`); as a
+    :class:`~smscore.ports.SchemaManager` it also upgrades and checks the database schema."""
 
-    Raises :class:`~smscore.errors.ConfigurationError` for a bad URL, an unknown option or a missing driver,
-    and :class:`~smscore.errors.StorageError` when the database cannot be opened or migrated.
-    """
-    migrate = _migrate_mode(config.storage_options)
-    engine, owned = _engine(config)
-    try:
-        ensure_schema(engine, migrate)
-    except BaseException:
-        if owned:
-            engine.dispose()
-        raise
-    return Storage(
-        messages=SQLAlchemyMessageRepository(engine),
-        templates=SQLAlchemyTemplateRepository(engine),
-        close=engine.dispose if owned else _keep_open,
-        rate_limiter=SQLAlchemyRateLimiter(engine),
-    )
+    def __call__(self, config: SMSConfig) -> Storage:
+        """Build the SQLAlchemy repositories for ``config``, creating or upgrading the schema as ``migrate`` says.
+
+        Raises :class:`~smscore.errors.ConfigurationError` for a bad URL, an unknown option or a missing driver,
+        and :class:`~smscore.errors.StorageError` when the database cannot be opened or migrated.
+        """
+        migrate = _migrate_mode(config.storage_options)
+        engine, owned = _engine(config)
+        try:
+            ensure_schema(engine, migrate)
+        except BaseException:
+            if owned:
+                engine.dispose()
+            raise
+        return Storage(
+            messages=SQLAlchemyMessageRepository(engine),
+            templates=SQLAlchemyTemplateRepository(engine),
+            close=engine.dispose if owned else _keep_open,
+            rate_limiter=SQLAlchemyRateLimiter(engine),
+        )
+
+    def upgrade_database(self, config: SMSConfig) -> str:
+        """See :func:`upgrade_database`."""
+        return upgrade_database(config)
+
+    def check_database(self, config: SMSConfig) -> str:
+        """See :func:`check_database`."""
+        return check_database(config)
+
+
+#: Build the SQLAlchemy storage for a config: ``build_storage(config)``; see :class:`SQLAlchemyStorageFactory`.
+build_storage: Final = SQLAlchemyStorageFactory()
 
 
 def upgrade_database(config: SMSConfig) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Final
 from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import ConfigurationError
 from smscore.events import Subscriber
-from smscore.ports import Clock, SMSProvider, Storage
+from smscore.ports import Clock, SchemaManager, SMSProvider, Storage, StorageFactory
 from smscore.service import Router, SMSService
 
 __all__ = [
@@ -28,9 +28,10 @@ __all__ = [
     "provider_path",
     "resolve",
     "status_callback_url",
+    "storage_schema",
 ]
 
-#: Short names of the shipped providers (and the ancestor's dotted paths, so projects can switch over).
+#: Short names of the shipped providers, and django-pymess's dotted paths so that its projects can switch over.
 PROVIDER_ALIASES: Final[Mapping[str, str]] = {
     "dummy": "providers.dummy:DummySMSBackend",
     "sns": "providers.sns:SNSSMSBackend",
@@ -101,11 +102,22 @@ def provider_path(backend: str) -> str:
 
 def build_storage(config: SMSConfig) -> Storage:
     """Build the configured storage. Raises :class:`ConfigurationError`."""
+    return _storage_factory(config)(config)
+
+
+def storage_schema(config: SMSConfig) -> SchemaManager | None:
+    """The configured storage's :class:`~smscore.ports.SchemaManager` role, or None when its factory has no schema
+    to manage. Builds no storage. Raises :class:`ConfigurationError`."""
+    factory = _storage_factory(config)
+    return factory if isinstance(factory, SchemaManager) else None
+
+
+def _storage_factory(config: SMSConfig) -> StorageFactory:
     factory = resolve(STORAGE_ALIASES.get(config.storage, config.storage), key="storage")
     if not callable(factory):
         raise ConfigurationError(f"storage: {config.storage!r} is not callable", key="storage")
-    storage: Storage = factory(config)
-    return storage
+    result: StorageFactory = factory
+    return result
 
 
 def build_provider(name: str, provider: ProviderConfig) -> SMSProvider:

@@ -15,7 +15,7 @@ database_url              None       SQLAlchemy URL for ``sqlalchemy`` storage (
 storage_options           {}         extra options for the storage factory
 provider                  dummy      backend alias or dotted path of the ``default`` provider, or the name
                                      of the default among ``providers``
-provider_options          {}         options of that provider (the seed's config keys, lower case)
+provider_options          {}         options of that provider (its option names, lower case)
 providers                 {}         named providers: ``{name: {"backend": ..., "options": {...}}}``
 default_provider          default    name used when the router has no opinion
 router                    None       dotted path to ``(SMSMessage) -> name | None``, or

@@ -18,7 +18,7 @@ from smscore.states import FINAL_STATES, TRANSITIONS, SMSState, check_transition
 
 __all__ = ["DEFAULT_PRIORITY", "MUTABLE_FIELDS", "ROW_FIELDS", "RelatedObject", "SMSMessage"]
 
-#: Priority 1 is the highest, 3 the lowest (the ancestor's convention); new messages get 3 unless told.
+#: Priority 1 is the highest, 3 the lowest (as in django-pymess); new messages get 3 unless told.
 DEFAULT_PRIORITY = 3
 
 #: The fields that change over a message's life, and so the only ones a repository's ``save`` writes; the others
@@ -101,10 +101,10 @@ class RelatedObject:
 class SMSMessage:
     """One SMS and everything known about it.
 
-    Fields of the seed's ``OutputSMSMessage``: ``created_at``, ``changed_at``, ``sent_at``, ``recipient`` (E.164),
+    Fields: ``created_at``, ``changed_at``, ``sent_at``, ``recipient`` (E.164),
     ``sender``, ``content``, ``template_slug``, ``state``, ``backend`` (dotted path of the backend class that
     handled it), ``error``, ``extra_data`` (the caller's JSON data), ``extra_sender_data`` (the provider's JSON
-    data), ``tag``, ``related_objects`` and the ``failed`` property. Added here: ``id`` (``None`` until stored),
+    data), ``tag``, ``related_objects``, the ``failed`` property, ``id`` (``None`` until stored),
     ``provider`` (the configured name of the provider), ``attempts``, ``priority`` (1 highest .. 3 lowest),
     ``provider_ref`` (the provider's id for the message), ``encoding`` (``"GSM-7"`` or ``"UCS-2"``),
     ``segments``, ``idempotency_key``, ``next_attempt_at`` (when a retry is due), ``lease_expires_at`` (while a

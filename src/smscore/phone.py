@@ -25,7 +25,7 @@ _ALLOWED: Final = re.compile(r"^\+?[0-9 ().\-/]{3,40}$")
 def region_for(default: str | None) -> str | None:
     """Turn a default region setting into a region code.
 
-    Accepts an ISO 3166 region (``"CZ"``) or, like the ancestor's ``DEFAULT_PHONE_CODE``, a calling code
+    Accepts an ISO 3166 region (``"CZ"``) or, like django-pymess's ``DEFAULT_PHONE_CODE``, a calling code
     (``"+420"`` or ``"420"``). Raises :class:`~smscore.errors.ConfigurationError` for anything else.
     """
     if default is None or default == "":

@@ -1,7 +1,10 @@
 """The ports: what the core needs from storage, providers and time, as small Protocols named by role.
 
 Adapters implement them (``adapters_sqlalchemy``, ``adapters_django``, ``providers``); ``smscore.testing``
-ships in-memory fakes that pass the same contract suites. Every repository method is atomic on its own.
+ships in-memory fakes that pass the same contract suites. Optional roles are declared here too, and found with
+``isinstance``: :class:`DeliveryChecker` and :class:`StatusCallbackReceiver` of a provider, :class:`SchemaManager`
+of a storage factory. :class:`~smscore.templates.TemplateRenderer` (rendering and validating template bodies) is
+defined next to the templates it renders and named here with the other ports. Every repository method is atomic on its own.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from smscore.config import SMSConfig
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.states import SMSState
-from smscore.templates import SMSTemplate
+from smscore.templates import SMSTemplate, TemplateRenderer
 
 __all__ = [
     "CallbackReport",
@@ -24,8 +28,11 @@ __all__ = [
     "MessageRepository",
     "RateLimiter",
     "SMSProvider",
+    "SchemaManager",
     "StatusCallbackReceiver",
     "Storage",
+    "StorageFactory",
+    "TemplateRenderer",
     "TemplateRepository",
     "check_reservation",
 ]
@@ -228,6 +235,30 @@ def check_reservation(count: int, interval: float, now: datetime) -> None:
         raise ValueError("count must be at least 1 and interval positive")
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, not {now.isoformat()}")
+
+
+@runtime_checkable
+class SchemaManager(Protocol):
+    """Optional role of a :class:`StorageFactory`: create or upgrade the configured database's schema, and check
+    it, without building the storage (``smscore db upgrade`` and ``smscore db check``).
+
+    Each returns a one-line report. ``check_database`` raises a :class:`~smscore.errors.StorageError` when the
+    schema is not at the newest revision or differs from the code's.
+    """
+
+    def upgrade_database(self, config: SMSConfig) -> str: ...
+
+    def check_database(self, config: SMSConfig) -> str: ...
+
+
+class StorageFactory(Protocol):
+    """What ``storage`` names in the configuration: builds the :class:`Storage` for a configuration.
+
+    Raises :class:`~smscore.errors.ConfigurationError` for bad options and :class:`~smscore.errors.StorageError`
+    when the database cannot be opened. A factory whose storage has a schema also plays :class:`SchemaManager`.
+    """
+
+    def __call__(self, config: SMSConfig) -> Storage: ...
 
 
 @attrs.frozen

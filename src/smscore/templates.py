@@ -48,9 +48,15 @@ def validate_slug(value: object, *, what: str, max_length: int) -> str:
 
 
 class TemplateRenderer(Protocol):
-    """Turns a template body and a context into text. Raises :class:`TemplateRenderError` on failure."""
+    """The renderer port: turns a template body and a context into text, and checks a body before it is stored.
+
+    ``render`` raises :class:`~smscore.errors.TemplateRenderError` on failure; ``validate`` raises it for a body
+    that can never render (a syntax error), so a broken template is refused when it is saved, not when it is sent.
+    """
 
     def render(self, body: str, context: Mapping[str, Any]) -> str: ...
+
+    def validate(self, body: str) -> None: ...
 
 
 class JinjaRenderer:
@@ -89,7 +95,7 @@ def _slug(value: object) -> str:
 class SMSTemplate:
     """A stored template: ``slug`` (its key), ``body`` (Jinja2 text) and timestamps.
 
-    Subclass it to change behaviour, as the seed allows: override :meth:`get_body` to adjust the body before
+    Subclass it to change behaviour: override :meth:`get_body` to adjust the body before
     rendering, :meth:`can_send` to refuse some sends (``send_template`` then returns ``None`` and stores
     nothing). Raises :class:`~smscore.errors.InvalidMessageError` for a slug that is not a slug.
     """

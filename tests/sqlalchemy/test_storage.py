@@ -14,7 +14,9 @@ import smscore
 from adapters_sqlalchemy import DatabaseUnavailableError, SQLAlchemyMessageRepository
 from adapters_sqlalchemy.schema import check, head_revision
 from adapters_sqlalchemy.storage import build_storage, create_engine_for
-from smscore import ConfigurationError, RelatedObject, SMSConfig, SMSState, SMSTemplate
+from smscore import ConfigurationError, RelatedObject, SMSConfig, SMSState, SMSTemplate, StorageError
+from smscore.bootstrap import storage_schema
+from smscore.ports import SchemaManager
 from tests.sqlalchemy.conftest import sqlite_url
 
 RECIPIENT = "+420777123456"
@@ -61,6 +63,19 @@ class TestBuildService:
         with _service("sqlite://") as service:
             sent = service.send(RECIPIENT, "hi")
             assert service.messages.get(sent.id or 0) == sent
+
+
+class TestSchemaRole:
+    def test_the_sqlalchemy_storage_declares_schema_management(self, tmp_path: Path) -> None:
+        """storage_schema finds the role without building storage: check fails before upgrade, passes after."""
+        config = SMSConfig(storage="sqlalchemy", database_url=sqlite_url(tmp_path))
+        schema = storage_schema(config)
+        assert isinstance(schema, SchemaManager)
+        with pytest.raises(StorageError, match="db upgrade"):
+            schema.check_database(config)
+        assert not (tmp_path / "sms.db").exists()
+        assert head_revision() in schema.upgrade_database(config)
+        assert "matches the models" in schema.check_database(config)
 
 
 class TestSQLiteTuning:

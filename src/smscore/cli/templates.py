@@ -23,9 +23,7 @@ def _template_add_arguments(parser: argparse.ArgumentParser) -> None:
 def template_add(ctx: Context, args: argparse.Namespace) -> int:
     """Store template SLUG with BODY."""
     template = SMSTemplate(slug=args.slug, body=args.body)
-    validate = getattr(ctx.service.renderer, "validate", None)
-    if callable(validate):
-        validate(template.body)  # refuse a broken body now, not at the first send
+    ctx.service.renderer.validate(template.body)  # refuse a broken body now, not at the first send
     templates = ctx.service.templates
     try:
         templates.get(template.slug)
