@@ -1,0 +1,102 @@
+"""The reference and the code name the same things: configuration keys, Django settings, CLI commands, provider
+options and public names. Each test fails when one exists in the code but not in the docs, or the other way round."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+
+from tests.docs.blocks import DOCS, blocks, generator, pages
+
+GENERATED = generator()
+
+
+def _all_text() -> str:
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages())
+
+
+def test_every_configuration_key_is_described_and_every_described_key_exists() -> None:
+    """The keys SMSConfig.from_mapping accepts are the keys of the described table, and all are in the reference."""
+    code = GENERATED.config_keys()
+    assert set(GENERATED.described_config_keys()) == code
+    reference = GENERATED.configuration()
+    assert {key for key in code if f"| `{key}` |" not in reference} == set()
+
+
+def test_every_django_setting_is_in_the_reference_and_the_docs_name_no_other() -> None:
+    """Every setting adapters_django reads has a row; every PYMESS_* name the pages use is one it reads."""
+    from adapters_django import conf
+
+    reference = GENERATED.django_settings()
+    assert {s for s in conf.SETTING_NAMES if f"| `{s}` |" not in reference} == set()
+    named = set(re.findall(r"\bPYMESS_[A-Z_]+[A-Z]\b", _all_text()))
+    assert named - conf.SETTING_NAMES == set()
+
+
+def test_every_command_is_in_the_reference_and_the_docs_name_no_other() -> None:
+    """Every registered command has a section; every `smscore WORD` in the pages' code is a command."""
+    from smscore.cli import COMMANDS
+
+    reference = GENERATED.cli()
+    sections = set(re.findall(r"^## smscore (.+)$", reference, re.M))
+    assert sections == {" ".join(words) for words in COMMANDS}
+    first_words = {words[0] for words in COMMANDS}
+    used = set()
+    for page in pages():
+        for block in blocks(page):
+            # A console line whose shown output is an error may misspell a command on purpose.
+            shown_errors = re.findall(r"^\$ smscore ([a-z][\w-]*).*\nsmscore: error", block.text, re.M)
+            used |= set(re.findall(r"^(?:\$ )?smscore ([a-z][\w-]*)", block.text, re.M)) - set(shown_errors)
+    assert used - first_words == set()
+
+
+def test_every_provider_option_is_in_the_reference() -> None:
+    """Every option (and alias) each shipped provider declares is in its generated table."""
+    for alias, cls in GENERATED.provider_classes().items():
+        text = GENERATED.provider_options(alias)
+        missing = [name for option in cls.option_spec or () for name in option.names if f"`{name}`" not in text]
+        assert missing == [], alias
+
+
+def _documented() -> set[str]:
+    found: set[str] = set()
+    for page in (DOCS / "reference" / "api").glob("*.md"):
+        found |= set(re.findall(r"^::: ([\w.]+)$", page.read_text(encoding="utf-8"), re.M))
+    return found
+
+
+@pytest.mark.parametrize("module", ["smscore", "smscore.testing", "adapters_django", "adapters_django.testing"])
+def test_public_names_are_exactly_the_documented_ones(module: str) -> None:
+    """Each public name of the module has its entry in the API reference, and the entries name only public names."""
+    public = {f"{module}.{name}" for name in importlib.import_module(module).__all__}
+    documented = {name for name in _documented() if name.rpartition(".")[0] == module}
+    assert public - documented == set(), "public but not documented"
+    assert documented - public == set(), "documented but not public"
+
+
+def test_every_documented_name_exists() -> None:
+    """Every `::: name` of the API pages imports (a renamed or removed name fails here before the build does)."""
+    for name in _documented():
+        module, _, attribute = name.rpartition(".")
+        assert hasattr(importlib.import_module(module), attribute), name
+
+
+def test_every_generated_marker_is_known_and_every_page_is_in_the_navigation() -> None:
+    """Markers name a generator; the navigation lists every page (MkDocs only warns about orphans)."""
+    nav = (DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8")
+    for page in pages():
+        for name, _ in GENERATED.MARKER.findall(page.read_text(encoding="utf-8")):
+            assert name in GENERATED.GENERATORS, f"{page}: {name}"
+        assert str(page.relative_to(DOCS)) in nav, page
+
+
+def test_the_state_diagram_has_every_transition() -> None:
+    """The diagram draws one arrow per allowed move of TRANSITIONS, and no other."""
+    from smscore import TRANSITIONS
+
+    arrows = set(re.findall(r"^    (\w+) --> (\w+)$", GENERATED.state_diagram(), re.M))
+    assert {(a, b) for a, b in arrows if "[*]" not in (a, b)} == {
+        (state.name, target.name) for state, targets in TRANSITIONS.items() for target in targets
+    }
