@@ -8,9 +8,12 @@ the file keeps every message from before.
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from smscore.bootstrap import build_service
 from smscore.cli import DEFAULTS
@@ -66,9 +69,22 @@ def main() -> int:
     _step("List the newest messages:", ["messages", "--limit", "5"])
     _step("Count messages per provider and state:", ["stats"])
     print("\nThe dummy provider puts every message in the DEBUG state. The messages stay in ./smscore.db: run the")
-    print("demo again, or 'smscore messages', and they are still there. Try 'smscore --help', or configure a real")
-    print("provider in smscore.toml (see the README).")
+    print("demo again, or 'smscore messages', and they are still there. Configure a real provider in smscore.toml")
+    print("(see the README).")
+    print(_how_to_run())
     return 0
+
+
+def _how_to_run() -> str:
+    """Where the installed ``smscore`` command is, said so that it can be typed as shown."""
+    script = Path(sys.executable).with_name("smscore")
+    on_path = shutil.which("smscore")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "Next: 'smscore --help'."
+    relative = os.path.relpath(script)
+    shown = relative if not relative.startswith("..") else str(script)
+    activate = Path(shown).with_name("activate")
+    return f"Next: '{shown} --help' (or 'source {activate}' once, then 'smscore --help')."
 
 
 if __name__ == "__main__":

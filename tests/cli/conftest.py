@@ -7,6 +7,7 @@ its working directory, so the embedded default (``./smscore.db``) lands there.
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ import pytest
 
 from tests.sqlalchemy.conftest import fresh_postgres_url
 
-__all__ = ["CLI", "Result", "fresh_postgres_url"]
+__all__ = ["CLI", "Result", "command", "environment", "fresh_postgres_url"]
 
 #: The console script the package installs next to the interpreter; ``python -m smscore.cli`` if it is missing.
 SCRIPT = Path(sys.executable).with_name("smscore")
@@ -39,6 +40,17 @@ class Result:
         return lines[0]
 
 
+def command() -> list[str]:
+    """The command line that runs ``smscore``: the console script, or ``python -m smscore.cli`` without it."""
+    return [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "smscore.cli"]
+
+
+def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without ``SMSCORE_*`` variables, plus ``extra``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SMSCORE_")}
+    return clean | dict(extra or {})
+
+
 @attrs.define
 class CLI:
     """Runs ``smscore ARGS`` in ``cwd`` with ``env`` (added to a clean environment)."""
@@ -47,14 +59,37 @@ class CLI:
     env: dict[str, str] = attrs.field(factory=dict)
 
     def __call__(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
-        command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "smscore.cli"]
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("SMSCORE_")}
-        environment.update(self.env)
-        environment.update(env or {})
         done = subprocess.run(
-            [*command, *args], cwd=self.cwd, env=environment, capture_output=True, text=True, timeout=timeout
+            [*command(), *args],
+            cwd=self.cwd,
+            env=environment({**self.env, **(env or {})}),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         return Result(done.returncode, done.stdout, done.stderr)
+
+    def on_terminal(self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> Result:
+        """Run with stderr on a pseudo-terminal (as a person at a terminal sees it; stdout stays a pipe).
+
+        ``stderr`` of the result is everything the terminal received, escape sequences included.
+        """
+        main, secondary = pty.openpty()
+        try:
+            done = subprocess.run(
+                [*command(), *args],
+                cwd=self.cwd,
+                env=environment({**self.env, **(env or {})}),
+                stdout=subprocess.PIPE,
+                stderr=secondary,
+                text=True,
+                timeout=timeout,
+            )
+            os.close(secondary)
+            terminal = _read_all(main)
+        finally:
+            os.close(main)
+        return Result(done.returncode, done.stdout, terminal)
 
     def ok(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         """Run and assert success with nothing on stderr; return stdout."""
@@ -68,6 +103,19 @@ class CLI:
         result = self(*args, env=env)
         assert result.status == status, result
         return result.error_line()
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # the terminal closed with the child
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks).decode()
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -267,41 +265,12 @@ class TestCheckDelivery:
         (cli.cwd / "smscore.toml").write_text(SCRIPTED)
         cli.ok("send", RECIPIENT, "one")
         cli.ok("send", RECIPIENT, "two")
-        command = [str(SCRIPT)] if SCRIPT.exists() else ["python", "-m", "smscore.cli"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SMSCORE_")}
-        main, secondary = pty.openpty()
-        try:
-            done = subprocess.run(
-                [*command, "check-delivery"],
-                cwd=cli.cwd,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=secondary,
-                text=True,
-                timeout=120,
-            )
-            os.close(secondary)
-            terminal = _read_all(main)
-        finally:
-            os.close(main)
-        assert done.returncode == 0
-        assert "checking delivery [" in terminal
-        assert "] 2/2" in terminal
-        assert "Traceback" not in terminal
+        done = cli.on_terminal("check-delivery")
+        assert done.status == 0
+        assert "checking delivery [" in done.stderr
+        assert "] 2/2" in done.stderr
+        assert "Traceback" not in done.stderr
         assert "checked" in done.stdout
-
-
-def _read_all(fd: int) -> str:
-    chunks = []
-    while True:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:  # the terminal closed with the child
-            break
-        if not data:
-            break
-        chunks.append(data)
-    return b"".join(chunks).decode()
 
 
 class TestDatabase:

@@ -24,6 +24,12 @@ def test_the_demo_sends_lists_and_counts_and_its_messages_outlive_it(tmp_path: P
     assert "Hello Eva, welcome to smscore!" in first.stdout
     assert "default         0        0        0     0      0      2          0      2" in first.stdout
     assert (tmp_path / "smscore.db").is_file()
+    script = Path(sys.executable).with_name("smscore")
+    activate = script.with_name("activate")
+    assert (
+        first.stdout.splitlines()[-1]
+        == f"Next: '{script} --help' (or 'source {activate}' once, then 'smscore --help')."
+    )
     second = _demo(tmp_path)
     assert second.returncode == 0, second.stderr
     assert "already stored" in second.stdout

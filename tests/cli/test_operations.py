@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
-from tests.cli.conftest import CLI, SCRIPT
+from tests.cli.conftest import CLI, command, environment
 
 RECIPIENT = "+420777123456"
 OUTBOX = {"SMSCORE_BATCH_SENDING": "true"}
@@ -40,12 +38,10 @@ class TestWorker:
     def test_sigterm_stops_the_worker_cleanly(self, cli: CLI) -> None:
         """A running worker stops on SIGTERM with status 0 and its report, leaving nothing claimed."""
         cli.ok("send", RECIPIENT, "first", env=OUTBOX)
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("SMSCORE_")} | OUTBOX
-        command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "smscore.cli"]
         process = subprocess.Popen(
-            [*command, "worker", "--idle", "0.1", "--json"],
+            [*command(), "worker", "--idle", "0.1", "--json"],
             cwd=cli.cwd,
-            env=environment,
+            env=environment(OUTBOX),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

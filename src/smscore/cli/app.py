@@ -7,7 +7,6 @@ Everything a command module needs to register itself and run lives here; what a 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
 import sys
@@ -140,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help="TOML configuration file (default: ./smscore.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more, with tracebacks")
     parser.add_argument("--traceback", action="store_true", help="show the traceback of an unexpected error")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the installed version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction[_Parser]] = {}
     for words, entry in COMMANDS.items():
@@ -159,11 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("smscore")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked (the package metadata is slow to load)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("smscore")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+        print(f"{parser.prog} {version}")
+        parser.exit()
 
 
 # -- running ----------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import argparse
 
 import attrs
 
-from smscore.cli.app import Context, command
+from smscore.cli.app import CLIError, Context, command
 from smscore.cli.arguments import json_flag
 from smscore.cli.output import format_table
 from smscore.ports import DeliveryChecker
@@ -37,7 +37,11 @@ def check_delivery(ctx: Context, args: argparse.Namespace) -> int:
     repository = service.messages
     in_flight = (SMSState.SENDING, SMSState.UNKNOWN, SMSState.SENT)
     total = sum(repository.count(state, provider=name) for name in checkers for state in in_flight)
-    with ctx.progress("checking delivery", total=total) as progress:
+    with ctx.log.folding(), ctx.progress("checking delivery", total=total) as progress:
         report = service.check_delivery(progress=progress.advance)
     ctx.emit(attrs.asdict(report), lambda: _report_table(report))
+    if report.failed_chunks:
+        raise CLIError(
+            f"{report.failed_chunks} provider request(s) failed; their messages are asked about again on the next run"
+        )
     return 0

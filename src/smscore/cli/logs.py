@@ -4,6 +4,8 @@ stderr, drawn around a running progress line rather than through it."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -37,8 +39,34 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic o
     def __init__(self, stream: IO[str], *, verbose: bool) -> None:
         super().__init__(stream)
         self.setFormatter(_OneLineFormatter(verbose=verbose))
+        self.verbose = verbose
         #: The progress line on screen, if any.
         self.bar: Progress | None = None
+        self._seen: dict[tuple[str, object], int] | None = None
+
+    @contextmanager
+    def folding(self) -> Iterator[None]:
+        """Within the block, print each kind of record once (same logger, same message before its arguments):
+        a long command that meets a failing provider at every chunk shows the failure, not a line per chunk.
+        Verbose output is never folded. At the end, one line says how many repeats were left out."""
+        if self.verbose:
+            yield
+            return
+        self._seen = {}
+        try:
+            yield
+        finally:
+            repeats = sum(self._seen.values()) - len(self._seen)
+            self._seen = None
+            if repeats:
+                self.stream.write(f"smscore: {repeats} similar log line(s) not shown (-v shows each)\n")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._seen is None:
+            return super().filter(record)
+        kind = (record.name, record.msg)
+        self._seen[kind] = self._seen.get(kind, 0) + 1
+        return self._seen[kind] == 1 and bool(super().filter(record))
 
     def emit(self, record: logging.LogRecord) -> None:
         bar = self.bar

@@ -34,7 +34,7 @@ def worker(ctx: Context, args: argparse.Namespace) -> int:
         ctx.note("batch_sending is off, so send publishes at once; the worker only picks up retries")
     # With --once the queue is the work to do; a running worker has no end, so only its rate is shown.
     total = service.messages.count(SMSState.WAITING) if args.once else None
-    with ctx.progress("publishing", total=total) as progress:
+    with ctx.log.folding(), ctx.progress("publishing", total=total) as progress:
         runner = Worker(
             service,
             concurrency=args.concurrency,
