@@ -53,4 +53,13 @@ def worker(ctx: Context, args: argparse.Namespace) -> int:
         return format_table(["RESULT", "MESSAGES"], rows, numeric=[1])
 
     ctx.emit(data, table)
+    # A claimed message that is WAITING again (retry scheduled) or UNKNOWN was not taken by its provider: a
+    # request failed, or the provider's circuit was open after failures.
+    unpublished = totals.states.get(SMSState.WAITING, 0) + totals.states.get(SMSState.UNKNOWN, 0)
+    if unpublished:
+        raise CLIError(
+            f"{unpublished} of {totals.claimed} claimed message(s) were not published (now waiting: "
+            f"{totals.states.get(SMSState.WAITING, 0)}, unknown: {totals.states.get(SMSState.UNKNOWN, 0)}); "
+            "a provider request failed or a provider is paused after failures"
+        )
     return 0
