@@ -284,9 +284,17 @@ class DjangoMessageRepository:
         return self._rows.filter(**conditions)
 
     @storage_errors()
-    def count(self, state: SMSState | None = None, *, provider: str | None = None) -> int:
+    def count(
+        self,
+        state: SMSState | None = None,
+        *,
+        provider: str | None = None,
+        changed_before: datetime | None = None,
+        sent_after: datetime | None = None,
+    ) -> int:
         """See :meth:`smscore.ports.MessageRepository.count`."""
-        return int(self._filtered(state=state, provider=provider).count())
+        rows = self._filtered(state=state, provider=provider, changed_at__lt=changed_before, sent_at__gte=sent_after)
+        return int(rows.count())
 
     @storage_errors()
     def stats(self) -> dict[tuple[str | None, SMSState], int]:

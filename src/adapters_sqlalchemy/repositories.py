@@ -216,9 +216,22 @@ class SQLAlchemyMessageRepository:
             query = query.limit(max(limit, 0))
         return self._fetch(query)
 
-    def count(self, state: SMSState | None = None, *, provider: str | None = None) -> int:
+    def count(
+        self,
+        state: SMSState | None = None,
+        *,
+        provider: str | None = None,
+        changed_before: datetime | None = None,
+        sent_after: datetime | None = None,
+    ) -> int:
         """See :meth:`smscore.ports.MessageRepository.count`."""
-        query = select(func.count()).select_from(self._m).where(*self._filters(state, provider))
+        m = self._m
+        conditions = self._filters(state, provider)
+        if changed_before is not None:
+            conditions.append(m.c.changed_at < _aware(changed_before, "changed_before"))
+        if sent_after is not None:
+            conditions.append(m.c.sent_at >= _aware(sent_after, "sent_after"))
+        query = select(func.count()).select_from(m).where(*conditions)
         with storage_errors(), self.engine.begin() as conn:
             return int(conn.execute(query).scalar_one())
 

@@ -95,8 +95,19 @@ class MessageRepository(Protocol):
         """Messages matching every given filter, newest first (highest id first)."""
         ...
 
-    def count(self, state: SMSState | None = None, *, provider: str | None = None) -> int:
-        """How many messages match the filters."""
+    def count(
+        self,
+        state: SMSState | None = None,
+        *,
+        provider: str | None = None,
+        changed_before: datetime | None = None,
+        sent_after: datetime | None = None,
+    ) -> int:
+        """How many messages match every filter given: ``changed_before`` on ``changed_at`` (exclusive, as
+        :meth:`purge` reads it), ``sent_after`` on ``sent_at`` (inclusive, as :meth:`scan` reads it).
+
+        What a purge or a scan would reach, counted without reading a row: the dry run of a purge and the total
+        of a delivery check's progress."""
         ...
 
     def stats(self) -> dict[tuple[str | None, SMSState], int]:

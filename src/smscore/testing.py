@@ -169,9 +169,21 @@ class InMemoryMessageRepository:
         ]
         return found if limit is None else found[:limit]
 
-    def count(self, state: SMSState | None = None, *, provider: str | None = None) -> int:
+    def count(
+        self,
+        state: SMSState | None = None,
+        *,
+        provider: str | None = None,
+        changed_before: datetime | None = None,
+        sent_after: datetime | None = None,
+    ) -> int:
         """See :meth:`smscore.ports.MessageRepository.count`."""
-        return len(self.find(state, provider=provider))
+        return sum(
+            1
+            for m in self.find(state, provider=provider)
+            if (changed_before is None or m.changed_at < changed_before)
+            and (sent_after is None or (m.sent_at is not None and m.sent_at >= sent_after))
+        )
 
     def stats(self) -> dict[tuple[str | None, SMSState], int]:
         """See :meth:`smscore.ports.MessageRepository.stats`."""

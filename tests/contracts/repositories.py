@@ -307,6 +307,33 @@ class MessageRepositoryContract:
         assert repo.get(keep_recent.id or 0) == keep_recent
         assert repo.get(keep_waiting.id or 0) == keep_waiting
 
+    def test_count_what_a_purge_would_delete(self, repo: MessageRepository) -> None:
+        """count with changed_before counts exactly what purge with the same cut-off then deletes."""
+        old, cutoff = T0 - timedelta(days=100), T0 - timedelta(days=90)
+        repo.add_many([make_message(state=SMSState.DELIVERED, changed_at=old) for _ in range(3)])
+        repo.add(make_message(state=SMSState.DELIVERED, changed_at=cutoff))  # not before the cut-off
+        repo.add(make_message(state=SMSState.ERROR, changed_at=old, provider="b"))
+        repo.add(make_message(changed_at=old))
+        assert repo.count(SMSState.DELIVERED, changed_before=cutoff) == 3
+        assert repo.count(SMSState.ERROR, changed_before=cutoff, provider="b") == 1
+        assert repo.count(changed_before=cutoff) == 5
+        assert repo.count(SMSState.DELIVERED, changed_before=old) == 0
+        assert repo.purge(states={SMSState.DELIVERED}, changed_before=cutoff, limit=10) == 3
+        assert repo.count(SMSState.DELIVERED, changed_before=cutoff) == 0
+
+    def test_count_what_a_scan_from_a_send_time_would_read(self, repo: MessageRepository) -> None:
+        """count with sent_after counts the messages sent at or after it, as scan reads them; unsent ones never."""
+        window = T0 - timedelta(hours=1)
+        repo.add(make_message(state=SMSState.SENT, sent_at=T0))
+        repo.add(make_message(state=SMSState.SENT, sent_at=window))  # inclusive
+        repo.add(make_message(state=SMSState.SENT, sent_at=window - timedelta(seconds=1)))
+        repo.add(make_message(state=SMSState.SENT, sent_at=T0, provider="b"))
+        repo.add(make_message())  # never sent
+        assert repo.count(SMSState.SENT, sent_after=window, provider="default") == 2
+        assert repo.count(sent_after=window) == 3
+        scanned = repo.scan(states={SMSState.SENT}, limit=10, provider="default", sent_after=window)
+        assert len(scanned) == 2
+
 
 class TemplateRepositoryContract:
     """Behaviour every :class:`~smscore.ports.TemplateRepository` must have."""
