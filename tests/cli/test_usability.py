@@ -107,8 +107,8 @@ class TestProgress:
         bar.advance(5)
         assert len(bar.line(50)) <= 50
         assert "[" in bar.line(50)
-        assert "[" not in bar.line(30)
-        assert len(bar.line(30)) <= 30
+        assert "[" not in bar.line(24)
+        assert len(bar.line(24)) <= 24
 
     def test_nothing_is_drawn_off_a_terminal(self) -> None:
         """A pipe or a file gets no progress output at all."""

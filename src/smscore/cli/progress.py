@@ -145,7 +145,7 @@ def _fit(label: str, bar: str, figures: str, width: int) -> str:
     if len(full) <= width or not bar:
         return full[:width]
     room = width - len(label) - len(figures) - 4
-    if room >= 10:
+    if room >= 5:
         share = bar.count("#") / (len(bar) - 2)
         return f"{label} {_bar(share, room)} {figures}"
     return f"{label}  {figures}"[:width]
