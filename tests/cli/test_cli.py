@@ -272,6 +272,15 @@ class TestCheckDelivery:
         assert "Traceback" not in done.stderr
         assert "checked" in done.stdout
 
+    def test_json_on_a_terminal_draws_no_progress(self, cli: CLI) -> None:
+        """--json: nothing is drawn on the terminal, and stdout is the JSON report alone."""
+        (cli.cwd / "smscore.toml").write_text(SCRIPTED)
+        cli.ok("send", RECIPIENT, "one")
+        done = cli.on_terminal("check-delivery", "--json")
+        assert done.status == 0
+        assert done.stderr == ""
+        assert json.loads(done.stdout)["checked"] == 1
+
 
 class TestDatabase:
     def test_upgrade_then_check(self, cli: CLI) -> None:

@@ -67,6 +67,16 @@ class TestWorker:
             conn.close()
         assert leased == (0,)
 
+    def test_a_terminal_sees_the_queue_drain(self, cli: CLI) -> None:
+        """worker --once on a terminal: a progress line over the queued messages, ending at all of them."""
+        for i in range(3):
+            cli.ok("send", RECIPIENT, f"m{i}", env=OUTBOX)
+        done = cli.on_terminal("worker", "--once", env=OUTBOX)
+        assert done.status == 0
+        assert "publishing [" in done.stderr
+        assert "3/3  100%" in done.stderr
+        assert "claimed" in done.stdout
+
     def test_bad_options_exit_2(self, cli: CLI) -> None:
         """A concurrency that is not a positive number is a usage error."""
         assert "concurrency" in cli.fails("worker", "--concurrency", "0", status=2)
