@@ -22,7 +22,7 @@ from types import FrameType
 
 import attrs
 
-from smscore.service import SMSService
+from smscore.service import OutboxReport, ProviderFailures, SMSService
 from smscore.states import SMSState
 
 __all__ = ["Worker", "WorkerStats"]
@@ -32,12 +32,26 @@ log = logging.getLogger("smscore.worker")
 
 @attrs.define
 class WorkerStats:
-    """Totals over a worker's life: steps run, messages claimed, recovered, and per final state."""
+    """Totals over a worker's life: steps run, messages claimed, recovered, per final state, and per provider
+    the claimed messages it did not take (with the last error)."""
 
     steps: int = 0
     claimed: int = 0
     recovered: int = 0
     states: dict[SMSState, int] = attrs.field(factory=dict)
+    failures: dict[str, ProviderFailures] = attrs.field(factory=dict)
+
+    def add(self, report: OutboxReport) -> None:
+        """Count one step's report."""
+        self.steps += 1
+        self.claimed += report.claimed
+        self.recovered += report.recovered
+        for state, count in report.states.items():
+            self.states[state] = self.states.get(state, 0) + count
+        for name, failed in report.failures.items():
+            before = self.failures.get(name)
+            total = failed.messages + (before.messages if before else 0)
+            self.failures[name] = ProviderFailures(messages=total, last_error=failed.last_error)
 
 
 class Worker:
@@ -111,11 +125,7 @@ class Worker:
                 self._stopping.wait(self.idle_seconds)
                 continue
             with self._lock:
-                self.stats.steps += 1
-                self.stats.claimed += report.claimed
-                self.stats.recovered += report.recovered
-                for state, count in report.states.items():
-                    self.stats.states[state] = self.stats.states.get(state, 0) + count
+                self.stats.add(report)
                 if self._on_step is not None:
                     self._on_step(self.stats)
             if report.claimed == 0:

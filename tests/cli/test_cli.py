@@ -258,7 +258,14 @@ class TestCheckDelivery:
         for text in ("one", "two", "three"):
             assert json.loads(cli.ok("send", RECIPIENT, text, "--json"))["state"] == "sent"
         report = json.loads(cli.ok("check-delivery", "--json"))
-        assert report == {"checked": 3, "changed": 0, "timed_out": 0, "recovered": 0, "failed_chunks": 0}
+        assert report == {
+            "checked": 3,
+            "changed": 0,
+            "timed_out": 0,
+            "recovered": 0,
+            "failed_chunks": 0,
+            "failures": {},
+        }
 
     def test_a_terminal_gets_a_progress_bar_on_stderr(self, cli: CLI) -> None:
         """On a terminal, stderr shows the progress bar; stdout keeps the report."""
@@ -271,6 +278,19 @@ class TestCheckDelivery:
         assert "] 2/2" in done.stderr
         assert "Traceback" not in done.stderr
         assert "checked" in done.stdout
+
+    def test_the_progress_total_is_what_the_check_asks_about(self, cli: CLI) -> None:
+        """A message SENT longer ago than the idle timeout is not asked about; the progress total leaves it out."""
+        (cli.cwd / "smscore.toml").write_text(SCRIPTED)
+        for text in ("one", "two", "long ago"):
+            cli.ok("send", RECIPIENT, text)
+        with sqlite3.connect(cli.cwd / "smscore.db") as conn:
+            conn.execute("UPDATE smscore_message SET sent_at = '2000-01-01 00:00:00.000000' WHERE content = 'long ago'")
+        conn.close()
+        done = cli.on_terminal("check-delivery")
+        assert done.status == 0
+        assert "] 2/2  100%" in done.stderr
+        assert "/3" not in done.stderr
 
     def test_json_on_a_terminal_draws_no_progress(self, cli: CLI) -> None:
         """--json: nothing is drawn on the terminal, and stdout is the JSON report alone."""

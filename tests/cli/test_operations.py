@@ -91,6 +91,32 @@ class TestPurge:
         assert json.loads(cli.ok("purge", "--older-than", "90d", "--json")) == {"deleted": 1}
         assert [m["content"] for m in json.loads(cli.ok("messages", "--json"))] == ["new"]
 
+    def test_a_dry_run_counts_per_state_and_deletes_nothing(self, cli: CLI) -> None:
+        """--dry-run: the finished messages past the age, per state; every message is still there after it."""
+        for text in ("old", "old too", "old but waiting", "new"):
+            cli.ok("send", RECIPIENT, text)
+        _sql(cli, "UPDATE smscore_message SET changed_at = '2000-01-01 00:00:00.000000' WHERE content LIKE 'old%'")
+        _sql(cli, "UPDATE smscore_message SET state = 'error' WHERE content = 'old too'")
+        _sql(cli, "UPDATE smscore_message SET state = 'waiting' WHERE content = 'old but waiting'")
+        dry = json.loads(cli.ok("purge", "--older-than", "90d", "--dry-run", "--json"))
+        assert dry == {"would_delete": 2, "states": {"error": 1, "debug": 1}}
+        table = cli.ok("purge", "--older-than", "90d", "--dry-run")
+        assert table.splitlines()[0] == "would delete 2 finished message(s)"
+        assert len(json.loads(cli.ok("messages", "--json"))) == 4
+        assert json.loads(cli.ok("purge", "--older-than", "90d", "--json")) == {"deleted": 2}
+        assert json.loads(cli.ok("purge", "--older-than", "90d", "--dry-run", "--json"))["would_delete"] == 0
+
+    def test_a_terminal_sees_the_purge_progress(self, cli: CLI) -> None:
+        """On a terminal, purge draws its progress over what it is about to delete."""
+        for i in range(5):
+            cli.ok("send", RECIPIENT, f"m{i}")
+        _sql(cli, "UPDATE smscore_message SET changed_at = '2000-01-01 00:00:00.000000'")
+        done = cli.on_terminal("purge", "--older-than", "90d", "--batch-size", "2")
+        assert done.status == 0
+        assert "purging [" in done.stderr
+        assert "5/5  100%" in done.stderr
+        assert "deleted 5 finished message(s)" in done.stdout
+
     def test_a_bad_age_is_a_usage_error(self, cli: CLI) -> None:
         """The age needs a unit."""
         assert "is not a duration" in cli.fails("purge", "--older-than", "90", status=2)

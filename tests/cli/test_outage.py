@@ -48,13 +48,25 @@ class TestCheckDelivery:
         gateway.close()
         result = cli("check-delivery", "--json")
         assert result.status == 1
-        assert json.loads(result.stdout)["failed_chunks"] == 5
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) <= 4, result.stderr
-        assert "(-v shows each)" in result.stderr
-        assert lines[-1] == (
-            "smscore: error: 5 provider request(s) failed; their messages are asked about again on the next run"
-        )
+        report = json.loads(result.stdout)
+        assert report["failed_chunks"] == 5
+        assert report["failures"]["default"]["messages"] == 10
+        assert result.stderr.strip().splitlines() == [
+            "smscore: provider 'default': 10 message(s) not checked: ProviderError: ATS delivery check failed: "
+            "gateway not reached (ConnectError)",
+            "smscore: error: requests to 'default' failed; their messages are asked about again on the next run "
+            "(-v shows each request)",
+        ]
+
+    def test_verbose_shows_each_request(self, cli: CLI, gateway: ATSGateway) -> None:
+        """-v: every failed request is logged, as it happens."""
+        (cli.cwd / "smscore.toml").write_text(_config(gateway.url, batch_sending=False))
+        cli.env.update(PASSWORD)
+        _campaign(cli, 10)
+        gateway.close()
+        result = cli("-v", "check-delivery")
+        assert result.status == 1
+        assert result.stderr.count("smscore: warning: ATS delivery check of 2 message(s) failed") == 5
 
     def test_a_gateway_that_is_up_exits_0(self, cli: CLI, gateway: ATSGateway) -> None:
         """The same check with the gateway answering: exit 0, nothing on stderr."""
@@ -77,10 +89,12 @@ class TestWorker:
         assert result.status == 1
         report = json.loads(result.stdout)
         assert (report["claimed"], report["states"]) == (10, {"waiting": 10})
+        assert report["failures"]["default"]["messages"] == 10
         lines = result.stderr.strip().splitlines()
-        assert len(lines) <= 4, result.stderr
-        assert "gateway not reached" in result.stderr
-        assert lines[-1].startswith("smscore: error: 10 of 10 claimed message(s) were not published")
+        assert len(lines) == 2, result.stderr
+        assert lines[0].startswith("smscore: provider 'default': 10 message(s) not published: ")
+        assert "gateway not reached" in lines[0]
+        assert lines[1].startswith("smscore: error: requests to 'default' failed; waiting messages are retried")
 
     def test_a_gateway_that_is_up_exits_0(self, cli: CLI, gateway: ATSGateway) -> None:
         """The same queue with the gateway answering: exit 0, all ten taken."""

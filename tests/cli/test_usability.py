@@ -27,6 +27,7 @@ class TestSuggestions:
             (["template", "ad"], "did you mean 'add'?"),
             (["stats", "--jsn"], "did you mean '--json'?"),
             (["send", RECIPIENT, "hi", "--extar", "a=1"], "did you mean '--extra'?"),
+            (["purge", "--older-than", "1d", "--dryrun"], "did you mean '--dry-run'?"),
         ],
     )
     def test_a_mistyped_command_or_option_gets_a_suggestion(self, cli: CLI, args: list[str], suggestion: str) -> None:

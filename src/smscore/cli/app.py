@@ -17,7 +17,7 @@ import attrs
 
 from smscore.cli.logs import LineHandler, configure_logging
 from smscore.cli.output import json_default
-from smscore.cli.progress import Progress
+from smscore.cli.progress import Progress, is_terminal
 from smscore.errors import SMSError
 
 if TYPE_CHECKING:
@@ -227,6 +227,12 @@ class Context:
             self.echo(json.dumps(data, ensure_ascii=False, indent=2, default=json_default))
         else:
             self.echo(text())
+
+    @property
+    def draws_progress(self) -> bool:
+        """Whether a progress line would be drawn (stderr is a terminal, no ``--json``): counting the work ahead
+        is worth a query only then."""
+        return not self.json and is_terminal(self.stderr)
 
     def progress(self, label: str, *, total: int | None = None, unit: str = "messages") -> Progress:
         """A progress line on stderr: drawn on a terminal, silent otherwise and with ``--json``.

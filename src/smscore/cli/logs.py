@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Final
 
+import attrs
+
 if TYPE_CHECKING:
     from smscore.cli.progress import Progress
 
-__all__ = ["LOGGERS", "LineHandler", "configure_logging"]
+__all__ = ["LOGGERS", "Fold", "LineHandler", "configure_logging"]
 
 #: The loggers the command line shows: the core's and the providers'.
 LOGGERS: Final = ("smscore", "providers")
@@ -32,6 +34,20 @@ class _OneLineFormatter(logging.Formatter):
         return super().format(record)
 
 
+@attrs.define
+class Fold:
+    """The records of one long command, by kind: how many of each, and (when held back) the first of each."""
+
+    hold: bool
+    counts: dict[tuple[str, object], int] = attrs.field(factory=dict)
+    first: dict[tuple[str, object], logging.LogRecord] = attrs.field(factory=dict)
+    dismissed: bool = False
+
+    def dismiss(self) -> None:
+        """Print none of it: the command says what failed in lines of its own."""
+        self.dismissed = True
+
+
 class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed
     """Writes records on the command's stderr; when a progress line is shown (:attr:`bar`), the record
     replaces it and the bar is drawn again below."""
@@ -42,31 +58,56 @@ class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic o
         self.verbose = verbose
         #: The progress line on screen, if any.
         self.bar: Progress | None = None
-        self._seen: dict[tuple[str, object], int] | None = None
+        self._fold: Fold | None = None
 
     @contextmanager
-    def folding(self) -> Iterator[None]:
-        """Within the block, print each kind of record once (same logger, same message before its arguments):
-        a long command that meets a failing provider at every chunk shows the failure, not a line per chunk.
-        Verbose output is never folded. At the end, one line says how many repeats were left out."""
+    def folding(self, *, hold: bool) -> Iterator[Fold]:
+        """Within the block, fold records by kind (same logger, same message before its arguments), so a long
+        command that meets a failing provider at every chunk does not print a line per chunk.
+
+        With ``hold``, records are kept back and printed at the end, each kind once with its count (a command
+        that runs to an end); without, the first of each kind is printed as it comes and a line at the end counts
+        the repeats (a command that runs until stopped). :meth:`Fold.dismiss` drops what is left to print, for a
+        command that reports the failures itself. Verbose output is never folded.
+        """
+        fold = Fold(hold=hold)
         if self.verbose:
-            yield
+            yield fold
             return
-        self._seen = {}
+        self._fold = fold
         try:
-            yield
+            yield fold
         finally:
-            repeats = sum(self._seen.values()) - len(self._seen)
-            self._seen = None
+            self._fold = None
+            if not fold.dismissed:
+                self._print_folded(fold)
+
+    def _print_folded(self, fold: Fold) -> None:
+        if not fold.hold:
+            repeats = sum(fold.counts.values()) - len(fold.counts)
             if repeats:
-                self.stream.write(f"smscore: {repeats} similar log line(s) not shown (-v shows each)\n")
+                note = f"{repeats} similar log line(s) not shown (-v shows each)"
+                self.handle(logging.makeLogRecord({"msg": note, "levelno": logging.WARNING, "levelname": "WARNING"}))
+            return
+        for kind, record in fold.first.items():
+            count = fold.counts[kind]
+            if count > 1:
+                record = logging.makeLogRecord({**record.__dict__, "msg": f"{record.getMessage()} ({count} times)"})
+                record.args = None
+            self.handle(record)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._seen is None:
-            return super().filter(record)
+        fold = self._fold
+        if not super().filter(record):
+            return False
+        if fold is None:
+            return True
         kind = (record.name, record.msg)
-        self._seen[kind] = self._seen.get(kind, 0) + 1
-        return self._seen[kind] == 1 and bool(super().filter(record))
+        fold.counts[kind] = fold.counts.get(kind, 0) + 1
+        if fold.hold:
+            fold.first.setdefault(kind, record)
+            return False
+        return fold.counts[kind] == 1
 
     def emit(self, record: logging.LogRecord) -> None:
         bar = self.bar

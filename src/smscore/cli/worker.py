@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+import attrs
+
 from smscore.cli.app import CLIError, Context, command
 from smscore.cli.arguments import json_flag, positive_int
+from smscore.cli.delivery import report_failures
 from smscore.cli.output import format_table
 
 __all__ = ["worker"]
@@ -33,8 +36,8 @@ def worker(ctx: Context, args: argparse.Namespace) -> int:
     if not service.config.batch_sending:
         ctx.note("batch_sending is off, so send publishes at once; the worker only picks up retries")
     # With --once the queue is the work to do; a running worker has no end, so only its rate is shown.
-    total = service.messages.count(SMSState.WAITING) if args.once else None
-    with ctx.log.folding(), ctx.progress("publishing", total=total) as progress:
+    total = service.messages.count(SMSState.WAITING) if args.once and ctx.draws_progress else None
+    with ctx.log.folding(hold=args.once) as fold, ctx.progress("publishing", total=total) as progress:
         runner = Worker(
             service,
             concurrency=args.concurrency,
@@ -44,8 +47,16 @@ def worker(ctx: Context, args: argparse.Namespace) -> int:
         )
         runner.install_signal_handlers()
         totals = runner.run(once=args.once)
+        if totals.failures:
+            fold.dismiss()
     states = {state.value: n for state, n in sorted(totals.states.items(), key=lambda item: item[0].value)}
-    data = {"steps": totals.steps, "claimed": totals.claimed, "recovered": totals.recovered, "states": states}
+    data = {
+        "steps": totals.steps,
+        "claimed": totals.claimed,
+        "recovered": totals.recovered,
+        "states": states,
+        "failures": {name: attrs.asdict(failed) for name, failed in totals.failures.items()},
+    }
 
     def table() -> str:
         rows = [("claimed", totals.claimed), ("recovered leases", totals.recovered)]
@@ -53,13 +64,7 @@ def worker(ctx: Context, args: argparse.Namespace) -> int:
         return format_table(["RESULT", "MESSAGES"], rows, numeric=[1])
 
     ctx.emit(data, table)
-    # A claimed message that is WAITING again (retry scheduled) or UNKNOWN was not taken by its provider: a
-    # request failed, or the provider's circuit was open after failures.
-    unpublished = totals.states.get(SMSState.WAITING, 0) + totals.states.get(SMSState.UNKNOWN, 0)
-    if unpublished:
-        raise CLIError(
-            f"{unpublished} of {totals.claimed} claimed message(s) were not published (now waiting: "
-            f"{totals.states.get(SMSState.WAITING, 0)}, unknown: {totals.states.get(SMSState.UNKNOWN, 0)}); "
-            "a provider request failed or a provider is paused after failures"
-        )
+    report_failures(
+        ctx, totals.failures, "not published", "waiting messages are retried, unknown ones resolved by check-delivery"
+    )
     return 0

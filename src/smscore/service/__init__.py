@@ -24,6 +24,6 @@ from smscore.service.context import Router
 from smscore.service.delivery import DeliveryCheckReport
 from smscore.service.drafting import RESERVED_KEYWORDS
 from smscore.service.facade import SMSService
-from smscore.service.outbox import OutboxReport
+from smscore.service.outbox import OutboxReport, ProviderFailures
 
-__all__ = ["RESERVED_KEYWORDS", "DeliveryCheckReport", "OutboxReport", "Router", "SMSService"]
+__all__ = ["RESERVED_KEYWORDS", "DeliveryCheckReport", "OutboxReport", "ProviderFailures", "Router", "SMSService"]

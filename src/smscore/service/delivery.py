@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -15,11 +15,11 @@ from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import DeliveryChecker
 from smscore.service.context import ServiceContext
-from smscore.service.outbox import recover_expired_leases
+from smscore.service.outbox import ProviderFailures, recover_expired_leases
 from smscore.service.recording import store
 from smscore.states import SMSState
 
-__all__ = ["DeliveryCheckReport", "check_delivery"]
+__all__ = ["DeliveryCheckReport", "check_delivery", "pending_checks"]
 
 log = logging.getLogger("smscore")
 
@@ -32,7 +32,8 @@ class DeliveryCheckReport:
 
     ``checked``: messages asked about; ``changed``: messages whose state or data changed; ``timed_out``: moved to
     ERROR by the idle timeout (or only counted, when that is off); ``recovered``: leases of dead workers ended;
-    ``failed_chunks``: provider requests that failed (their messages are retried on the next run).
+    ``failed_chunks``: provider requests that failed (their messages are retried on the next run);
+    ``failures``: per configured provider name, the messages of its failed requests and the last error.
     """
 
     checked: int
@@ -40,6 +41,7 @@ class DeliveryCheckReport:
     timed_out: int
     recovered: int
     failed_chunks: int
+    failures: Mapping[str, ProviderFailures] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -47,6 +49,12 @@ class _Tally:
     checked: int = 0
     changed: int = 0
     failed: int = 0
+    failures: dict[str, ProviderFailures] = attrs.field(factory=dict)
+
+    def fail(self, name: str, chunk: Sequence[SMSMessage], error: str) -> None:
+        self.failed += 1
+        before = self.failures.get(name, ProviderFailures(messages=0, last_error=""))
+        self.failures[name] = ProviderFailures(messages=before.messages + len(chunk), last_error=error)
 
 
 def check_delivery(ctx: ServiceContext, progress: Callable[[int], object] | None = None) -> DeliveryCheckReport:
@@ -65,6 +73,20 @@ def check_delivery(ctx: ServiceContext, progress: Callable[[int], object] | None
         timed_out=timed_out,
         recovered=recovered,
         failed_chunks=tally.failed,
+        failures=tally.failures,
+    )
+
+
+def pending_checks(ctx: ServiceContext) -> int:
+    """See :meth:`smscore.service.SMSService.pending_delivery_checks`."""
+    cutoff = ctx.clock.now() - timedelta(minutes=ctx.config.idle_timeout_minutes)
+    count = ctx.messages.count
+    return sum(
+        count(SMSState.SENDING, provider=name)
+        + count(SMSState.UNKNOWN, provider=name)
+        + count(SMSState.SENT, provider=name, sent_after=cutoff)
+        for name, provider in ctx.providers.items()
+        if isinstance(provider, DeliveryChecker)
     )
 
 
@@ -83,11 +105,10 @@ def _check_provider(
     )
     for chunk in pages:
         tally.checked += len(chunk)
-        reports = _ask(name, provider, chunk)
+        reports = _ask(name, provider, chunk, tally)
         if progress is not None:
             progress(len(chunk))
         if reports is None:
-            tally.failed += 1
             continue
         at = ctx.clock.now()
         pairs = [
@@ -100,14 +121,18 @@ def _check_provider(
         tally.changed += len(pairs)
 
 
-def _ask(name: str, provider: DeliveryChecker, chunk: Sequence[SMSMessage]) -> list[Outcome | None] | None:
+def _ask(
+    name: str, provider: DeliveryChecker, chunk: Sequence[SMSMessage], tally: _Tally
+) -> list[Outcome | None] | None:
     try:
         reports = list(provider.bulk_check_sms_states(chunk))
-    except Exception:
+    except Exception as exc:
         log.exception("delivery check of %d message(s) by provider %r failed", len(chunk), name)
+        tally.fail(name, chunk, f"{type(exc).__name__}: {exc}")
         return None
     if len(reports) != len(chunk) or not all(r is None or isinstance(r, Outcome) for r in reports):
         log.error("provider %r answered %d reports for %d messages", name, len(reports), len(chunk))
+        tally.fail(name, chunk, f"{len(reports)} reports for {len(chunk)} messages")
         return None
     return reports
 

@@ -21,6 +21,7 @@ from smscore.service.context import Router, ServiceContext
 from smscore.service.delivery import DeliveryCheckReport
 from smscore.service.drafting import immediate, rule_router
 from smscore.service.outbox import OutboxReport
+from smscore.states import SMSState
 from smscore.templates import JinjaRenderer, TemplateRenderer
 
 __all__ = ["SMSService"]
@@ -231,6 +232,11 @@ class SMSService:
         """
         return delivery.check_delivery(self._ctx, progress)
 
+    def pending_delivery_checks(self) -> int:
+        """How many messages :meth:`check_delivery` would ask about now: the SENDING, UNKNOWN and recently SENT
+        messages of the providers that report delivery (a progress total)."""
+        return delivery.pending_checks(self._ctx)
+
     def handle_status_callback(
         self,
         provider: str,
@@ -248,14 +254,21 @@ class SMSService:
         """
         return callbacks.handle_status_callback(self._ctx, provider, url, params, headers)
 
-    def purge(self, older_than: timedelta, *, batch_size: int = 1000) -> int:
+    def purge(
+        self, older_than: timedelta, *, batch_size: int = 1000, progress: Callable[[int], object] | None = None
+    ) -> int:
         """Delete finished messages last changed more than ``older_than`` ago, in batches of ``batch_size``;
-        return how many were deleted.
+        return how many were deleted. ``progress``, when given, is called with the size of each deleted batch.
 
         Finished means a final state, or SENT: a retention period is far longer than any delivery report takes,
         and keeping SENT texts (often one-time codes) forever is what retention exists to prevent.
         """
-        return retention.purge(self._ctx, older_than, batch_size=batch_size)
+        return retention.purge(self._ctx, older_than, batch_size=batch_size, progress=progress)
+
+    def purgeable(self, older_than: timedelta) -> dict[SMSState, int]:
+        """What :meth:`purge` with ``older_than`` would delete now, per state (states with none left out);
+        nothing is deleted."""
+        return retention.purgeable(self._ctx, older_than)
 
     def close(self) -> None:
         """Release the storage's and the providers' resources (connections, HTTP clients)."""

@@ -4,7 +4,7 @@ workers that died mid-publish."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -17,19 +17,29 @@ from smscore.service.publishing import after_attempt, deadline_error, past_deadl
 from smscore.service.recording import notify_changes, store
 from smscore.states import SMSState
 
-__all__ = ["OutboxReport", "process_outbox", "publish_waiting", "recover_expired_leases"]
+__all__ = ["OutboxReport", "ProviderFailures", "process_outbox", "publish_waiting", "recover_expired_leases"]
 
 log = logging.getLogger("smscore")
 
 
 @attrs.frozen
+class ProviderFailures:
+    """What one provider failed to handle in a run: how many messages, and the last error given."""
+
+    messages: int
+    last_error: str
+
+
+@attrs.frozen
 class OutboxReport:
     """What one :meth:`SMSService.process_outbox` step did: messages claimed, recovered from dead workers,
-    and the state each claimed message ended in."""
+    the state each claimed message ended in, and per configured provider name the claimed messages it did not
+    take (left WAITING for a retry, or UNKNOWN) with the last error."""
 
     claimed: int
     recovered: int
     states: Mapping[SMSState, int]
+    failures: Mapping[str, ProviderFailures] = attrs.field(factory=dict)
 
 
 def process_outbox(ctx: ServiceContext, limit: int | None = None) -> OutboxReport:
@@ -47,7 +57,18 @@ def process_outbox(ctx: ServiceContext, limit: int | None = None) -> OutboxRepor
     states: dict[SMSState, int] = {}
     for message in done:
         states[message.state] = states.get(message.state, 0) + 1
-    return OutboxReport(claimed=len(claimed), recovered=recovered, states=states)
+    return OutboxReport(claimed=len(claimed), recovered=recovered, states=states, failures=_failures(done))
+
+
+def _failures(published: Sequence[SMSMessage]) -> dict[str, ProviderFailures]:
+    """Per provider, the published messages it did not take: WAITING again (a retry) or UNKNOWN."""
+    failures: dict[str, ProviderFailures] = {}
+    for message in published:
+        if message.state in (SMSState.WAITING, SMSState.UNKNOWN):
+            name = message.provider or "-"
+            before = failures.get(name, ProviderFailures(messages=0, last_error=""))
+            failures[name] = ProviderFailures(before.messages + 1, message.error or before.last_error)
+    return failures
 
 
 def publish_waiting(ctx: ServiceContext, message_id: int) -> SMSMessage:

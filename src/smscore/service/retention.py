@@ -1,24 +1,42 @@
-"""Retention: deleting the messages that are finished and older than the retention period."""
+"""Retention: deleting the messages that are finished and older than the retention period, and counting what a
+purge would delete."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Final
 
 from smscore.service.context import ServiceContext
 from smscore.states import FINAL_STATES, SMSState
 
-__all__ = ["purge"]
+__all__ = ["PURGEABLE", "purge", "purgeable"]
 
-_PURGEABLE: Final = FINAL_STATES | {SMSState.SENT}
+#: The states a purge deletes: the final ones, and SENT.
+PURGEABLE: Final = FINAL_STATES | {SMSState.SENT}
 
 
-def purge(ctx: ServiceContext, older_than: timedelta, *, batch_size: int = 1000) -> int:
+def purge(
+    ctx: ServiceContext,
+    older_than: timedelta,
+    *,
+    batch_size: int = 1000,
+    progress: Callable[[int], object] | None = None,
+) -> int:
     """See :meth:`smscore.service.SMSService.purge`."""
     before = ctx.clock.now() - older_than
     total = 0
     while True:
-        deleted = ctx.messages.purge(states=_PURGEABLE, changed_before=before, limit=batch_size)
+        deleted = ctx.messages.purge(states=PURGEABLE, changed_before=before, limit=batch_size)
         total += deleted
+        if progress is not None and deleted:
+            progress(deleted)
         if deleted < batch_size:
             return total
+
+
+def purgeable(ctx: ServiceContext, older_than: timedelta) -> dict[SMSState, int]:
+    """See :meth:`smscore.service.SMSService.purgeable`."""
+    before = ctx.clock.now() - older_than
+    counts = {state: ctx.messages.count(state, changed_before=before) for state in SMSState if state in PURGEABLE}
+    return {state: n for state, n in counts.items() if n}
