@@ -10,7 +10,7 @@ core never imports an adapter.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from smscore.config import ProviderConfig, SMSConfig, load_config
@@ -67,17 +67,18 @@ _EXTRAS: Final = {
 }
 
 
-def resolve(path: str, *, key: str) -> Any:
+def resolve(path: str, *, key: str, aliases: Iterable[str] = ()) -> Any:
     """Import the object named by ``path`` (``"package.module:Name"`` or ``"package.module.Name"``).
 
     Raises :class:`ConfigurationError` naming ``key`` when it cannot be imported; when a third-party package is
-    missing, the message names the extra to install.
+    missing, the message names the extra to install. ``aliases`` are the short names ``key`` also accepts: a
+    name that is neither one nor a dotted path gets them listed (and the closest suggested).
     """
     module_name, sep, attr = path.partition(":")
     if not sep:
         module_name, _, attr = path.rpartition(".")
     if not module_name or not attr:
-        raise ConfigurationError(f"{key}: {path!r} is not a dotted path", key=key)
+        raise ConfigurationError(f"{key}: {path!r} is {_not_a_name(path, aliases)}", key=key)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -93,6 +94,17 @@ def resolve(path: str, *, key: str) -> Any:
         return getattr(module, attr)
     except AttributeError:
         raise ConfigurationError(f"{key}: {module_name!r} has no attribute {attr!r}", key=key) from None
+
+
+def _not_a_name(path: str, aliases: Iterable[str]) -> str:
+    short = sorted(alias for alias in aliases if "." not in alias)
+    if not short:
+        return "not a dotted path"
+    import difflib  # only on this error path
+
+    close = difflib.get_close_matches(path, short, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"neither a known name ({', '.join(short)}) nor a dotted path{hint}"
 
 
 def provider_path(backend: str) -> str:
@@ -113,7 +125,7 @@ def storage_schema(config: SMSConfig) -> SchemaManager | None:
 
 
 def _storage_factory(config: SMSConfig) -> StorageFactory:
-    factory = resolve(STORAGE_ALIASES.get(config.storage, config.storage), key="storage")
+    factory = resolve(STORAGE_ALIASES.get(config.storage, config.storage), key="storage", aliases=STORAGE_ALIASES)
     if not callable(factory):
         raise ConfigurationError(f"storage: {config.storage!r} is not callable", key="storage")
     result: StorageFactory = factory
@@ -127,7 +139,7 @@ def build_provider(name: str, provider: ProviderConfig) -> SMSProvider:
     :class:`ConfigurationError` naming ``providers.NAME`` (a missing SDK names the extra to install).
     """
     key = f"providers.{name}.backend"
-    cls = resolve(provider_path(provider.backend), key=key)
+    cls = resolve(provider_path(provider.backend), key=key, aliases=PROVIDER_ALIASES)
     factory = getattr(cls, "from_options", None)
     try:
         instance = factory(provider.options) if factory is not None else cls(**provider.options)

@@ -369,6 +369,12 @@ class TestConfiguration:
         assert message in line
         assert "hunter2" not in line
 
+    def test_an_unknown_storage_lists_the_known_ones(self, cli: CLI) -> None:
+        """SMSCORE_STORAGE=bogus names memory, sqlalchemy and django; a near miss gets a suggestion."""
+        line = cli.fails("stats", env={"SMSCORE_STORAGE": "bogus"})
+        assert "'bogus' is neither a known name (django, memory, sqlalchemy) nor a dotted path" in line
+        assert "did you mean 'sqlalchemy'?" in cli.fails("stats", env={"SMSCORE_STORAGE": "sqlalchmy"})
+
     def test_an_unreadable_config_file(self, cli: CLI) -> None:
         """A --config path that does not exist."""
         assert "cannot read configuration file" in cli.fails("--config", "missing.toml", "stats")

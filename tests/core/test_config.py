@@ -151,7 +151,18 @@ class TestBuildService:
         [
             ({"storage": "nowhere.storage:build"}, "storage", "cannot import 'nowhere.storage'"),
             ({"provider": "providers.dummy:Nope"}, "providers.default.backend", "has no attribute 'Nope'"),
-            ({"provider": "nodots"}, "providers.default.backend", "not a dotted path"),
+            ({"provider": "nodots"}, "providers.default.backend", "nor a dotted path"),
+            (
+                {"provider": "twillio"},
+                "providers.default.backend",
+                r"'twillio' is neither a known name \(ats, dummy, sms-operator, sms_operator, sns, twilio\) "
+                r"nor a dotted path; did you mean 'twilio'\?",
+            ),
+            (
+                {"storage": "bogus"},
+                "storage",
+                r"'bogus' is neither a known name \(django, memory, sqlalchemy\) nor a dotted path$",
+            ),
             (
                 {"provider": "dummy", "provider_options": {"colour": "red"}},
                 "providers.default.options.colour",
