@@ -15,11 +15,14 @@ import functools
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
 from smscore.errors import InvalidMessageError
+
+if TYPE_CHECKING:
+    from smscore._jinja import SandboxRenderer
 
 __all__ = [
     "MAX_RENDERED_LENGTH",
@@ -63,14 +66,22 @@ class JinjaRenderer:
     """The default renderer: one sandboxed Jinja2 environment, compiled bodies cached.
 
     ``max_length`` bounds the rendered output; rendering stops as soon as it is exceeded. Jinja2 is imported
-    when the first renderer is made, not when smscore is.
+    at the first render or validation, not when smscore is or a service is built: what renders nothing (``smscore
+    stats``, a worker) starts without it.
     """
 
     def __init__(self, *, max_length: int = MAX_RENDERED_LENGTH, cache_size: int = 512) -> None:
-        from smscore._jinja import SandboxRenderer
-
         self.max_length = max_length
-        self._impl = SandboxRenderer(max_length=max_length, cache_size=cache_size)
+        self._cache_size = cache_size
+        self._sandbox: SandboxRenderer | None = None
+
+    @property
+    def _impl(self) -> SandboxRenderer:
+        if self._sandbox is None:
+            from smscore._jinja import SandboxRenderer
+
+            self._sandbox = SandboxRenderer(max_length=self.max_length, cache_size=self._cache_size)
+        return self._sandbox
 
     def render(self, body: str, context: Mapping[str, Any]) -> str:
         """Render ``body`` with ``context``; see the module docstring for what is refused."""
