@@ -173,6 +173,12 @@ class TestBadFiles:
         assert "line 2: longer than 1024 KiB" in cli.fails("send-many", "huge.csv")
         assert not (cli.cwd / "smscore.db").exists() or not _stored(cli)
 
+    def test_a_configuration_problem_is_reported_before_any_row(self, cli: CLI) -> None:
+        """A storage that cannot be built: the one line says so, not which row it stopped at."""
+        line = cli.fails("send-many", _write(cli, GOOD_AND_BAD), env={"SMSCORE_STORAGE": "bogus"})
+        assert "storage: 'bogus'" in line
+        assert "line" not in line
+
     def test_a_missing_file(self, cli: CLI) -> None:
         """A path that does not exist."""
         assert "cannot read missing.csv" in cli.fails("send-many", "missing.csv")

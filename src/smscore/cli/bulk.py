@@ -76,6 +76,7 @@ def _send_many_arguments(parser: argparse.ArgumentParser) -> None:
 def send_many(ctx: Context, args: argparse.Namespace) -> int:
     """Send one message per row of FILE, in chunks; refused rows are reported with their line numbers."""
     tally = _Tally()
+    ctx.service  # noqa: B018  # a configuration or database problem is reported before any row is read
     with _opened(args.file) as stream:
         total = None if args.file == "-" else _count_records(args.file)
         with ctx.progress("sending", total=total) as progress:
