@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types contracts pytest docs bench clean
+.PHONY: demo test lint types contracts pytest docs bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/python -m smscore.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples docs
-	$(BIN)/ruff format --check src tests benchmarks examples docs
+	$(BIN)/ruff check src tests benchmarks examples scripts docs
+	$(BIN)/ruff format --check src tests benchmarks examples scripts docs
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -36,6 +36,12 @@ test: lint types contracts pytest docs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# Pictures for the docs: the command line in tmux, drawn by the machine's headless Chromium (apt-get install tmux
+# chromium), into docs/screenshots/.
+screenshots: $(STAMP)
+	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
+	$(BIN)/python scripts/cli_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -151,10 +151,16 @@ def configuration() -> str:
         default = shown(defaults[key]) if key in defaults and key != "providers" else f"`{written}`"
         env = f"`SMSCORE_{key.upper()}`"
         if "Mapping" in kind:
-            env += f"<br>`SMSCORE_{key.upper()}__<NAME>`"
-        setting = "<br>".join(django.get(key, [f'`PYMESS_SMS_CONFIG["{key}"]`']))
-        rows.append([f"`{key}`", f"`{kind}`".replace("|", "\\|"), default, env, setting, markdown_of(meaning)])
-    return table(["key", "type", "default", "environment", "Django setting", "meaning"], rows)
+            env += f", `SMSCORE_{key.upper()}__<NAME>`"
+        setting = ", ".join(django.get(key, [f'`PYMESS_SMS_CONFIG["{key}"]`']))
+        where = f"{markdown_of(meaning)}<br>**Environment:** {env}<br>**Django:** {setting}"
+        rows.append([f"`{key}`<br>{_code(kind)}", default, where])
+    return table(["key and type", "default", "meaning, environment variable, Django setting"], rows)
+
+
+def _code(text: str) -> str:
+    """``text`` as inline code that may hold a ``|`` inside a table cell."""
+    return f"<code>{html.escape(text).replace('|', '&#124;')}</code>"
 
 
 def django_settings() -> str:
@@ -168,10 +174,9 @@ def django_settings() -> str:
         said = next((b.lstrip("- ") for b in bullets if f"`{setting.name}`" in b), "")
         if not said:
             raise ValueError(f"{setting.name} is read but not described in adapters_django.conf")
-        rows.append(
-            [f"`{setting.name}`", shown(setting.default), f"`{setting.core_key}`" if setting.core_key else "", said]
-        )
-    return table(["setting", "default", "core key", "what the settings module says"], rows)
+        core = f"<br>core key `{setting.core_key}`" if setting.core_key else ""
+        rows.append([f"`{setting.name}`{core}", shown(setting.default), said])
+    return table(["setting", "default", "what it is"], rows)
 
 
 # -- command line ----------------------------------------------------------------------------------------------
@@ -250,23 +255,18 @@ def provider_options(alias: str | None = None) -> str:
         return f"`{alias}` takes no options."
     rows = []
     for option in spec:
-        name = "<br>".join(f"`{n}`" for n in option.names)
-        default = "required" if option.required else shown(option.default)
+        names = "<br>".join(f"`{n}`" for n in option.names)
+        default = "**required**" if option.required else shown(option.default)
         notes = []
         if option.secret:
-            notes.append("**secret**: refused in a file, never logged")
+            notes.append("**Secret**: refused in a configuration file, never logged or shown.")
         if option.needs:
-            notes.append("needs " + ", ".join(f"`{n}`" for n in option.needs))
-        rows.append(
-            [name, markdown_of(option.kind.description), default, markdown_of(option.description), "; ".join(notes)]
-        )
-    text = table(["option", "type", "default", "meaning", ""], rows)
-    for rule in spec.one_of:
-        text += (
-            "\n\nAt least one of "
-            + ", ".join(f"`{n}`" for n in rule.names)
-            + f" is required: {markdown_of(rule.message)}."
-        )
+            notes.append("Needs " + ", ".join(f"`{n}`" for n in option.needs) + ".")
+        meaning = "<br>".join([markdown_of(option.description), *notes])
+        rows.append([f"{names}<br>{markdown_of(option.kind.description)}", default, meaning])
+    text = table(["option and type", "default", "meaning"], rows)
+    if spec.one_of:
+        text += "\n\nAlso checked:\n\n" + "\n".join(f"- {markdown_of(rule.message)}" for rule in spec.one_of)
     return text
 
 
@@ -346,36 +346,38 @@ def performance_chart() -> str:
     results = benchmark_results()
     figures = [(name, f) for name, f in results["figures"].items() if f.get("unit") == "msgs/s" and f.get("limit")]
     left, width, bar, gap = 250, 430, 14, 22
-    height = len(figures) * (3 * bar + gap) + 40
-    out = [
-        f'<svg class="perf-chart" viewBox="0 0 {left + width + 110} {height}" role="img" aria-label="make bench results" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="12">'
-    ]
-    y = 10
     colours = (("value", "#3f51b5"), ("floor", "#9fa8da"), ("limit", "#c5cae9"))
+    shapes, y = [], 10
     for name, figure in figures:
         top = max(figure["limit"], figure.get("floor") or 0)
-        out.append(
-            f'<text x="0" y="{y + bar * 1.5 + 4}" fill="currentColor">{html.escape(_FIGURE_NAMES.get(name, name))}</text>'
-        )
+        label = html.escape(_FIGURE_NAMES.get(name, name))
+        shapes.append(f'<text x="0" y="{y + bar * 1.5 + 4}" fill="currentColor">{label}</text>')
         for key, colour in colours:
             value = figure.get(key)
             if value is None:
                 continue
             length = max(1.0, width * value / top)
-            out.append(
-                f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar - 2}" fill="{colour}"><title>{key}: {value:,.0f} messages/s</title></rect>'
+            shapes.append(
+                f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar - 2}" fill="{colour}">'
+                f"<title>{key}: {value:,.0f} messages/s</title></rect>"
             )
-            out.append(
+            shapes.append(
                 f'<text x="{left + length + 4:.1f}" y="{y + bar - 4}" fill="currentColor">{value:,.0f} {key}</text>'
             )
             y += bar
         y += gap
     legend = " · ".join(f'<tspan fill="{c}">■</tspan> {k}' for k, c in colours)
-    out.append(
-        f'<text x="{left}" y="{height - 10}" fill="currentColor">{legend} (messages per second; each figure on its own scale)</text>'
+    shapes.append(
+        f'<text x="{left}" y="{y + 4}" fill="currentColor">{legend} (messages per second; each figure on its own scale)</text>'
     )
-    out.append("</svg>")
-    return "\n".join(out)
+    return "\n".join(
+        [
+            f'<svg class="perf-chart" viewBox="0 0 {left + width + 110} {y + 14}" role="img" '
+            'aria-label="make bench results" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="12">',
+            *shapes,
+            "</svg>",
+        ]
+    )
 
 
 def performance_table() -> str:
@@ -396,8 +398,11 @@ def performance_table() -> str:
             ]
         )
     machine = results.get("machine", {})
-    about = ", ".join(f"{k} {v}" for k, v in machine.items())
-    return table(["figure", "value", "limit", "share", "floor"], rows) + f"\n\nMeasured on: {html.escape(about)}."
+    about = (
+        f"Python {machine.get('python')}, SQLite {machine.get('sqlite')}, {machine.get('cpus')} CPUs, "
+        f"{machine.get('platform')}; the whole run took {machine.get('seconds')} s"
+    )
+    return table(["figure", "value", "limit", "share", "floor"], rows) + f"\n\nMeasured with {html.escape(about)}."
 
 
 GENERATORS: Mapping[str, Callable[..., str]] = {

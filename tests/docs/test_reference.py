@@ -22,7 +22,7 @@ def test_every_configuration_key_is_described_and_every_described_key_exists() -
     code = GENERATED.config_keys()
     assert set(GENERATED.described_config_keys()) == code
     reference = GENERATED.configuration()
-    assert {key for key in code if f"| `{key}` |" not in reference} == set()
+    assert {key for key in code if f"| `{key}`<br>" not in reference} == set()
 
 
 def test_every_django_setting_is_in_the_reference_and_the_docs_name_no_other() -> None:
@@ -30,7 +30,7 @@ def test_every_django_setting_is_in_the_reference_and_the_docs_name_no_other() -
     from adapters_django import conf
 
     reference = GENERATED.django_settings()
-    assert {s for s in conf.SETTING_NAMES if f"| `{s}` |" not in reference} == set()
+    assert {s for s in conf.SETTING_NAMES if f"| `{s}`" not in reference} == set()
     named = set(re.findall(r"\bPYMESS_[A-Z_]+[A-Z]\b", _all_text()))
     assert named - conf.SETTING_NAMES == set()
 
