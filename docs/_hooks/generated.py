@@ -52,7 +52,10 @@ def shown(value: Any) -> str:
 def table(header: list[str], rows: list[list[str]]) -> str:
     """A Markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.replace("\n", " ") for cell in row) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(cell.replace("\n", " ") for cell in row) + " |"
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -64,7 +67,11 @@ def described_config_keys() -> dict[str, tuple[str, str]]:
     import smscore.config
 
     doc = smscore.config.__doc__ or ""
-    rules = [i for i, line in enumerate(doc.splitlines()) if re.fullmatch(r"=+(\s+=+)+", line.strip())]
+    rules = [
+        i
+        for i, line in enumerate(doc.splitlines())
+        if re.fullmatch(r"=+(\s+=+)+", line.strip())
+    ]
     lines = doc.splitlines()[rules[1] + 1 : rules[2]]
     rows: dict[str, tuple[str, str]] = {}
     last = ""
@@ -99,12 +106,17 @@ def _django_settings_by_key() -> dict[str, list[str]]:
         "storage": ["always the Django storage"],
         "storage_options": ["`PYMESS_SMS_DATABASE` (its `database`)"],
         "provider": ["`PYMESS_SMS_SENDER_BACKEND`"],
-        "provider_options": ["`PYMESS_ATS_SMS_CONFIG`", "`PYMESS_SMS_OPERATOR_CONFIG`"],
+        "provider_options": [
+            "`PYMESS_ATS_SMS_CONFIG`",
+            "`PYMESS_SMS_OPERATOR_CONFIG`",
+        ],
         "providers": ["`PYMESS_SMS_BACKENDS`"],
     }
     owned = set(wiring._OWNED_KEYS) - set(by_key)
     if owned != set(routed):
-        raise ValueError(f"adapters_django reads core keys {sorted(owned)}; this reference knows {sorted(routed)}")
+        raise ValueError(
+            f"adapters_django reads core keys {sorted(owned)}; this reference knows {sorted(routed)}"
+        )
     by_key.update(routed)
     return by_key
 
@@ -125,7 +137,9 @@ def _field_defaults() -> dict[str, Any]:
     defaults: dict[str, Any] = {}
     for field in attrs.fields(SMSConfig):
         default: Any = field.default
-        defaults[field.name] = default.factory() if hasattr(default, "factory") else default
+        defaults[field.name] = (
+            default.factory() if hasattr(default, "factory") else default
+        )
     return defaults
 
 
@@ -143,19 +157,34 @@ def configuration() -> str:
     """Every configuration key: type, default, environment variable, Django setting, meaning."""
     check_config_reference()
     described = described_config_keys()
-    types, defaults, django = _field_types(), _field_defaults(), _django_settings_by_key()
+    types, defaults, django = (
+        _field_types(),
+        _field_defaults(),
+        _django_settings_by_key(),
+    )
     rows = []
     for key in described:
         written, meaning = described[key]
         kind = types[key]
-        default = shown(defaults[key]) if key in defaults and key != "providers" else f"`{written}`"
+        default = (
+            shown(defaults[key])
+            if key in defaults and key != "providers"
+            else f"`{written}`"
+        )
         env = f"`SMSCORE_{key.upper()}`"
         if "Mapping" in kind:
             env += f", `SMSCORE_{key.upper()}__<NAME>`"
         setting = ", ".join(django.get(key, [f'`PYMESS_SMS_CONFIG["{key}"]`']))
         where = f"{markdown_of(meaning)}<br>**Environment:** {env}<br>**Django:** {setting}"
         rows.append([f"`{key}`<br>{_code(kind)}", default, where])
-    return table(["key and type", "default", "meaning, environment variable, Django setting"], rows)
+    return table(
+        [
+            "key and type",
+            "default",
+            "meaning, environment variable, Django setting",
+        ],
+        rows,
+    )
 
 
 def _code(text: str) -> str:
@@ -168,12 +197,19 @@ def django_settings() -> str:
     from adapters_django import conf
 
     doc = markdown_of(conf.__doc__ or "")
-    bullets = [" ".join(b.split()) for b in re.split(r"\n- ", doc.split("\n\n", 2)[2].split("\n\n")[0])]
+    bullets = [
+        " ".join(b.split())
+        for b in re.split(r"\n- ", doc.split("\n\n", 2)[2].split("\n\n")[0])
+    ]
     rows = []
     for setting in conf.SETTINGS:
-        said = next((b.lstrip("- ") for b in bullets if f"`{setting.name}`" in b), "")
+        said = next(
+            (b.lstrip("- ") for b in bullets if f"`{setting.name}`" in b), ""
+        )
         if not said:
-            raise ValueError(f"{setting.name} is read but not described in adapters_django.conf")
+            raise ValueError(
+                f"{setting.name} is read but not described in adapters_django.conf"
+            )
         core = f"<br>core key `{setting.core_key}`" if setting.core_key else ""
         rows.append([f"`{setting.name}`{core}", shown(setting.default), said])
     return table(["setting", "default", "what it is"], rows)
@@ -193,7 +229,10 @@ def cli_commands(
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+                if any(
+                    isinstance(a, argparse._SubParsersAction)
+                    for a in sub._actions
+                ):
                     yield from cli_commands(sub, (*prefix, name))
                 else:
                     yield (*prefix, name), sub
@@ -202,20 +241,39 @@ def cli_commands(
 def _arguments(parser: argparse.ArgumentParser) -> str:
     rows = []
     for action in parser._actions:
-        if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+        if isinstance(
+            action, argparse._HelpAction | argparse._SubParsersAction
+        ):
             continue
-        name = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.metavar or action.dest}`"
+        name = (
+            ", ".join(f"`{o}`" for o in action.option_strings)
+            or f"`{action.metavar or action.dest}`"
+        )
         if action.option_strings and action.nargs != 0:
             name += f" `{action.metavar or action.dest.upper()}`"
         details = []
         if action.choices:
-            details.append("one of " + ", ".join(f"`{c}`" for c in action.choices))
-        if action.default not in (None, False, argparse.SUPPRESS) and action.nargs != 0:
+            details.append(
+                "one of " + ", ".join(f"`{c}`" for c in action.choices)
+            )
+        if (
+            action.default not in (None, False, argparse.SUPPRESS)
+            and action.nargs != 0
+        ):
             details.append(f"default {shown(action.default)}")
         if action.required and action.option_strings:
             details.append("required")
-        help_text = (action.help or "") % {"default": action.default, "prog": parser.prog}
-        rows.append([name, html.escape(help_text).replace("|", "\\|"), "; ".join(details)])
+        help_text = (action.help or "") % {
+            "default": action.default,
+            "prog": parser.prog,
+        }
+        rows.append(
+            [
+                name,
+                html.escape(help_text).replace("|", "\\|"),
+                "; ".join(details),
+            ]
+        )
     return table(["argument", "meaning", ""], rows) if rows else "No arguments."
 
 
@@ -224,11 +282,32 @@ def cli() -> str:
     from smscore.cli import build_parser
 
     parser = build_parser()
-    parts = ["## smscore", "", parser.description or "", "", "```text", parser.format_usage().strip(), "```", ""]
+    parts = [
+        "## smscore",
+        "",
+        parser.description or "",
+        "",
+        "```text",
+        parser.format_usage().strip(),
+        "```",
+        "",
+    ]
     parts += [_arguments(parser), "", parser.epilog or "", ""]
     for words, sub in cli_commands(parser):
-        parts += [f"## smscore {' '.join(words)}", "", markdown_of(sub.description or ""), ""]
-        parts += ["```text", sub.format_usage().strip(), "```", "", _arguments(sub), ""]
+        parts += [
+            f"## smscore {' '.join(words)}",
+            "",
+            markdown_of(sub.description or ""),
+            "",
+        ]
+        parts += [
+            "```text",
+            sub.format_usage().strip(),
+            "```",
+            "",
+            _arguments(sub),
+            "",
+        ]
     return "\n".join(parts)
 
 
@@ -241,7 +320,9 @@ def provider_classes() -> dict[str, type[Any]]:
 
     classes: dict[str, type[Any]] = {}
     for alias, path in PROVIDER_ALIASES.items():
-        if "." not in alias and path not in [f"{c.__module__}:{c.__qualname__}" for c in classes.values()]:
+        if "." not in alias and path not in [
+            f"{c.__module__}:{c.__qualname__}" for c in classes.values()
+        ]:
             classes[alias] = resolve(path, key="provider")
     return classes
 
@@ -249,7 +330,10 @@ def provider_classes() -> dict[str, type[Any]]:
 def provider_options(alias: str | None = None) -> str:
     """The options one provider (or, without ``alias``, every shipped provider) declares."""
     if alias is None:
-        return "\n\n".join(f"## {name}\n\n{provider_options(name)}" for name in provider_classes())
+        return "\n\n".join(
+            f"## {name}\n\n{provider_options(name)}"
+            for name in provider_classes()
+        )
     spec = provider_classes()[alias].option_spec
     if spec is None or not spec.options:
         return f"`{alias}` takes no options."
@@ -259,14 +343,26 @@ def provider_options(alias: str | None = None) -> str:
         default = "**required**" if option.required else shown(option.default)
         notes = []
         if option.secret:
-            notes.append("**Secret**: refused in a configuration file, never logged or shown.")
+            notes.append(
+                "**Secret**: refused in a configuration file, never logged or shown."
+            )
         if option.needs:
-            notes.append("Needs " + ", ".join(f"`{n}`" for n in option.needs) + ".")
+            notes.append(
+                "Needs " + ", ".join(f"`{n}`" for n in option.needs) + "."
+            )
         meaning = "<br>".join([markdown_of(option.description), *notes])
-        rows.append([f"{names}<br>{markdown_of(option.kind.description)}", default, meaning])
+        rows.append(
+            [
+                f"{names}<br>{markdown_of(option.kind.description)}",
+                default,
+                meaning,
+            ]
+        )
     text = table(["option and type", "default", "meaning"], rows)
     if spec.one_of:
-        text += "\n\nAlso checked:\n\n" + "\n".join(f"- {markdown_of(rule.message)}" for rule in spec.one_of)
+        text += "\n\nAlso checked:\n\n" + "\n".join(
+            f"- {markdown_of(rule.message)}" for rule in spec.one_of
+        )
     return text
 
 
@@ -274,12 +370,23 @@ def provider_options(alias: str | None = None) -> str:
 
 
 def _error_lines(cls: type[BaseException], depth: int) -> Iterator[str]:
-    doc = markdown_of((cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "))
-    builtin = [b.__name__ for b in cls.__bases__ if b.__module__ == "builtins" and b is not Exception]
+    doc = markdown_of(
+        (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    )
+    builtin = [
+        b.__name__
+        for b in cls.__bases__
+        if b.__module__ == "builtins" and b is not Exception
+    ]
     also = f" (also a `{'`, `'.join(builtin)}`)" if builtin else ""
     yield f"{'    ' * depth}- **`{cls.__module__}.{cls.__qualname__}`**{also}: {doc}"
     for sub in sorted(cls.__subclasses__(), key=lambda c: c.__name__):
-        if sub.__module__.split(".")[0] in {"smscore", "providers", "adapters_sqlalchemy", "adapters_django"}:
+        if sub.__module__.split(".")[0] in {
+            "smscore",
+            "providers",
+            "adapters_sqlalchemy",
+            "adapters_django",
+        }:
             yield from _error_lines(sub, depth + 1)
 
 
@@ -292,7 +399,9 @@ def errors() -> str:
     import smscore
 
     for package in (smscore, providers):
-        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+        for module in pkgutil.iter_modules(
+            package.__path__, f"{package.__name__}."
+        ):
             importlib.import_module(module.name)
     return "\n".join(_error_lines(smscore.SMSError, 0))
 
@@ -306,7 +415,11 @@ def states() -> str:
             f"`{state.name}`",
             f"`{state.value}`",
             "yes" if state in FINAL_STATES else "",
-            ", ".join(f"`{t.name}`" for t in sorted(targets, key=list(TRANSITIONS).index)) or "nothing",
+            ", ".join(
+                f"`{t.name}`"
+                for t in sorted(targets, key=list(TRANSITIONS).index)
+            )
+            or "nothing",
         ]
         for state, targets in TRANSITIONS.items()
     ]
@@ -317,10 +430,20 @@ def state_diagram() -> str:
     """A Mermaid state diagram of :data:`smscore.TRANSITIONS`."""
     from smscore import FINAL_STATES, TRANSITIONS, SMSState
 
-    lines = ["```mermaid", "stateDiagram-v2", f"    [*] --> {SMSState.WAITING.name}"]
+    lines = [
+        "```mermaid",
+        "stateDiagram-v2",
+        f"    [*] --> {SMSState.WAITING.name}",
+    ]
     for state, targets in TRANSITIONS.items():
-        lines += [f"    {state.name} --> {target.name}" for target in sorted(targets, key=list(TRANSITIONS).index)]
-    lines += [f"    {state.name} --> [*]" for state in sorted(FINAL_STATES, key=list(TRANSITIONS).index)]
+        lines += [
+            f"    {state.name} --> {target.name}"
+            for target in sorted(targets, key=list(TRANSITIONS).index)
+        ]
+    lines += [
+        f"    {state.name} --> [*]"
+        for state in sorted(FINAL_STATES, key=list(TRANSITIONS).index)
+    ]
     return "\n".join([*lines, "```"])
 
 
@@ -338,20 +461,30 @@ _FIGURE_NAMES = {
 
 def benchmark_results() -> dict[str, Any]:
     """``benchmarks/results.json``, as ``make bench`` last wrote it."""
-    return dict(json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8")))
+    return dict(
+        json.loads(
+            (ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8")
+        )
+    )
 
 
 def performance_chart() -> str:
     """A horizontal bar chart (inline SVG) of every throughput figure: value, floor and limit on one scale each."""
     results = benchmark_results()
-    figures = [(name, f) for name, f in results["figures"].items() if f.get("unit") == "msgs/s" and f.get("limit")]
+    figures = [
+        (name, f)
+        for name, f in results["figures"].items()
+        if f.get("unit") == "msgs/s" and f.get("limit")
+    ]
     left, width, bar, gap = 250, 430, 14, 22
     colours = (("value", "#3f51b5"), ("floor", "#9fa8da"), ("limit", "#c5cae9"))
     shapes, y = [], 10
     for name, figure in figures:
         top = max(figure["limit"], figure.get("floor") or 0)
         label = html.escape(_FIGURE_NAMES.get(name, name))
-        shapes.append(f'<text x="0" y="{y + bar * 1.5 + 4}" fill="currentColor">{label}</text>')
+        shapes.append(
+            f'<text x="0" y="{y + bar * 1.5 + 4}" fill="currentColor">{label}</text>'
+        )
         for key, colour in colours:
             value = figure.get(key)
             if value is None:
@@ -391,7 +524,9 @@ def performance_table() -> str:
         rows.append(
             [
                 f"`{name}`",
-                f"{value:,.1f} {figure.get('unit', '')}" if value is not None else "",
+                f"{value:,.1f} {figure.get('unit', '')}"
+                if value is not None
+                else "",
                 f"{limit:,.0f}" if limit else "",
                 share,
                 f"{floor:,.0f}" if floor else "",
@@ -402,7 +537,10 @@ def performance_table() -> str:
         f"Python {machine.get('python')}, SQLite {machine.get('sqlite')}, {machine.get('cpus')} CPUs, "
         f"{machine.get('platform')}; the whole run took {machine.get('seconds')} s"
     )
-    return table(["figure", "value", "limit", "share", "floor"], rows) + f"\n\nMeasured with {html.escape(about)}."
+    return (
+        table(["figure", "value", "limit", "share", "floor"], rows)
+        + f"\n\nMeasured with {html.escape(about)}."
+    )
 
 
 GENERATORS: Mapping[str, Callable[..., str]] = {

@@ -8,7 +8,9 @@ from typing import Any
 
 import griffe
 
-_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|data|attr|exc|obj|const):`(~?)([^`]+)`")
+_ROLE = re.compile(
+    r":(?:py:)?(?:class|func|meth|mod|data|attr|exc|obj|const):`(~?)([^`]+)`"
+)
 
 
 def _name(match: re.Match[str]) -> str:

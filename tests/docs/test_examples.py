@@ -32,6 +32,23 @@ def _id(page: Path) -> str:
     return str(page.relative_to(ROOT / "docs"))
 
 
+#: Widest code line, in characters, that the page shows without a scroll bar.
+WIDEST = 84
+
+
+def test_code_lines_fit_the_page() -> None:
+    """Code a reader copies fits the column (output and diagrams may be wider)."""
+    wide = [
+        f"{b.where}: {line}"
+        for page in pages()
+        for b in blocks(page)
+        if b.lang in RUN - {"console"}
+        for line in b.text.splitlines()
+        if len(line) > WIDEST
+    ]
+    assert wide == []
+
+
 def test_every_block_has_a_language_that_is_run_or_shown() -> None:
     """A block without a known language would escape these tests."""
     strays = [b.where for page in pages() for b in blocks(page) if b.lang not in RUN | SHOWN]
