@@ -33,6 +33,8 @@ max_seconds_to_send       None       a message not sent this long after creation
 retry_backoff_seconds     30         first retry delay; doubles per attempt, with jitter
 retry_backoff_max_seconds 3600       longest retry delay
 lease_seconds             300        how long a worker holds claimed messages
+outcome_retry_seconds     10         how long storing a provider's answer is retried when the storage fails
+                                     (then :class:`~smscore.errors.OutcomeNotStoredError`); 0: not retried
 idle_timeout_minutes      240        SENDING / UNKNOWN longer than this after sending become ERROR
 log_idle_messages         True       log how many messages timed out
 set_error_to_idle_messages True      move idle messages to ERROR (otherwise only log)
@@ -47,8 +49,9 @@ public_base_url           None       public URL under which status callbacks are
 subscribers               []         dotted paths of callables receiving every state change
 ========================  =========  ===================================================================
 
-Secrets (passwords, tokens, secret keys) are refused in a TOML file: give them through the environment, e.g.
-``SMSCORE_PROVIDER_OPTIONS__PASSWORD``. Nested keys in the environment are joined with ``__``.
+Secrets (passwords, tokens, secret keys, and a ``database_url`` that holds a password) are refused in a TOML
+file: give them through the environment, e.g. ``SMSCORE_PROVIDER_OPTIONS__PASSWORD`` or ``SMSCORE_DATABASE_URL``.
+Nested keys in the environment are joined with ``__``.
 """
 
 from __future__ import annotations
@@ -98,13 +101,24 @@ def _int(value: Any, key: str) -> int:
         raise ConfigurationError(f"{key} must be an integer, not {value!r}", key=key) from None
 
 
-def _positive_float(value: Any, key: str) -> float:
+def _number(value: Any, key: str) -> float:
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise ConfigurationError(f"{key} must be a number, not {value!r}", key=key) from None
+
+
+def _positive_float(value: Any, key: str) -> float:
+    number = _number(value, key)
     if not number > 0:
         raise ConfigurationError(f"{key} must be positive, not {value!r}", key=key)
+    return number
+
+
+def _non_negative_float(value: Any, key: str) -> float:
+    number = _number(value, key)
+    if not 0 <= number < float("inf"):
+        raise ConfigurationError(f"{key} must be zero or more, not {value!r}", key=key)
     return number
 
 
@@ -188,6 +202,7 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "retry_backoff_seconds": _positive_float,
     "retry_backoff_max_seconds": _positive_float,
     "lease_seconds": _positive_float,
+    "outcome_retry_seconds": _non_negative_float,
     "idle_timeout_minutes": _positive_float,
     "log_idle_messages": _bool,
     "set_error_to_idle_messages": _bool,
@@ -227,6 +242,7 @@ class SMSConfig:
     retry_backoff_seconds: float = 30.0
     retry_backoff_max_seconds: float = 3600.0
     lease_seconds: float = 300.0
+    outcome_retry_seconds: float = 10.0
     idle_timeout_minutes: float = 240.0
     log_idle_messages: bool = True
     set_error_to_idle_messages: bool = True
@@ -332,12 +348,29 @@ def _reject_secrets(table: Mapping[str, Any], where: str) -> None:
     for key, value in table.items():
         if isinstance(value, Mapping):
             _reject_secrets(value, f"{where}{key}.")
-        elif str(key).lower() in SECRET_OPTION_NAMES:
+        elif _is_secret(str(key).lower(), value):
             env = "SMSCORE_" + f"{where}{key}".upper().replace(".", "__")
             raise ConfigurationError(
                 f"{where}{key}: secrets may not be stored in the configuration file; set {env} instead",
                 key=f"{where}{key}",
             )
+
+
+def _is_secret(key: str, value: Any) -> bool:
+    """A secret's option name, or a database URL that carries a password (in its user part or its query)."""
+    if key in SECRET_OPTION_NAMES:
+        return True
+    if key != "database_url" or not isinstance(value, str):
+        return False
+    from urllib.parse import parse_qsl, urlsplit  # only when a file is read: keeps `import smscore` fast
+
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return False  # not a URL: refused as such when the storage is built, without repeating it
+    query = {name.lower() for name, _ in parse_qsl(parts.query)}
+    return bool(password) or bool(query & SECRET_OPTION_NAMES)
 
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -16,7 +16,8 @@
     ├── StorageError
     │   ├── MessageNotFoundError      no message has that id
     │   ├── ConcurrentUpdateError     the message changed since it was read (compare-and-set failed)
-    │   └── DuplicateIdempotencyKeyError  another message already holds the idempotency key
+    │   ├── DuplicateIdempotencyKeyError  another message already holds the idempotency key
+    │   └── OutcomeNotStoredError     the provider took the message, but what it said could not be stored
     ├── ProviderError                 a provider's request or response could not be used
     └── CallbackError                 a pushed status report cannot be used
         └── InvalidSignatureError     its signature is missing or wrong: nothing was changed
@@ -27,7 +28,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidStateTransitionError",
     "InvalidTagError",
     "MessageNotFoundError",
+    "OutcomeNotStoredError",
     "ProviderError",
     "SMSError",
     "StorageError",
@@ -145,6 +147,27 @@ class DuplicateIdempotencyKeyError(StorageError):
     def __init__(self, existing: SMSMessage) -> None:
         super().__init__(f"idempotency key {existing.idempotency_key!r} already used by message {existing.id}")
         self.existing = existing
+
+
+class OutcomeNotStoredError(StorageError):
+    """The provider took the message, so it is or may be sent, but its outcome could not be stored in time.
+
+    ``message_id`` and ``provider_ref`` (None when the provider gave no reference) name the message;
+    ``messages`` holds every message of the call in this case, as it was to be stored. The stored record stays
+    as it was before the call and is resolved later (lease recovery, delivery checks). Do not send it again as
+    new: a retry with the same ``idempotency_key`` returns the stored message instead of sending twice.
+    """
+
+    def __init__(self, messages: Sequence[SMSMessage], reason: str) -> None:
+        self.messages = tuple(messages)
+        first = self.messages[0]
+        self.message_id = first.id
+        self.provider_ref = first.provider_ref
+        more = f" (and {len(self.messages) - 1} more)" if len(self.messages) > 1 else ""
+        super().__init__(
+            f"SMS message {first.id}{more} was handed to the provider (reference {first.provider_ref!r}), "
+            f"but its outcome could not be stored: {reason}"
+        )
 
 
 class ProviderError(SMSError):

@@ -53,6 +53,9 @@ class TestMapping:
             ({"router": {"prefixes": {"+420": "ghost"}}}, "router.prefixes.+420", "unknown provider"),
             ({"provider_options": {"a": 1}}, "provider", "without provider"),
             ({"default_priority": 5}, "default_priority", "1, 2 or 3"),
+            ({"outcome_retry_seconds": -1}, "outcome_retry_seconds", "zero or more"),
+            ({"outcome_retry_seconds": "nan"}, "outcome_retry_seconds", "zero or more"),
+            ({"outcome_retry_seconds": "soon"}, "outcome_retry_seconds", "must be a number"),
         ],
     )
     def test_errors_name_the_exact_key(self, mapping: dict[str, object], key: str, text: str) -> None:
@@ -91,6 +94,35 @@ class TestFilesAndEnvironment:
         path.write_text('provider = "ats"\n[provider_options]\npassword = "x"\n', encoding="utf-8")
         with pytest.raises(ConfigurationError, match="SMSCORE_PROVIDER_OPTIONS__PASSWORD"):
             load_config(path, environ={})
+
+    @pytest.mark.parametrize(
+        ("table", "url"),
+        [
+            ("", "postgresql+psycopg://app:s3cret@db/app"),
+            ("", "postgresql://app@db/app?password=s3cret"),
+            ("[smscore]\n", "mysql://app:s3cret@db:3306/app"),
+        ],
+    )
+    def test_a_password_in_the_database_url_of_a_file_is_refused(self, tmp_path: Path, table: str, url: str) -> None:
+        """database_url with a password (user part or query) in the file: refused, naming SMSCORE_DATABASE_URL,
+        without repeating the URL; the same URL from the environment is accepted."""
+        path = tmp_path / "smscore.toml"
+        path.write_text(f'{table}storage = "sqlalchemy"\ndatabase_url = "{url}"\n', encoding="utf-8")
+        with pytest.raises(ConfigurationError, match="set SMSCORE_DATABASE_URL instead") as info:
+            load_config(path, environ={})
+        assert info.value.key == "database_url"
+        assert "s3cret" not in str(info.value)
+        path.write_text(f'{table}storage = "sqlalchemy"\n', encoding="utf-8")
+        assert load_config(path, environ={"SMSCORE_DATABASE_URL": url}).database_url == url
+
+    @pytest.mark.parametrize(
+        "url", ["postgresql+psycopg://app@db/app", "sqlite:///sms.db", "postgresql://app:@db/app", "sqlite://"]
+    )
+    def test_a_database_url_without_a_password_is_accepted_in_a_file(self, tmp_path: Path, url: str) -> None:
+        """A user name alone, an empty password or a file path holds no secret."""
+        path = tmp_path / "smscore.toml"
+        path.write_text(f'database_url = "{url}"\n', encoding="utf-8")
+        assert load_config(path, environ={}).database_url == url
 
     def test_unreadable_and_invalid_files_are_configuration_errors(self, tmp_path: Path) -> None:
         """A missing file and broken TOML both say which file."""

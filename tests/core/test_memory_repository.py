@@ -7,9 +7,16 @@ import pytest
 from smscore.testing import InMemoryMessageRepository, InMemoryRateLimiter, InMemoryTemplateRepository
 from tests.contracts.rate_limiters import RateLimiterContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
+from tests.contracts.service import ServiceStorageContract
 
 
 class TestInMemoryMessageRepository(MessageRepositoryContract):
+    @pytest.fixture
+    def repo(self) -> InMemoryMessageRepository:
+        return InMemoryMessageRepository()
+
+
+class TestServiceOnMemory(ServiceStorageContract):
     @pytest.fixture
     def repo(self) -> InMemoryMessageRepository:
         return InMemoryMessageRepository()

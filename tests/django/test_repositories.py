@@ -17,6 +17,7 @@ from adapters_django.repositories import DjangoMessageRepository, DjangoTemplate
 from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSService, SMSState
 from smscore.rows import READ_FIELDS
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
+from tests.contracts.service import ServiceStorageContract
 from tests.django.testapp.models import Order
 
 
@@ -25,6 +26,21 @@ class TestSQLiteMessageRepository(MessageRepositoryContract):
     @pytest.fixture
     def repo(self) -> DjangoMessageRepository:
         return DjangoMessageRepository()
+
+
+@pytest.mark.django_db
+class TestServiceOnDjangoSQLite(ServiceStorageContract):
+    @pytest.fixture
+    def repo(self) -> DjangoMessageRepository:
+        return DjangoMessageRepository()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestServiceOnDjangoPostgres(ServiceStorageContract):
+    @pytest.fixture
+    def repo(self, postgres: str) -> DjangoMessageRepository:
+        return DjangoMessageRepository(using=postgres)
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -627,6 +628,21 @@ class TestEndToEnd:
         dlr = ET.fromstring(gateway.requests[-1].body).find("dlr")
         assert dlr is not None
         assert dlr.get("uniq") == f"app1-{message.id}"
+
+    def test_a_check_asks_the_gateway_about_each_message_once(self, gateway: ATSGateway) -> None:
+        """Messages the check moves from SENDING to SENT are not asked about again in the same run."""
+        with smscore.build_service({"provider": "ats", "provider_options": options(gateway)}) as service:
+            messages = [service.send("+420777123456", f"hello {n}") for n in range(3)]
+            for message in messages:
+                gateway.set_state(message.provider_ref or "", 22)
+            gateway.requests.clear()
+            report = service.check_delivery()
+            states = {service.messages.get(m.id or 0).state for m in messages}
+        asked = collections.Counter(
+            dlr.get("uniq") for request in gateway.requests for dlr in ET.fromstring(request.body).iter("dlr")
+        )
+        assert asked == {m.provider_ref: 1 for m in messages}
+        assert (report.checked, report.changed, states) == (3, 3, {SMSState.SENT})
 
     def test_an_ambiguous_send_is_resolved_by_the_check(self, gateway: ATSGateway) -> None:
         """A read timeout leaves the message UNKNOWN; the delivery check finds it at the gateway."""

@@ -8,6 +8,7 @@ request. Request shapes are also checked against Twilio's OpenAPI description in
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -337,6 +338,21 @@ class TestDeliveryCheck:
         assert report.changed == 1
         assert (stored.state, stored.price, stored.price_unit) == (SMSState.DELIVERED, Decimal("0.0400"), "USD")
         assert isinstance(service.providers["default"], DeliveryChecker)
+
+    def test_a_check_fetches_each_message_once(self, fake: FakeTwilio, http: Any) -> None:
+        """Messages the check moves from SENDING to SENT are not fetched again in the same run."""
+        clock = FixedClock(datetime.now(UTC))
+        service = smscore.build_service({"provider": "twilio", "provider_options": _options(fake, http)}, clock=clock)
+        with service:
+            messages = [service.send("+420777123456", f"hello {n}") for n in range(3)]
+            for message in messages:
+                fake.set_status(message.provider_ref or "", "sent")
+            clock.advance(minutes=1)
+            report = service.check_delivery()
+            states = {service.messages.get(m.id or 0).state for m in messages}
+        fetched = collections.Counter(request.path.rsplit("/", 1)[-1].removesuffix(".json") for request in fake.fetches)
+        assert fetched == {m.provider_ref: 1 for m in messages}
+        assert (report.checked, report.changed, states) == (3, 3, {SMSState.SENT})
 
     def test_a_lost_answer_is_resolved_through_the_service(self, fake: FakeTwilio, http: Any) -> None:
         """End to end: the create answer is lost, the message is stored UNKNOWN without a sid; check_delivery

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
+from tests.contracts.service import ServiceStorageContract
 
 
 class TestSQLiteFileMessageRepository(MessageRepositoryContract):
@@ -26,6 +27,12 @@ class TestPostgresMessageRepository(MessageRepositoryContract):
     @pytest.fixture
     def repo(self, postgres_engine: Engine) -> SQLAlchemyMessageRepository:
         return SQLAlchemyMessageRepository(postgres_engine)
+
+
+class TestServiceOnSQLAlchemy(ServiceStorageContract):
+    @pytest.fixture
+    def repo(self, engine: Engine) -> SQLAlchemyMessageRepository:
+        return SQLAlchemyMessageRepository(engine)
 
 
 class TestSQLiteFileTemplateRepository(TemplateRepositoryContract):

@@ -17,22 +17,43 @@ from smscore.ports import DeliveryChecker
 from smscore.service.context import ServiceContext
 from smscore.service.outbox import ProviderFailures, recover_expired_leases
 from smscore.service.recording import store
-from smscore.states import SMSState
+from smscore.states import TRANSITIONS, SMSState
 
-__all__ = ["DeliveryCheckReport", "check_delivery", "pending_checks"]
+__all__ = ["CHECKED_STATES", "DeliveryCheckReport", "check_delivery", "pending_checks"]
 
 log = logging.getLogger("smscore")
 
 _IN_FLIGHT: Final = (SMSState.SENDING, SMSState.UNKNOWN)
 
 
+def _check_order(states: frozenset[SMSState]) -> tuple[SMSState, ...]:
+    """``states`` ordered so that each comes after every state it can move to (through the others): a message
+    a report moves is then never met again by the same check run, whose walks follow this order."""
+
+    def reachable(state: SMSState) -> set[SMSState]:
+        seen: set[SMSState] = set()
+        todo = [state]
+        while todo:
+            for target in TRANSITIONS[todo.pop()] & states:
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+    return tuple(sorted(states, key=lambda state: (len(reachable(state)), state.value)))
+
+
+#: The states a delivery check asks about: recently SENT first, then SENDING, then UNKNOWN (see _check_order).
+CHECKED_STATES: Final = _check_order(frozenset({SMSState.SENDING, SMSState.UNKNOWN, SMSState.SENT}))
+
+
 @attrs.frozen
 class DeliveryCheckReport:
     """What :meth:`SMSService.check_delivery` did.
 
-    ``checked``: messages asked about; ``changed``: messages whose state or data changed; ``timed_out``: moved to
-    ERROR by the idle timeout (or only counted, when that is off); ``recovered``: leases of dead workers ended;
-    ``failed_chunks``: provider requests that failed (their messages are retried on the next run);
+    ``checked``: messages asked about (each at most once per run); ``changed``: messages whose state or data
+    changed; ``timed_out``: moved to ERROR by the idle timeout (or only counted, when that is off);
+    ``recovered``: leases of dead workers ended; ``failed_chunks``: provider requests that failed (their messages are retried on the next run);
     ``failures``: per configured provider name, the messages of its failed requests and the last error.
     """
 
@@ -80,14 +101,17 @@ def check_delivery(ctx: ServiceContext, progress: Callable[[int], object] | None
 def pending_checks(ctx: ServiceContext) -> int:
     """See :meth:`smscore.service.SMSService.pending_delivery_checks`."""
     cutoff = ctx.clock.now() - timedelta(minutes=ctx.config.idle_timeout_minutes)
-    count = ctx.messages.count
     return sum(
-        count(SMSState.SENDING, provider=name)
-        + count(SMSState.UNKNOWN, provider=name)
-        + count(SMSState.SENT, provider=name, sent_after=cutoff)
+        ctx.messages.count(state, provider=name, sent_after=_sent_after(state, cutoff))
         for name, provider in ctx.providers.items()
         if isinstance(provider, DeliveryChecker)
+        for state in CHECKED_STATES
     )
+
+
+def _sent_after(state: SMSState, cutoff: datetime) -> datetime | None:
+    """SENT messages are asked about only while recent: nothing else would ever end their checks."""
+    return cutoff if state is SMSState.SENT else None
 
 
 def _check_provider(
@@ -98,10 +122,10 @@ def _check_provider(
     tally: _Tally,
     progress: Callable[[int], object] | None,
 ) -> None:
-    pages = itertools.chain(
-        _pages(ctx, SMSState.SENDING, provider=name),
-        _pages(ctx, SMSState.UNKNOWN, provider=name),
-        _pages(ctx, SMSState.SENT, provider=name, sent_after=cutoff),
+    # One walk per state, in CHECKED_STATES' order: each message is asked about at most once per run, with
+    # nothing remembered between walks.
+    pages = itertools.chain.from_iterable(
+        _pages(ctx, state, provider=name, sent_after=_sent_after(state, cutoff)) for state in CHECKED_STATES
     )
     for chunk in pages:
         tally.checked += len(chunk)

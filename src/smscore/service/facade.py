@@ -224,9 +224,10 @@ class SMSService:
         return outbox.publish_waiting(self._ctx, message_id)
 
     def check_delivery(self, progress: Callable[[int], object] | None = None) -> DeliveryCheckReport:
-        """Ask each delivery-checking provider (by configured name) about SENDING, UNKNOWN and recently SENT
+        """Ask each delivery-checking provider (by configured name) about recently SENT, SENDING and UNKNOWN
         messages, in chunks of ``check_chunk_size`` with a constant number of queries per chunk; then apply
-        the idle timeout. One failing chunk or provider does not stop the others.
+        the idle timeout. One failing chunk or provider does not stop the others. A run asks about each message
+        at most once, also when a report moves it to another checked state.
 
         ``progress``, when given, is called with the size of each chunk once it has been checked.
         """

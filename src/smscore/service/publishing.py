@@ -4,11 +4,20 @@ deadline, and storing each outcome."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Final
 
 import attrs
 
+from smscore.errors import (
+    ConcurrentUpdateError,
+    DuplicateIdempotencyKeyError,
+    MessageNotFoundError,
+    OutcomeNotStoredError,
+    StorageError,
+)
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import SMSProvider
@@ -19,6 +28,13 @@ from smscore.states import SMSState
 __all__ = ["after_attempt", "deadline_error", "past_deadline", "publish"]
 
 log = logging.getLogger("smscore")
+
+#: Storage errors that another try cannot cure.
+_NOT_TRANSIENT: Final = (ConcurrentUpdateError, MessageNotFoundError, DuplicateIdempotencyKeyError)
+#: Outcomes after which the provider has (or may have) the message: losing them is worth a distinct error.
+_TAKEN: Final = frozenset({SMSState.SENDING, SMSState.SENT, SMSState.DELIVERED, SMSState.UNKNOWN, SMSState.DEBUG})
+_FIRST_STORE_RETRY_SECONDS: Final = 0.05
+_LAST_STORE_RETRY_SECONDS: Final = 1.0
 
 
 def publish(ctx: ServiceContext, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
@@ -82,7 +98,35 @@ def _publish_with_failover(ctx: ServiceContext, name: str, chunk: Sequence[SMSMe
         after_attempt(ctx, own if outcome.state is SMSState.WAITING else tried, outcome, now)
         for own, tried, outcome in zip(chunk, batch, outcomes, strict=True)
     ]
-    return store(ctx, chunk, updated)
+    return _store_outcomes(ctx, chunk, updated)
+
+
+def _store_outcomes(ctx: ServiceContext, old: Sequence[SMSMessage], new: Sequence[SMSMessage]) -> list[SMSMessage]:
+    """Store what the provider said, retrying for ``outcome_retry_seconds`` while the storage fails: the provider
+    has been called, and giving up loses its answer.
+
+    Raises :class:`~smscore.errors.OutcomeNotStoredError` when that time runs out and the provider took any of
+    the messages (the storage's own error when it took none: nothing was sent).
+    """
+    budget = ctx.config.outcome_retry_seconds
+    deadline = time.monotonic() + budget
+    delay, waited = _FIRST_STORE_RETRY_SECONDS, 0.0
+    while True:
+        try:
+            return store(ctx, old, new)
+        except _NOT_TRANSIENT:
+            raise
+        except StorageError as exc:
+            # Both the planned waits and the clock bound it: a failing write may itself take long.
+            if waited + delay > budget or time.monotonic() + delay > deadline:
+                taken = [m for m in new if m.state in _TAKEN]
+                if not taken:
+                    raise
+                raise OutcomeNotStoredError(taken, str(exc)) from exc
+            log.warning("storing the outcome of %d SMS message(s) failed, retrying: %s", len(new), exc)
+        ctx.sleep(delay)
+        waited += delay
+        delay = min(delay * 2, _LAST_STORE_RETRY_SECONDS)
 
 
 def _wait_for_circuits(ctx: ServiceContext, chunk: Sequence[SMSMessage], candidates: Sequence[str]) -> list[SMSMessage]:
