@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -105,13 +105,7 @@ def upgrade_database(config: SMSConfig) -> str:
 
     Raises :class:`~smscore.errors.StorageError` or :class:`~smscore.errors.ConfigurationError`.
     """
-    engine, owned = _engine(config)
-    try:
-        revision = upgrade(engine)
-    finally:
-        if owned:
-            engine.dispose()
-    return f"database schema is at revision {revision} (newest)"
+    return f"database schema is at revision {_on_engine(config, upgrade)} (newest)"
 
 
 def check_database(config: SMSConfig) -> str:
@@ -120,13 +114,17 @@ def check_database(config: SMSConfig) -> str:
     Raises :class:`~adapters_sqlalchemy.schema.SchemaMismatchError` (one line) when it does not.
     """
     _require_existing_sqlite_file(config)
+    return f"database schema is at revision {_on_engine(config, check)} and matches the models"
+
+
+def _on_engine(config: SMSConfig, step: Callable[[Engine], str]) -> str:
+    """``step`` on an engine for ``config``, disposed of afterwards unless the application owns it."""
     engine, owned = _engine(config)
     try:
-        revision = check(engine)
+        return step(engine)
     finally:
         if owned:
             engine.dispose()
-    return f"database schema is at revision {revision} and matches the models"
 
 
 def _require_existing_sqlite_file(config: SMSConfig) -> None:

@@ -358,7 +358,8 @@ class TestConfiguration:
             ('provider = "dummy"\n[provider_options]\npassword = "hunter2"', "secrets may not be stored"),
             ('provider = "no.such.Backend"', "cannot import 'no.such'"),
             ('database_url = "sqlite:///no/such/folder/sms.db"', "does not exist"),
-            ('database_url = "postgresql://me:hunter2@127.0.0.1:1/x"', "database unavailable"),
+            ('database_url = "postgresql://me:hunter2@127.0.0.1:1/x"', "set SMSCORE_DATABASE_URL instead"),
+            ('database_url = "postgresql://me@127.0.0.1:1/x"', "database unavailable"),
             ('max_segments = "many"', "max_segments must be an integer"),
         ],
     )
@@ -374,6 +375,12 @@ class TestConfiguration:
         line = cli.fails("stats", env={"SMSCORE_STORAGE": "bogus"})
         assert "'bogus' is neither a known name (django, memory, sqlalchemy) nor a dotted path" in line
         assert "did you mean 'sqlalchemy'?" in cli.fails("stats", env={"SMSCORE_STORAGE": "sqlalchmy"})
+
+    def test_the_password_of_an_unavailable_database_is_not_repeated(self, cli: CLI) -> None:
+        """The URL comes from the environment, where its password belongs: one line, without the password."""
+        line = cli.fails("stats", env={"SMSCORE_DATABASE_URL": "postgresql://me:hunter2@127.0.0.1:1/x"})
+        assert "database unavailable" in line
+        assert "hunter2" not in line
 
     def test_an_unreadable_config_file(self, cli: CLI) -> None:
         """A --config path that does not exist."""
