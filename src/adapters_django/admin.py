@@ -26,7 +26,12 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.html import format_html
 
 from adapters_django import wiring
-from adapters_django.models import AbstractSMSTemplate, OutputSMSMessage, OutputSMSRelatedObject, get_template_model
+from adapters_django.models import (
+    AbstractSMSTemplate,
+    OutputSMSMessage,
+    OutputSMSRelatedObject,
+    installed_template_model,
+)
 from smscore import ConfigurationError, InvalidMessageError
 from smscore.phone import normalize_recipient
 from smscore.text import prepare_text
@@ -246,6 +251,7 @@ class SMSTemplateAdmin(admin.ModelAdmin):
         return result
 
 
-_template_model = get_template_model()
-if not admin.site.is_registered(_template_model):
+# A template model setting that names no usable model is reported by the system checks (E003), not here.
+_template_model = installed_template_model()
+if _template_model is not None and not admin.site.is_registered(_template_model):
     admin.site.register(_template_model, SMSTemplateAdmin)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from adapters_django.wiring import get_service
+from adapters_django.wiring import django_setting_names, get_service
 from smscore import SMSMessage, SMSState
 
 if TYPE_CHECKING:
@@ -151,11 +151,13 @@ def _submit(call: Callable[[bool | None], SMSMessage | None], send_immediately: 
     service = get_service()
     using = getattr(service.messages, "using", None) or "default"
     if not transaction.get_connection(using).in_atomic_block:
-        stored = call(send_immediately)
+        with django_setting_names():
+            stored = call(send_immediately)
     else:
         publish = service.config.batch_sending is False if send_immediately is None else bool(send_immediately)
         # Store WAITING without a lease, inside the caller's transaction; publish only once it has committed.
-        stored = call(False)
+        with django_setting_names():
+            stored = call(False)
         if stored is not None and publish and stored.state is SMSState.WAITING and stored.lease_expires_at is None:
             transaction.on_commit(functools.partial(publish_after_commit, stored.id or 0), using=using, robust=True)
     if stored is None:

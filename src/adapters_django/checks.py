@@ -1,13 +1,21 @@
-"""System checks: a wrong ``PYMESS_*`` setting is reported when the project starts, naming the setting.
+"""System checks: every ``PYMESS_*`` setting that could fail at run time is tried when the project starts, and a
+wrong one is reported naming the setting, with a hint on how to fix it.
 
 ============================  ==========================================================================
 id                            problem
 ============================  ==========================================================================
 ``adapters_django.E001``      a ``PYMESS_*`` setting has a wrong value or type
-``adapters_django.E002``      a backend cannot be built (cannot be imported, missing SDK, wrong options)
+``adapters_django.E002``      a backend cannot be built: its path does not import (the message lists the
+                              aliases), a missing SDK, wrong options
 ``adapters_django.E003``      ``PYMESS_SMS_TEMPLATE_MODEL`` does not name an installed model that extends
-                              ``AbstractSMSTemplate``
+                              ``AbstractSMSTemplate`` (the ancestor's ``pymess.SMSTemplate`` included)
 ``adapters_django.E004``      ``USE_TZ`` is off (message times must be timezone-aware)
+``adapters_django.E005``      ``PYMESS_SMS_BACKEND_ROUTER`` names nothing that imports
+``adapters_django.E006``      ``PYMESS_SMS_BACKEND_ROUTER`` imports but is not a router: neither a callable
+                              taking the message nor a class with ``get_backend_name(recipient)``
+``adapters_django.E007``      ``PYMESS_SMS_DATABASE`` is not an alias in ``DATABASES``
+``adapters_django.E008``      a subscriber in ``PYMESS_SMS_CONFIG['subscribers']`` does not import or is
+                              not callable
 ``adapters_django.W001``      a ``PYMESS_SMS_*`` / ``PYMESS_ATS_*`` setting that nothing reads (a typo?)
 ``adapters_django.W002``      ``PYMESS_SMS_PUBLIC_BASE_URL`` is set (providers are told to post status
                               callbacks) but ``adapters_django.urls`` is not in the URLconf
@@ -17,20 +25,70 @@ id                            problem
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, Final
 
 from django.core import checks
 
 from adapters_django import conf, wiring
-from smscore import ConfigurationError
+from smscore import ConfigurationError, SMSConfig
+from smscore.bootstrap import resolve
+from smscore.routers import router_from
 
-__all__ = ["check_callback_urls", "check_settings", "check_template_model", "check_timezone", "register"]
+__all__ = [
+    "check_callback_urls",
+    "check_database",
+    "check_router",
+    "check_settings",
+    "check_subscribers",
+    "check_template_model",
+    "check_timezone",
+    "register",
+]
+
+_ROUTER: Final = "PYMESS_SMS_BACKEND_ROUTER"
+
+_BACKEND_HINT: Final = (
+    "The ancestor's paths (pymess.backend.sms.ats_sms_operator.ATSSMSBackend and the others) work as they are; a "
+    "backend class of your own needs a publish(messages) method and takes its options as keywords or through "
+    "from_options(options)."
+)
+
+_ROUTER_HINT: Final = (
+    "A router is a function taking the message and returning a backend name (a key of PYMESS_SMS_BACKENDS) or "
+    "None for the default, e.g. 'myproject.sms.route'; the ancestor's router classes with "
+    "get_backend_name(recipient) work as they are. Routing by prefix or tag needs no code: "
+    "{'prefixes': {'+420': 'cz'}, 'tags': {'otp': 'fast'}}."
+)
+
+_TEMPLATE_HINT: Final = (
+    f"Delete the setting to use {conf.DEFAULT_TEMPLATE_MODEL} (the ancestor's slug and body, and its admin), or "
+    "name a model of yours that extends adapters_django.models.AbstractSMSTemplate; set it before the first "
+    "migrate, as AUTH_USER_MODEL."
+)
 
 
-def _error(exc: ConfigurationError, check_id: str) -> checks.CheckMessage:
-    setting = exc.key or "PYMESS_*"
-    hint = f"Fix the {setting} setting." if exc.key else None
-    return checks.Error(str(exc), hint=hint, obj=setting, id=check_id)
+def _config() -> SMSConfig | None:
+    """The configuration of the settings, or None when E001 reports why there is none."""
+    try:
+        return wiring.config_from_settings()
+    except ConfigurationError:
+        return None
+
+
+def _is_backend_path(exc: ConfigurationError) -> bool:
+    """Whether a backend problem is its path (rather than its options): the core's key ends in ``.backend``."""
+    cause = exc.__cause__
+    key = cause.key if isinstance(cause, ConfigurationError) else exc.key
+    return bool(key and key.endswith(".backend"))
+
+
+def _backend_error(exc: ConfigurationError) -> checks.CheckMessage:
+    setting = exc.key or "PYMESS_SMS_BACKENDS"
+    if _is_backend_path(exc):
+        hint = _BACKEND_HINT
+    else:
+        hint = f"Fix the option in {setting}; option names are written in upper case, as the ancestor's."
+    return checks.Error(str(exc), hint=hint, obj=setting, id="adapters_django.E002")
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -49,9 +107,77 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     try:
         wiring.config_from_settings()
     except ConfigurationError as exc:
-        messages.append(_error(exc, "adapters_django.E001"))
+        setting = exc.key or "PYMESS_*"
+        hint = f"See adapters_django.conf for what {setting} takes." if exc.key else None
+        messages.append(checks.Error(str(exc), hint=hint, obj=setting, id="adapters_django.E001"))
         return messages
-    messages.extend(_error(exc, "adapters_django.E002") for exc in wiring.provider_problems())
+    messages.extend(_backend_error(exc) for exc in wiring.provider_problems())
+    return messages
+
+
+def check_router(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E005 and E006: a router path imports and names a router (the ancestor's classes included)."""
+    config = _config()
+    if config is None or not isinstance(config.router, str):
+        return []  # no router, rules checked with the configuration, or E001
+    try:
+        found = resolve(config.router, key=_ROUTER)
+    except ConfigurationError as exc:
+        hint = "Write it as 'package.module.name' (or 'package.module:name'), the module importable from the project."
+        return [checks.Error(str(exc), hint=hint, obj=_ROUTER, id="adapters_django.E005")]
+    try:
+        router_from(found, key=_ROUTER)
+    except ConfigurationError as exc:
+        return [checks.Error(str(exc), hint=_ROUTER_HINT, obj=_ROUTER, id="adapters_django.E006")]
+    return []
+
+
+def check_database(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E007: ``PYMESS_SMS_DATABASE`` is a database alias of ``DATABASES``."""
+    from django.db import connections
+
+    config = _config()
+    if config is None:
+        return []
+    alias = config.storage_options.get("database")
+    if alias in connections.settings:
+        return []
+    return [
+        checks.Error(
+            f"PYMESS_SMS_DATABASE: {alias!r} is not in DATABASES",
+            hint=f"Use one of {', '.join(map(repr, connections.settings))}, or add {alias!r} to DATABASES and "
+            "migrate it (manage.py migrate --database).",
+            obj="PYMESS_SMS_DATABASE",
+            id="adapters_django.E007",
+        )
+    ]
+
+
+def check_subscribers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E008: every subscriber path of ``PYMESS_SMS_CONFIG['subscribers']`` imports and is callable."""
+    config = _config()
+    if config is None:
+        return []
+    messages: list[checks.CheckMessage] = []
+    for index, path in enumerate(config.subscribers):
+        key = f"PYMESS_SMS_CONFIG['subscribers'][{index}]"
+        try:
+            subscriber = resolve(path, key=key)
+        except ConfigurationError as exc:
+            problem = str(exc)
+        else:
+            if callable(subscriber):
+                continue
+            problem = f"{key}: {path!r} is not callable"
+        messages.append(
+            checks.Error(
+                problem,
+                hint="A subscriber is the dotted path of a callable taking a smscore.StateChange; for Django "
+                "receivers, connect to adapters_django.signals.sms_state_changed instead.",
+                obj="PYMESS_SMS_CONFIG",
+                id="adapters_django.E008",
+            )
+        )
     return messages
 
 
@@ -65,19 +191,17 @@ def check_template_model(app_configs: Any = None, **kwargs: Any) -> list[checks.
     try:
         model = get_template_model()
     except ImproperlyConfigured as exc:
-        hint = None
-        if label.lower().startswith("pymess."):
-            hint = f"'{label}' is the ancestor's model; use '{conf.DEFAULT_TEMPLATE_MODEL}' or your own model."
-        return [checks.Error(str(exc), hint=hint, obj="PYMESS_SMS_TEMPLATE_MODEL", id="adapters_django.E003")]
-    if not issubclass(model, AbstractSMSTemplate):
-        return [
-            checks.Error(
-                f"PYMESS_SMS_TEMPLATE_MODEL: {label!r} does not extend adapters_django.models.AbstractSMSTemplate",
-                obj="PYMESS_SMS_TEMPLATE_MODEL",
-                id="adapters_django.E003",
-            )
-        ]
-    return []
+        problem = str(exc)
+    else:
+        if issubclass(model, AbstractSMSTemplate):
+            return []
+        problem = (
+            f"PYMESS_SMS_TEMPLATE_MODEL: {label!r} does not extend adapters_django.models.AbstractSMSTemplate, so "
+            "it cannot be rendered or sent"
+        )
+    if label.lower().startswith("pymess."):
+        problem += "; it is the ancestor's model, which adapters_django replaces"
+    return [checks.Error(problem, hint=_TEMPLATE_HINT, obj="PYMESS_SMS_TEMPLATE_MODEL", id="adapters_django.E003")]
 
 
 def check_timezone(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -100,11 +224,8 @@ def check_callback_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     """W002: with ``PYMESS_SMS_PUBLIC_BASE_URL`` set, the status-callback view is in the URLconf."""
     from django.urls import NoReverseMatch, reverse
 
-    try:
-        config = wiring.config_from_settings()
-    except ConfigurationError:
-        return []  # E001 reports it
-    if not config.public_base_url:
+    config = _config()
+    if config is None or not config.public_base_url:
         return []
     try:
         reverse("smscore:status_callback", kwargs={"provider": config.default_provider})
@@ -123,7 +244,13 @@ def check_callback_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.C
 
 def register() -> None:
     """Register the checks (called from the app's ``ready()``)."""
-    checks.register(check_settings)
-    checks.register(check_template_model)
-    checks.register(check_timezone)
+    for check in (
+        check_settings,
+        check_router,
+        check_database,
+        check_subscribers,
+        check_template_model,
+        check_timezone,
+    ):
+        checks.register(check)
     checks.register(check_callback_urls, checks.Tags.urls)

@@ -46,6 +46,7 @@ __all__ = [
     "SMSRateLimit",
     "SMSTemplate",
     "get_template_model",
+    "installed_template_model",
 ]
 
 install_template_model_default()
@@ -335,3 +336,14 @@ def get_template_model() -> type[AbstractSMSTemplate]:
             f"PYMESS_SMS_TEMPLATE_MODEL refers to model {label!r} that has not been installed"
         ) from None
     return model
+
+
+def installed_template_model() -> type[AbstractSMSTemplate] | None:
+    """The template model, or ``None`` while ``PYMESS_SMS_TEMPLATE_MODEL`` names no installed model extending
+    :class:`AbstractSMSTemplate` (the system check ``adapters_django.E003`` reports it): for code that runs while
+    Django starts, such as admin registration, which must not crash before the checks can say what is wrong."""
+    try:
+        model = get_template_model()
+    except ImproperlyConfigured:
+        return None
+    return model if isinstance(model, type) and issubclass(model, AbstractSMSTemplate) else None

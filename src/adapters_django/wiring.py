@@ -19,18 +19,27 @@ problems as system checks when the project starts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from adapters_django.conf import CORE_KEYS, MISSING, database_alias, read, settings_of
-from smscore import ConfigurationError, SMSConfig, build_service
+from smscore import ConfigurationError, InvalidRecipientError, SMSConfig, build_service
 from smscore.bootstrap import PROVIDER_ALIASES, build_provider
+from smscore.phone import REGION_KEY
 
 if TYPE_CHECKING:
     from smscore import SMSService
 
-__all__ = ["config_from_settings", "get_service", "on_setting_changed", "provider_problems", "reset_service"]
+__all__ = [
+    "config_from_settings",
+    "django_setting_names",
+    "get_service",
+    "on_setting_changed",
+    "provider_problems",
+    "reset_service",
+]
 
 _ATS_PATH: Final = PROVIDER_ALIASES["ats"]
 _OPERATOR_PATH: Final = PROVIDER_ALIASES["sms-operator"]
@@ -316,3 +325,22 @@ def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     """``setting_changed`` receiver: a changed ``PYMESS_*`` setting (or database setup) rebuilds the service."""
     if setting.startswith("PYMESS_") or setting in {"DATABASES", "USE_TZ"}:
         reset_service()
+
+
+@contextmanager
+def django_setting_names() -> Iterator[None]:
+    """Inside the block, an error of the core that names a configuration key to set names the Django setting.
+
+    A national number read without a default region says to set ``PYMESS_SMS_DEFAULT_PHONE_CODE`` (the core's
+    text says ``default_region``, which means nothing in a Django project).
+    """
+    try:
+        yield
+    except InvalidRecipientError as exc:
+        if exc.key != REGION_KEY:
+            raise
+        text = str(exc).removesuffix(f"{REGION_KEY} is not set")
+        raise InvalidRecipientError(
+            f"{text}PYMESS_SMS_DEFAULT_PHONE_CODE is not set (e.g. '+420'; or PYMESS_SMS_DEFAULT_REGION = 'CZ')",
+            key="PYMESS_SMS_DEFAULT_PHONE_CODE",
+        ) from exc

@@ -17,6 +17,7 @@ from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import ConfigurationError
 from smscore.events import Subscriber
 from smscore.ports import Clock, SchemaManager, SMSProvider, Storage, StorageFactory
+from smscore.routers import router_from
 from smscore.service import Router, SMSService
 
 __all__ = [
@@ -89,11 +90,21 @@ def resolve(path: str, *, key: str, aliases: Iterable[str] = ()) -> Any:
                 f"{key}: {path!r} needs {missing!r}, which is not installed: pip install 'smscore[{extra}]'",
                 key=key,
             ) from exc
-        raise ConfigurationError(f"{key}: cannot import {module_name!r}: {exc}", key=key) from exc
+        raise ConfigurationError(
+            f"{key}: cannot import {module_name!r}: {exc}{_known_names(aliases)}", key=key
+        ) from exc
     try:
         return getattr(module, attr)
     except AttributeError:
-        raise ConfigurationError(f"{key}: {module_name!r} has no attribute {attr!r}", key=key) from None
+        raise ConfigurationError(
+            f"{key}: {module_name!r} has no attribute {attr!r}{_known_names(aliases)}", key=key
+        ) from None
+
+
+def _known_names(aliases: Iterable[str]) -> str:
+    """The short names a dotted path that does not import could have been, as the end of its error."""
+    short = sorted(alias for alias in aliases if "." not in alias)
+    return f" (the known names are {', '.join(short)})" if short else ""
 
 
 def _not_a_name(path: str, aliases: Iterable[str]) -> str:
@@ -199,11 +210,7 @@ def _build_providers(config: SMSConfig) -> dict[str, SMSProvider]:
 def _build_router(config: SMSConfig) -> Router | None:
     if not isinstance(config.router, str):
         return None
-    router = resolve(config.router, key="router")
-    if not callable(router):
-        raise ConfigurationError(f"router: {config.router!r} is not callable", key="router")
-    result: Router = router
-    return result
+    return router_from(resolve(config.router, key="router"))
 
 
 def _build_subscribers(config: SMSConfig) -> list[Subscriber]:

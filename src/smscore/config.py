@@ -18,7 +18,8 @@ provider                  dummy      backend alias or dotted path of the ``defau
 provider_options          {}         options of that provider (its option names, lower case)
 providers                 {}         named providers: ``{name: {"backend": ..., "options": {...}}}``
 default_provider          default    name used when the router has no opinion
-router                    None       dotted path to ``(SMSMessage) -> name | None``, or
+router                    None       dotted path to ``(SMSMessage) -> name | None`` or to a class with
+                                     ``get_backend_name(recipient)`` (see :mod:`smscore.routers`), or
                                      ``{"prefixes": {"+420": name}, "tags": {tag: name}}``
 failover                  []         provider names tried in order when the chosen one is unavailable
 use_accent                False      keep accents; when False content is transliterated to GSM-7

@@ -78,7 +78,15 @@ class InvalidMessageError(SMSError, ValueError):
 
 
 class InvalidRecipientError(InvalidMessageError):
-    """The recipient is not a possible phone number."""
+    """The recipient is not a possible phone number.
+
+    ``key`` names the configuration key that would make it one when there is such a key: ``default_region`` for a
+    national number (no international prefix) while no default region is set.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class InvalidContentError(InvalidMessageError):

@@ -14,7 +14,10 @@ from typing import Final
 
 from smscore.errors import ConfigurationError, InvalidRecipientError
 
-__all__ = ["normalize_recipient", "region_for"]
+__all__ = ["REGION_KEY", "normalize_recipient", "region_for"]
+
+#: The configuration key that says how national numbers (no international prefix) are read.
+REGION_KEY: Final = "default_region"
 
 
 #: Only what people type into a phone field: digits, a leading + or 00, spaces and the usual separators.
@@ -51,7 +54,8 @@ def normalize_recipient(raw: object, *, default_region: str | None = None) -> st
     see :func:`region_for`). ``00`` is read as ``+``.
 
     Raises :class:`~smscore.errors.InvalidRecipientError` when ``raw`` is not a string, contains anything but
-    digits, ``+`` and separators, or is not a possible phone number.
+    digits, ``+`` and separators, or is not a possible phone number; for a national number read without a default
+    region, its ``key`` is :data:`REGION_KEY`, the setting that fixes it.
     """
     if not isinstance(raw, str):
         raise InvalidRecipientError(f"recipient must be a string, not {type(raw).__name__}")
@@ -88,8 +92,12 @@ def _parsed_slowly(raw: str, default_region: str | None) -> str:
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
-        hint = "" if text.startswith("+") or default_region else " (no international prefix and no default region)"
-        raise InvalidRecipientError(f"recipient {raw!r} is not a phone number{hint}") from exc
+        if text.startswith("+") or default_region:
+            raise InvalidRecipientError(f"recipient {raw!r} is not a phone number") from exc
+        raise InvalidRecipientError(
+            f"recipient {raw!r} is not a phone number: it has no international prefix and {REGION_KEY} is not set",
+            key=REGION_KEY,
+        ) from exc
     if not phonenumbers.is_possible_number(number):
         raise InvalidRecipientError(f"recipient {raw!r} is not a possible phone number")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -39,10 +39,10 @@ _read_row: Final = attrgetter(*ROW_FIELDS)
 
 def row_values(message: SMSMessage) -> dict[str, Any]:
     """The values of ``message``'s row, one per name of :data:`~smscore.message.ROW_FIELDS`, in that order."""
-    values = dict(zip(ROW_FIELDS, _read_row(message), strict=True))
+    values = dict(zip(ROW_FIELDS, _read_row(message)))  # noqa: B905 - the getter reads exactly these names
     values["state"] = message.state.value
-    for name in JSON_FIELDS:
-        values[name] = dict(values[name])
+    values["extra_data"] = dict(message.extra_data)
+    values["extra_sender_data"] = dict(message.extra_sender_data)
     return values
 
 

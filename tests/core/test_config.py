@@ -210,6 +210,22 @@ class TestBuildService:
             build_service(mapping)
         assert info.value.key == key
 
+    @pytest.mark.parametrize(
+        ("mapping", "key"),
+        [
+            ({"provider": "myproject.sms.Backend"}, "providers.default.backend"),
+            ({"provider": "providers.dummy.Nope"}, "providers.default.backend"),
+            ({"storage": "myproject.storage:build"}, "storage"),
+        ],
+    )
+    def test_a_dotted_path_that_does_not_import_lists_the_known_names(
+        self, mapping: dict[str, object], key: str
+    ) -> None:
+        """A wrong path says what short names are accepted too, not only what failed to import."""
+        with pytest.raises(ConfigurationError, match=r"\(the known names are [a-z_, -]+\)$") as info:
+            build_service({"storage": "memory", **mapping})
+        assert info.value.key == key
+
     def test_a_missing_sdk_names_the_extra_to_install(self) -> None:
         """resolve() reports a missing third-party package with the extra that brings it."""
         import sys

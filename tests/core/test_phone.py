@@ -39,10 +39,20 @@ class TestNormalize:
         with pytest.raises(InvalidRecipientError):
             normalize_recipient(raw, default_region="CZ")
 
-    def test_a_national_number_without_a_region_says_why(self) -> None:
-        """Without a default region a national number cannot be read, and the error says so."""
-        with pytest.raises(InvalidRecipientError, match="no default region"):
+    def test_a_national_number_without_a_region_names_the_key_that_fixes_it(self) -> None:
+        """Without a default region a national number cannot be read: the error says so and names the key to set,
+        in its text and as ``key`` (an adapter names its own setting from it)."""
+        with pytest.raises(
+            InvalidRecipientError, match=r"no international prefix and default_region is not set$"
+        ) as info:
             normalize_recipient("777123456")
+        assert info.value.key == "default_region"
+
+    def test_other_refusals_name_no_key(self) -> None:
+        """A number that no setting would make valid names no key."""
+        with pytest.raises(InvalidRecipientError) as info:
+            normalize_recipient("+9991234567")
+        assert info.value.key is None
 
     def test_non_strings_are_refused(self) -> None:
         """An int is not a phone number, even if it looks like one."""
