@@ -13,8 +13,9 @@ proxy failure                                     TRANSIENT   the proxy never re
 HTTP 408, 429, 5xx                                TRANSIENT   the gateway says it did not take the request
 HTTP 401, 403                                     REJECTED    credentials refused: retrying will not help
 any other HTTP status outside 2xx                 REJECTED    wrong URL or request; retrying will not help
-read timeout, connection reset or closed before   AMBIGUOUS   the request left; the gateway may have
-the whole answer arrived, write failures                      processed it
+read timeout, the whole-request deadline passed  AMBIGUOUS   the request left; the gateway may have
+after connecting, connection reset or closed                  processed it
+before the whole answer arrived, write failures
 answer larger than the cap                        AMBIGUOUS   the request was processed; the answer is unusable
 ================================================  ==========  ==============================================
 
@@ -31,9 +32,10 @@ from typing import Final
 import attrs
 import httpx
 
+from providers._deadline import deadline, transport
 from providers._xml import MAX_RESPONSE_BYTES, escape_attribute, escape_text
 
-__all__ = ["CONTENT_TYPE", "Failure", "FailureKind", "Redactor", "build_client", "post_xml"]
+__all__ = ["CONTENT_TYPE", "Failure", "FailureKind", "Redactor", "build_client", "exception_failure", "post_xml"]
 
 
 #: The content type of every request body.
@@ -59,10 +61,14 @@ class Failure:
 
 
 def build_client(*, timeout: float, max_connections: int = 10) -> httpx.Client:
-    """The one ``httpx.Client`` a backend built from options keeps for its whole life (keep-alive, reused)."""
+    """The one ``httpx.Client`` a backend built from options keeps for its whole life (keep-alive, reused).
+
+    Its transport ends every exchange by the deadline :func:`post_xml` opens (:mod:`providers._deadline`).
+    """
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     return httpx.Client(
         timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        transport=transport(limits=limits),
         follow_redirects=False,
         headers={"Content-Type": CONTENT_TYPE, "Accept": "text/xml, application/xml;q=0.9, */*;q=0.1"},
     )
@@ -109,7 +115,8 @@ def _status_failure(response: httpx.Response) -> Failure | None:
     return Failure(FailureKind.REJECTED, f"gateway refused the request: HTTP {status}")
 
 
-def _exception_failure(exc: httpx.HTTPError) -> Failure:
+def exception_failure(exc: httpx.HTTPError) -> Failure:
+    """The failure an ``httpx`` exception means (see the module docstring for the classification)."""
     name = type(exc).__name__
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ProxyError):
         return Failure(FailureKind.TRANSIENT, f"gateway not reached ({name})")
@@ -121,14 +128,20 @@ def _exception_failure(exc: httpx.HTTPError) -> Failure:
 
 
 def post_xml(
-    client: httpx.Client, url: str, body: bytes, *, max_response_bytes: int = MAX_RESPONSE_BYTES
+    client: httpx.Client, url: str, body: bytes, *, timeout: float, max_response_bytes: int = MAX_RESPONSE_BYTES
 ) -> bytes | Failure:
     """POST ``body`` to ``url``; the answer's bytes when the status is 2xx, else a :class:`Failure`.
 
-    Never raises for network or gateway trouble (see the module docstring for the classification).
+    The whole exchange (waiting for a pooled connection, connecting, sending, the whole answer) ends within
+    ``timeout`` seconds when ``client`` was made by :func:`build_client`; with another client each read and write
+    is bounded by the client's own timeouts only. Never raises for network or gateway trouble (see the module
+    docstring for the classification).
     """
     try:
-        with client.stream("POST", url, content=body, headers={"Content-Type": CONTENT_TYPE}) as response:
+        with (
+            deadline(timeout),
+            client.stream("POST", url, content=body, headers={"Content-Type": CONTENT_TYPE}) as response,
+        ):
             failure = _status_failure(response)
             if failure is not None:
                 return failure
@@ -143,4 +156,4 @@ def post_xml(
                 chunks.append(chunk)
             return b"".join(chunks)
     except httpx.HTTPError as exc:
-        return _exception_failure(exc)
+        return exception_failure(exc)

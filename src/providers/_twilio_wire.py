@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 import attrs
+import httpx
 
 # requests and urllib3 are the transport of twilio's default HTTP client; their exceptions tell whether a
 # request left before it failed.
@@ -18,6 +19,7 @@ import requests
 import urllib3.exceptions
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 
+from providers._http import FailureKind, exception_failure
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import CallbackError
 from smscore.ports import CallbackReport
@@ -160,6 +162,8 @@ def exception_outcome(exc: BaseException) -> Outcome:
     if isinstance(exc, TwilioServiceException):
         text = exc.title + (f" - {exc.detail}" if exc.detail else "")
         return error_outcome(as_int(exc.status), as_int(exc.code), text)
+    if isinstance(exc, httpx.HTTPError):
+        return _httpx_outcome(exc)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return Outcome.ambiguous("no answer from Twilio in time after the request was sent (read timeout)")
     if isinstance(
@@ -171,6 +175,19 @@ def exception_outcome(exc: BaseException) -> Outcome:
             return Outcome.transient("could not connect to Twilio (connection refused or name not resolved)")
         return Outcome.ambiguous("the connection to Twilio broke after the request was sent")
     return Outcome.ambiguous(f"creating the message at Twilio failed unexpectedly: {type(exc).__name__}")
+
+
+def _httpx_outcome(exc: httpx.HTTPError) -> Outcome:
+    # The transport of the client the backend builds (providers._twilio_http).
+    name = type(exc).__name__
+    kind = exception_failure(exc).kind
+    if kind is FailureKind.TRANSIENT:
+        return Outcome.transient(f"could not connect to Twilio: {name}")
+    if kind is FailureKind.REJECTED:
+        return Outcome.rejected(f"the Twilio API URL is unusable: {name}")
+    if isinstance(exc, httpx.TimeoutException):
+        return Outcome.ambiguous(f"no answer from Twilio in time after the request was sent ({name})")
+    return Outcome.ambiguous(f"the connection to Twilio broke after the request was sent ({name})")
 
 
 def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:

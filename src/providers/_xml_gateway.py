@@ -61,7 +61,8 @@ def gateway_options(provider: str, default_url: str, *own: Option) -> OptionSpec
             "timeout",
             Seconds(),
             default=5.0,
-            description="seconds for connecting, each read and write, and waiting for a connection",
+            description="seconds one whole request may take: waiting for a connection, connecting, sending and "
+            "reading the whole answer (a gateway that trickles its answer leaves the messages UNKNOWN then)",
         ),
         Option(
             "max_batch_size",
@@ -99,9 +100,8 @@ class XMLGatewayBackend(SMSBackend):
         Raises :class:`~smscore.errors.ConfigurationError` keyed by the option's name for a missing required
         option, a value of the wrong type (strings such as ``"60"`` are converted) or an unknown option.
         """
-        settings = dict(cls.option_spec.read(options))
-        client = build_client(timeout=settings.pop("timeout"))
-        return cls(client, **settings)
+        settings = cls.option_spec.read(options)
+        return cls(build_client(timeout=settings["timeout"]), **settings)
 
     def __init__(
         self,
@@ -111,6 +111,7 @@ class XMLGatewayBackend(SMSBackend):
         url: str,
         max_batch_size: int,
         not_found_grace: float = 60.0,
+        timeout: float = 5.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if max_batch_size < 1:
@@ -125,6 +126,7 @@ class XMLGatewayBackend(SMSBackend):
         self._shown_url = safe_url(url)
         self._max_batch_size = max_batch_size
         self._max_response_bytes = max_response_bytes
+        self._timeout = timeout
         self._redact = Redactor(wire.secrets())
 
     @property
@@ -220,7 +222,9 @@ class XMLGatewayBackend(SMSBackend):
     def _exchange(self, body: bytes, what: str, messages: Sequence[SMSMessage]) -> Answer | Failure:
         name, count = self._wire.table.name, len(messages)
         self._log(logging.DEBUG, "%s: POST %s of %d message(s) to %s", name, what, count, self._shown_url)
-        reply = post_xml(self._client, self._url, body, max_response_bytes=self._max_response_bytes)
+        reply = post_xml(
+            self._client, self._url, body, timeout=self._timeout, max_response_bytes=self._max_response_bytes
+        )
         if isinstance(reply, Failure):
             self._log(logging.WARNING, "%s %s of %d message(s) failed: %s", name, what, count, reply.reason)
             return reply

@@ -20,7 +20,7 @@ uniq_prefix            ""        our id on the wire is ``<prefix>-<message id>``
 validity               60        the ``validity`` attribute (passed through as the ancestor did)
 textid                 none      the ``textid`` attribute, sent only when set
 optid                  none      operator id, sent as the ``opmid`` attribute (empty when not set)
-timeout                5         seconds for connecting, each read and write, and waiting for a connection
+timeout                5         seconds one whole request may take: connecting, sending, the whole answer
 max_batch_size         100       most messages per request (publishing and delivery checks)
 not_found_grace        60        seconds a message must have been UNKNOWN before "not found" (code 20) sends
                                  it back to WAITING: a request that timed out may still be processed
@@ -89,6 +89,7 @@ class ATSSMSBackend(XMLGatewayBackend):
         optid: str | None = None,
         max_batch_size: int = 100,
         not_found_grace: float = 60.0,
+        timeout: float = 5.0,
     ) -> None:
         wire = ATSWire(
             username=username,
@@ -101,5 +102,10 @@ class ATSSMSBackend(XMLGatewayBackend):
             opmid=optid or "",
         )
         super().__init__(
-            client, wire=wire, url=check_url(url), max_batch_size=max_batch_size, not_found_grace=not_found_grace
+            client,
+            wire=wire,
+            url=check_url(url),
+            max_batch_size=max_batch_size,
+            not_found_grace=not_found_grace,
+            timeout=timeout,
         )

@@ -13,7 +13,7 @@ username         required  account name (sent inside the XML body)
 password         required  account password (sent inside the XML body; never logged or shown)
 url              HTTPS     gateway address; default ``https://www.sms-operator.cz/webservices/webservice.aspx``
 uniq_prefix      ""        our id on the wire (``SmsId``) is ``<prefix>-<message id>`` (just the id when empty)
-timeout          5         seconds for connecting, each read and write, and waiting for a connection
+timeout          5         seconds one whole request may take: connecting, sending, the whole answer
 max_batch_size   100       most messages per request (publishing and status checks)
 not_found_grace  60        seconds a message must have been UNKNOWN before "not found" (15) sends it back to
                            WAITING: a request that timed out may still be processed
@@ -69,8 +69,14 @@ class SMSOperatorBackend(XMLGatewayBackend):
         uniq_prefix: str = "",
         max_batch_size: int = 100,
         not_found_grace: float = 60.0,
+        timeout: float = 5.0,
     ) -> None:
         wire = SMSOperatorWire(username=username, password=password, prefix=check_prefix(uniq_prefix))
         super().__init__(
-            client, wire=wire, url=check_url(url), max_batch_size=max_batch_size, not_found_grace=not_found_grace
+            client,
+            wire=wire,
+            url=check_url(url),
+            max_batch_size=max_batch_size,
+            not_found_grace=not_found_grace,
+            timeout=timeout,
         )

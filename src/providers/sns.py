@@ -20,7 +20,10 @@ sms_type                    Transactional    ``AWS.SNS.SMS.SMSType``: ``Transact
 max_price                   None             ``AWS.SNS.SMS.MaxPrice`` in USD
 origination_number          None             ``AWS.MM.SMS.OriginationNumber``
 connect_timeout             5                seconds to connect
-read_timeout                10               seconds to wait for the answer
+read_timeout                10               seconds to wait for each read of the answer
+timeout                     15               seconds one whole call may take (connecting, sending, the whole
+                                             answer, retries of reads included): a trickled answer leaves the
+                                             message UNKNOWN then
 max_attempts                3                attempts per message while SNS certainly did not take it
 check_delivery              False            read delivery status logs (see below)
 delivery_status_log_group   None             the success log group; implies ``check_delivery``
@@ -31,7 +34,7 @@ logs_endpoint_url           endpoint_url     endpoint of CloudWatch Logs
 A message's own ``sender`` overrides the configured one: an E.164 number becomes the origination number,
 anything else the sender ID.
 
-Errors are translated here, at the edge. Throttling, 5xx answers and failures to connect are transient (the
+Errors are translated at the edge (:mod:`providers._sns_wire`). Throttling, 5xx answers and failures to connect are transient (the
 message stays WAITING): SNS certainly did not publish it. Validation, authorization and other 4xx answers are
 final (ERROR, the SNS error code kept). A read timeout or a connection closed after the request left is
 ambiguous (UNKNOWN): SNS may have published it, so it is never re-sent blindly. That is also why botocore's own
@@ -66,6 +69,8 @@ import boto3
 import botocore.exceptions as boto_errors
 from botocore.config import Config
 
+from providers._boto_http import DeadlineSession, install
+from providers._deadline import deadline
 from providers._log_scrub import LoggerScrubber
 from providers._sns_wire import (
     LOG_GROUP_SUFFIXES,
@@ -142,7 +147,14 @@ OPTIONS: Final = OptionSpec(
     Option("max_price", Amount("USD"), description="``AWS.SNS.SMS.MaxPrice`` in USD"),
     Option("origination_number", Text(), description="``AWS.MM.SMS.OriginationNumber``"),
     Option("connect_timeout", Seconds(), default=5.0, description="seconds to connect"),
-    Option("read_timeout", Seconds(), default=10.0, description="seconds to wait for the answer"),
+    Option("read_timeout", Seconds(), default=10.0, description="seconds to wait for each read of the answer"),
+    Option(
+        "timeout",
+        Seconds(),
+        default=15.0,
+        description="seconds one whole SNS or CloudWatch Logs call may take: connecting, sending, the whole "
+        "answer, retries of reads included",
+    ),
     Option(
         "max_attempts",
         Integer(1),
@@ -186,6 +198,12 @@ def _config(values: OptionValues, *, attempts: int) -> Config:
     )
 
 
+def _http_session(values: OptionValues) -> DeadlineSession:
+    return DeadlineSession(
+        timeout=values["timeout"], connect_timeout=values["connect_timeout"], read_timeout=values["read_timeout"]
+    )
+
+
 def _delivery_log_group(values: OptionValues, session: Any, config: Config) -> str | Callable[[], str]:
     group: str | None = values["delivery_status_log_group"]
     if group is not None:
@@ -206,7 +224,9 @@ class SNSSMSBackend(SMSBackend):
     (the success group's name, or a callable returning it, called once at the first check) to make it a
     :class:`smscore.DeliveryChecker`. ``secrets`` are strings never to show anywhere (they are also scrubbed
     from botocore's DEBUG logs while the backend is open). ``close_clients``: :meth:`close` closes the clients
-    (:meth:`from_options` sets it, as it built them). ``sleep`` waits between attempts.
+    (:meth:`from_options` sets it, as it built them). ``sleep`` waits between attempts. ``timeout``: seconds each call to a client may take in all (enforced
+    on clients whose HTTP session is a :class:`providers._boto_http.DeadlineSession`, as :meth:`from_options`
+    builds them).
     """
 
     max_batch_size = 100
@@ -228,6 +248,7 @@ class SNSSMSBackend(SMSBackend):
         secrets: Iterable[str] = (),
         close_clients: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 15.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -241,6 +262,7 @@ class SNSSMSBackend(SMSBackend):
         self._secrets = tuple(s for s in dict.fromkeys(secrets) if s)
         self._close_clients = close_clients
         self._sleep = sleep
+        self._timeout = timeout
         self._closed = False
         _SCRUBBER.add(self._secrets)
         if logs_client is not None:
@@ -269,6 +291,8 @@ class SNSSMSBackend(SMSBackend):
             if check:
                 logs_endpoint_url = values["logs_endpoint_url"] or endpoint_url
                 clients.append(session.client("logs", endpoint_url=logs_endpoint_url, config=read_config))
+            for client in clients:
+                install(client, _http_session(values))
         except ValueError as exc:
             # botocore refuses a malformed region name or endpoint URL with a ValueError subclass.
             for built in clients:
@@ -286,6 +310,7 @@ class SNSSMSBackend(SMSBackend):
             delivery_log_group=_delivery_log_group(values, session, read_config) if check else None,
             secrets=values.secrets,
             close_clients=True,
+            timeout=values["timeout"],
         )
 
     # -- publishing ------------------------------------------------------------------------------------------
@@ -309,7 +334,8 @@ class SNSSMSBackend(SMSBackend):
 
     def _publish_once(self, message: SMSMessage, params: Mapping[str, Any]) -> Outcome:
         try:
-            response = self._client.publish(**params)
+            with deadline(self._timeout):
+                response = self._client.publish(**params)
         except Exception as exc:
             if not isinstance(exc, boto_errors.BotoCoreError | boto_errors.ClientError):
                 # Only the type: an unexpected exception's text or traceback may carry request data.
@@ -370,7 +396,8 @@ class SNSSMSBackend(SMSBackend):
         kwargs: dict[str, Any] = {"logGroupName": group, "filterPattern": pattern, "startTime": start_ms}
         while True:
             try:
-                page = self._logs.filter_log_events(**kwargs)
+                with deadline(self._timeout):
+                    page = self._logs.filter_log_events(**kwargs)
             except boto_errors.ClientError as exc:
                 # A group exists only once SNS has logged into it (the Failure group after a first failure).
                 if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":

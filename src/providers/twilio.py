@@ -40,7 +40,8 @@ from\\_                   \\-        the sender: a Twilio number, short code or 
 messaging_service_sid    \\-        a Messaging Service (``MG...``); this or a sender is required
 status_callback          None      URL Twilio posts status changes to
 validity_period          None      seconds (1-36000) a message may wait in Twilio's queue
-timeout                  10        seconds per HTTP request (for the client built here)
+timeout                  10        seconds one whole HTTP request may take: connecting, sending, the whole
+                                   answer (for the client built here); a trickled answer leaves it UNKNOWN
 not_found_grace          120       seconds a message must have been UNKNOWN without a sid before the delivery
                                    check, finding no such message at Twilio, reports it never received
                                    (WAITING); 0 or more
@@ -80,10 +81,10 @@ from typing import Any, ClassVar, Final, Self
 
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
-from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from providers._twilio_http import DeadlineHttpClient
 from providers._twilio_wire import (
     LOOKUP_LIMIT,
     LOOKUP_MARGIN,
@@ -167,7 +168,13 @@ OPTIONS: Final = OptionSpec(
         Integer(1, 36000),
         description="seconds (1-36000) a message may wait in Twilio's queue",
     ),
-    Option("timeout", Seconds(), default=10.0, description="seconds per HTTP request (for the client built here)"),
+    Option(
+        "timeout",
+        Seconds(),
+        default=10.0,
+        description="seconds one whole HTTP request may take: connecting, sending, the whole answer (for the "
+        "client built here)",
+    ),
     Option(
         "not_found_grace",
         Seconds(allow_zero=True),
@@ -247,7 +254,7 @@ class TwilioSMSBackend(SMSBackend):
         http_client = values["http_client"]
         owns_http_client = http_client is None
         if owns_http_client:
-            http_client = TwilioHttpClient(timeout=values["timeout"])
+            http_client = DeadlineHttpClient(timeout=values["timeout"])
         secret = values["api_secret"] or values["auth_token"]
         client = Client(
             username=values["api_key"] or values["account_sid"],
@@ -387,12 +394,10 @@ class TwilioSMSBackend(SMSBackend):
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the HTTP session of the HTTP client built by :meth:`from_options` (keep-alive connections)."""
-        if not self._close_client:
-            return
-        session = getattr(self._client.http_client, "session", None)
-        if session is not None:
-            session.close()
+        """Close the HTTP client built by :meth:`from_options` (its keep-alive connections)."""
+        http_client = self._client.http_client
+        if self._close_client and isinstance(http_client, DeadlineHttpClient):
+            http_client.close()
 
     def __repr__(self) -> str:
         # The sender and service are not secret; the account, token and client stay out.

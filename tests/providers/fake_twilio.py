@@ -17,8 +17,9 @@ dropped connection or a gateway's 502/504 would); the status later fetches and l
 :meth:`set_status`; :meth:`add_message` puts a message there as if sent earlier or by someone else (an inbound
 one, say). ``date_created`` is read from :attr:`FakeTwilio.clock` (the wall clock unless a test sets it).
 
-The real client reaches it through :class:`LoopbackHttpClient`, a ``TwilioHttpClient`` (the library's own HTTP
-seam) that sends ``https://api.twilio.com/...`` requests to the fake's base URL instead.
+The real client reaches it through :class:`LoopbackDeadlineHttpClient` (the HTTP client the backend builds,
+:class:`providers._twilio_http.DeadlineHttpClient`) or :class:`LoopbackHttpClient` (the library's own
+``TwilioHttpClient``), which send ``https://api.twilio.com/...`` requests to a loopback base URL instead.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from urllib.parse import parse_qs, urlencode
 import attrs
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
+
+from providers._twilio_http import DeadlineHttpClient
 
 TWILIO_BASE_URL = "https://api.twilio.com"
 _CREATE = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json")
@@ -64,6 +67,19 @@ class RecordedRequest:
         """The single value of form field ``name``, or None."""
         values = self.form.get(name)
         return values[0] if values else None
+
+
+class LoopbackDeadlineHttpClient(DeadlineHttpClient):
+    """The backend's own HTTP client with Twilio's base URL replaced by a loopback server's."""
+
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        if url.startswith(TWILIO_BASE_URL):
+            url = self.base_url + url[len(TWILIO_BASE_URL) :]
+        return super().request(method, url, *args, **kwargs)
 
 
 @attrs.define
@@ -236,8 +252,12 @@ class FakeTwilio:
         """Every fetch request received, in order."""
         return [r for r in self.requests if r.method == "GET" and _FETCH.fullmatch(r.path)]
 
-    def http_client(self, *, timeout: float | None = 2.0) -> LoopbackHttpClient:
-        """An HTTP client for ``twilio.rest.Client(..., http_client=...)`` that talks to this fake."""
+    def http_client(self, *, timeout: float = 2.0) -> LoopbackDeadlineHttpClient:
+        """The backend's HTTP client (``twilio.rest.Client(..., http_client=...)``), talking to this fake."""
+        return LoopbackDeadlineHttpClient(self.base_url, timeout=timeout)
+
+    def requests_http_client(self, *, timeout: float = 2.0) -> LoopbackHttpClient:
+        """twilio's own ``TwilioHttpClient`` (``requests``), talking to this fake."""
         return LoopbackHttpClient(self.base_url, timeout=timeout)
 
     def close(self) -> None:

@@ -1,0 +1,117 @@
+"""Whole-request deadlines: a bound on connecting, sending and reading the whole answer of one HTTP exchange.
+
+A per-read timeout does not bound a request: a peer that trickles one byte a second never lets a read time out.
+:func:`deadline` opens a deadline for the HTTP exchanges made inside it (a context variable, so threads and
+requests do not share one), and :func:`transport` is an ``httpx`` transport whose network streams give every
+connect, TLS handshake, write and read only the time left until that deadline. Once it has passed, the next
+network operation fails at once with the timeout ``httpx`` already classifies (``ConnectTimeout`` before the
+request left, ``WriteTimeout``/``ReadTimeout`` after), so a trickling peer ends the request at the deadline, to
+within one operation's slack. No thread and no timer: the cost is a clock read per network operation.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import httpcore
+import httpx
+
+__all__ = ["deadline", "remaining", "transport"]
+
+_DEADLINE: ContextVar[float | None] = ContextVar("providers_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[float]:
+    """Bound the HTTP exchanges made inside the block to ``seconds`` in all (an enclosing, earlier deadline
+    stays); yields the deadline as a :func:`time.monotonic` instant."""
+    outer = _DEADLINE.get()
+    at = time.monotonic() + seconds
+    if outer is not None:
+        at = min(at, outer)
+    token = _DEADLINE.set(at)
+    try:
+        yield at
+    finally:
+        _DEADLINE.reset(token)
+
+
+def remaining(timeout: float | None, error: type[Exception]) -> float | None:
+    """The time one network operation may take: ``timeout`` cut to what is left of the current deadline.
+
+    Raises ``error`` when the deadline has passed; ``timeout`` unchanged outside any deadline.
+    """
+    at = _DEADLINE.get()
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("the whole-request deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _Stream(httpcore.NetworkStream):
+    """A network stream whose every operation ends by the current deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, remaining(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, remaining(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, remaining(timeout, httpcore.ConnectTimeout))
+        return _Stream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    """Opens connections that end by the current deadline (see :class:`_Stream`)."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        left = remaining(timeout, httpcore.ConnectTimeout)
+        return _Stream(self._backend.connect_tcp(host, port, left, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        left = remaining(timeout, httpcore.ConnectTimeout)
+        return _Stream(self._backend.connect_unix_socket(path, left, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def transport(*, limits: httpx.Limits) -> httpx.HTTPTransport:
+    """An ``httpx`` transport whose exchanges end by the :func:`deadline` they run under. TLS is verified; a
+    client built on it does not read proxies from the environment."""
+    made = httpx.HTTPTransport(limits=limits)
+    # httpx builds its connection pool without a way to pass a network backend: the pool's is wrapped.
+    pool: Any = made._pool
+    pool._network_backend = _Backend(pool._network_backend)
+    return made
