@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+# twilio imports its Messages resources lazily, at the first call: imported here, so that the time measured is
+# the request's, not the import's.
+import twilio.rest.api.v2010.account.message  # noqa: F401
+
 import smscore
 from providers.ats import ATSSMSBackend
 from providers.base import SMSBackend
