@@ -278,9 +278,7 @@ def provider_problems(source: Any = None) -> list[ConfigurationError]:
                 )
             )
             continue
-        close = getattr(provider, "close", None)
-        if callable(close):
-            close()
+        provider.close()
     return problems
 
 

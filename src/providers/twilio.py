@@ -211,6 +211,8 @@ class TwilioSMSBackend(SMSBackend):
 
     max_batch_size = 100
     option_spec: ClassVar[OptionSpec | None] = OPTIONS
+    #: Twilio pushes status reports to the URL of this option (:class:`smscore.ports.StatusCallbackSender`).
+    status_callback_option: ClassVar[str] = "status_callback"
     # Twilio can list messages by recipient and time, not by an id of ours.
     can_check_by_our_id = False
 
@@ -290,12 +292,6 @@ class TwilioSMSBackend(SMSBackend):
     def status_callback(self) -> str | None:
         """The URL Twilio posts status changes to, or None."""
         return self._settings.status_callback
-
-    @status_callback.setter
-    def status_callback(self, url: str | None) -> None:
-        self._settings = CreateSettings(
-            self._settings.from_, self._settings.messaging_service_sid, url, self._settings.validity_period
-        )
 
     # -- publishing ------------------------------------------------------------------------------------------
 

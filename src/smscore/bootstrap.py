@@ -16,7 +16,15 @@ from typing import Any, Final
 from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import ConfigurationError
 from smscore.events import Subscriber
-from smscore.ports import Clock, SchemaManager, SMSProvider, Storage, StorageFactory
+from smscore.ports import (
+    Clock,
+    ProviderFactory,
+    SchemaManager,
+    SMSProvider,
+    StatusCallbackSender,
+    Storage,
+    StorageFactory,
+)
 from smscore.routers import router_from
 from smscore.service import Router, SMSService
 
@@ -143,26 +151,34 @@ def _storage_factory(config: SMSConfig) -> StorageFactory:
     return result
 
 
-def build_provider(name: str, provider: ProviderConfig) -> SMSProvider:
+def build_provider(name: str, provider: ProviderConfig, *, public_base_url: str | None = None) -> SMSProvider:
     """Build one named provider from its backend and options.
 
-    The backend class's ``from_options(options)`` is used when it has one, else ``cls(**options)``. Raises
-    :class:`ConfigurationError` naming ``providers.NAME`` (a missing SDK names the extra to install).
+    The backend class's ``from_options(options)`` is used when it has one (:class:`~smscore.ports.ProviderFactory`),
+    else ``cls(**options)``. With ``public_base_url``, a class that sends status reports
+    (:class:`~smscore.ports.StatusCallbackSender`) gets its callback URL among its options unless one is
+    configured. Raises :class:`ConfigurationError` naming ``providers.NAME`` (a missing SDK names the extra to
+    install).
     """
     key = f"providers.{name}.backend"
     cls = resolve(provider_path(provider.backend), key=key, aliases=PROVIDER_ALIASES)
-    factory = getattr(cls, "from_options", None)
+    options = dict(provider.options)
+    if public_base_url and isinstance(cls, StatusCallbackSender) and not options.get(cls.status_callback_option):
+        options[cls.status_callback_option] = status_callback_url(public_base_url, name)
     try:
-        instance = factory(provider.options) if factory is not None else cls(**provider.options)
+        instance = cls.from_options(options) if isinstance(cls, ProviderFactory) else cls(**options)
     except ConfigurationError as exc:
         option = f"providers.{name}.options.{exc.key}" if exc.key else f"providers.{name}.options"
         raise ConfigurationError(f"provider {name!r}: {exc}", key=option) from exc
     except TypeError as exc:
         raise ConfigurationError(f"provider {name!r}: bad options: {exc}", key=f"providers.{name}.options") from exc
-    if not callable(getattr(instance, "publish", None)):
-        raise ConfigurationError(f"{key}: {provider.backend!r} is not an SMS provider (no publish method)", key=key)
-    result: SMSProvider = instance
-    return result
+    if not isinstance(instance, SMSProvider):
+        raise ConfigurationError(
+            f"{key}: {provider.backend!r} is not an SMS provider (publish, close, max_batch_size and "
+            "can_check_by_our_id are required)",
+            key=key,
+        )
+    return instance
 
 
 def status_callback_url(public_base_url: str, provider: str) -> str:
@@ -198,13 +214,8 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
 
 
 def _build_providers(config: SMSConfig) -> dict[str, SMSProvider]:
-    providers = {name: build_provider(name, entry) for name, entry in config.providers.items()}
-    if config.public_base_url:
-        for name, provider in providers.items():
-            # Providers that push status reports get their callback URL unless one was configured explicitly.
-            if getattr(provider, "status_callback", "") is None:
-                provider.status_callback = status_callback_url(config.public_base_url, name)  # type: ignore[attr-defined]
-    return providers
+    base_url = config.public_base_url
+    return {name: build_provider(name, entry, public_base_url=base_url) for name, entry in config.providers.items()}
 
 
 def _build_router(config: SMSConfig) -> Router | None:

@@ -70,7 +70,16 @@ __all__ = ["SECRET_OPTION_NAMES", "ProviderConfig", "SMSConfig", "load_config"]
 
 #: Option names that hold secrets: refused in files, never logged.
 SECRET_OPTION_NAMES: Final = frozenset(
-    {"password", "auth_token", "aws_secret_access_key", "secret", "api_key", "token", "aws_session_token"}
+    {
+        "password",
+        "auth_token",
+        "aws_secret_access_key",
+        "secret",
+        "api_key",
+        "api_secret",
+        "token",
+        "aws_session_token",
+    }
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -26,10 +26,12 @@ __all__ = [
     "Clock",
     "DeliveryChecker",
     "MessageRepository",
+    "ProviderFactory",
     "RateLimiter",
     "SMSProvider",
     "SchemaManager",
     "StatusCallbackReceiver",
+    "StatusCallbackSender",
     "Storage",
     "StorageFactory",
     "TemplateRenderer",
@@ -175,19 +177,44 @@ class TemplateRepository(Protocol):
         ...
 
 
+@runtime_checkable
 class SMSProvider(Protocol):
     """Hands messages to an SMS service.
 
     ``publish`` returns exactly one :class:`~smscore.outcome.Outcome` per message, in order, and never raises
     for anything the service or the network did (those are outcomes). ``max_batch_size`` is the most messages
     one call accepts. ``can_check_by_our_id`` says whether the service can be asked about a message by our own
-    id, even if we never learned its reference (decides what happens after a crash mid-publish).
+    id, even if we never learned its reference (decides what happens after a crash mid-publish). ``close``
+    releases what the provider holds (network clients, pooled connections); calling it again does nothing.
     """
 
     max_batch_size: int
     can_check_by_our_id: bool
 
     def publish(self, messages: Sequence[SMSMessage]) -> list[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ProviderFactory(Protocol):
+    """How a provider class configured by dotted path is built from its options: ``from_options(options)``
+    checks them (raising :class:`~smscore.errors.ConfigurationError` keyed by the option) and returns the
+    provider. A class without it is called with the options as keyword arguments."""
+
+    def from_options(self, options: Mapping[str, Any]) -> SMSProvider: ...
+
+
+@runtime_checkable
+class StatusCallbackSender(Protocol):
+    """Optional role of a provider class: its provider pushes status reports to a URL given when it is built.
+
+    ``status_callback_option`` names the option that carries the URL; when the configuration sets
+    ``public_base_url`` and leaves that option empty, the composition root fills it in
+    (``<public_base_url>/status/<provider name>/``).
+    """
+
+    status_callback_option: str
 
 
 @runtime_checkable

@@ -331,7 +331,8 @@ class ScriptedProvider:
     With an empty script every message is accepted in ``default_state`` (SENT) with reference
     ``"scripted-<id>"``. :meth:`will` queues outcomes (or exceptions to raise) for the next messages;
     :meth:`report` sets what the next delivery check says about a message. ``published`` lists every message
-    handed over, in order; ``batches`` the size of every ``publish`` call.
+    handed over, in order; ``batches`` the size of every ``publish`` call; ``closed`` whether :meth:`close` was
+    called.
     """
 
     def __init__(
@@ -347,6 +348,7 @@ class ScriptedProvider:
         self.published: list[SMSMessage] = []
         self.batches: list[int] = []
         self.checked: list[SMSMessage] = []
+        self.closed = False
         self._script: list[Outcome | BaseException] = []
         self._reports: dict[int, Outcome] = {}
         self._lock = threading.Lock()
@@ -377,6 +379,10 @@ class ScriptedProvider:
         """What :meth:`report` said about each message, else None (nothing new)."""
         self.checked.extend(messages)
         return [self._reports.get(m.id or 0) for m in messages]
+
+    def close(self) -> None:
+        """Remember that the provider was closed (``closed``); it holds nothing to release."""
+        self.closed = True
 
 
 def memory_storage(config: SMSConfig) -> Storage:

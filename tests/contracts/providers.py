@@ -113,6 +113,12 @@ class ProviderContract:
         assert outcome.state in ACCEPTED
         assert harness.received() == [("+420777123456", text)]
 
+    def test_close_can_be_repeated(self, harness: ProviderHarness) -> None:
+        """``close`` is part of the port: it releases the provider's resources, and a second call does nothing."""
+        assert isinstance(harness.provider, SMSProvider)
+        harness.provider.close()
+        harness.provider.close()
+
     def test_a_batch_gets_one_outcome_per_message_in_order(self, harness: ProviderHarness) -> None:
         """Many messages: as many outcomes, in order, every message delivered to the peer."""
         harness.peer_accepts()

@@ -172,6 +172,9 @@ class TestSend:
             def publish(self, messages: object) -> list[Outcome]:
                 return []
 
+            def close(self) -> None:
+                pass
+
         message = make_service(providers={"default": Broken()}).send("+420777123456", "x")
         assert message.state is SMSState.UNKNOWN
         assert message.error == "provider gave an unusable answer"

@@ -32,6 +32,9 @@ class RecordingDummy:
         self.handed.extend(messages)
         return self.backend.publish(messages)
 
+    def close(self) -> None:
+        self.backend.close()
+
 
 class DummyHarness:
     """The dummy provider for the provider contract."""

@@ -29,6 +29,7 @@ from providers.options import (
 from providers.sms_operator import SMSOperatorBackend
 from providers.sns import SNSSMSBackend
 from providers.twilio import TwilioSMSBackend
+from smscore.config import SECRET_OPTION_NAMES
 from smscore.errors import ConfigurationError
 
 BACKENDS: list[type[SMSBackend]] = [
@@ -102,6 +103,13 @@ class TestDeclarations:
         spec = backend.option_spec
         assert spec is not None
         assert spec.secret_names == secrets
+
+    @pytest.mark.parametrize("backend", BACKENDS, ids=lambda cls: cls.__name__)
+    def test_secret_options_are_refused_in_the_configuration_file(self, backend: type[SMSBackend]) -> None:
+        """Every name of every secret option is one the configuration file refuses (give it in the environment)."""
+        spec = backend.option_spec
+        assert spec is not None
+        assert spec.secret_names <= SECRET_OPTION_NAMES
 
     @pytest.mark.parametrize("backend", BACKENDS[1:], ids=lambda cls: cls.__name__)
     def test_an_unknown_option_is_refused_by_name(self, backend: type[SMSBackend]) -> None:

@@ -29,6 +29,7 @@ from moto.sns.models import sns_backends
 
 import smscore
 from providers.sns import (
+    SNSDeliveryCheckingBackend,
     SNSSMSBackend,
     delivery_filter_patterns,
     delivery_outcome,
@@ -328,8 +329,8 @@ class TestOptions:
         try:
             assert not isinstance(plain, DeliveryChecker)
             assert isinstance(checking, DeliveryChecker)
-            assert checking.checks_delivery
-            assert not plain.checks_delivery
+            assert isinstance(checking, SNSDeliveryCheckingBackend)
+            assert type(plain) is SNSSMSBackend
         finally:
             plain.close()
             checking.close()

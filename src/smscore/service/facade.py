@@ -274,9 +274,7 @@ class SMSService:
     def close(self) -> None:
         """Release the storage's and the providers' resources (connections, HTTP clients)."""
         for provider in self._ctx.providers.values():
-            close = getattr(provider, "close", None)
-            if callable(close):
-                close()
+            provider.close()
         if self._on_close is not None:
             self._on_close()
 
