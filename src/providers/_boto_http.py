@@ -15,7 +15,7 @@ import botocore.exceptions as boto_errors
 import httpx
 from botocore.awsrequest import AWSResponse
 
-from providers._deadline import deadline, transport
+from providers._deadline import bounded_client, deadline
 
 __all__ = ["DeadlineSession", "install"]
 
@@ -39,12 +39,10 @@ class DeadlineSession:
     seconds in all; ``connect_timeout`` and ``read_timeout`` bound each connect and read as botocore's do."""
 
     def __init__(self, *, timeout: float, connect_timeout: float, read_timeout: float, max_connections: int = 10):
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._timeout = timeout
-        self._client = httpx.Client(
+        self._client = bounded_client(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
-            transport=transport(limits=limits),
-            follow_redirects=False,
+            max_connections=max_connections,
         )
 
     def send(self, request: Any) -> AWSResponse:

@@ -7,12 +7,16 @@ connect, TLS handshake, write and read only the time left until that deadline. O
 network operation fails at once with the timeout ``httpx`` already classifies (``ConnectTimeout`` before the
 request left, ``WriteTimeout``/``ReadTimeout`` after), so a trickling peer ends the request at the deadline, to
 within one operation's slack. No thread and no timer: the cost is a clock read per network operation.
+:func:`bounded_client` builds an ``httpx.Client`` on such transports, proxies from the environment included
+(``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, as ``httpx`` reads them).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 import time
+import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,7 +25,7 @@ from typing import Any
 import httpcore
 import httpx
 
-__all__ = ["deadline", "remaining", "transport"]
+__all__ = ["bounded_client", "deadline", "remaining", "transport"]
 
 _DEADLINE: ContextVar[float | None] = ContextVar("providers_deadline", default=None)
 
@@ -107,11 +111,57 @@ class _Backend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def transport(*, limits: httpx.Limits) -> httpx.HTTPTransport:
-    """An ``httpx`` transport whose exchanges end by the :func:`deadline` they run under. TLS is verified; a
-    client built on it does not read proxies from the environment."""
-    made = httpx.HTTPTransport(limits=limits)
+def transport(*, limits: httpx.Limits, proxy: str | None = None) -> httpx.HTTPTransport:
+    """An ``httpx`` transport (TLS verified; through ``proxy`` when given) whose exchanges end by the
+    :func:`deadline` they run under."""
+    made = httpx.HTTPTransport(limits=limits, proxy=proxy)
     # httpx builds its connection pool without a way to pass a network backend: the pool's is wrapped.
     pool: Any = made._pool
     pool._network_backend = _Backend(pool._network_backend)
     return made
+
+
+def bounded_client(
+    *, timeout: httpx.Timeout, max_connections: int = 10, headers: dict[str, str] | None = None
+) -> httpx.Client:
+    """An ``httpx.Client`` (keep-alive, no redirects) whose exchanges end by the :func:`deadline` they run under,
+    going through the proxies the environment names."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    mounts: dict[str, httpx.BaseTransport | None] = {
+        pattern: None if proxy is None else transport(limits=limits, proxy=proxy)
+        for pattern, proxy in _environment_proxies().items()
+    }
+    return httpx.Client(
+        timeout=timeout,
+        transport=transport(limits=limits),
+        mounts=mounts,
+        follow_redirects=False,
+        headers=headers,
+    )
+
+
+def _environment_proxies() -> dict[str, str | None]:
+    """URL patterns and the proxy each goes through (None: straight), as ``httpx`` reads the environment."""
+    found = urllib.request.getproxies()
+    bypassed = [host.strip() for host in found.get("no", "").split(",") if host.strip()]
+    if "*" in bypassed:
+        return {}
+    routes: dict[str, str | None] = {
+        f"{scheme}://": url if "://" in url else f"http://{url}"
+        for scheme in ("http", "https", "all")
+        if (url := found.get(scheme))
+    }
+    for host in bypassed:
+        routes[_bypass_pattern(host)] = None
+    return routes
+
+
+def _bypass_pattern(host: str) -> str:
+    if "://" in host:
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        # A domain: itself and its subdomains (curl's NO_PROXY reading).
+        return f"all://{host}" if host.lower() == "localhost" else f"all://*{host}"
+    return f"all://[{host}]" if address.version == 6 else f"all://{host}"

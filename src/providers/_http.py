@@ -32,7 +32,7 @@ from typing import Final
 import attrs
 import httpx
 
-from providers._deadline import deadline, transport
+from providers._deadline import bounded_client, deadline
 from providers._xml import MAX_RESPONSE_BYTES, escape_attribute, escape_text
 
 __all__ = ["CONTENT_TYPE", "Failure", "FailureKind", "Redactor", "build_client", "exception_failure", "post_xml"]
@@ -65,11 +65,9 @@ def build_client(*, timeout: float, max_connections: int = 10) -> httpx.Client:
 
     Its transport ends every exchange by the deadline :func:`post_xml` opens (:mod:`providers._deadline`).
     """
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    return httpx.Client(
+    return bounded_client(
         timeout=httpx.Timeout(timeout),
-        transport=transport(limits=limits),
-        follow_redirects=False,
+        max_connections=max_connections,
         headers={"Content-Type": CONTENT_TYPE, "Accept": "text/xml, application/xml;q=0.9, */*;q=0.1"},
     )
 

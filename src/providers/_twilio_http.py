@@ -15,7 +15,7 @@ import httpx
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from providers._deadline import deadline, transport
+from providers._deadline import bounded_client, deadline
 
 __all__ = ["MAX_ANSWER_BYTES", "AnswerTooLarge", "DeadlineHttpClient"]
 
@@ -34,10 +34,7 @@ class DeadlineHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no t
 
     def __init__(self, *, timeout: float, max_connections: int = 10) -> None:
         super().__init__(logging.getLogger(__name__), is_async=False, timeout=timeout)
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout), transport=transport(limits=limits), follow_redirects=False
-        )
+        self._client = bounded_client(timeout=httpx.Timeout(timeout), max_connections=max_connections)
 
     def request(
         self,

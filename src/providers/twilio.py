@@ -38,7 +38,8 @@ api_key / api_secret     \\-        an API key (``SK...``) and its secret, used 
 from\\_                   \\-        the sender: a Twilio number, short code or alphanumeric sender ID (also
                                    spelled ``from``, ``sender`` or ``from_number``)
 messaging_service_sid    \\-        a Messaging Service (``MG...``); this or a sender is required
-status_callback          None      URL Twilio posts status changes to
+status_callback          None      URL Twilio posts status changes to (with ``public_base_url`` configured
+                                   and this empty, ``<public_base_url>/status/<provider name>/``)
 validity_period          None      seconds (1-36000) a message may wait in Twilio's queue
 timeout                  10        seconds one whole HTTP request may take: connecting, sending, the whole
                                    answer (for the client built here); a trickled answer leaves it UNKNOWN

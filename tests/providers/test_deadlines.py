@@ -23,6 +23,7 @@ from providers.twilio import TwilioSMSBackend
 from smscore import SMSState
 from smscore.errors import ProviderError
 from tests.contracts.providers import wire_message
+from tests.providers.fake_gateways import ATSGateway, free_port
 from tests.providers.fake_twilio import LoopbackDeadlineHttpClient
 from tests.providers.hostile_peers import TricklingPeer
 
@@ -192,3 +193,31 @@ class TestSNS:
         finally:
             backend.close()
         assert time.monotonic() - started < TIMEOUT + MARGIN
+
+
+class TestProxiesFromTheEnvironment:
+    """The clients built for the deadline still go through the proxies the environment names."""
+
+    @pytest.fixture
+    def gateway(self) -> Iterator[ATSGateway]:
+        with ATSGateway(username="user", password="pw") as fake:
+            yield fake
+
+    def test_http_proxy_is_used(self, gateway: ATSGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+        """HTTP_PROXY pointing nowhere: the request never reaches the gateway (WAITING, safe to send again)."""
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with ATSSMSBackend.from_options(_ats(gateway.url)) as backend:
+            (outcome,) = backend.publish([wire_message()])
+        assert outcome.state is SMSState.WAITING
+        assert gateway.requests == []
+
+    def test_no_proxy_bypasses_it(self, gateway: ATSGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A host listed in NO_PROXY is reached directly."""
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+        monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+        with ATSSMSBackend.from_options(_ats(gateway.url)) as backend:
+            (outcome,) = backend.publish([wire_message()])
+        assert outcome.state is SMSState.SENDING
+        assert len(gateway.requests) == 1
