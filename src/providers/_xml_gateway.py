@@ -87,7 +87,9 @@ def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
 class XMLGatewayBackend(SMSBackend):
     """The I/O half shared by the ATS and SMS-operator backends: chunking, one POST per chunk through a shared
     ``httpx.Client``, answers mapped through the wire and the code table, secrets scrubbed from everything that
-    leaves. ``publish`` and ``bulk_check_sms_states`` never raise."""
+    leaves. ``publish`` and ``bulk_check_sms_states`` never raise. ``timeout`` is each request's whole deadline
+    when the client comes from :func:`providers._http.build_client` (as :meth:`from_options` builds it); another
+    client bounds each read and write by its own timeouts only."""
 
     can_check_by_our_id = True
     log: ClassVar[logging.Logger] = logging.getLogger(__name__)
