@@ -253,7 +253,10 @@ def _engine() -> Any:
 
 
 class AbstractSMSTemplate(models.Model):
-    """Base of SMS template models: ``slug`` (its key), ``body`` and timestamps.
+    """Base of SMS template models: ``slug`` (its key), ``body``, ``is_active`` and timestamps.
+
+    An inactive template refuses to send: :func:`adapters_django.send_template` raises
+    :class:`~smscore.TemplateInactiveError` and stores nothing.
 
     Extend it for a template model of your own and name it in ``PYMESS_SMS_TEMPLATE_MODEL``. Override
     :meth:`get_body` to adjust the body, :meth:`render_body` to render differently, :meth:`can_send` to refuse
@@ -265,6 +268,7 @@ class AbstractSMSTemplate(models.Model):
     changed_at = models.DateTimeField("changed at", auto_now=True, db_index=True)
     slug = models.SlugField("slug", max_length=100, unique=True)
     body = models.TextField("body")
+    is_active = models.BooleanField("active", default=True, help_text="An inactive template refuses to send.")
 
     class Meta:
         abstract = True

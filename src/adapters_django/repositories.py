@@ -421,6 +421,7 @@ class DjangoSMSTemplate(SMSTemplate):
         return cls(
             slug=instance.slug,
             body=instance.body,
+            is_active=instance.is_active,
             created_at=_aware(instance.created_at),
             changed_at=_aware(instance.changed_at),
             instance=instance,
@@ -482,6 +483,7 @@ class DjangoTemplateRepository:
             if instance is None:
                 instance = self.model(slug=template.slug)
             instance.body = template.body
+            instance.is_active = template.is_active
             if template.created_at is not None:
                 instance.created_at = template.created_at
             instance.save(using=self.using)

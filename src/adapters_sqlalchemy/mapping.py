@@ -52,7 +52,13 @@ def related_object_rows(message: SMSMessage) -> list[dict[str, Any]]:
 
 def template_from_row(row: Mapping[Any, Any], cls: type[SMSTemplate] = SMSTemplate) -> SMSTemplate:
     """The template stored in ``row``, as an instance of ``cls``."""
-    return cls(slug=row["slug"], body=row["body"], created_at=row["created_at"], changed_at=row["changed_at"])
+    return cls(
+        slug=row["slug"],
+        body=row["body"],
+        is_active=bool(row["is_active"]),
+        created_at=row["created_at"],
+        changed_at=row["changed_at"],
+    )
 
 
 def _require_aware(value: datetime | None, name: str) -> None:

@@ -439,9 +439,8 @@ class SQLAlchemyTemplateRepository:
         the template carries one."""
         t = self._t
         now = _aware(self._now(), "clock()")
-        inserted = {"slug": template.slug, "body": template.body, "created_at": template.created_at or now}
-        inserted["changed_at"] = now
-        changed: dict[str, Any] = {"body": template.body, "changed_at": now}
+        changed: dict[str, Any] = {"body": template.body, "is_active": template.is_active, "changed_at": now}
+        inserted = {"slug": template.slug, **changed, "created_at": template.created_at or now}
         if template.created_at is not None:
             changed["created_at"] = template.created_at
         with storage_errors(), self.engine.begin() as conn:

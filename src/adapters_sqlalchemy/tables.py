@@ -25,6 +25,7 @@ import attrs
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     ForeignKeyConstraint,
     Index,
@@ -37,6 +38,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -195,6 +197,8 @@ def _templates(metadata: MetaData) -> Table:
         Column("body", Text, nullable=False),
         Column("created_at", UTCDateTime(), nullable=False),
         Column("changed_at", UTCDateTime(), nullable=False),
+        # Inactive templates are kept but refuse to send; rows written before the column existed are active.
+        Column("is_active", Boolean, nullable=False, server_default=true()),
         PrimaryKeyConstraint("slug", name="pk_smscore_template"),
     )
 

@@ -31,6 +31,7 @@ from smscore.errors import (
     SMSError,
     StorageError,
     TemplateError,
+    TemplateInactiveError,
     TemplateNotFoundError,
     TemplateRenderError,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "TemplateError",
+    "TemplateInactiveError",
     "TemplateNotFoundError",
     "TemplateRenderError",
     "TemplateRepository",

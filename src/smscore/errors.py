@@ -11,6 +11,7 @@
     │   └── InvalidExtraDataError     extra data that cannot be stored as JSON
     ├── TemplateError
     │   ├── TemplateNotFoundError     no template has that slug
+    │   ├── TemplateInactiveError     the template is switched off (is_active false); nothing was stored
     │   └── TemplateRenderError       syntax error, missing variable, sandbox violation, output too long
     ├── InvalidStateTransitionError   a move the state table does not allow
     ├── StorageError
@@ -53,6 +54,7 @@ __all__ = [
     "SMSError",
     "StorageError",
     "TemplateError",
+    "TemplateInactiveError",
     "TemplateNotFoundError",
     "TemplateRenderError",
 ]
@@ -110,6 +112,17 @@ class TemplateNotFoundError(TemplateError, LookupError):
 
     def __init__(self, slug: str) -> None:
         super().__init__(f"no SMS template with slug {slug!r}")
+        self.slug = slug
+
+
+class TemplateInactiveError(TemplateError):
+    """The template exists but is switched off (``is_active`` false): it refuses to send and nothing is stored.
+
+    Not a :class:`TemplateNotFoundError`: the template is there, and reactivating it makes it send again.
+    """
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"SMS template {slug!r} is inactive")
         self.slug = slug
 
 

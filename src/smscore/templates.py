@@ -104,15 +104,17 @@ def _slug(value: object) -> str:
 
 @attrs.frozen(kw_only=True)
 class SMSTemplate:
-    """A stored template: ``slug`` (its key), ``body`` (Jinja2 text) and timestamps.
+    """A stored template: ``slug`` (its key), ``body`` (Jinja2 text), ``is_active`` and timestamps.
 
-    Subclass it to change behaviour: override :meth:`get_body` to adjust the body before
-    rendering, :meth:`can_send` to refuse some sends (``send_template`` then returns ``None`` and stores
-    nothing). Raises :class:`~smscore.errors.InvalidMessageError` for a slug that is not a slug.
+    An inactive template (``is_active=False``) is kept but refuses to send: ``send_template`` raises
+    :class:`~smscore.errors.TemplateInactiveError` and stores nothing. Subclass it to change behaviour: override
+    :meth:`get_body` to adjust the body before rendering, :meth:`can_send` to refuse some sends (``send_template``
+    then returns ``None`` and stores nothing). Raises :class:`~smscore.errors.InvalidMessageError` for a slug that is not a slug.
     """
 
     slug: str = attrs.field(converter=_slug)
     body: str
+    is_active: bool = True
     created_at: datetime | None = None
     changed_at: datetime | None = None
 

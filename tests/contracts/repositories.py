@@ -373,3 +373,13 @@ class TemplateRepositoryContract:
         assert [t.slug for t in templates.list()] == ["a", "c"]
         with pytest.raises(TemplateNotFoundError):
             templates.delete("b")
+
+    def test_is_active_round_trips(self, templates: TemplateRepository) -> None:
+        """A template is active unless saved inactive; the flag survives get, list and a later save."""
+        assert templates.save(SMSTemplate(slug="on", body="x")).is_active is True
+        saved = templates.save(SMSTemplate(slug="off", body="x", is_active=False))
+        assert saved.is_active is False
+        assert templates.get("off").is_active is False
+        assert [(t.slug, t.is_active) for t in templates.list()] == [("off", False), ("on", True)]
+        templates.save(SMSTemplate(slug="off", body="y", is_active=True))
+        assert templates.get("off").is_active is True

@@ -1,0 +1,33 @@
+"""Templates can be switched off: ``is_active`` (true for every existing template).
+
+An inactive template is kept but refuses to send; the import of django-pymess templates carries their flag
+over into it.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02 07:40:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Add ``smscore_template.is_active``, true for the templates already there."""
+    with op.batch_alter_table("smscore_template") as batch:
+        batch.add_column(sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()))
+
+
+def downgrade() -> None:
+    """Drop ``smscore_template.is_active`` (every template sends again)."""
+    with op.batch_alter_table("smscore_template") as batch:
+        batch.drop_column("is_active")
