@@ -6,18 +6,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint types contracts pytest docs bench screenshots clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml compat/pymess/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The django-pymess compatibility distribution, installed next to smscore as a project would (tests/compat).
+	$(BIN)/python -m pip install --quiet -e compat/pymess
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m smscore.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples scripts docs
-	$(BIN)/ruff format --check src tests benchmarks examples scripts docs
+	$(BIN)/ruff check src tests benchmarks examples scripts docs compat
+	$(BIN)/ruff format --check src tests benchmarks examples scripts docs compat
 
 types: $(STAMP)
 	$(BIN)/mypy
