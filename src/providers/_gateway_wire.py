@@ -3,7 +3,8 @@ of answers to outcomes, and the protocol a gateway's wire object follows. No I/O
 
 Our id on the wire. Both gateways key messages by an id we choose (ATS ``uniq``, SMS-operator ``SmsId``):
 ``<prefix>-<message id>``, or just ``<message id>`` when the prefix is empty (the ancestor sent ``-<id>``, a
-negative-looking number). :func:`parse_uniq` reads it back with ``str.removeprefix`` and accepts only the exact
+negative-looking number, which is still read back, and used for the messages it sent: see :func:`uniq_of`).
+:func:`parse_uniq` reads it back with ``str.removeprefix`` and accepts only the exact
 form :func:`make_uniq` writes, so a prefix with digits or dashes (``app1``, ``eu-2``) can never be confused with
 the id, and ``parse_uniq(make_uniq(p, i), p) == i`` for every valid prefix ``p`` and id ``i >= 0``.
 
@@ -64,9 +65,14 @@ def make_uniq(prefix: str, message_id: int) -> str:
 
 
 def uniq_of(prefix: str, message: SMSMessage) -> str:
-    """:func:`make_uniq` of a stored message; raises ``ValueError`` for a message without an id."""
+    """The id the gateway knows a stored message by: its ``provider_ref`` when that is another spelling of its
+    id (django-pymess's ``-<id>`` for an empty prefix), else :func:`make_uniq`'s. Raises ``ValueError`` for a
+    message without an id."""
     if message.id is None:
         raise ValueError("a message without an id cannot be put on the wire")
+    ref = message.provider_ref
+    if ref is not None and parse_uniq(ref, prefix) == message.id:
+        return ref.strip()
     return make_uniq(prefix, message.id)
 
 
@@ -78,11 +84,12 @@ def parse_uniq(uniq: str, prefix: str) -> int | None:
     form of an id (no sign, no leading zero, no whitespace).
     """
     uniq = uniq.strip()
-    if prefix:
-        head = prefix + "-"
-        if not uniq.startswith(head):
-            return None
-        uniq = uniq.removeprefix(head)
+    # django-pymess wrote "<prefix>-<id>" even with an empty prefix: "-<id>" is read too, so the messages it
+    # sent (brought over by ``manage.py import_pymess`` with their ids) are answered for.
+    head = prefix + "-"
+    if prefix and not uniq.startswith(head):
+        return None
+    uniq = uniq.removeprefix(head)
     if not (uniq.isascii() and uniq.isdigit()) or len(uniq) > _MAX_ID_DIGITS or (len(uniq) > 1 and uniq[0] == "0"):
         return None
     return int(uniq)

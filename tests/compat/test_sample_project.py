@@ -3,31 +3,18 @@ distribution installed: ``"pymess"`` in ``INSTALLED_APPS``, the ancestor's setti
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.django.support import run_manage
 
 SAMPLE = Path(__file__).resolve().parent / "sample_project"
 
 
 def manage(*args: str, database: Path) -> str:
-    env = {name: value for name, value in os.environ.items() if name not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}}
-    env["SAMPLE_DATABASE"] = str(database)
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=SAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    return run_manage(SAMPLE, *args, env={"SAMPLE_DATABASE": str(database)})
 
 
 @pytest.mark.slow

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.django.support import run_manage
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "django_project"
 
 
 def manage(*args: str, database: Path) -> str:
-    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
-    env["DEMO_DATABASE"] = str(database)
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=EXAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    return run_manage(EXAMPLE, *args, env={"DEMO_DATABASE": str(database)})
 
 
 @pytest.mark.slow

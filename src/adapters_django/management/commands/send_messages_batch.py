@@ -14,17 +14,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from adapters_django.management import positive_int
 from adapters_django.wiring import get_service
 
 #: The ancestor's message types; only SMS lives here.
 _TYPES = ("sms", "email", "push-notification", "dialer")
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
 
 
 class Command(BaseCommand):
@@ -35,7 +29,7 @@ class Command(BaseCommand):
             "--type", default="sms", choices=_TYPES, help="message type (accepted for compatibility; only sms)"
         )
         parser.add_argument(
-            "--limit", type=_positive, default=None, help="most messages to handle (default: PYMESS_SMS_BATCH_SIZE)"
+            "--limit", type=positive_int, default=None, help="most messages to handle (default: PYMESS_SMS_BATCH_SIZE)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
