@@ -92,7 +92,7 @@ def send_template(
     :func:`send`) plus ``extra_data`` (a dict).
 
     Raises the template model's ``DoesNotExist`` (which is also a :class:`~smscore.TemplateNotFoundError`) when no
-    template has the slug, :class:`~smscore.TemplateRenderError` when the body cannot be rendered, and what
+    template has the slug, :class:`~smscore.TemplateInactiveError` (storing nothing) when it is inactive, :class:`~smscore.TemplateRenderError` when the body cannot be rendered, and what
     :func:`send` raises.
     """
     service = get_service()

@@ -34,7 +34,7 @@ from django.utils.dateparse import parse_datetime
 
 from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, get_template_model
 from smscore import SMSService, SMSState
-from smscore.config import PROVIDER_ALIASES
+from smscore.bootstrap import PROVIDER_ALIASES
 from smscore.text import count_segments, detect_encoding
 
 __all__ = [

@@ -14,6 +14,7 @@ from pymess.backend.sms import send, send_template
 from pymess.models.sms import AbstractSMSTemplate, OutputSMSRelatedObject, SMSTemplate
 from pymess.sender import send_sms, send_sms_template
 
+import adapters_django
 import adapters_django.models
 import providers.ats
 import providers.dummy
@@ -21,7 +22,7 @@ import providers.sms_operator
 import providers.sns
 import providers.twilio
 from adapters_django.models import OutputSMSMessage
-from smscore import InvalidRecipientError, Outcome, SMSState, TemplateNotFoundError
+from smscore import InvalidRecipientError, Outcome, SMSState, TemplateInactiveError, TemplateNotFoundError
 from tests.django.support import install_spy
 from tests.django.testapp.models import Order
 
@@ -152,6 +153,18 @@ def test_send_template_of_a_missing_slug_raises_the_models_does_not_exist() -> N
         send_template("+420777123456", "nope", {})
     assert isinstance(info.value, TemplateNotFoundError)
     assert not OutputSMSMessage.objects.exists()
+
+
+def test_send_template_of_an_inactive_template_is_none_and_stores_nothing(settings: Any) -> None:
+    """As before, an inactive template returns None and stores nothing; adapters_django.send_template raises
+    TemplateInactiveError for it instead."""
+    spy = install_spy(settings)
+    SMSTemplate.objects.create(slug="retired", body="Bye", is_active=False)
+    assert send_template("+420777123456", "retired", {}) is None
+    with pytest.raises(TemplateInactiveError):
+        adapters_django.send_template("+420777123456", "retired", {})
+    assert not OutputSMSMessage.objects.exists()
+    assert spy.published == []
 
 
 def test_the_sender_aliases_are_the_helpers() -> None:

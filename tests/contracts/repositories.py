@@ -19,11 +19,14 @@ from smscore import (
     MessageNotFoundError,
     RelatedObject,
     SMSMessage,
+    SMSService,
     SMSState,
     SMSTemplate,
+    TemplateInactiveError,
     TemplateNotFoundError,
 )
 from smscore.ports import MessageRepository, TemplateRepository
+from smscore.testing import InMemoryMessageRepository, ScriptedProvider
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -383,3 +386,23 @@ class TemplateRepositoryContract:
         assert [(t.slug, t.is_active) for t in templates.list()] == [("off", False), ("on", True)]
         templates.save(SMSTemplate(slug="off", body="y", is_active=True))
         assert templates.get("off").is_active is True
+
+    def test_send_template_of_an_inactive_template_raises_and_stores_nothing(
+        self, templates: TemplateRepository
+    ) -> None:
+        """An inactive template refuses to send: TemplateInactiveError naming it, no message, no provider call;
+        switched on again, it sends."""
+        templates.save(SMSTemplate(slug="off", body="Code {{ code }}", is_active=False))
+        messages = InMemoryMessageRepository()
+        provider = ScriptedProvider()
+        service = SMSService(messages=messages, templates=templates, providers={"default": provider})
+        with pytest.raises(TemplateInactiveError, match="'off'") as info:
+            service.send_template("+420777123456", "off", {"code": "1"})
+        assert info.value.slug == "off"
+        assert not isinstance(info.value, TemplateNotFoundError)
+        assert messages.count() == 0
+        assert provider.published == []
+        templates.save(SMSTemplate(slug="off", body="Code {{ code }}", is_active=True))
+        sent = service.send_template("+420777123456", "off", {"code": "1"})
+        assert sent is not None
+        assert sent.content == "Code 1"

@@ -14,11 +14,12 @@ from django.conf import settings as django_settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from pymess.backend.sms import send
+from pymess.backend.sms import send, send_template
 
+import adapters_django
 from adapters_django.models import OutputSMSMessage, SMSTemplate
 from adapters_django.wiring import get_service
-from smscore import SMSState
+from smscore import SMSState, TemplateInactiveError
 from tests.django.pymess_ancestor import AncestorMessage, AncestorRelatedObject, AncestorTemplate, ancestor_tables
 from tests.django.testapp.models import Order, Voucher
 from tests.providers.fake_gateways import ATSGateway, ReceivedSMS, SMSOperatorGateway
@@ -230,6 +231,11 @@ def test_import_twice_then_send_and_check_delivery(
     assert (templates["welcome"].body, templates["welcome"].is_active) == ("Hello {{ name }}", True)
     assert (templates["retired"].body, templates["retired"].is_active) == ("Bye", False)
     assert (templates["welcome"].created_at, templates["welcome"].changed_at) == (OLD, OLD + timedelta(hours=1))
+
+    assert send_template("+420777123456", "retired", {}) is None
+    with pytest.raises(TemplateInactiveError):
+        adapters_django.send_template("+420777123456", "retired", {})
+    assert not OutputSMSMessage.objects.using(alias).filter(template_slug="retired").exists()
 
     ats, operator = gateways
     # What the gateways hold of the messages django-pymess sent them.

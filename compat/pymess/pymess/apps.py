@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Final
 
 from adapters_django import apps as _smscore_apps
-from adapters_django.wiring import DEFAULT_TEMPLATE_MODEL
+from adapters_django.conf import DEFAULT_TEMPLATE_MODEL
 
 __all__ = ["PymessConfig"]
 

@@ -168,8 +168,9 @@ class SMSService:
         """Render the template ``slug`` with ``context_data`` and send it like :meth:`send`.
 
         Returns ``None``, storing nothing, when the template's ``can_send(recipient, context_data)`` refuses.
-        Raises :class:`~smscore.errors.TemplateNotFoundError`, :class:`~smscore.errors.TemplateRenderError`
-        and the errors of :meth:`send`.
+        Raises :class:`~smscore.errors.TemplateNotFoundError`, :class:`~smscore.errors.TemplateInactiveError`
+        (an inactive template; nothing is stored), :class:`~smscore.errors.TemplateRenderError` and the errors
+        of :meth:`send`.
         """
         options = self._options(priority, idempotency_key, send_immediately, sender, provider)
         return sending.send_template(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from smscore.errors import DuplicateIdempotencyKeyError, InvalidMessageError
+from smscore.errors import DuplicateIdempotencyKeyError, InvalidMessageError, TemplateInactiveError
 from smscore.message import SMSMessage
 from smscore.phone import normalize_recipient
 from smscore.service.context import ServiceContext
@@ -68,6 +68,8 @@ def send_template(
     """See :meth:`smscore.service.SMSService.send_template`; ``options`` as for :func:`send`."""
     context = dict(context_data or {})
     template = ctx.templates.get(slug)
+    if not template.is_active:
+        raise TemplateInactiveError(template.slug)
     normalized = normalize_recipient(recipient, default_region=ctx.config.default_region)
     if not template.can_send(normalized, context):
         return None

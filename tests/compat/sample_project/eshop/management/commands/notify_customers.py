@@ -20,6 +20,9 @@ class Command(BaseCommand):
         sent = send_template("+420777123456", "order-shipped", {"number": order.number}, related_objects=[order])
         if sent is None or sent.failed:
             raise CommandError("the order-shipped SMS was not sent")
+        SMSTemplate.objects.create(slug="order-survey", body="How did we do?", is_active=False)
+        if send_template("+420777123456", "order-survey", {}, related_objects=[order]) is not None:
+            raise CommandError("an inactive template sent a message")
         for message in OutputSMSMessage.objects.order_by("created_at", "pk"):
             objects = [str(related.content_object) for related in message.related_objects.all()]
             self.stdout.write(
