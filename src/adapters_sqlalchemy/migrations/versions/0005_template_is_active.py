@@ -23,8 +23,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Add ``smscore_template.is_active``, true for the templates already there."""
-    with op.batch_alter_table("smscore_template") as batch:
-        batch.add_column(sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()))
+    # A plain ADD COLUMN (no table copy on SQLite): the server default fills the rows already there.
+    op.add_column("smscore_template", sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
