@@ -5,25 +5,33 @@ extension table (``^ { } [ ] ~ \\ | €`` and form feed) take two septets and ar
 Anything outside the GSM-7 tables is sent as UCS-2 (really UTF-16): 70 code units in one SMS, 67 per part,
 characters outside the Basic Multilingual Plane (most emoji) take two units and are never split.
 
+Control characters are refused in content, with accents on or off, on every storage: a NUL or an escape in an
+SMS is a bug upstream (binary data, a C string), and dropping it silently would hide it. Tab, line feed, vertical
+tab, form feed and carriage return are text and stay. Lone surrogates (half of a UTF-16 pair, which no storage
+or gateway can encode) are refused in every text smscore stores.
+
 >>> prepare_text("Příliš žluťoučký kůň", use_accent=False)
 PreparedText(content='Prilis zlutoucky kun', encoding='GSM-7', segments=1)
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from typing import Final, Literal
+from typing import Final, Literal, NoReturn
 
 import attrs
 from unidecode import unidecode
 
-from smscore.errors import InvalidContentError
+from smscore.errors import InvalidContentError, InvalidMessageError
 
 __all__ = [
     "GSM7_BASIC",
     "GSM7_EXTENSION",
     "Encoding",
     "PreparedText",
+    "check_sendable",
+    "check_storable",
     "count_segments",
     "detect_encoding",
     "is_gsm7",
@@ -45,6 +53,33 @@ _GSM7_ALL: Final = GSM7_BASIC | GSM7_EXTENSION
 
 #: ASCII characters outside GSM-7 and what they become when accents are stripped.
 _ASCII_FALLBACK: Final = {"`": "'", "\t": " ", "\v": " "}
+
+# One compiled search each, so that checking a text costs one pass in C, not a Python loop per character.
+#: Refused in text that is sent: C0 controls but tab, line breaks, vertical tab and form feed; DEL; C1
+#: controls; lone surrogates.
+_UNSENDABLE: Final = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Refused in any text that is stored: NUL (PostgreSQL text and jsonb cannot hold it) and lone surrogates.
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse(found: re.Match[str], what: str, error: type[InvalidMessageError]) -> NoReturn:
+    kind = "a lone surrogate" if "\ud800" <= found.group() <= "\udfff" else "a control character"
+    raise error(f"{what} contains {kind} (U+{ord(found.group()):04X}) at position {found.start()}")
+
+
+def check_sendable(text: str, what: str, error: type[InvalidMessageError] = InvalidContentError) -> None:
+    """Raise ``error`` naming ``what`` when ``text`` holds a control character other than tab, line breaks,
+    vertical tab and form feed, or a lone surrogate (see the module docstring)."""
+    found = _UNSENDABLE.search(text)
+    if found is not None:
+        _refuse(found, what, error)
+
+
+def check_storable(text: str, what: str, error: type[InvalidMessageError] = InvalidMessageError) -> None:
+    """Raise ``error`` naming ``what`` when ``text`` holds a NUL or a lone surrogate, which no storage keeps."""
+    found = _UNSTORABLE.search(text)
+    if found is not None:
+        _refuse(found, what, error)
 
 
 @attrs.frozen
@@ -111,11 +146,13 @@ def prepare_text(content: str, *, use_accent: bool, max_segments: int | None = N
     With ``use_accent=False`` the content is transliterated (:func:`strip_accents`); otherwise it is kept as
     given and sent as UCS-2 when it does not fit GSM-7.
 
-    Raises :class:`~smscore.errors.InvalidContentError` when the content is not a string, is empty or only
-    whitespace (before or after transliteration), or takes more than ``max_segments`` parts.
+    Raises :class:`~smscore.errors.InvalidContentError` when the content is not a string, holds a control
+    character or a lone surrogate (:func:`check_sendable`), is empty or only whitespace (before or after
+    transliteration), or takes more than ``max_segments`` parts.
     """
     if not isinstance(content, str):
         raise InvalidContentError(f"content must be a string, not {type(content).__name__}")
+    check_sendable(content, "content")
     if not content.strip():
         raise InvalidContentError("content is empty")
     text = content if use_accent else strip_accents(content)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given
@@ -120,3 +121,39 @@ class TestPrepareText:
         """A number is not content."""
         with pytest.raises(InvalidContentError, match="must be a string"):
             prepare_text(42, use_accent=False)  # type: ignore[arg-type]
+
+
+class TestControlCharacters:
+    @pytest.mark.parametrize("use_accent", [True, False])
+    @pytest.mark.parametrize(
+        ("content", "code"),
+        [("a\x00b", "U+0000"), ("a\x1bb", "U+001B"), ("a\x7fb", "U+007F"), ("a\x85b", "U+0085"), ("a\x08", "U+0008")],
+    )
+    def test_control_characters_are_refused_with_accents_on_and_off(
+        self, content: str, code: str, use_accent: bool
+    ) -> None:
+        """One treatment on every storage: refused, naming the character and its position."""
+        with pytest.raises(InvalidContentError, match=re.escape(f"control character ({code}) at position")):
+            prepare_text(content, use_accent=use_accent)
+
+    @pytest.mark.parametrize("use_accent", [True, False])
+    def test_a_lone_surrogate_is_refused(self, use_accent: bool) -> None:
+        """Half of a UTF-16 pair cannot be encoded by any storage or gateway: a typed error, not UnicodeEncodeError."""
+        with pytest.raises(InvalidContentError, match="lone surrogate \\(U\\+D83D\\) at position 2"):
+            prepare_text("ab\ud83d", use_accent=use_accent)
+
+    @pytest.mark.parametrize("use_accent", [True, False])
+    def test_whitespace_controls_are_text(self, use_accent: bool) -> None:
+        """Tab, line breaks, vertical tab and form feed stay allowed."""
+        assert prepare_text("a\tb\nc\rd\fe\vf", use_accent=use_accent).content.startswith("a")
+
+    @given(st.text(max_size=200), st.booleans())
+    def test_any_text_is_prepared_or_refused_with_a_typed_error(self, text: str, use_accent: bool) -> None:
+        """Whatever the text (surrogates and controls included), the only error is InvalidContentError, and what
+        is accepted can be encoded as UTF-8."""
+        try:
+            prepared = prepare_text(text, use_accent=use_accent)
+        except InvalidContentError:
+            return
+        prepared.content.encode("utf-8")
+        assert "\x00" not in prepared.content
