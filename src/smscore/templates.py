@@ -1,9 +1,9 @@
 """SMS templates and their rendering.
 
-Templates are edited by staff, so their bodies are hostile input: they are rendered in Jinja2's
-``SandboxedEnvironment`` (no attribute walks to ``__class__``/``__globals__``, bounded ``range``), with
-string and list repetition bounded, undefined variables as errors, and the output cut off at a fixed length
-while it is produced. Autoescape is off: SMS is plain text, ``&`` stays ``&``.
+Templates are edited by staff, so their bodies are hostile input: they are rendered in Jinja2's immutable
+sandbox (no attribute walks to ``__class__``/``__globals__``) held to a :class:`~smscore.budget.RenderBudget`
+(time, output size, loop iterations and calls, nesting depth; widths and repetitions checked before they are
+built), with undefined variables as errors. Autoescape is off: SMS is plain text, ``&`` stays ``&``.
 
 >>> SMSTemplate(slug="otp", body="Your code is {{ code }}").render_body({"code": "1234"})
 'Your code is 1234'
@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
+from smscore.budget import MAX_RENDERED_LENGTH, RenderBudget
 from smscore.errors import InvalidMessageError
+from smscore.text import check_storable
 
 if TYPE_CHECKING:
     from smscore._jinja import SandboxRenderer
@@ -29,13 +31,11 @@ __all__ = [
     "JinjaRenderer",
     "SMSTemplate",
     "TemplateRenderer",
+    "check_context",
     "validate_slug",
 ]
 
-#: Longest rendered body accepted, in characters (far above any sane SMS; the segment limit applies after).
-MAX_RENDERED_LENGTH: Final = 10_000
-
-_SLUG: Final = re.compile(r"^[-a-zA-Z0-9_]+$")
+_SLUG: Final = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def validate_slug(value: object, *, what: str, max_length: int) -> str:
@@ -43,11 +43,21 @@ def validate_slug(value: object, *, what: str, max_length: int) -> str:
 
     Raises :class:`~smscore.errors.InvalidMessageError` naming ``what`` otherwise.
     """
-    if not isinstance(value, str) or not _SLUG.match(value) or len(value) > max_length:
+    if not isinstance(value, str) or not _SLUG.fullmatch(value) or len(value) > max_length:
         raise InvalidMessageError(
             f"{what} {value!r} is not a slug (letters, digits, '-' and '_', at most {max_length} characters)"
         )
     return value
+
+
+def check_context(value: object) -> dict[str, Any]:
+    """A copy of a template context: ``None`` is an empty one; anything but a mapping raises
+    :class:`~smscore.errors.InvalidMessageError`."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidMessageError(f"template context must be a mapping, not {type(value).__name__}")
+    return dict(value)
 
 
 class TemplateRenderer(Protocol):
@@ -63,15 +73,21 @@ class TemplateRenderer(Protocol):
 
 
 class JinjaRenderer:
-    """The default renderer: one sandboxed Jinja2 environment, compiled bodies cached.
+    """The default renderer: one sandboxed Jinja2 environment held to ``budget``, compiled bodies cached.
 
-    ``max_length`` bounds the rendered output; rendering stops as soon as it is exceeded. Jinja2 is imported
-    at the first render or validation, not when smscore is or a service is built: what renders nothing (``smscore
-    stats``, a worker) starts without it.
+    ``max_length``, when given, replaces the budget's output bound; rendering stops as soon as it is exceeded.
+    Jinja2 is imported at the first render or validation, not when smscore is or a service is built: what renders
+    nothing (``smscore stats``, a worker) starts without it.
     """
 
-    def __init__(self, *, max_length: int = MAX_RENDERED_LENGTH, cache_size: int = 512) -> None:
-        self.max_length = max_length
+    def __init__(
+        self, *, budget: RenderBudget | None = None, max_length: int | None = None, cache_size: int = 512
+    ) -> None:
+        budget = budget or RenderBudget()
+        if max_length is not None:
+            budget = attrs.evolve(budget, max_length=max_length)
+        self.budget = budget
+        self.max_length = budget.max_length
         self._cache_size = cache_size
         self._sandbox: SandboxRenderer | None = None
 
@@ -80,7 +96,7 @@ class JinjaRenderer:
         if self._sandbox is None:
             from smscore._jinja import SandboxRenderer
 
-            self._sandbox = SandboxRenderer(max_length=self.max_length, cache_size=self._cache_size)
+            self._sandbox = SandboxRenderer(budget=self.budget, cache_size=self._cache_size)
         return self._sandbox
 
     def render(self, body: str, context: Mapping[str, Any]) -> str:
@@ -102,6 +118,12 @@ def _slug(value: object) -> str:
     return validate_slug(value, what="template slug", max_length=100)
 
 
+def _body(_instance: object, _attribute: object, value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidMessageError(f"template body must be a string, not {type(value).__name__}")
+    check_storable(value, "template body", InvalidMessageError)
+
+
 @attrs.frozen(kw_only=True)
 class SMSTemplate:
     """A stored template: ``slug`` (its key), ``body`` (Jinja2 text), ``is_active`` and timestamps.
@@ -109,11 +131,13 @@ class SMSTemplate:
     An inactive template (``is_active=False``) is kept but refuses to send: ``send_template`` raises
     :class:`~smscore.errors.TemplateInactiveError` and stores nothing. Subclass it to change behaviour: override
     :meth:`get_body` to adjust the body before rendering, :meth:`can_send` to refuse some sends (``send_template``
-    then returns ``None`` and stores nothing). Raises :class:`~smscore.errors.InvalidMessageError` for a slug that is not a slug.
+    then returns ``None`` and stores nothing). Raises :class:`~smscore.errors.InvalidMessageError` for a slug that
+    is not a slug and for a body that is not a string or holds characters no storage can keep (NUL, lone
+    surrogates).
     """
 
     slug: str = attrs.field(converter=_slug)
-    body: str
+    body: str = attrs.field(validator=_body)
     is_active: bool = True
     created_at: datetime | None = None
     changed_at: datetime | None = None

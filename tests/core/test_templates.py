@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smscore import InvalidMessageError, SMSTemplate, TemplateRenderError
-from smscore.templates import JinjaRenderer
+from smscore.templates import JinjaRenderer, check_context
 
 
 def render(body: str, **context: object) -> str:
@@ -99,3 +99,36 @@ class TestValidate:
         renderer.validate("Code {{ code }}")
         with pytest.raises(TemplateRenderError, match="line 1"):
             renderer.validate("Code {{ code }")
+
+
+class TestTemplateValues:
+    @pytest.mark.parametrize("slug", ["otp\n", "otp\r\n", "\notp"])
+    def test_a_slug_with_a_line_break_is_refused(self, slug: str) -> None:
+        """The whole slug must match, a trailing newline included."""
+        with pytest.raises(InvalidMessageError, match="slug"):
+            SMSTemplate(slug=slug, body="x")
+
+    @pytest.mark.parametrize("body", [5, None, b"bytes", ["a"]])
+    def test_a_body_that_is_not_a_string_is_refused(self, body: object) -> None:
+        """SMSTemplate(slug="b", body=5) is refused instead of being stored and sent as "5"."""
+        with pytest.raises(InvalidMessageError, match="body must be a string"):
+            SMSTemplate(slug="b", body=body)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(("body", "kind"), [("a\ud800b", "lone surrogate"), ("a\x00b", "control character")])
+    def test_a_body_no_storage_can_keep_is_refused(self, body: str, kind: str) -> None:
+        """Lone surrogates and NUL cannot be stored anywhere: a typed error when the template is made."""
+        with pytest.raises(InvalidMessageError, match=kind):
+            SMSTemplate(slug="b", body=body)
+
+    @pytest.mark.parametrize("context", [[1, 2], "ab", 5])
+    def test_a_context_that_is_not_a_mapping_is_refused(self, context: object) -> None:
+        """context_data=[1, 2] is a typed error, not TypeError."""
+        with pytest.raises(InvalidMessageError, match="context must be a mapping"):
+            check_context(context)
+
+    def test_a_missing_context_is_empty(self) -> None:
+        """None stands for no variables; a mapping is copied."""
+        given = {"a": 1}
+        assert check_context(None) == {}
+        assert check_context(given) == given
+        assert check_context(given) is not given
