@@ -1,22 +1,38 @@
-"""The message value and the values that travel with it.
+"""The message value, the values that travel with it, and the checks of the caller's values that become them.
 
 :class:`SMSMessage` is frozen: every change returns a new value, and every change of state goes through the
 table in :mod:`smscore.states`. Time always comes in as an argument, so the same inputs give the same message.
+The checks (:func:`check_sender`, :func:`check_idempotency_key`, :func:`check_extra_data`) raise a typed
+:class:`~smscore.errors.InvalidMessageError` for anything no storage could keep, before anything is stored.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
+from smscore.errors import InvalidExtraDataError, InvalidMessageError
 from smscore.outcome import Outcome
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState, check_transition
+from smscore.text import check_sendable, check_storable
 
-__all__ = ["DEFAULT_PRIORITY", "MUTABLE_FIELDS", "ROW_FIELDS", "RelatedObject", "SMSMessage"]
+__all__ = [
+    "DEFAULT_PRIORITY",
+    "MAX_EXTRA_DATA_BYTES",
+    "MAX_EXTRA_DATA_DEPTH",
+    "MUTABLE_FIELDS",
+    "ROW_FIELDS",
+    "RelatedObject",
+    "SMSMessage",
+    "check_extra_data",
+    "check_idempotency_key",
+    "check_sender",
+]
 
 #: Priority 1 is the highest, 3 the lowest (as in django-pymess); new messages get 3 unless told.
 DEFAULT_PRIORITY = 3
@@ -48,8 +64,90 @@ MUTABLE_FIELDS: frozenset[str] = frozenset(
 _HANDED_OFF = frozenset({SMSState.SENDING, SMSState.SENT, SMSState.DELIVERED, SMSState.DEBUG, SMSState.UNKNOWN})
 
 
+#: Largest extra data accepted, in bytes of JSON.
+MAX_EXTRA_DATA_BYTES: Final = 64 * 1024
+#: Deepest nesting of extra data accepted (a mapping in a mapping is two levels).
+MAX_EXTRA_DATA_DEPTH: Final = 32
+#: Most keys, values and items extra data may hold in all: enough for MAX_EXTRA_DATA_BYTES, checked first so that
+#: a huge value is refused without being encoded.
+_MAX_EXTRA_DATA_ITEMS: Final = MAX_EXTRA_DATA_BYTES
+
+
+def check_sender(value: object) -> str | None:
+    """``value`` if it is ``None`` or a sender of 1 to 20 characters without control characters or lone
+    surrogates; raises :class:`~smscore.errors.InvalidMessageError` otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 20:
+        raise InvalidMessageError("sender must be a string of 1 to 20 characters")
+    check_sendable(value, "sender", InvalidMessageError)
+    return value
+
+
+def check_idempotency_key(value: object) -> str | None:
+    """``value`` if it is ``None`` or a key of 1 to 255 characters without NUL or lone surrogates; raises
+    :class:`~smscore.errors.InvalidMessageError` otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 255:
+        raise InvalidMessageError("idempotency_key must be a string of 1 to 255 characters")
+    check_storable(value, "idempotency_key", InvalidMessageError)
+    return value
+
+
+def check_extra_data(data: object) -> dict[str, Any]:
+    """A copy of ``data`` as it will be stored: a mapping of JSON values (mappings, lists, strings, numbers,
+    booleans, null) that keeps to :data:`MAX_EXTRA_DATA_DEPTH` levels and :data:`MAX_EXTRA_DATA_BYTES` bytes
+    of JSON, with no NUL or lone surrogate in any string.
+
+    Raises :class:`~smscore.errors.InvalidExtraDataError` otherwise. The shape is walked without recursion, so
+    data nested any depth is refused with that error too.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidExtraDataError(f"extra data must be a mapping, not {type(data).__name__}")
+    if not data:
+        return {}
+    _check_shape(data)
+    try:
+        text = json.dumps(dict(data), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidExtraDataError(f"extra data is not JSON-serialisable: {exc}") from None
+    if len(text) * 4 > MAX_EXTRA_DATA_BYTES and len(text.encode()) > MAX_EXTRA_DATA_BYTES:
+        raise InvalidExtraDataError(f"extra data is larger than {MAX_EXTRA_DATA_BYTES} bytes as JSON")
+    copy: dict[str, Any] = json.loads(text)
+    return copy
+
+
+def _check_shape(data: Mapping[Any, Any]) -> None:
+    """Depth, item count and strings of ``data``, walked with a stack of its own."""
+    items = _MAX_EXTRA_DATA_ITEMS
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_EXTRA_DATA_DEPTH:
+            raise InvalidExtraDataError(f"extra data nests more than {MAX_EXTRA_DATA_DEPTH} levels deep")
+        children = [*value.keys(), *value.values()] if isinstance(value, Mapping) else value
+        items -= len(children)
+        if items < 0:
+            raise InvalidExtraDataError(f"extra data holds more than {_MAX_EXTRA_DATA_ITEMS} keys and values")
+        for child in children:
+            if isinstance(child, str):
+                check_storable(child, "extra data", InvalidExtraDataError)
+            elif isinstance(child, Mapping | list | tuple):
+                stack.append((child, depth + 1))
+
+
 def _object_id(value: object) -> str:
-    return str(value)
+    text = str(value)
+    check_storable(text, "related object id")
+    return text
+
+
+def _content_type(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidMessageError(f"related object content type must be a string, not {type(value).__name__}")
+    check_storable(value, "related object content type")
+    return value
 
 
 @attrs.frozen
@@ -58,10 +156,11 @@ class RelatedObject:
 
     ``content_type`` names the kind of object (Django: ``"app_label.modelname"``; elsewhere any stable name),
     ``object_id`` is its primary key as text. ``RelatedObject("shop.order", 42)`` and
-    ``RelatedObject("shop.order", "42")`` are equal.
+    ``RelatedObject("shop.order", "42")`` are equal. Raises :class:`~smscore.errors.InvalidMessageError` (a
+    ``ValueError``) for text no storage can keep (NUL, lone surrogates).
     """
 
-    content_type: str
+    content_type: str = attrs.field(converter=_content_type)
     object_id: str = attrs.field(converter=_object_id)
 
     @property
