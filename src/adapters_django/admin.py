@@ -32,7 +32,7 @@ from adapters_django.models import (
     OutputSMSRelatedObject,
     installed_template_model,
 )
-from smscore import ConfigurationError, InvalidMessageError
+from smscore import ConfigurationError, InvalidMessageError, TemplateRenderError
 from smscore.phone import normalize_recipient
 from smscore.text import prepare_text
 
@@ -221,7 +221,7 @@ class SMSTemplateAdmin(admin.ModelAdmin):
             return None
         try:
             rendered = template.render_body(form.cleaned_data["context"])
-        except TemplateSyntaxError as exc:
+        except (TemplateSyntaxError, TemplateRenderError) as exc:
             form.add_error(None, f"The template cannot be rendered: {exc}")
             return None
         try:

@@ -17,7 +17,6 @@ first ``migrate``, as with ``AUTH_USER_MODEL``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +27,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast
-from django.template import Context, Engine
 from django.utils import timezone
 
 from adapters_django.conf import install_template_model_default, template_model_label
+from adapters_django.rendering import render_template
 from smscore import RelatedObject, SMSState
 
 if TYPE_CHECKING:
@@ -239,19 +238,6 @@ class SMSRateLimit(models.Model):
         return str(self.key)
 
 
-@functools.cache
-def _plain_engine() -> Any:
-    return Engine()
-
-
-def _engine() -> Any:
-    try:
-        return Engine.get_default()
-    except ImproperlyConfigured:
-        # No DjangoTemplates engine in TEMPLATES: a plain engine with the built-in tags and filters.
-        return _plain_engine()
-
-
 class AbstractSMSTemplate(models.Model):
     """Base of SMS template models: ``slug`` (its key), ``body``, ``is_active`` and timestamps.
 
@@ -282,13 +268,14 @@ class AbstractSMSTemplate(models.Model):
         return str(self.body)
 
     def render_body(self, context_data: Mapping[str, Any] | None) -> str:
-        """Render :meth:`get_body` with ``context_data`` using Django's template engine.
+        """Render :meth:`get_body` with ``context_data`` using Django's template engine, within the render budget
+        (see :mod:`adapters_django.rendering`).
 
         Nothing is HTML-escaped: an SMS is plain text, so ``&`` stays ``&``. Raises Django's
-        ``TemplateSyntaxError`` for a broken body.
+        ``TemplateSyntaxError`` for a broken body and :class:`~smscore.TemplateRenderError` for a missing variable
+        (naming it) or a spent budget.
         """
-        template = _engine().from_string(self.get_body())
-        return str(template.render(Context(dict(context_data or {}), autoescape=False)))
+        return render_template(self.get_body(), dict(context_data or {}))
 
     def can_send(self, recipient: str, context_data: Mapping[str, Any]) -> bool:
         """Whether the template may be sent to ``recipient`` (E.164) with ``context_data``. True unless overridden."""

@@ -30,6 +30,7 @@ __all__ = [
     "MAX_RENDERED_LENGTH",
     "Meter",
     "RenderBudget",
+    "active_meter",
     "format_spec_width",
     "metered",
     "printf_width",
@@ -114,9 +115,22 @@ class Meter:
 _ACTIVE: contextvars.ContextVar[Meter | None] = contextvars.ContextVar("smscore_render_meter", default=None)
 
 
+def active_meter() -> Meter | None:
+    """The meter of the render running in this thread or task, if any."""
+    return _ACTIVE.get()
+
+
 @contextlib.contextmanager
 def metered(budget: RenderBudget) -> Iterator[Meter]:
-    """Meter the render run inside the block against ``budget`` (per thread and per task)."""
+    """Meter the render run inside the block against ``budget`` (per thread and per task).
+
+    Inside a metered block the running meter goes on: a use case that meters a render against the configured
+    budget covers whatever renderer the template uses.
+    """
+    running = _ACTIVE.get()
+    if running is not None:
+        yield running
+        return
     meter = Meter(budget)
     token = _ACTIVE.set(meter)
     try:

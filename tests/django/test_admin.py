@@ -20,6 +20,8 @@ pytestmark = pytest.mark.django_db
 
 MESSAGES = "/admin/adapters_django/outputsmsmessage/"
 TEMPLATES = "/admin/adapters_django/smstemplate/"
+#: A sample context with every variable of the template fixture.
+FULL_CONTEXT = '{"name": "Eva", "code": "1"}'
 
 
 @pytest.fixture
@@ -136,7 +138,7 @@ class TestTemplateAdmin:
 
     def test_the_preview_asks_can_send_about_a_recipient(self, admin_client: Client, template: SMSTemplate) -> None:
         """A recipient typed in is normalised and handed to can_send."""
-        text = self.preview(admin_client, template, context="{}", recipient="+420 777 123 456")
+        text = self.preview(admin_client, template, context=FULL_CONTEXT, recipient="+420 777 123 456")
         assert '<td class="sms-can-send">yes</td>' in text
 
     @pytest.mark.parametrize(
@@ -144,7 +146,7 @@ class TestTemplateAdmin:
         [
             ({"context": "{not json"}, "not valid JSON"),
             ({"context": "[1, 2]"}, "must be a JSON object"),
-            ({"context": "{}", "recipient": "call me"}, "is not a phone number"),
+            ({"context": FULL_CONTEXT, "recipient": "call me"}, "is not a phone number"),
         ],
     )
     def test_the_preview_reports_bad_input(
