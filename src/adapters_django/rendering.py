@@ -38,7 +38,7 @@ from django.template.base import FilterExpression, Parser, Token
 from smscore.budget import RenderBudget, active_meter, format_spec_width, metered, printf_width, tick
 from smscore.errors import TemplateRenderError
 
-__all__ = ["render_template", "validate_template"]
+__all__ = ["DjangoTemplateRenderer", "render_template", "validate_template"]
 
 #: This module is a template library too: the engine adds it to its builtins, after Django's own.
 register = Library()
@@ -246,3 +246,24 @@ def render_template(body: str, context: Mapping[str, Any]) -> str:
     if len(text) > meter.budget.max_length:
         raise TemplateRenderError(f"rendered template is longer than {meter.budget.max_length} characters")
     return text
+
+
+class DjangoTemplateRenderer:
+    """The renderer of the Django storage's templates (a :class:`smscore.templates.TemplateRenderer`): bodies in
+    Django's template language, rendered and checked as :func:`render_template` and :func:`validate_template` do.
+    """
+
+    def render(self, body: str, context: Mapping[str, Any]) -> str:
+        """Render ``body``; every failure, a syntax error included, is a :class:`~smscore.TemplateRenderError`."""
+        try:
+            return render_template(body, context)
+        except TemplateSyntaxError as exc:
+            raise TemplateRenderError(f"template syntax error: {exc}") from exc
+
+    def validate(self, body: str) -> None:
+        """Parse ``body`` without rendering it: a syntax error is a :class:`~smscore.TemplateRenderError`, so a
+        broken template is refused when it is saved rather than when it is sent."""
+        try:
+            validate_template(body)
+        except TemplateSyntaxError as exc:
+            raise TemplateRenderError(f"template syntax error: {exc}") from exc

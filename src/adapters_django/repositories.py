@@ -33,6 +33,7 @@ from django.template import TemplateSyntaxError
 
 from adapters_django.errors import storage_errors
 from adapters_django.models import AbstractSMSTemplate, OutputSMSMessage, OutputSMSRelatedObject, get_template_model
+from adapters_django.rendering import DjangoTemplateRenderer
 from smscore import (
     ConcurrentUpdateError,
     DuplicateIdempotencyKeyError,
@@ -477,7 +478,8 @@ class DjangoTemplateRepository:
 
     @storage_errors()
     def save(self, template: SMSTemplate) -> SMSTemplate:
-        """See :meth:`smscore.ports.TemplateRepository.save`."""
+        """See :meth:`smscore.ports.TemplateRepository.save`; the body is checked in Django's template language."""
+        DjangoTemplateRenderer().validate(template.get_body())
         with transaction.atomic(using=self.using):
             instance = self._manager.select_for_update().filter(slug=template.slug).first()
             if instance is None:

@@ -62,7 +62,7 @@ from smscore.errors import (
 from smscore.message import RelatedObject, SMSMessage
 from smscore.rows import SAVED_FIELDS
 from smscore.states import SMSState
-from smscore.templates import SMSTemplate
+from smscore.templates import SMSTemplate, TemplateRenderer, default_renderer
 
 __all__ = ["SQLAlchemyMessageRepository", "SQLAlchemyTemplateRepository"]
 
@@ -403,7 +403,8 @@ class SQLAlchemyTemplateRepository:
     """A :class:`~smscore.ports.TemplateRepository` in the ``smscore_template`` table.
 
     ``template_class`` is what :meth:`get` and :meth:`list` return (a subclass of
-    :class:`~smscore.templates.SMSTemplate` that overrides ``can_send``, say); ``clock`` gives the timestamps.
+    :class:`~smscore.templates.SMSTemplate` that overrides ``can_send``, say); ``clock`` gives the timestamps;
+    ``renderer`` checks bodies when they are saved (by default :func:`~smscore.templates.default_renderer`).
     Database failures raise :class:`~smscore.errors.StorageError`.
     """
 
@@ -414,10 +415,12 @@ class SQLAlchemyTemplateRepository:
         tables: Tables | None = None,
         template_class: type[SMSTemplate] = SMSTemplate,
         clock: Callable[[], datetime] | None = None,
+        renderer: TemplateRenderer | None = None,
     ) -> None:
         self.engine = engine
         self.tables = tables or default_tables
         self.template_class = template_class
+        self._renderer = renderer or default_renderer()
         self._t = self.tables.templates
         self._now = clock or (lambda: datetime.now(UTC))
 
@@ -437,6 +440,7 @@ class SQLAlchemyTemplateRepository:
     def save(self, template: SMSTemplate) -> SMSTemplate:
         """See :meth:`smscore.ports.TemplateRepository.save`: one atomic upsert; ``created_at`` is kept unless
         the template carries one."""
+        self._renderer.validate(template.get_body())
         t = self._t
         now = _aware(self._now(), "clock()")
         changed: dict[str, Any] = {"body": template.body, "is_active": template.is_active, "changed_at": now}

@@ -165,7 +165,11 @@ class TemplateRepository(Protocol):
         ...
 
     def save(self, template: SMSTemplate) -> SMSTemplate:
-        """Insert or replace the template with this slug; return it with its timestamps set."""
+        """Insert or replace the template with this slug; return it with its timestamps set.
+
+        Raises :class:`~smscore.errors.TemplateRenderError`, storing nothing, when the body does not compile in
+        the template language of the storage's templates.
+        """
         ...
 
     def delete(self, slug: str) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "SMSTemplate",
     "TemplateRenderer",
     "check_context",
+    "default_renderer",
     "validate_slug",
 ]
 
@@ -69,7 +70,9 @@ class TemplateRenderer(Protocol):
 
     def render(self, body: str, context: Mapping[str, Any]) -> str: ...
 
-    def validate(self, body: str) -> None: ...
+    def validate(self, body: str) -> None:
+        """Compile ``body`` without rendering it; raise :class:`TemplateRenderError` when it cannot be."""
+        ...
 
 
 class JinjaRenderer:
@@ -110,7 +113,8 @@ class JinjaRenderer:
 
 
 @functools.cache
-def _default_renderer() -> JinjaRenderer:
+def default_renderer() -> JinjaRenderer:
+    """The renderer with the default budget, shared: what templates and repositories use when given none."""
     return JinjaRenderer()
 
 
@@ -148,7 +152,7 @@ class SMSTemplate:
 
     def render_body(self, context: Mapping[str, Any], renderer: TemplateRenderer | None = None) -> str:
         """Render :meth:`get_body` with ``context``. Raises :class:`~smscore.errors.TemplateRenderError`."""
-        return (renderer or _default_renderer()).render(self.get_body(), context)
+        return (renderer or default_renderer()).render(self.get_body(), context)
 
     def can_send(self, recipient: str, context: Mapping[str, Any]) -> bool:
         """Whether this template may be sent to ``recipient`` with ``context``. True unless overridden."""

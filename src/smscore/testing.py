@@ -42,7 +42,7 @@ from smscore.message import MUTABLE_FIELDS, SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import Storage, check_reservation
 from smscore.states import SMSState
-from smscore.templates import SMSTemplate
+from smscore.templates import SMSTemplate, TemplateRenderer, default_renderer
 
 if TYPE_CHECKING:
     from smscore.config import SMSConfig
@@ -275,10 +275,18 @@ class InMemoryMessageRepository:
 
 
 class InMemoryTemplateRepository:
-    """A :class:`~smscore.ports.TemplateRepository` in a dict."""
+    """A :class:`~smscore.ports.TemplateRepository` in a dict; bodies are checked by ``renderer`` when saved
+    (by default :func:`~smscore.templates.default_renderer`)."""
 
-    def __init__(self, templates: Iterable[SMSTemplate] = (), *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        templates: Iterable[SMSTemplate] = (),
+        *,
+        clock: Callable[[], datetime] | None = None,
+        renderer: TemplateRenderer | None = None,
+    ) -> None:
         self._now = clock or (lambda: datetime.now(UTC))
+        self._renderer = renderer or default_renderer()
         self._rows: dict[str, SMSTemplate] = {}
         for template in templates:
             self.save(template)
@@ -292,6 +300,7 @@ class InMemoryTemplateRepository:
 
     def save(self, template: SMSTemplate) -> SMSTemplate:
         """See :meth:`smscore.ports.TemplateRepository.save`."""
+        self._renderer.validate(template.get_body())
         now = self._now()
         existing = self._rows.get(template.slug)
         created = template.created_at or (existing.created_at if existing else None) or now

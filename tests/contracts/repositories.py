@@ -24,6 +24,7 @@ from smscore import (
     SMSTemplate,
     TemplateInactiveError,
     TemplateNotFoundError,
+    TemplateRenderError,
 )
 from smscore.ports import MessageRepository, TemplateRepository
 from smscore.testing import InMemoryMessageRepository, ScriptedProvider
@@ -406,3 +407,15 @@ class TemplateRepositoryContract:
         sent = service.send_template("+420777123456", "off", {"code": "1"})
         assert sent is not None
         assert sent.content == "Code 1"
+
+    @pytest.mark.parametrize("body", ["Code {% if %}", "{% endfor %}", "{% for x in xs %}"])
+    def test_a_body_that_does_not_compile_is_refused_and_nothing_is_stored(
+        self, templates: TemplateRepository, body: str
+    ) -> None:
+        """save checks the body first: a syntax error is a TemplateRenderError and the stored template stays."""
+        templates.save(SMSTemplate(slug="otp", body="Code {{ code }}"))
+        with pytest.raises(TemplateRenderError, match="syntax"):
+            templates.save(SMSTemplate(slug="otp", body=body))
+        with pytest.raises(TemplateRenderError):
+            templates.save(SMSTemplate(slug="new", body=body))
+        assert [(t.slug, t.body) for t in templates.list()] == [("otp", "Code {{ code }}")]

@@ -222,9 +222,10 @@ class TestSendTemplate:
             service.send_template("+420777123456", "missing", {})
         assert service.messages.count() == 0
 
-    @pytest.mark.parametrize(("body", "match"), [("{{ code }", "syntax"), ("{{ nope }}", "missing")])
+    @pytest.mark.parametrize(("body", "match"), [("{{ 'a' * 10**9 }}", "render budget"), ("{{ nope }}", "missing")])
     def test_render_errors_store_nothing(self, service: SMSService, body: str, match: str) -> None:
-        """Syntax errors and missing variables are TemplateRenderError; nothing is stored."""
+        """A spent render budget and missing variables are TemplateRenderError; nothing is stored (syntax errors
+        are refused when the template is saved)."""
         service.templates.save(SMSTemplate(slug="bad", body=body))
         with pytest.raises(TemplateRenderError, match=match):
             service.send_template("+420777123456", "bad", {"code": 1})
