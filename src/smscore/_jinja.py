@@ -20,7 +20,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from smscore.budget import RenderBudget, format_spec_width, metered, printf_width, tick
+from smscore.budget import RenderBudget, check_built, format_spec_width, metered, printf_width, tick
 from smscore.errors import TemplateRenderError
 
 __all__ = ["SandboxRenderer"]
@@ -28,16 +28,33 @@ __all__ = ["SandboxRenderer"]
 #: Largest integer a template may build by ``*`` or ``**``, in bits (far beyond any amount or code in an SMS).
 _MAX_INT_BITS: Final = 4096
 _LOOP_FILTER: Final = "smscore_metered_loop"
+#: Where :func:`_weight` stops counting: far beyond any output budget.
+_WEIGHT_LIMIT: Final = 10**7
 _CONCAT_FILTER: Final = "smscore_bounded_concat"
 
 
 def _weight(value: Any) -> int:
-    """About how many characters ``value`` becomes as text: its length, plus its strings' lengths for a container."""
+    """About how many characters ``value`` becomes as text: the lengths of its strings plus one per item, at any
+    depth (a list holding one long string ten thousand times weighs ten thousand of them). Walked without
+    recursion, and only until it is far beyond any budget."""
     if isinstance(value, str | bytes):
         return len(value)
-    if isinstance(value, list | tuple | set | frozenset | dict):
-        return len(value) + sum(len(item) for item in value if isinstance(item, str | bytes))
-    return len(value) if isinstance(value, Sized) else 1
+    total = 0
+    stack = [value]
+    while stack and total <= _WEIGHT_LIMIT:
+        item = stack.pop()
+        if isinstance(item, str | bytes):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += 1
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += 1
+            stack.extend(item)
+        else:
+            total += len(item) if isinstance(item, Sized) else 1
+    return total
 
 
 def _longest(args: Iterable[Any]) -> int:
@@ -92,7 +109,9 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self, budget: RenderBudget) -> None:
-        super().__init__(autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+        super().__init__(
+            autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=False, finalize=self._finalize
+        )
         self.budget = budget
         # lipsum builds any amount of text from two numbers; no SMS needs placeholder text.
         del self.globals["lipsum"]
@@ -100,6 +119,20 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         self.filters.update(_bounded_filters(self.filters))
         self.filters[_LOOP_FILTER] = _metered_loop
         self.filters[_CONCAT_FILTER] = _bounded_concat
+
+    def _finalize(self, value: Any) -> Any:
+        # Every printed value: a list or dict is measured before str() turns it into text.
+        if not isinstance(value, str):
+            self.budget.check_length(_weight(value), "printed value")
+        return value
+
+    def call_filter(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        tick()  # map, select and the like call a filter or test per item
+        return super().call_filter(name, value, *args, **kwargs)
+
+    def call_test(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        tick()
+        return super().call_test(name, value, *args, **kwargs)
 
     def _range(self, *args: int) -> range:
         numbers = range(*args)
@@ -126,16 +159,16 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
                 _check_bits(left.bit_length() + right.bit_length())
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, str | bytes | list | tuple) and isinstance(count, int):
-                    budget.check_length(_weight(seq) * count, "repetition")
+                    check_built(budget, _weight(seq) * count, "repetition")
         elif operator_name == "**" and isinstance(left, int | float) and isinstance(right, int):
             if abs(right) > 64:
                 raise TemplateRenderError("template exceeds its render budget: power too large")
             if isinstance(left, int):
                 _check_bits(left.bit_length() * abs(right))
         elif operator_name == "+" and isinstance(left, str | bytes | list | tuple):
-            budget.check_length(_weight(left) + _weight(right), "concatenation")
+            check_built(budget, _weight(left) + _weight(right), "concatenation")
         elif operator_name == "%" and isinstance(left, str | bytes):
-            budget.check_length(_printf_size(left, right), "formatted string")
+            check_built(budget, _printf_size(left, right), "formatted string")
         return super().call_binop(context, operator_name, left, right)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
@@ -148,7 +181,7 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
 
         def checked(*args: Any, **kwargs: Any) -> str:
             values = args[0] if by_map and args and isinstance(args[0], Mapping) else kwargs
-            budget.check_length(_format_size(fmt, () if by_map else args, values), "formatted string")
+            check_built(budget, _format_size(fmt, () if by_map else args, values), "formatted string")
             return wrapped(*args, **kwargs)
 
         return checked
@@ -158,7 +191,7 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         if isinstance(__obj, BuiltinMethodType) and isinstance(__obj.__self__, str | bytes | int):
             if __obj.__name__ == "join" and args and not isinstance(args[0], Sized):
                 args = (list(args[0]), *args[1:])  # a generator is counted before it is joined
-            __self.budget.check_length(_method_size(__obj, args, kwargs), f"result of {__obj.__name__}()")
+            check_built(__self.budget, _method_size(__obj, args, kwargs), f"result of {__obj.__name__}()")
         return super().call(__context, __obj, *args, **kwargs)
 
 
@@ -201,7 +234,7 @@ def _metered_loop(context: jinja2.runtime.Context, iterable: Iterable[Any]) -> I
 @jinja2.pass_context
 def _bounded_concat(context: jinja2.runtime.Context, items: list[Any]) -> str:
     pieces = [str(item) for item in items]
-    context.environment.budget.check_length(sum(map(len, pieces)), "joined string")  # type: ignore[attr-defined]
+    check_built(context.environment.budget, sum(map(len, pieces)), "joined string")  # type: ignore[attr-defined]
     return "".join(pieces)
 
 
@@ -230,6 +263,11 @@ _FILTER_SIZES: Final[Mapping[str, Callable[..., int]]] = {
     "batch": lambda value, linecount, *_: _int(linecount) + _weight(value),
     "slice": lambda value, slices, *_: _int(slices) + _weight(value),
     "tojson": lambda value, indent=None: _weight(value) * (2 + _int(indent)),
+    **dict.fromkeys(
+        # Filters that turn their value into text of about its weight (a list of long strings becomes long text).
+        ("string", "pprint", "e", "escape", "forceescape", "urlencode", "upper", "lower", "title", "capitalize"),
+        lambda value, *_, **__: _weight(value),
+    ),
 }
 
 
@@ -254,7 +292,8 @@ def _bounded_filters(filters: Mapping[str, Callable[..., Any]]) -> dict[str, Cal
         ) -> Any:
             if _name in {"join", "batch"} and not hasattr(value, "__len__"):
                 value = list(value)
-            eval_ctx.environment.budget.check_length(_size(value, *args, **kwargs), f"result of {_name}")  # type: ignore[attr-defined]
+            budget = eval_ctx.environment.budget  # type: ignore[attr-defined]
+            check_built(budget, _size(value, *args, **kwargs), f"result of {_name}")
             if _passes is None:
                 return _original(value, *args, **kwargs)
             first = eval_ctx if _passes.name == "eval_context" else eval_ctx.environment

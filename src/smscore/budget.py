@@ -31,6 +31,7 @@ __all__ = [
     "Meter",
     "RenderBudget",
     "active_meter",
+    "check_built",
     "format_spec_width",
     "metered",
     "printf_width",
@@ -89,15 +90,30 @@ class RenderBudget:
             )
 
 
-class Meter:
-    """The budget spent so far by one render: iterations counted against ``max_iterations`` and a deadline."""
+#: How many times its output budget a render may build in text along the way (strings it builds and drops).
+BUILT_TEXT_FACTOR: Final = 100
 
-    __slots__ = ("budget", "deadline", "remaining")
+
+class Meter:
+    """The budget spent so far by one render: iterations counted against ``max_iterations``, a deadline, and
+    the text built along the way (at most :data:`BUILT_TEXT_FACTOR` times ``max_length``)."""
+
+    __slots__ = ("budget", "deadline", "remaining", "unbuilt")
 
     def __init__(self, budget: RenderBudget) -> None:
         self.budget = budget
         self.deadline = time.monotonic() + budget.seconds
         self.remaining = budget.max_iterations
+        self.unbuilt = budget.max_length * BUILT_TEXT_FACTOR
+
+    def build(self, size: int, what: str) -> None:
+        """Count ``size`` characters about to be built (each within ``max_length``: check that first)."""
+        self.unbuilt -= size
+        if self.unbuilt < 0:
+            raise TemplateRenderError(
+                f"template exceeds its render budget: {what} would build more than "
+                f"{self.budget.max_length * BUILT_TEXT_FACTOR} characters in all"
+            )
 
     def tick(self, count: int = 1) -> None:
         """Count ``count`` iterations; raise :class:`TemplateRenderError` once the budget is spent."""
@@ -137,6 +153,15 @@ def metered(budget: RenderBudget) -> Iterator[Meter]:
         yield meter
     finally:
         _ACTIVE.reset(token)
+
+
+def check_built(budget: RenderBudget, size: int, what: str) -> None:
+    """Refuse ``size`` characters about to be built when one value that size, or the running render's text built
+    in all, would exceed the budget."""
+    budget.check_length(size, what)
+    meter = _ACTIVE.get()
+    if meter is not None:
+        meter.build(size, what)
 
 
 def tick(count: int = 1) -> None:
