@@ -42,6 +42,7 @@ from adapters_sqlalchemy.schema import MigrateMode, SchemaMismatchError, check, 
 from smscore.config import SMSConfig
 from smscore.errors import ConfigurationError
 from smscore.ports import Storage
+from smscore.templates import JinjaRenderer
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
@@ -82,7 +83,7 @@ class SQLAlchemyStorageFactory:
             raise
         return Storage(
             messages=SQLAlchemyMessageRepository(engine),
-            templates=SQLAlchemyTemplateRepository(engine),
+            templates=SQLAlchemyTemplateRepository(engine, renderer=JinjaRenderer(budget=config.render_budget)),
             close=engine.dispose if owned else _keep_open,
             rate_limiter=SQLAlchemyRateLimiter(engine),
         )

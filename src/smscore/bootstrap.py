@@ -25,6 +25,7 @@ from smscore.ports import (
     Storage,
     StorageFactory,
 )
+from smscore.redaction import protect_logs, secrets_in
 from smscore.routers import router_from
 from smscore.service import Router, SMSService
 
@@ -187,7 +188,8 @@ def status_callback_url(public_base_url: str, provider: str) -> str:
 
 
 def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> SMSService:
-    """The composition root: build storage, providers, router and subscribers from ``config``.
+    """The composition root: build storage, providers, router and subscribers from ``config``, and redact its
+    secrets in the logs from now on (:func:`smscore.redaction.protect_logs`).
 
     ``config`` is an :class:`SMSConfig`, a mapping (validated with :meth:`SMSConfig.from_mapping`) or None
     (:func:`load_config`: file and environment). Raises :class:`ConfigurationError` naming the wrong key.
@@ -199,6 +201,7 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
     providers = _build_providers(config)
     router = _build_router(config)
     subscribers = _build_subscribers(config)
+    protect_logs(secrets_in(config))
     storage = build_storage(config)  # last: nothing after it can fail and leave it open
     return SMSService(
         messages=storage.messages,

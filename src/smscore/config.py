@@ -48,6 +48,11 @@ public_base_url           None       public URL under which status callbacks are
                                      provider NAME is ``<public_base_url>/status/<NAME>/`` and is set
                                      on providers that take a ``status_callback`` and have none
 subscribers               []         dotted paths of callables receiving every state change
+render_timeout_seconds    1.0        wall time one template render may take
+render_max_length         10000      characters a render may output (and the largest width, repetition
+                                     or string a template may build)
+render_max_iterations     100000     loop iterations and calls one render may make
+render_max_depth          100        nesting levels a template body may have when parsed
 ========================  =========  ===================================================================
 
 Secrets (passwords, tokens, secret keys, and a ``database_url`` that holds a password) are refused in a TOML
@@ -63,6 +68,7 @@ from typing import Any, Final
 
 import attrs
 
+from smscore.budget import RenderBudget
 from smscore.errors import ConfigurationError
 from smscore.phone import region_for
 
@@ -222,6 +228,10 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "circuit_breaker_cooldown_seconds": _positive_float,
     "public_base_url": _optional(_str),
     "subscribers": _names,
+    "render_timeout_seconds": _positive_float,
+    "render_max_length": _positive_int,
+    "render_max_iterations": _positive_int,
+    "render_max_depth": _positive_int,
 }
 _SPECIAL_KEYS: Final = frozenset({"provider", "provider_options", "providers"})
 
@@ -262,6 +272,20 @@ class SMSConfig:
     circuit_breaker_cooldown_seconds: float = 30.0
     public_base_url: str | None = None
     subscribers: tuple[str, ...] = ()
+    render_timeout_seconds: float = 1.0
+    render_max_length: int = 10_000
+    render_max_iterations: int = 100_000
+    render_max_depth: int = 100
+
+    @property
+    def render_budget(self) -> RenderBudget:
+        """The budget of every template render (the ``render_*`` keys)."""
+        return RenderBudget(
+            seconds=self.render_timeout_seconds,
+            max_length=self.render_max_length,
+            max_iterations=self.render_max_iterations,
+            max_depth=self.render_max_depth,
+        )
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> SMSConfig:

@@ -42,7 +42,7 @@ from smscore.message import MUTABLE_FIELDS, SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import Storage, check_reservation
 from smscore.states import SMSState
-from smscore.templates import SMSTemplate, TemplateRenderer, default_renderer
+from smscore.templates import JinjaRenderer, SMSTemplate, TemplateRenderer, default_renderer
 
 if TYPE_CHECKING:
     from smscore.config import SMSConfig
@@ -395,9 +395,10 @@ class ScriptedProvider:
 
 
 def memory_storage(config: SMSConfig) -> Storage:
-    """Storage factory for ``{"storage": "memory"}``: fresh in-memory repositories."""
+    """Storage factory for ``{"storage": "memory"}``: fresh in-memory repositories (template bodies checked
+    within the configured render budget)."""
     return Storage(
         messages=InMemoryMessageRepository(),
-        templates=InMemoryTemplateRepository(),
+        templates=InMemoryTemplateRepository(renderer=JinjaRenderer(budget=config.render_budget)),
         rate_limiter=InMemoryRateLimiter(),
     )

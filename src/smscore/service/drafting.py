@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from smscore.config import SMSConfig
-from smscore.errors import ConfigurationError, InvalidExtraDataError, InvalidMessageError, InvalidTagError
-from smscore.message import RelatedObject, SMSMessage
+from smscore.errors import ConfigurationError, InvalidMessageError, InvalidTagError
+from smscore.message import RelatedObject, SMSMessage, check_extra_data, check_idempotency_key, check_sender
 from smscore.phone import normalize_recipient
 from smscore.service.context import Router, ServiceContext, backend_path
 from smscore.templates import validate_slug
 from smscore.text import PreparedText, prepare_text
 
-__all__ = ["RESERVED_KEYWORDS", "BatchMemo", "immediate", "json_data", "prepare", "rule_router"]
+__all__ = ["RESERVED_KEYWORDS", "BatchMemo", "immediate", "prepare", "rule_router"]
 
 #: Keyword names of ``send`` that are options, not extra data.
 RESERVED_KEYWORDS: Final = frozenset({"priority", "idempotency_key", "send_immediately", "sender", "provider"})
-_MAX_EXTRA_DATA_BYTES: Final = 64 * 1024
 
 
 def rule_router(rules: Mapping[str, Mapping[str, str]]) -> Router:
@@ -59,7 +57,7 @@ class BatchMemo:
             found = self._texts[content] = prepare(content)
         return found
 
-    def data(self, extra: Mapping[str, Any], check: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    def data(self, extra: Mapping[str, Any], check: Callable[[object], dict[str, Any]]) -> dict[str, Any]:
         """``check(extra)`` once per mapping; every message still gets a dict of its own."""
         seen = self._data.get(id(extra))
         if seen is None or seen[0] is not extra:
@@ -100,7 +98,7 @@ def prepare(
     _check_tag(tag)
     priority = _priority(config, priority)
     _check_options(ctx, idempotency_key=idempotency_key, sender=sender, provider=provider)
-    data = memo.data(extra_data, json_data) if memo is not None else json_data(extra_data)
+    data = memo.data(extra_data, check_extra_data) if memo is not None else check_extra_data(extra_data)
     related = _related(related_objects)
     now = memo.now if memo is not None else ctx.clock.now()
     # The router sees the message without a provider; a provider asked for by name is never routed.
@@ -147,10 +145,8 @@ def _priority(config: SMSConfig, priority: int | None) -> int:
 def _check_options(
     ctx: ServiceContext, *, idempotency_key: str | None, sender: str | None, provider: str | None
 ) -> None:
-    if idempotency_key is not None and (not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255):
-        raise InvalidMessageError("idempotency_key must be a string of 1 to 255 characters")
-    if sender is not None and (not isinstance(sender, str) or not 0 < len(sender) <= 20):
-        raise InvalidMessageError("sender must be a string of 1 to 20 characters")
+    check_idempotency_key(idempotency_key)
+    check_sender(sender)
     if provider is not None and provider not in ctx.providers:
         raise InvalidMessageError(f"provider {provider!r} is not configured (known: {sorted(ctx.providers)})")
 
@@ -167,17 +163,3 @@ def _route(ctx: ServiceContext, router: Router, draft: SMSMessage) -> SMSMessage
     if name not in ctx.providers:
         raise ConfigurationError(f"router chose unknown provider {name!r}", key="router")
     return draft.replace(provider=name, backend=backend_path(ctx.providers[name]))
-
-
-def json_data(extra_data: Mapping[str, Any]) -> dict[str, Any]:
-    """``extra_data`` as a JSON round trip of at most 64 KiB. Raises :class:`~smscore.errors.InvalidExtraDataError`."""
-    if not extra_data:
-        return {}
-    try:
-        text = json.dumps(dict(extra_data), allow_nan=False, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidExtraDataError(f"extra data is not JSON-serialisable: {exc}") from None
-    if len(text.encode()) > _MAX_EXTRA_DATA_BYTES:
-        raise InvalidExtraDataError(f"extra data is larger than {_MAX_EXTRA_DATA_BYTES} bytes as JSON")
-    data: dict[str, Any] = json.loads(text)
-    return data

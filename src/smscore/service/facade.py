@@ -108,7 +108,7 @@ class SMSService:
             default=default,
             router=router,
             subscribers=list(subscribers),
-            renderer=renderer or JinjaRenderer(),
+            renderer=renderer or JinjaRenderer(budget=config.render_budget),
             rng=rng or random.Random(),
             rate_limiter=rate_limiter,
             sleep=sleep,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from smscore.budget import metered
 from smscore.errors import DuplicateIdempotencyKeyError, InvalidMessageError, TemplateInactiveError
 from smscore.message import SMSMessage
 from smscore.phone import normalize_recipient
@@ -13,6 +14,7 @@ from smscore.service.context import ServiceContext
 from smscore.service.drafting import BatchMemo, immediate, prepare
 from smscore.service.publishing import publish
 from smscore.service.recording import announce_new
+from smscore.templates import check_context
 
 __all__ = ["send", "send_many", "send_template"]
 
@@ -65,16 +67,22 @@ def send_template(
     options: Mapping[str, Any],
     extra_data: Mapping[str, Any] | None,
 ) -> SMSMessage | None:
-    """See :meth:`smscore.service.SMSService.send_template`; ``options`` as for :func:`send`."""
-    context = dict(context_data or {})
+    """See :meth:`smscore.service.SMSService.send_template`; ``options`` as for :func:`send`.
+
+    The render is metered against the configured budget whatever renders the template (the core's renderer, or a
+    template that renders itself, as Django's do).
+    """
+    context = check_context(context_data)
     template = ctx.templates.get(slug)
     if not template.is_active:
         raise TemplateInactiveError(template.slug)
     normalized = normalize_recipient(recipient, default_region=ctx.config.default_region)
     if not template.can_send(normalized, context):
         return None
-    content = template.render_body(context, ctx.renderer)
-    return send(ctx, normalized, content, related_objects, tag, options, dict(extra_data or {}), template.slug)
+    with metered(ctx.config.render_budget):
+        content = template.render_body(context, ctx.renderer)
+    extra = {} if extra_data is None else extra_data
+    return send(ctx, normalized, content, related_objects, tag, options, extra, template.slug)
 
 
 def send_many(
