@@ -133,8 +133,9 @@ class _Scope:
             self.children = tuple(f"{name}." for name in sorted(self.roots))
             return first
 
-    def covers(self, name: str) -> bool:
-        return name in self.roots or name.startswith(self.children)
+    def covers(self, name: object) -> bool:
+        # logging.makeLogRecord makes its records nameless first, then fills them in.
+        return isinstance(name, str) and (name in self.roots or name.startswith(self.children))
 
 
 _SCOPE: Final = _Scope()

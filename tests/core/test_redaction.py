@@ -116,6 +116,12 @@ class TestScope:
         record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, "token %s", (TOKEN,), None)
         assert record.getMessage() == "token ***"
 
+    def test_records_made_from_a_dict_are_not_disturbed(self) -> None:
+        """logging.makeLogRecord (used by formatters that copy a record) makes a nameless record first."""
+        protect_logs([TOKEN])
+        record = logging.makeLogRecord({"name": "smscore.cli", "msg": "copied %s", "args": ("x",)})
+        assert record.getMessage() == "copied x"
+
     def test_other_loggers_are_left_alone(self) -> None:
         """An application's own loggers are not touched (attach the filter to its handlers for that)."""
         protect_logs([TOKEN])
