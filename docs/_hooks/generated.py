@@ -403,6 +403,10 @@ def errors() -> str:
             package.__path__, f"{package.__name__}."
         ):
             importlib.import_module(module.name)
+    # The storages' own errors (importable without a configured Django).
+    for name in ("adapters_sqlalchemy.errors", "adapters_sqlalchemy.schema"):
+        importlib.import_module(name)
+    importlib.import_module("adapters_django.errors")
     return "\n".join(_error_lines(smscore.SMSError, 0))
 
 
