@@ -47,7 +47,7 @@ from smscore.ports import (
     Storage,
     TemplateRepository,
 )
-from smscore.service import DeliveryCheckReport, OutboxReport, SMSService
+from smscore.service import DeliveryCheckReport, OutboxReport, SelectedCheckReport, SMSService
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState
 from smscore.templates import SMSTemplate
 
@@ -84,6 +84,7 @@ __all__ = [
     "SMSService",
     "SMSState",
     "SMSTemplate",
+    "SelectedCheckReport",
     "StateChange",
     "StatusCallbackReceiver",
     "Storage",
