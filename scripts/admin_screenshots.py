@@ -1,5 +1,5 @@
 """Photograph the SMS admin in a real headless browser: the message list, a message's page, a template's preview
-and the result of an action, as PNG files (by default into docs/screenshots/).
+and the results of the actions, as PNG files (by default into docs/screenshots/).
 
 Run it with ``make screenshots`` (which installs Playwright into .venv first), or by hand::
 
@@ -256,13 +256,19 @@ def _photograph(base_url: str, ids: dict[str, int], output: Path, chromium: str)
             "?context=%7B%22day%22%3A+%22Monday%22%7D"
         )
         yield shoot("template-preview-error")
-        page.goto(f"{messages}?o=1")  # oldest first: the selected rows and the result in one picture
-        for tag in ("shipping", "order-placed", "appointments"):
-            page.check(f'input[name="_selected_action"][value="{ids[tag]}"]')
-        page.select_option('select[name="action"]', "send_again")
-        page.click('button[name="index"]')
-        page.wait_for_load_state()
+
+        def run_action(action: str, *tags: str) -> None:
+            page.goto(f"{messages}?o=1")  # oldest first: the selected rows and the result in one picture
+            for tag in tags:
+                page.check(f'input[name="_selected_action"][value="{ids[tag]}"]')
+            page.select_option('select[name="action"]', action)
+            page.click('button[name="index"]')
+            page.wait_for_load_state()
+
+        run_action("send_again", "shipping", "order-placed", "appointments")
         yield shoot("action-send-again")
+        run_action("check_delivery_now", "meetup", "order-placed", "order-shipped")
+        yield shoot("action-check-delivery")
         browser.close()
 
 

@@ -1,4 +1,4 @@
-"""The admin: stored messages, which staff read and send again; templates, with a preview.
+"""The admin: stored messages, which staff read, send again and check; templates, with a preview.
 
 Messages are listed with their text cut short, a coloured badge per state and, for failed ones only, the reason
 (filters: state, provider, backend, tag, creation date; search: recipient, text, tag and the provider's
@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.forms import CharField, Form, Textarea, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template import TemplateSyntaxError
@@ -44,10 +47,19 @@ from smscore.text import prepare_text
 
 __all__ = ["OutputSMSMessageAdmin", "OutputSMSRelatedObjectInline", "SMSTemplateAdmin", "TemplatePreviewForm"]
 
+_View = TypeVar("_View", bound=Callable[..., Any])
+
 #: How many characters of a message's text the list shows.
 _SHORT_CONTENT: Final = 50
 #: A search term that is a phone number written with spaces once they are taken out.
 _PHONE_LIKE: Final = re.compile(r"\+?[0-9]{3,20}")
+
+
+def _outside_request_transactions(view: _View) -> _View:
+    """``view`` exempt from ``ATOMIC_REQUESTS`` on every database (Django's ``non_atomic_requests`` per alias)."""
+    for alias in settings.DATABASES:
+        view = transaction.non_atomic_requests(using=alias)(view)
+    return view
 
 
 class OutputSMSRelatedObjectInline(admin.TabularInline):
@@ -86,7 +98,7 @@ class OutputSMSRelatedObjectInline(admin.TabularInline):
 
 @admin.register(OutputSMSMessage)
 class OutputSMSMessageAdmin(admin.ModelAdmin):
-    """Stored messages: never added, changed or deleted by hand; sent again through an action."""
+    """Stored messages: never added, changed or deleted by hand; sent again or checked through the actions."""
 
     list_display = (
         "id",
@@ -105,7 +117,7 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
     search_help_text = "Finds a phone number (spaces ignored), words of the text, a tag or the provider's reference."
     # Counting a large table on every page is slow; the filtered count is enough.
     show_full_result_count = False
-    actions = (admin_actions.send_again,)
+    actions = (admin_actions.send_again, admin_actions.check_delivery_now)
     inlines = (OutputSMSRelatedObjectInline,)
     # Everything a message row holds; get_fieldsets shows the last error and the copies only where they exist.
     readonly_fields = (
@@ -153,6 +165,12 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
             ),
         )
 
+    @_outside_request_transactions
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The list, and its actions: never inside ``ATOMIC_REQUESTS``' transaction, because the actions call
+        providers, which never happens inside a transaction (and their notices then tell the outcome)."""
+        return super().changelist_view(request, extra_context)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -165,6 +183,10 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
     def has_send_again_permission(self, request: HttpRequest) -> bool:
         """Who may run "send again": staff who may add messages."""
         return admin_actions.has_model_permission(request, self.model, "add")
+
+    def has_check_delivery_permission(self, request: HttpRequest) -> bool:
+        """Who may run "check delivery now": staff who may change messages."""
+        return admin_actions.has_model_permission(request, self.model, "change")
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
         """Every word in any searched field; and a phone number typed with spaces (``777 123 456``) as one."""

@@ -1,13 +1,14 @@
-"""The message admin's actions ("send again") and the notices each leaves for the user.
+"""The message admin's actions, "send again" and "check delivery now", and the notices each leaves for the user.
 
-An action acts through the core's public use cases, never by writing a row: "send again" calls
-:func:`adapters_django.send`, so validation, routing and everything ``send`` checks apply, and inside a
-transaction the provider is called after the commit. The original is left untouched: nothing moves a message out
-of a final state.
+Both act through the core's public use cases, never by writing a row: "send again" calls
+:func:`adapters_django.send`, so validation, routing and everything ``send`` checks apply; "check delivery now"
+asks the providers about the selected messages through the service's ``check_delivery_of``, which applies their
+answers through the transition table. Neither moves a message out of a final state: "send again" leaves the
+original untouched, and the check skips final messages.
 
 Which staff may run an action is decided by the model's standard permissions (no migration adds custom ones):
-"send again" creates messages, so it needs ``add_outputsmsmessage``. Staff with only ``view_outputsmsmessage``
-get no actions.
+"send again" creates messages, so it needs ``add_outputsmsmessage``; "check delivery now" changes states, so it
+needs ``change_outputsmsmessage``. Staff with only ``view_outputsmsmessage`` get no actions.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from adapters_django import api
+from adapters_django import api, wiring
 from adapters_django.models import STATE_CHOICES, OutputSMSMessage
 from smscore import RelatedObject, SMSError, SMSState
 
-__all__ = ["MAX_SEND_AGAIN", "has_model_permission", "link", "send_again"]
+__all__ = ["MAX_SELECTED", "check_delivery_now", "has_model_permission", "link", "send_again"]
 
-#: The most messages one "send again" sends: each may call a provider while the request waits.
-MAX_SEND_AGAIN: Final = 100
+#: The most messages one action handles: each may call a provider while the request waits.
+MAX_SELECTED: Final = 100
 
 #: States whose message may be sent again: it has an outcome. The others are still on their way, and a copy
 #: could reach the recipient twice.
@@ -68,11 +69,8 @@ def send_again(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any
     related objects, plus the original itself as a related object (``filter_related_object(original)`` finds
     its copies). The original is not changed. Messages still on their way (WAITING, SENDING, UNKNOWN) are
     refused: a copy could arrive twice."""
-    originals = list(queryset.order_by("id")[: MAX_SEND_AGAIN + 1])
-    if len(originals) > MAX_SEND_AGAIN:
-        modeladmin.message_user(
-            request, f"Select at most {MAX_SEND_AGAIN} messages to send again; nothing was sent.", messages.ERROR
-        )
+    originals = _selection(modeladmin, request, queryset, "send again")
+    if not originals:
         return
     done: list[SafeString] = []
     refused: dict[str, list[int]] = {}
@@ -88,6 +86,40 @@ def send_again(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any
                 continue
         refused.setdefault(reason, []).append(original.pk)
     _report(request, "sent again", done, refused)
+
+
+@admin.action(description="Check delivery now", permissions=["check_delivery"])
+def check_delivery_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    """Ask the providers now about the selected messages (those in SENDING, UNKNOWN or SENT whose provider can
+    be asked) and store their answers; report the new states, and why the others were not asked."""
+    selected = _selection(modeladmin, request, queryset, "check")
+    if not selected:
+        return
+    report = wiring.get_service().check_delivery_of([message.pk for message in selected])
+    done = [
+        format_html("{} {} → {}", link(after.id or 0), _label(before.state.value), _label(after.state.value))
+        for before, after in report.changed
+    ]
+    refused: dict[str, list[int]] = {}
+    for message, reason in report.skipped:
+        refused.setdefault(reason, []).append(message.id or 0)
+    for message in report.failed:
+        refused.setdefault(f"provider {message.provider!r} could not be asked; try again later", []).append(
+            message.id or 0
+        )
+    unchanged = [_count(len(report.unchanged)) + " unchanged"] if report.unchanged else []
+    _report(request, "changed", done, refused, refusal="not asked", also=unchanged)
+
+
+def _selection(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any, verb: str) -> list[Any]:
+    """The selected messages in id order, or none (with an error notice) when more than MAX_SELECTED are."""
+    selected = list(queryset.order_by("id")[: MAX_SELECTED + 1])
+    if len(selected) <= MAX_SELECTED:
+        return selected
+    modeladmin.message_user(
+        request, f"Select at most {MAX_SELECTED} messages to {verb}; nothing was done.", messages.ERROR
+    )
+    return []
 
 
 def _why_not_again(original: OutputSMSMessage) -> str | None:
@@ -127,6 +159,7 @@ def _report(
     refused: Mapping[str, Sequence[int]],
     *,
     refusal: str = "refused",
+    also: Sequence[str] = (),
 ) -> None:
     """Tell the user what an action did: one line counting what was done (naming each up to a limit) and what
     was refused, then one line per reason for refusing, with the messages it applies to."""
@@ -137,6 +170,7 @@ def _report(
         parts.append(format_html("{} {}: {}{}", _count(len(done)), summary, named, more))
     else:
         parts.append(format_html("No message {}", summary))
+    parts.extend(format_html("{}", item) for item in also)
     total = sum(len(ids) for ids in refused.values())
     if total:
         parts.append(format_html("{} {}", _count(total), refusal))

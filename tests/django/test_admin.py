@@ -3,6 +3,7 @@ public service, never edited; templates with a preview; each action only for sta
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -12,13 +13,14 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connections
 from django.test import Client
 
 from adapters_django.admin import OutputSMSMessageAdmin
-from adapters_django.admin_actions import MAX_SEND_AGAIN
+from adapters_django.admin_actions import MAX_SELECTED
 from adapters_django.models import OutputSMSMessage, SMSTemplate
 from adapters_django.repositories import DjangoMessageRepository
-from smscore import RelatedObject, SMSState, TemplateRenderError
+from smscore import Outcome, RelatedObject, SMSState, TemplateRenderError
 from tests.contracts.repositories import make_message
 from tests.django.support import install_spy
 from tests.django.testapp.models import Order
@@ -57,8 +59,8 @@ def act(client: Client, action: str, *messages: OutputSMSMessage, follow: bool =
 
 
 def notices(response: Any) -> list[str]:
-    """The texts the messages framework showed on the page, tags stripped."""
-    return [re.sub(r"<[^>]+>", "", str(m)) for m in response.context["messages"]]
+    """The texts the messages framework showed on the page, as read: tags stripped, entities decoded."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", str(m))) for m in response.context["messages"]]
 
 
 def fieldset(html: str, heading: str) -> str:
@@ -334,12 +336,78 @@ class TestSendAgain:
     def test_a_selection_larger_than_the_limit_sends_nothing(
         self, admin_client: Client, spy: TransactionSpyProvider
     ) -> None:
-        """More than MAX_SEND_AGAIN messages at once is refused as a whole: each copy may call a provider."""
-        DjangoMessageRepository().add_many([make_message(state=SMSState.ERROR) for _ in range(MAX_SEND_AGAIN + 1)])
+        """More than MAX_SELECTED messages at once is refused as a whole: each copy may call a provider."""
+        DjangoMessageRepository().add_many([make_message(state=SMSState.ERROR) for _ in range(MAX_SELECTED + 1)])
         selected = list(OutputSMSMessage.objects.all())
         page = act(admin_client, "send_again", *selected)
-        assert OutputSMSMessage.objects.count() == MAX_SEND_AGAIN + 1
-        assert notices(page) == [f"Select at most {MAX_SEND_AGAIN} messages to send again; nothing was sent."]
+        assert OutputSMSMessage.objects.count() == MAX_SELECTED + 1
+        assert notices(page) == [f"Select at most {MAX_SELECTED} messages to send again; nothing was done."]
+
+
+class TestCheckDeliveryNow:
+    def test_the_selected_messages_are_asked_and_the_page_says_what_changed(
+        self, admin_client: Client, spy: TransactionSpyProvider
+    ) -> None:
+        """Of four selected messages, the two in flight are asked: one is delivered, one unchanged; the final
+        and the unsent ones are not asked, each with its reason; a message not selected is not asked."""
+        delivered_now = store(state=SMSState.SENDING, provider_ref="a")
+        still_sending = store(state=SMSState.SENDING, provider_ref="b")
+        final = store(state=SMSState.DELIVERED)
+        unsent = store(state=SMSState.WAITING)
+        not_selected = store(state=SMSState.SENDING, provider_ref="c")
+        for message in (delivered_now, not_selected):
+            spy.report(message.pk, Outcome.accepted(SMSState.DELIVERED))
+        page = act(admin_client, "check_delivery_now", delivered_now, still_sending, final, unsent)
+        assert sorted(m.id for m in spy.checked) == [delivered_now.pk, still_sending.pk]
+        states = dict(OutputSMSMessage.objects.values_list("pk", "state"))
+        assert states == {
+            delivered_now.pk: "delivered",
+            still_sending.pk: "sending",
+            final.pk: "delivered",
+            unsent.pk: "waiting",
+            not_selected.pk: "sending",
+        }
+        assert notices(page) == [
+            f"1 message changed: #{delivered_now.pk} Sending → Delivered; 1 message unchanged; 2 messages not asked.",
+            f"#{final.pk} not asked: already final (Delivered)",
+            f"#{unsent.pk} not asked: not sent yet",
+        ]
+
+    def test_a_provider_that_cannot_be_reached_is_reported(self, admin_client: Client, settings: Any) -> None:
+        """A failing delivery check changes nothing and says so."""
+        settings.PYMESS_SMS_BACKENDS = {"default": {"backend": "tests.django.testapp.providers:BrokenCheckProvider"}}
+        message = store(state=SMSState.SENDING)
+        page = act(admin_client, "check_delivery_now", message)
+        assert notices(page) == [
+            "No message changed; 1 message not asked.",
+            f"#{message.pk} not asked: provider 'default' could not be asked; try again later",
+        ]
+        message.refresh_from_db()
+        assert message.state == "sending"
+
+    def test_a_selection_larger_than_the_limit_is_refused(
+        self, admin_client: Client, spy: TransactionSpyProvider
+    ) -> None:
+        """More than MAX_SELECTED messages at once: nothing is asked."""
+        DjangoMessageRepository().add_many([make_message(state=SMSState.SENDING) for _ in range(MAX_SELECTED + 1)])
+        page = act(admin_client, "check_delivery_now", *OutputSMSMessage.objects.all())
+        assert spy.checked == []
+        assert notices(page) == [f"Select at most {MAX_SELECTED} messages to check; nothing was done."]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_actions_run_outside_the_request_transaction(
+    admin_client: Client, spy: TransactionSpyProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ATOMIC_REQUESTS on, the list's actions still run outside any transaction: "send again" calls the
+    provider at once, and its notice gives the copy's real state."""
+    monkeypatch.setitem(connections["default"].settings_dict, "ATOMIC_REQUESTS", True)
+    failed = store(state=SMSState.ERROR)
+    page = act(admin_client, "send_again", failed)
+    copy = OutputSMSMessage.objects.exclude(pk=failed.pk).get()
+    assert spy.in_transaction == [False]
+    assert copy.state == "sent"
+    assert notices(page) == [f"1 message sent again: #{failed.pk} → #{copy.pk} (Sent)."]
 
 
 class TestActionPermissions:
@@ -372,6 +440,24 @@ class TestActionPermissions:
         assert '<option value="send_again">' in client.get(MESSAGES).content.decode()
         act(client, "send_again", failed)
         assert OutputSMSMessage.objects.count() == 2
+
+    def test_each_action_needs_its_own_permission(self) -> None:
+        """Send again comes with the add permission, check delivery now with the change permission."""
+        adder = staff("view_outputsmsmessage", "add_outputsmsmessage").get(MESSAGES).content.decode()
+        changer = staff("view_outputsmsmessage", "change_outputsmsmessage").get(MESSAGES).content.decode()
+        assert '<option value="send_again">' in adder
+        assert '<option value="check_delivery_now">' not in adder
+        assert '<option value="check_delivery_now">' in changer
+        assert '<option value="send_again">' not in changer
+
+    def test_view_only_staff_cannot_post_a_delivery_check(self, spy: TransactionSpyProvider) -> None:
+        """Posting "check delivery now" as view-only staff asks no provider."""
+        message = store(state=SMSState.SENDING)
+        spy.report(message.pk, Outcome.accepted(SMSState.DELIVERED))
+        act(staff("view_outputsmsmessage"), "check_delivery_now", message, follow=False)
+        assert spy.checked == []
+        message.refresh_from_db()
+        assert message.state == "sending"
 
 
 class TestTemplateAdmin:
