@@ -134,12 +134,12 @@ def _why_not_again(original: OutputSMSMessage) -> str | None:
 
 def _send_copy(original: OutputSMSMessage) -> OutputSMSMessage:
     related: list[RelatedObject] = [
-        RelatedObject(f"{link.content_type.app_label}.{link.content_type.model}", link.object_id)
-        for link in original.related_objects.select_related("content_type")
+        RelatedObject(f"{row.content_type.app_label}.{row.content_type.model}", row.object_id)
+        for row in original.related_objects.select_related("content_type")
     ]
     # Only the latest original is linked: a copy of a copy points at the copy, not at the whole chain.
     own_label = OutputSMSMessage._meta.label_lower
-    related = [link for link in related if link.content_type != own_label]
+    related = [item for item in related if item.content_type != own_label]
     related.append(RelatedObject.of(original))
     return api.send(
         original.recipient,
