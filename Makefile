@@ -39,11 +39,12 @@ test: lint types contracts pytest docs
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-# Pictures for the docs: the command line in tmux, drawn by the machine's headless Chromium (apt-get install tmux
-# chromium), into docs/screenshots/.
+# Pictures for the docs, drawn by the machine's headless Chromium (apt-get install tmux chromium), into
+# docs/screenshots/: the command line in tmux, and the Django admin.
 screenshots: $(STAMP)
 	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
 	$(BIN)/python scripts/cli_screenshots.py
+	$(BIN)/python scripts/admin_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -31,7 +31,7 @@ What is where:
   ``StorageError``, see :mod:`adapters_django.errors`);
 - management commands ``check_sms_delivery`` (cron: delivery reports, idle timeout) and ``send_messages_batch``
   (the outbox worker step; also publishes messages left WAITING by a crash);
-- the admin: messages read-only with their related objects and reported prices, templates with a preview.
+- the admin: messages with state badges, search and a "send again" action; templates with a preview.
 """
 
 from adapters_django.api import send, send_template

@@ -48,7 +48,7 @@ from smscore.ports import (
     Storage,
     TemplateRepository,
 )
-from smscore.service import DeliveryCheckReport, OutboxReport, SMSService
+from smscore.service import DeliveryCheckReport, OutboxReport, SelectedCheckReport, SMSService
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState
 from smscore.templates import SMSTemplate
 
@@ -85,6 +85,7 @@ __all__ = [
     "SMSService",
     "SMSState",
     "SMSTemplate",
+    "SelectedCheckReport",
     "StateChange",
     "StatusCallbackReceiver",
     "Storage",

@@ -21,9 +21,17 @@ module             what lives in it
 """
 
 from smscore.service.context import Router
-from smscore.service.delivery import DeliveryCheckReport
+from smscore.service.delivery import DeliveryCheckReport, SelectedCheckReport
 from smscore.service.drafting import RESERVED_KEYWORDS
 from smscore.service.facade import SMSService
 from smscore.service.outbox import OutboxReport, ProviderFailures
 
-__all__ = ["RESERVED_KEYWORDS", "DeliveryCheckReport", "OutboxReport", "ProviderFailures", "Router", "SMSService"]
+__all__ = [
+    "RESERVED_KEYWORDS",
+    "DeliveryCheckReport",
+    "OutboxReport",
+    "ProviderFailures",
+    "Router",
+    "SMSService",
+    "SelectedCheckReport",
+]

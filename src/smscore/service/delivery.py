@@ -1,16 +1,17 @@
-"""Delivery checks: asking the providers what became of sent messages, and the idle timeout of messages that
-never get an answer."""
+"""Delivery checks: asking the providers what became of sent messages (all in flight, or the ones chosen), and
+the idle timeout of messages that never get an answer."""
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
 import attrs
 
+from smscore.errors import MessageNotFoundError
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import DeliveryChecker
@@ -19,7 +20,14 @@ from smscore.service.outbox import ProviderFailures, recover_expired_leases
 from smscore.service.recording import store
 from smscore.states import TRANSITIONS, SMSState
 
-__all__ = ["CHECKED_STATES", "DeliveryCheckReport", "check_delivery", "pending_checks"]
+__all__ = [
+    "CHECKED_STATES",
+    "DeliveryCheckReport",
+    "SelectedCheckReport",
+    "check_delivery",
+    "check_delivery_of",
+    "pending_checks",
+]
 
 log = logging.getLogger("smscore")
 
@@ -112,6 +120,82 @@ def pending_checks(ctx: ServiceContext) -> int:
 def _sent_after(state: SMSState, cutoff: datetime) -> datetime | None:
     """SENT messages are asked about only while recent: nothing else would ever end their checks."""
     return cutoff if state is SMSState.SENT else None
+
+
+@attrs.frozen
+class SelectedCheckReport:
+    """What :meth:`SMSService.check_delivery_of` did with each message it was given.
+
+    ``changed``: ``(before, after)`` for each message a provider's answer changed, ``after`` as stored;
+    ``unchanged``: messages asked about whose answer changed nothing; ``skipped``: ``(message, reason)`` for
+    messages not asked about (not sent yet, already final, or their provider cannot be asked); ``failed``:
+    messages whose provider could not be asked (the request failed: ask again later); ``missing``: ids of no
+    stored message.
+    """
+
+    changed: tuple[tuple[SMSMessage, SMSMessage], ...] = ()
+    unchanged: tuple[SMSMessage, ...] = ()
+    skipped: tuple[tuple[SMSMessage, str], ...] = ()
+    failed: tuple[SMSMessage, ...] = ()
+    missing: tuple[int, ...] = ()
+
+
+def check_delivery_of(ctx: ServiceContext, message_ids: Iterable[int]) -> SelectedCheckReport:
+    """See :meth:`smscore.service.SMSService.check_delivery_of`."""
+    missing: list[int] = []
+    skipped: list[tuple[SMSMessage, str]] = []
+    asked: dict[str, list[SMSMessage]] = {}
+    for message_id in dict.fromkeys(message_ids):
+        try:
+            message = ctx.messages.get(message_id)
+        except MessageNotFoundError:
+            missing.append(message_id)
+            continue
+        reason = _why_not_asked(ctx, message)
+        if reason is None:
+            asked.setdefault(message.provider or "", []).append(message)
+        else:
+            skipped.append((message, reason))
+    changed: list[tuple[SMSMessage, SMSMessage]] = []
+    unchanged: list[SMSMessage] = []
+    failed: list[SMSMessage] = []
+    tally = _Tally()  # the failures' errors are logged by _ask; the report names the messages
+    for name, messages in asked.items():
+        provider = ctx.providers[name]
+        assert isinstance(provider, DeliveryChecker)  # _why_not_asked let only these through
+        for start in range(0, len(messages), ctx.config.check_chunk_size):
+            chunk = messages[start : start + ctx.config.check_chunk_size]
+            reports = _ask(name, provider, chunk, tally)
+            if reports is None:
+                failed.extend(chunk)
+                continue
+            at = ctx.clock.now()
+            pairs = [(m, m if r is None else m.apply_report(r, at=at)) for m, r in zip(chunk, reports, strict=True)]
+            moved = [(old, new) for old, new in pairs if new is not old]
+            unchanged.extend(old for old, new in pairs if new is old)
+            saved = store(ctx, [old for old, _ in moved], [new for _, new in moved])
+            changed.extend(zip((old for old, _ in moved), saved, strict=True))
+    return SelectedCheckReport(
+        changed=tuple(changed),
+        unchanged=tuple(unchanged),
+        skipped=tuple(skipped),
+        failed=tuple(failed),
+        missing=tuple(missing),
+    )
+
+
+def _why_not_asked(ctx: ServiceContext, message: SMSMessage) -> str | None:
+    """Why a delivery check does not ask about ``message``, or None when it does."""
+    if message.state is SMSState.WAITING:
+        return "not sent yet"
+    if message.is_final:
+        return f"already final ({message.state.name.capitalize()})"
+    provider = ctx.providers.get(message.provider or "")
+    if provider is None:
+        return f"its provider {message.provider!r} is not configured"
+    if not isinstance(provider, DeliveryChecker):
+        return f"its provider {message.provider!r} cannot be asked about delivery"
+    return None
 
 
 def _check_provider(

@@ -18,7 +18,7 @@ from smscore.message import SMSMessage
 from smscore.ports import Clock, MessageRepository, RateLimiter, SMSProvider, TemplateRepository
 from smscore.service import callbacks, delivery, outbox, retention, sending
 from smscore.service.context import Router, ServiceContext
-from smscore.service.delivery import DeliveryCheckReport
+from smscore.service.delivery import DeliveryCheckReport, SelectedCheckReport
 from smscore.service.drafting import immediate, rule_router
 from smscore.service.outbox import OutboxReport
 from smscore.states import SMSState
@@ -238,6 +238,18 @@ class SMSService:
         """How many messages :meth:`check_delivery` would ask about now: the SENDING, UNKNOWN and recently SENT
         messages of the providers that report delivery (a progress total)."""
         return delivery.pending_checks(self._ctx)
+
+    def check_delivery_of(self, message_ids: Iterable[int]) -> SelectedCheckReport:
+        """Ask the providers now about the messages ``message_ids`` only (what an operator asks for a few
+        chosen messages), and store their answers through the transition table.
+
+        Messages in SENDING, UNKNOWN or SENT whose provider checks delivery are asked, per provider in chunks of
+        ``check_chunk_size``; the others are skipped with the reason (not sent yet, already final, a provider
+        that cannot be asked). Each id is read once: pass a bounded selection. Leases and the idle timeout are
+        left to :meth:`check_delivery`. A provider that cannot be reached changes nothing and raises nothing;
+        the report lists its messages as failed.
+        """
+        return delivery.check_delivery_of(self._ctx, message_ids)
 
     def handle_status_callback(
         self,
