@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import platform
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,161 +33,27 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-import smscore  # noqa: E402
-from smscore import SMSState  # noqa: E402
-
-
-class RemoteGateway:
-    """The fake ATS gateway running in its own process (see ``gateway_process.py``)."""
-
-    def __init__(self, *, keep_requests: bool = True, code: int | None = None) -> None:
-        options = json.dumps({"keep_requests": keep_requests, "code": code})
-        script = str(ROOT / "benchmarks" / "gateway_process.py")
-        self._process = subprocess.Popen(
-            [sys.executable, script, options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        self.url = self._read()
-
-    def _read(self) -> str:
-        assert self._process.stdout is not None
-        return self._process.stdout.readline().strip()
-
-    def _ask(self, command: str) -> str:
-        assert self._process.stdin is not None
-        self._process.stdin.write(command + "\n")
-        self._process.stdin.flush()
-        return self._read()
-
-    @property
-    def request_count(self) -> int:
-        """How many requests the gateway served."""
-        return int(self._ask("count"))
-
-    def bodies(self) -> list[bytes]:
-        """Every request body received, in order."""
-        with tempfile.NamedTemporaryFile(suffix=".pickle") as dump:
-            self._ask(f"dump {dump.name}")
-            bodies: list[bytes] = pickle.loads(Path(dump.name).read_bytes())
-        return bodies
-
-    def __enter__(self) -> RemoteGateway:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.write("quit\n")
-        self._process.stdin.close()
-        self._process.wait(timeout=30)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-
-
-RUNS = 3
-ATS_OPTIONS = {"username": "user", "password": "secret", "project_keyword": "kw", "output_sender_number": "ACME"}
-RESULTS: dict[str, dict[str, Any]] = {}
-
-
-def median_run(work: Callable[[], float], runs: int = RUNS) -> tuple[float, list[float]]:
-    """Run ``work`` (returning a rate) once to warm up, then ``runs`` times; return the median and all runs."""
-    work()
-    values = [work() for _ in range(runs)]
-    return statistics.median(values), values
-
-
-def record(name: str, value: float, limit: float | None, unit: str, runs: list[float], **extra: Any) -> None:
-    RESULTS[name] = {
-        "value": round(value, 2),
-        "limit": None if limit is None else round(limit, 2),
-        "unit": unit,
-        "runs": [round(r, 2) for r in runs],
-        **extra,
-    }
-
-
-def engine_for(path: Path) -> sa.Engine:
-    from adapters_sqlalchemy.storage import create_engine_for
-
-    return create_engine_for(f"sqlite:///{path}")
-
-
-def service_for(
-    path: Path,
-    provider: str = "dummy",
-    options: dict[str, Any] | None = None,
-    engine: sa.Engine | None = None,
-    **config: Any,
-) -> smscore.SMSService:
-    where: dict[str, Any] = (
-        {"storage_options": {"engine": engine}} if engine is not None else {"database_url": f"sqlite:///{path}"}
-    )
-    return smscore.build_service(
-        {"storage": "sqlalchemy", **where, "provider": provider, "provider_options": options or {}, **config}
-    )
-
-
-def recipients(n: int) -> list[str]:
-    return [f"+4207{i:08d}" for i in range(n)]
-
-
-def message_columns(path: Path) -> list[str]:
-    with sqlite3.connect(path) as db:
-        return [row[1] for row in db.execute("PRAGMA table_info(smscore_message)") if row[1] != "id"]
-
-
-def raw_row(columns: list[str], recipient: str, state: str = "waiting") -> tuple[Any, ...]:
-    now = datetime.now(UTC).isoformat()
-    values = {
-        "recipient": recipient,
-        "content": "Hello from the benchmark",
-        "state": state,
-        "created_at": now,
-        "changed_at": now,
-        "extra_data": "{}",
-        "extra_sender_data": "{}",
-        "attempts": 0,
-        "priority": 3,
-        "encoding": "GSM-7",
-        "segments": 1,
-        "provider": "default",
-        "backend": "providers.dummy.DummySMSBackend",
-        "version": 0,
-    }
-    return tuple(values.get(c) for c in columns)
-
-
-#: The outcome write of the raw limits: the columns a publish attempt or a report changes, compare-and-set.
-RAW_UPDATE = (
-    "UPDATE smscore_message SET state=?, changed_at=?, sent_at=?, attempts=?, provider_ref=?, extra_sender_data=?,"
-    " lease_expires_at=?, version=version+1 WHERE id=? AND version=?"
+from child_figures import bench_import, bench_peak_rss  # noqa: E402
+from harness import (  # noqa: E402
+    ATS_OPTIONS,
+    RAW_UPDATE,
+    RESULTS,
+    RemoteGateway,
+    engine_for,
+    fresh_database,
+    insert_sql,
+    median_run,
+    raw_connection,
+    raw_outcome,
+    raw_row,
+    recipients,
+    record,
+    seed_sending,
+    service_for,
 )
 
-
-def raw_outcome(message_id: int, state: str, version: int = 0) -> tuple[Any, ...]:
-    """The parameters of :data:`RAW_UPDATE` for one message reaching ``state``."""
-    now = datetime.now(UTC).isoformat()
-    return (state, now, now, 1, f"ref-{message_id}", "{}", None, message_id, version)
-
-
-def insert_sql(columns: list[str]) -> str:
-    """The raw limits' ``INSERT`` of a whole message row."""
-    return f"INSERT INTO smscore_message ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-
-
-def fresh_database(tmp: Path, label: str) -> tuple[Path, list[str]]:
-    """A new SQLite file with the schema, and the message columns of its raw ``INSERT``."""
-    path = tmp / f"{label}-{time.perf_counter_ns()}.db"
-    service_for(path).close()
-    return path, message_columns(path)
-
-
-def raw_connection(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
-
-
-# -- 1, 2: one message at a time ---------------------------------------------------------------------------
+import smscore  # noqa: E402
+from smscore import SMSState  # noqa: E402
 
 
 def bench_send(tmp: Path, n: int) -> None:
@@ -447,28 +311,6 @@ def bench_outbox(tmp: Path, n: int) -> None:
 # -- 6: delivery checks ---------------------------------------------------------------------------------------
 
 
-def seed_sending(path: Path, n: int, provider_url: str) -> None:
-    """n SENDING messages of the ATS provider, written straight into a fresh database."""
-    service_for(path, "ats", {**ATS_OPTIONS, "url": provider_url}).close()
-    columns = message_columns(path)
-    insert = insert_sql(columns)
-    db = raw_connection(path)
-    sent = datetime.now(UTC).isoformat()
-    sent_col = columns.index("sent_at")
-    backend_col = columns.index("backend")
-    db.execute("BEGIN")
-    for start in range(0, n, 10_000):
-        rows = []
-        for number in recipients(min(10_000, n - start)):
-            row = list(raw_row(columns, number, state="sending"))
-            row[sent_col] = sent
-            row[backend_col] = "providers.ats.ATSSMSBackend"
-            rows.append(tuple(row))
-        db.executemany(insert, rows)
-    db.execute("COMMIT")
-    db.close()
-
-
 CHECK_PAGE_SQL = "SELECT * FROM smscore_message WHERE state='sending' AND id > ? ORDER BY id LIMIT ?"
 
 
@@ -534,66 +376,6 @@ def bench_check_delivery(tmp: Path, n: int) -> None:
     record(
         "check_delivery", value, limit_value, "msgs/s", runs, share_of_limit=round(value / limit_value, 3), **details
     )
-
-
-# -- 7: memory of a large delivery check ----------------------------------------------------------------------
-
-PEAK_CHILD = """
-import resource, sys
-sys.path.insert(0, {root!r})
-import smscore
-service = smscore.build_service({{"storage": "sqlalchemy", "database_url": "sqlite:///{path}", "provider": "ats",
-    "provider_options": {options!r}, "check_chunk_size": 500}})
-report = service.check_delivery()
-assert report.changed == {n}, report
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
-def bench_peak_rss(tmp: Path, sizes: tuple[int, ...]) -> None:
-    peaks: dict[int, float] = {}
-    with RemoteGateway(keep_requests=False, code=23) as gateway:
-        for n in sizes:
-            path = tmp / f"rss-{n}.db"
-            seed_sending(path, n, gateway.url)
-            code = PEAK_CHILD.format(
-                root=str(ROOT), path=path, options={**ATS_OPTIONS, "url": gateway.url, "max_batch_size": 500}, n=n
-            )
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-            peaks[n] = int(out.stdout.strip().splitlines()[-1]) / 1024
-    largest = max(sizes)
-    record(
-        "check_delivery_peak_rss_mib",
-        peaks[largest],
-        None,
-        "MiB",
-        [peaks[n] for n in sizes],
-        by_count={str(n): round(peaks[n], 1) for n in sizes},
-        growth_mib=round(peaks[largest] - peaks[min(sizes)], 1),
-    )
-
-
-# -- 8: import time -------------------------------------------------------------------------------------------
-
-IMPORT_CHILD = """
-import sys, time
-start = time.perf_counter()
-import smscore
-elapsed = time.perf_counter() - start
-heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'django', 'sqlalchemy', 'alembic', 'boto3', 'botocore', 'twilio', 'httpx', 'celery', 'psycopg'})
-print(elapsed * 1000, len(heavy))
-"""
-
-
-def bench_import() -> None:
-    runs = []
-    for _ in range(RUNS + 2):
-        out = subprocess.run([sys.executable, "-c", IMPORT_CHILD], capture_output=True, text=True, check=True)
-        ms, heavy = out.stdout.split()
-        assert heavy == "0", "importing smscore loaded an adapter dependency"
-        runs.append(float(ms))
-    runs = runs[1:]
-    record("import_ms", statistics.median(runs), None, "ms", runs, adapter_dependencies_loaded=0)
 
 
 # -- main -----------------------------------------------------------------------------------------------------
