@@ -27,8 +27,8 @@ What is where:
   ``PYMESS_SMS_PUBLIC_BASE_URL = "https://example.com/sms"``;
 - :mod:`adapters_django.signals`: ``sms_state_changed``, sent for every state change of a message;
 - :mod:`adapters_django.checks`: system checks naming the wrong setting;
-- :mod:`adapters_django.repositories`: the core's storage ports on the ORM (database errors raise the core's
-  ``StorageError``, see :mod:`adapters_django.errors`);
+- :mod:`adapters_django.repositories` and :mod:`adapters_django.template_repository`: the core's storage ports
+  on the ORM (database errors raise the core's ``StorageError``, see :mod:`adapters_django.errors`);
 - management commands ``check_sms_delivery`` (cron: delivery reports, idle timeout) and ``send_messages_batch``
   (the outbox worker step; also publishes messages left WAITING by a crash);
 - the admin: messages with state badges, search and a "send again" action; templates with a preview.

@@ -97,7 +97,7 @@ def send_template(
     """
     service = get_service()
     templates = service.templates
-    from adapters_django.repositories import DjangoTemplateRepository, template_not_found
+    from adapters_django.template_repository import DjangoTemplateRepository, template_not_found
 
     if not isinstance(templates, DjangoTemplateRepository):  # pragma: no cover - wiring always builds this one
         raise TypeError("the configured storage is not the Django storage")
@@ -123,7 +123,7 @@ def send_with_template(
     What :meth:`AbstractSMSTemplate.send <adapters_django.models.AbstractSMSTemplate.send>` does; see
     :func:`send_template` for the arguments, the result and the errors.
     """
-    from adapters_django.repositories import pinned_template
+    from adapters_django.template_repository import pinned_template
 
     service = get_service()
     immediate = options.pop("send_immediately", None)

@@ -1,5 +1,5 @@
-"""The core's storage ports on the Django ORM: :class:`DjangoMessageRepository` and
-:class:`DjangoTemplateRepository`.
+"""The core's message storage port on the Django ORM: :class:`DjangoMessageRepository` (templates live in
+:mod:`adapters_django.template_repository`).
 
 Every method is atomic on its own (``transaction.atomic``; inside a caller's transaction it becomes a savepoint)
 and raises the core's :class:`~smscore.StorageError` for a database error (see :mod:`adapters_django.errors`).
@@ -19,8 +19,6 @@ state, it only stores what the core decided.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -29,11 +27,9 @@ import attrs
 from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Count, F, Q
-from django.template import TemplateSyntaxError
 
 from adapters_django.errors import storage_errors
-from adapters_django.models import AbstractSMSTemplate, OutputSMSMessage, OutputSMSRelatedObject, get_template_model
-from adapters_django.rendering import DjangoTemplateRenderer
+from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, get_template_model
 from smscore import (
     ConcurrentUpdateError,
     DuplicateIdempotencyKeyError,
@@ -41,19 +37,11 @@ from smscore import (
     RelatedObject,
     SMSMessage,
     SMSState,
-    SMSTemplate,
-    TemplateNotFoundError,
-    TemplateRenderError,
 )
 from smscore.rows import DATETIME_FIELDS, READ_FIELDS, SAVED_FIELDS, message_from_row, row_values
-from smscore.templates import TemplateRenderer
 
 __all__ = [
     "DjangoMessageRepository",
-    "DjangoSMSTemplate",
-    "DjangoTemplateRepository",
-    "pinned_template",
-    "template_not_found",
 ]
 
 #: Marks rows chosen by an SQLite claim until their lease is written (in the same transaction, never seen
@@ -63,23 +51,9 @@ _CLAIM_MARK: Final = datetime(1970, 1, 1, tzinfo=UTC)
 #: Query parameters per ``IN (...)`` list, far below every database's limit.
 _CHUNK: Final = 500
 
-_pinned: contextvars.ContextVar[AbstractSMSTemplate | None] = contextvars.ContextVar(
-    "smscore_pinned_template", default=None
-)
 
-
-@contextlib.contextmanager
-def pinned_template(template: AbstractSMSTemplate) -> Iterator[None]:
-    """Within the block, :meth:`DjangoTemplateRepository.get` of ``template.slug`` returns this very instance
-    (unsaved changes and all), so ``template.send(...)`` renders what the caller holds."""
-    token = _pinned.set(template)
-    try:
-        yield
-    finally:
-        _pinned.reset(token)
-
-
-def _aware(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
+    """``value`` as an aware datetime (naive values are read as UTC)."""
     if value is None or value.tzinfo is not None:
         return value
     # Only reachable with USE_TZ = False, which the system checks refuse: read it as UTC rather than crash.
@@ -100,7 +74,7 @@ def _saved_columns(message: SMSMessage) -> dict[str, Any]:
 
 def _message(row: dict[str, Any], related: Mapping[int, tuple[RelatedObject, ...]]) -> SMSMessage:
     for name in DATETIME_FIELDS:
-        row[name] = _aware(row[name])
+        row[name] = as_utc(row[name])
     return message_from_row(row, related.get(row["id"], ()))
 
 
@@ -385,120 +359,3 @@ class DjangoMessageRepository:
             OutputSMSRelatedObject.objects.using(self.using).filter(output_sms_message_id__in=ids).delete()
             _, per_model = self._rows.filter(pk__in=ids).delete()
             return int(per_model.get(OutputSMSMessage._meta.label, 0))
-
-
-_NOT_FOUND: dict[type[Any], type[TemplateNotFoundError]] = {}
-
-
-def template_not_found(model: type[AbstractSMSTemplate], slug: str) -> TemplateNotFoundError:
-    """The error for a missing template: a :class:`~smscore.TemplateNotFoundError` that is also the model's
-    ``DoesNotExist``, so both the core's and Django's way of catching it work."""
-    error_class = _NOT_FOUND.get(model)
-    if error_class is None:
-        error_class = type(
-            f"{model.__name__}NotFound",
-            (TemplateNotFoundError, model.DoesNotExist),
-            {"__module__": __name__, "__doc__": f"No {model.__name__} has the slug."},
-        )
-        _NOT_FOUND[model] = error_class
-    return error_class(slug)
-
-
-@attrs.frozen(kw_only=True)
-class DjangoSMSTemplate(SMSTemplate):
-    """A core :class:`~smscore.SMSTemplate` backed by a template model instance.
-
-    ``get_body``, ``render_body`` and ``can_send`` call the instance's methods, so overrides on a project's own
-    template model apply to the core's ``send_template`` too. Rendering uses the instance's ``render_body``
-    (Django's engine by default), not the core's renderer; Django's ``TemplateSyntaxError`` becomes a
-    :class:`~smscore.TemplateRenderError`.
-    """
-
-    instance: AbstractSMSTemplate = attrs.field(eq=False, repr=False)
-
-    @classmethod
-    def of(cls, instance: AbstractSMSTemplate) -> DjangoSMSTemplate:
-        """Wrap a template model instance."""
-        return cls(
-            slug=instance.slug,
-            body=instance.body,
-            is_active=instance.is_active,
-            created_at=_aware(instance.created_at),
-            changed_at=_aware(instance.changed_at),
-            instance=instance,
-        )
-
-    def get_body(self) -> str:
-        """The instance's :meth:`~adapters_django.models.AbstractSMSTemplate.get_body`."""
-        return str(self.instance.get_body())
-
-    def render_body(self, context: Mapping[str, Any], renderer: TemplateRenderer | None = None) -> str:
-        """The instance's ``render_body(context)``. Raises :class:`~smscore.TemplateRenderError`."""
-        try:
-            return str(self.instance.render_body(dict(context)))
-        except TemplateSyntaxError as exc:
-            raise TemplateRenderError(f"template {self.slug!r} cannot be rendered: {exc}") from exc
-
-    def can_send(self, recipient: str, context: Mapping[str, Any]) -> bool:
-        """The instance's ``can_send(recipient, context)``."""
-        return bool(self.instance.can_send(recipient, dict(context)))
-
-
-class DjangoTemplateRepository:
-    """A :class:`smscore.ports.TemplateRepository` over the template model.
-
-    ``model`` defaults to the one ``PYMESS_SMS_TEMPLATE_MODEL`` names; ``using`` is the database alias.
-    Templates come back as :class:`DjangoSMSTemplate`.
-    """
-
-    def __init__(self, model: type[AbstractSMSTemplate] | None = None, *, using: str = DEFAULT_DB_ALIAS) -> None:
-        self._model = model
-        self.using = using
-
-    @property
-    def model(self) -> type[AbstractSMSTemplate]:
-        """The template model."""
-        return self._model or get_template_model()
-
-    @property
-    def _manager(self) -> Any:
-        return self.model._default_manager.using(self.using)
-
-    @storage_errors()
-    def get(self, slug: str) -> SMSTemplate:
-        """See :meth:`smscore.ports.TemplateRepository.get`; the error is also the model's ``DoesNotExist``."""
-        pinned = _pinned.get()
-        if pinned is not None and pinned.slug == slug:
-            return DjangoSMSTemplate.of(pinned)
-        try:
-            instance = self._manager.get(slug=slug)
-        except self.model.DoesNotExist:
-            raise template_not_found(self.model, str(slug)) from None
-        return DjangoSMSTemplate.of(instance)
-
-    @storage_errors()
-    def save(self, template: SMSTemplate) -> SMSTemplate:
-        """See :meth:`smscore.ports.TemplateRepository.save`; the body is checked in Django's template language."""
-        DjangoTemplateRenderer().validate(template.get_body())
-        with transaction.atomic(using=self.using):
-            instance = self._manager.select_for_update().filter(slug=template.slug).first()
-            if instance is None:
-                instance = self.model(slug=template.slug)
-            instance.body = template.body
-            instance.is_active = template.is_active
-            if template.created_at is not None:
-                instance.created_at = template.created_at
-            instance.save(using=self.using)
-        return DjangoSMSTemplate.of(instance)
-
-    @storage_errors()
-    def delete(self, slug: str) -> None:
-        """See :meth:`smscore.ports.TemplateRepository.delete`."""
-        deleted, _ = self._manager.filter(slug=slug).delete()
-        if not deleted:
-            raise template_not_found(self.model, slug)
-
-    @storage_errors()
-    def list(self) -> list[SMSTemplate]:
-        """See :meth:`smscore.ports.TemplateRepository.list`."""
-        return [DjangoSMSTemplate.of(instance) for instance in self._manager.order_by("slug")]

@@ -27,7 +27,8 @@ def build_storage(config: SMSConfig) -> Storage:
     from django.db import connections
 
     from adapters_django.rate_limit import DjangoRateLimiter
-    from adapters_django.repositories import DjangoMessageRepository, DjangoTemplateRepository
+    from adapters_django.repositories import DjangoMessageRepository
+    from adapters_django.template_repository import DjangoTemplateRepository
 
     database = config.storage_options.get("database", DEFAULT_DB_ALIAS)
     if database not in connections.settings:
