@@ -10,7 +10,7 @@ from django.test import override_settings
 
 import adapters_django
 from adapters_django.models import OutputSMSMessage, SMSTemplate
-from adapters_django.repositories import DjangoTemplateRepository
+from adapters_django.template_repository import DjangoTemplateRepository
 from providers.dummy import DummySMSBackend
 from smscore import (
     InvalidRecipientError,

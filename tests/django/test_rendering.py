@@ -11,7 +11,8 @@ from django.test import Client
 
 from adapters_django.models import OutputSMSMessage, SMSTemplate
 from adapters_django.rendering import render_template, validate_template
-from adapters_django.repositories import DjangoMessageRepository, DjangoTemplateRepository
+from adapters_django.repositories import DjangoMessageRepository
+from adapters_django.template_repository import DjangoTemplateRepository
 from providers.dummy import DummySMSBackend
 from smscore import SMSService, TemplateRenderError
 from smscore.budget import RenderBudget, metered

@@ -13,7 +13,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connections, transaction
 
 from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, SMSTemplate
-from adapters_django.repositories import DjangoMessageRepository, DjangoTemplateRepository
+from adapters_django.repositories import DjangoMessageRepository
+from adapters_django.template_repository import DjangoTemplateRepository
 from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSService, SMSState
 from smscore.rows import READ_FIELDS
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message

@@ -12,7 +12,8 @@ from django.db.models import Model
 from adapters_django.errors import DatabaseUnavailableError
 from adapters_django.models import OutputSMSMessage, SMSRateLimit, SMSTemplate
 from adapters_django.rate_limit import DjangoRateLimiter
-from adapters_django.repositories import DjangoMessageRepository, DjangoTemplateRepository
+from adapters_django.repositories import DjangoMessageRepository
+from adapters_django.template_repository import DjangoTemplateRepository
 from smscore import StorageError
 from tests.contracts.repositories import T0, make_message
 
