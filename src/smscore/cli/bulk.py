@@ -26,6 +26,9 @@ from smscore.errors import InvalidMessageError, SMSError, TemplateError
 
 __all__ = ["send_many"]
 
+#: What ``send_many`` raises for one bad item: that row is refused and the others are stored.
+_ROW_ERRORS = (InvalidMessageError, TemplateError)
+
 #: Columns with a meaning of their own; the rest are extra data or template variables.
 _RECIPIENT, _CONTENT, _TEMPLATE, _TAG = "recipient", "content", "template", "tag"
 #: More columns than any campaign needs: a header beyond this is not a campaign file.
@@ -151,7 +154,7 @@ def _rows(ctx: Context, stream: IO[bytes]) -> Iterator[_Row]:
     """The data rows of ``stream`` as items for ``send_many``; a row that cannot be one carries its error."""
     reader = csv.reader(_lines(stream))
     header = _header(_next(reader))
-    build = _TemplateRows(ctx, header) if _TEMPLATE in header else _ContentRows(header)
+    build = _TemplateRows(header) if _TEMPLATE in header else _ContentRows(header)
     start = reader.line_num + 1
     while (values := _next(reader, start)) is not None:
         if values:
@@ -208,36 +211,20 @@ class _ContentRows:
 
 
 class _TemplateRows:
-    """Rows with a ``template`` column: rendered here with the other columns as variables."""
+    """Rows with a ``template`` column: ``send_many`` renders the template with the other columns as variables."""
 
-    def __init__(self, ctx: Context, header: Sequence[str]) -> None:
-        self.service = ctx.service
+    def __init__(self, header: Sequence[str]) -> None:
         self.variables = [name for name in header if name not in {_RECIPIENT, _TEMPLATE, _TAG}]
-        self.templates: dict[str, Any] = {}
 
     def __call__(self, fields: Mapping[str, str]) -> dict[str, Any]:
-        from smscore.phone import normalize_recipient
-
-        template = self._template(fields[_TEMPLATE])
-        recipient = normalize_recipient(fields[_RECIPIENT], default_region=self.service.config.default_region)
-        context = {name: fields[name] for name in self.variables}
-        if not template.can_send(recipient, context):
-            raise CLIError(f"template {template.slug!r} refused to send to {recipient}")
-        item: dict[str, Any] = {"recipient": recipient, "content": template.render_body(context, self.service.renderer)}
+        item: dict[str, Any] = {
+            "recipient": fields[_RECIPIENT],
+            "template": fields[_TEMPLATE],
+            "context": {name: fields[name] for name in self.variables},
+        }
         if fields.get(_TAG):
             item["tag"] = fields[_TAG]
         return item
-
-    def _template(self, slug: str) -> Any:
-        if slug not in self.templates:
-            try:
-                self.templates[slug] = self.service.templates.get(slug)
-            except TemplateError as exc:
-                self.templates[slug] = exc
-        found = self.templates[slug]
-        if isinstance(found, Exception):
-            raise found
-        return found
 
 
 def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
@@ -257,7 +244,7 @@ def _send_chunk(ctx: Context, args: argparse.Namespace, chunk: Sequence[_Row], t
     sendable = [row for row in chunk if row.item is not None]
     try:
         _store(ctx, args, sendable, tally)
-    except InvalidMessageError:
+    except _ROW_ERRORS:
         raise
     except SMSError as exc:
         raise CLIError(
@@ -275,7 +262,7 @@ def _store(ctx: Context, args: argparse.Namespace, rows: Sequence[_Row], tally: 
         sent = ctx.service.send_many(
             [row.item for row in rows if row.item is not None], tag=args.tag, priority=args.priority
         )
-    except InvalidMessageError as exc:
+    except _ROW_ERRORS as exc:
         if len(rows) == 1:
             tally.refused.append(_Refusal(rows[0].line, _without_index(str(exc))))
             return

@@ -194,7 +194,10 @@ class SMSService:
 
         Each item is a recipient (then ``content`` is required) or a mapping with ``recipient`` and optionally
         ``content``, ``tag``, ``priority``, ``sender``, ``provider``, ``related_objects`` and ``extra_data``
-        overriding the shared arguments. Every item is validated before anything is stored: one bad item raises
+        overriding the shared arguments. Instead of ``content``, an item may name a stored ``template`` (a slug)
+        and its ``context``: it is checked and rendered as :meth:`send_template` does it (an inactive template, a
+        template that refuses the recipient or a failed render refuses the whole call) and the message records the
+        template's slug. Every item is validated before anything is stored: one bad item raises
         (naming its index) and nothing is stored. Returns the messages in the order given.
         """
         shared = {

@@ -14,13 +14,24 @@ from smscore.service.context import ServiceContext
 from smscore.service.drafting import BatchMemo, immediate, prepare
 from smscore.service.publishing import publish
 from smscore.service.recording import announce_new
-from smscore.templates import check_context
+from smscore.templates import SMSTemplate, check_context
 
 __all__ = ["send", "send_many", "send_template"]
 
 #: The keys a ``send_many`` item may have: its recipient, and the shared arguments it overrides.
 _ITEM_KEYS: Final = frozenset(
-    {"recipient", "content", "related_objects", "tag", "priority", "sender", "provider", "extra_data"}
+    {
+        "recipient",
+        "content",
+        "template",
+        "context",
+        "related_objects",
+        "tag",
+        "priority",
+        "sender",
+        "provider",
+        "extra_data",
+    }
 )
 
 
@@ -94,10 +105,15 @@ def send_many(
     """See :meth:`smscore.service.SMSService.send_many`; ``shared`` holds the arguments every item may override."""
     publish_now = immediate(ctx.config, send_immediately)
     memo = BatchMemo(ctx.clock.now())
+    templates: dict[str, SMSTemplate] = {}
     drafts = []
     for index, item in enumerate(recipients):
         fields = _item_fields(index, item, shared)
         try:
+            if "template" in fields:
+                _render_item(ctx, fields, templates)
+            elif fields["content"] is None:
+                raise InvalidMessageError("no content")
             drafts.append(prepare(ctx, idempotency_key=None, immediate=publish_now, memo=memo, **fields))
         except InvalidMessageError as exc:
             raise type(exc)(f"item {index}: {exc}") from exc
@@ -120,6 +136,25 @@ def _item_fields(index: int, item: str | Mapping[str, Any], shared: Mapping[str,
         fields.update(item)
     else:
         fields["recipient"] = item
-    if fields["content"] is None:
-        raise InvalidMessageError(f"item {index}: no content")
     return fields
+
+
+def _render_item(ctx: ServiceContext, fields: dict[str, Any], templates: dict[str, SMSTemplate]) -> None:
+    """Replace an item's ``template`` and ``context`` with its rendered ``content`` and ``template_slug``, checked
+    as :func:`send_template` checks them (each template is read once per call)."""
+    slug = fields.pop("template")
+    context = check_context(fields.pop("context", None))
+    if fields["content"] is not None:
+        raise InvalidMessageError("both content and a template")
+    template = templates.get(slug)
+    if template is None:
+        template = templates[slug] = ctx.templates.get(slug)
+    if not template.is_active:
+        raise TemplateInactiveError(template.slug)
+    recipient = normalize_recipient(fields["recipient"], default_region=ctx.config.default_region)
+    if not template.can_send(recipient, context):
+        raise InvalidMessageError(f"template {template.slug!r} refuses to send to {recipient}")
+    with metered(ctx.config.render_budget):
+        fields["content"] = template.render_body(context, ctx.renderer)
+    fields["recipient"] = recipient
+    fields["template_slug"] = template.slug
