@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+import smscore
 from tests.cli.conftest import CLI, command, environment
 
 RECIPIENT = "+420777123456"
@@ -138,6 +139,23 @@ class TestTemplateRows:
         assert result.status == 1
         assert "smscore: line 3: no SMS template with slug 'nope'" in result.stderr
         assert [c for _, c, _, _ in _stored(cli)] == ["Hello Eva, your code is 0042", "Hello Ann, your code is 7"]
+        conn = sqlite3.connect(cli.cwd / "smscore.db")
+        try:
+            slugs = [slug for (slug,) in conn.execute("SELECT template_slug FROM smscore_message ORDER BY id")]
+        finally:
+            conn.close()
+        assert slugs == ["welcome", "welcome"]
+
+    def test_a_row_of_an_inactive_template_is_refused(self, cli: CLI) -> None:
+        """The command goes through the service's template checks: an inactive template sends nothing."""
+        ok = smscore.build_service({"database_url": f"sqlite:///{cli.cwd / 'smscore.db'}"})
+        with ok:
+            ok.templates.save(smscore.SMSTemplate(slug="old", body="Hi {{ name }}", is_active=False))
+        result = cli("send-many", _write(cli, "recipient,template,name\n+420777123456,old,Eva\n"))
+        assert result.status == 1
+        assert "line 2:" in result.stderr
+        assert "old" in result.stderr
+        assert _stored(cli) == []
 
 
 class TestBadFiles:

@@ -134,6 +134,8 @@ def _item_fields(index: int, item: str | Mapping[str, Any], shared: Mapping[str,
             problem = f"unknown keys {sorted(unknown)}" if unknown else "no recipient"
             raise InvalidMessageError(f"item {index}: {problem}")
         fields.update(item)
+        if "template" in item and "content" not in item:
+            fields["content"] = None  # the shared content is for the items without a template
     else:
         fields["recipient"] = item
     return fields
