@@ -9,10 +9,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from smscore import SMSConfig
+from smscore import SMSConfig, redaction
 from smscore.redaction import SecretFilter, protect_logs, secrets_in
 
 TOKEN = "tok-5e3c7a1f9b2d4e6a"
+
+
+@pytest.fixture(autouse=True)
+def no_other_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from a process-wide filter that knows no secret: services built by other tests register
+    theirs ("secret", "token"...), and secrets add up for the life of the process."""
+    monkeypatch.setattr(redaction._FILTER, "_secrets", set())
+    monkeypatch.setattr(redaction._FILTER, "_pattern", None)
 
 
 @pytest.fixture
