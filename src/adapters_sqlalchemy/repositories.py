@@ -60,7 +60,7 @@ from smscore.errors import (
     TemplateNotFoundError,
 )
 from smscore.message import RelatedObject, SMSMessage
-from smscore.ports import MessageRepository
+from smscore.ports import MessageRepository, check_new_batch
 from smscore.query import MessageQuery
 from smscore.rows import SAVED_FIELDS
 from smscore.states import SMSState
@@ -119,7 +119,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
         batch = list(messages)
         if not batch:
             return []
-        _check_new(batch)
+        check_new_batch(batch)
         try:
             with storage_errors(integrity=False), self.engine.begin() as conn:
                 return self._insert(conn, batch)
@@ -437,15 +437,3 @@ class SQLAlchemyTemplateRepository:
 
 def _state_values(states: Collection[SMSState]) -> list[str]:
     return sorted(SMSState(state).value for state in states)
-
-
-def _check_new(batch: Sequence[SMSMessage]) -> None:
-    seen: set[str] = set()
-    for message in batch:
-        if message.id is not None:
-            raise ValueError(f"message already has id {message.id}; use save()")
-        key = message.idempotency_key
-        if key is not None:
-            if key in seen:
-                raise ValueError(f"idempotency key {key!r} given twice in one batch")
-            seen.add(key)
