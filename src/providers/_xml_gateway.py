@@ -6,9 +6,9 @@ scrubbed from everything that leaves. The pure half is :mod:`providers._gateway_
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Required, Self, TypedDict, Unpack
+from typing import Any, ClassVar, Required, Self, TypedDict, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -79,6 +79,9 @@ def gateway_options(provider: str, default_url: str, *own: Option) -> OptionSpec
             "a request that timed out may still be processed",
         ),
     )
+
+
+_R = TypeVar("_R")
 
 
 def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
@@ -192,18 +195,11 @@ class XMLGatewayBackend(SMSBackend):
                 outcomes[index] = Outcome.rejected("message has no id: store it before publishing")
             else:
                 sendable.append(index)
-        for chunk in _chunks(sendable, self._max_batch_size):
-            batch = [messages[index] for index in chunk]
-            try:
-                results = self._publish_chunk(batch)
-            except Exception as exc:
-                # A defect of ours, not the gateway's: the request may have left, so never re-send blindly.
-                self._log(logging.ERROR, "publishing %d message(s) failed unexpectedly: %r", len(batch), exc)
-                results = failure_outcomes(
-                    Failure(FailureKind.AMBIGUOUS, f"unexpected {type(exc).__name__} while publishing"),
-                    batch,
-                    prefix=self._wire.prefix,
-                )
+        for chunk, batch, results in self._per_request(messages, sendable, self._publish_chunk, "publishing"):
+            if isinstance(results, Exception):
+                # The request may have left: never re-send blindly.
+                failure = Failure(FailureKind.AMBIGUOUS, f"unexpected {type(results).__name__} while publishing")
+                results = failure_outcomes(failure, batch, prefix=self._wire.prefix)
             for index, outcome in zip(chunk, results, strict=True):
                 outcomes[index] = self._scrub(outcome)
         return [outcome for outcome in outcomes if outcome is not None]
@@ -219,13 +215,9 @@ class XMLGatewayBackend(SMSBackend):
         checkable = [index for index, message in enumerate(messages) if message.id is not None and message.id >= 0]
         answered = 0
         failure: str | None = None
-        for chunk in _chunks(checkable, self._max_batch_size):
-            batch = [messages[index] for index in chunk]
-            try:
-                results = self._check_chunk(batch)
-            except Exception as exc:
-                self._log(logging.ERROR, "delivery check of %d message(s) failed unexpectedly: %r", len(batch), exc)
-                failure = f"unexpected {type(exc).__name__}"
+        for chunk, _, results in self._per_request(messages, checkable, self._check_chunk, "delivery check of"):
+            if isinstance(results, Exception):
+                failure = f"unexpected {type(results).__name__}"
                 continue
             if isinstance(results, Failure):
                 failure = results.reason
@@ -238,6 +230,24 @@ class XMLGatewayBackend(SMSBackend):
         return reports
 
     # -- one request -------------------------------------------------------------------------------------
+
+    def _per_request(
+        self,
+        messages: Sequence[SMSMessage],
+        indexes: Sequence[int],
+        request: Callable[[list[SMSMessage]], _R],
+        what: str,
+    ) -> Iterator[tuple[Sequence[int], list[SMSMessage], _R | Exception]]:
+        """Each chunk of ``indexes`` (at most :attr:`max_batch_size`), its messages, and what ``request`` gave
+        for them, or the exception it raised: a defect of ours, not the gateway's, logged here."""
+        for chunk in _chunks(indexes, self._max_batch_size):
+            batch = [messages[index] for index in chunk]
+            try:
+                result: _R | Exception = request(batch)
+            except Exception as exc:
+                self._log(logging.ERROR, "%s %d message(s) failed unexpectedly: %r", what, len(batch), exc)
+                result = exc
+            yield chunk, batch, result
 
     def _exchange(self, body: bytes, what: str, messages: Sequence[SMSMessage]) -> Answer | Failure:
         name, count = self._wire.table.name, len(messages)
