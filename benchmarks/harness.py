@@ -34,6 +34,8 @@ class RemoteGateway:
             [sys.executable, script, options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.url = self._read()
+        #: The gateway process's id (for its CPU time).
+        self.pid = self._process.pid
 
     def _read(self) -> str:
         assert self._process.stdout is not None

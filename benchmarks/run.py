@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+import postgres  # noqa: E402
+from chart import scaling_svg  # noqa: E402
 from child_figures import bench_import, bench_peak_rss  # noqa: E402
 from harness import (  # noqa: E402
     ATS_OPTIONS,
@@ -401,6 +403,15 @@ def main() -> int:
             ("peak RSS", lambda: bench_peak_rss(tmp, (10_000 // scale, 100_000 // scale))),
             ("import", bench_import),
         ]
+        if postgres.reachable():
+            steps += [
+                ("PostgreSQL send", lambda: postgres.bench_pg_send(1000 // scale)),
+                ("PostgreSQL send_many", lambda: postgres.bench_pg_send_many(10_000 // scale)),
+                ("PostgreSQL outbox with ATS batches", lambda: postgres.bench_pg_outbox(10_000 // scale)),
+                ("PostgreSQL outbox, 1, 2 and 4 workers", lambda: postgres.bench_pg_scaling(20_000 // scale)),
+            ]
+        else:
+            print(f"PostgreSQL is not reachable at {postgres.POSTGRES}: its figures are left out", file=sys.stderr)
         for label, step in steps:
             print(f"... {label}", file=sys.stderr, flush=True)
             step()
@@ -413,13 +424,18 @@ def main() -> int:
     }
     output = {"machine": machine, "figures": RESULTS}
     args.output.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
+    chart = scaling_svg(RESULTS)
+    if chart is not None:
+        args.output.with_name("scaling.svg").write_text(chart, encoding="utf-8")
     print(f"\n{'figure':<28} {'value':>10} {'limit':>10} {'floor':>10}  unit     share")
     for name, figure in RESULTS.items():
         limit = "" if figure["limit"] is None else f"{figure['limit']:>10,.0f}"
         floor = f"{figure['floor']:>10,.0f}" if "floor" in figure else ""
         share = f"{figure['value'] / figure['limit']:.0%}" if figure["limit"] else ""
         print(f"{name:<28} {figure['value']:>10,.1f} {limit:>10} {floor:>10}  {figure['unit']:<8} {share}")
-    for name in ("check_delivery", "check_delivery_peak_rss_mib"):
+    for name in ("check_delivery", "check_delivery_peak_rss_mib", *(f"pg_outbox_workers_{k}" for k in (1, 2, 4))):
+        if name not in RESULTS:
+            continue
         extra = {k: v for k, v in RESULTS[name].items() if k not in {"value", "limit", "unit", "runs", "floor"}}
         print(f"  {name}: {extra}")
     print(f"\nresults written to {args.output} in {machine['seconds']} s")
