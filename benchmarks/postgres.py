@@ -21,13 +21,12 @@ from typing import Any
 
 import httpx
 import psycopg
-from harness import ATS_OPTIONS, RESULTS, RemoteGateway, median_run, recipients, record
+from harness import ATS_OPTIONS, RESULTS, XML_HEADERS, RemoteGateway, median_run, recipients, record, replay
 
 import smscore
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = os.environ.get("SMSCORE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-XML_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -143,7 +142,7 @@ def bench_pg_send(n: int) -> None:
 
     limit_value, _ = median_run(limit)
     value, runs = median_run(ours)
-    record("pg_send", value, limit_value, "msgs/s", runs, share_of_limit=round(value / limit_value, 3))
+    record("pg_send", value, limit_value, "msgs/s", runs)
 
 
 def bench_pg_send_many(n: int) -> None:
@@ -181,24 +180,7 @@ def bench_pg_send_many(n: int) -> None:
     limit_value, _ = median_run(lambda: raw(False))
     floor_value, _ = median_run(lambda: raw(True))
     value, runs = median_run(ours)
-    record(
-        "pg_send_many",
-        value,
-        limit_value,
-        "msgs/s",
-        runs,
-        share_of_limit=round(value / limit_value, 3),
-        floor=round(floor_value, 1),
-        share_of_floor=round(value / floor_value, 3),
-    )
-
-
-def replay(url: str, bodies: list[bytes]) -> float:
-    with httpx.Client(headers=XML_HEADERS) as client:
-        start = time.perf_counter()
-        for body in bodies:
-            client.post(url, content=body).raise_for_status()
-        return time.perf_counter() - start
+    record("pg_send_many", value, limit_value, "msgs/s", runs, floor=floor_value)
 
 
 def seed_waiting(conninfo: str, n: int) -> None:
@@ -252,15 +234,7 @@ def bench_pg_outbox(n: int) -> None:
 
     value, runs = median_run(ours)
     floor_value = statistics.median(floors[1:])
-    record(
-        "pg_outbox_ats_batch",
-        value,
-        statistics.median(limits[1:]),
-        "msgs/s",
-        runs,
-        floor=round(floor_value, 1),
-        share_of_floor=round(value / floor_value, 3),
-    )
+    record("pg_outbox_ats_batch", value, statistics.median(limits[1:]), "msgs/s", runs, floor=floor_value)
 
 
 # -- scaling with worker processes ----------------------------------------------------------------------------
