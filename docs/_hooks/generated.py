@@ -4,7 +4,7 @@ A page asks for a generated part with a marker on a line of its own, ``<!-- gene
 :func:`on_page_markdown` replaces it with what :data:`GENERATORS` makes of the code as it is now: the
 configuration keys (:mod:`smscore.config`), the Django settings (:mod:`adapters_django.conf`), every command of the
 ``smscore`` parser, every provider's option declarations, the error tree, the state table and diagram (from
-:data:`smscore.TRANSITIONS`) and the performance chart (from ``benchmarks/results.json``). A marker naming nothing
+:data:`smscore.TRANSITIONS`, drawn as SVG by :mod:`diagrams`), the architecture diagram and the performance chart (from ``benchmarks/results.json``). A marker naming nothing
 known, or code and its described keys disagreeing, fails the build. ``tests/docs`` imports this module to check
 the same agreements in the test suite.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import diagrams  # docs/_hooks/diagrams.py: MkDocs puts a hook's folder on the path while it loads the hook
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^<!-- generated: ([\w-]+)(?: ([\w-]+))? -->$", re.M)
@@ -431,24 +432,20 @@ def states() -> str:
 
 
 def state_diagram() -> str:
-    """A Mermaid state diagram of :data:`smscore.TRANSITIONS`."""
-    from smscore import FINAL_STATES, TRANSITIONS, SMSState
+    """The state diagram of :data:`smscore.TRANSITIONS`, as inline SVG (no script, no network)."""
+    from smscore import TRANSITIONS
 
-    lines = [
-        "```mermaid",
-        "stateDiagram-v2",
-        f"    [*] --> {SMSState.WAITING.name}",
-    ]
-    for state, targets in TRANSITIONS.items():
-        lines += [
-            f"    {state.name} --> {target.name}"
-            for target in sorted(targets, key=list(TRANSITIONS).index)
-        ]
-    lines += [
-        f"    {state.name} --> [*]"
-        for state in sorted(FINAL_STATES, key=list(TRANSITIONS).index)
-    ]
-    return "\n".join([*lines, "```"])
+    return _figure(diagrams.state_diagram(TRANSITIONS))
+
+
+def architecture_diagram() -> str:
+    """The core's layers (the import-linter contract) and the adapters around them, as inline SVG."""
+    return _figure(diagrams.architecture_diagram())
+
+
+def _figure(svg: str) -> str:
+    """An SVG drawing as one raw HTML block, which Markdown leaves alone."""
+    return f'<figure class="diagram">\n{svg}\n</figure>'
 
 
 # -- performance -----------------------------------------------------------------------------------------------
@@ -555,6 +552,7 @@ GENERATORS: Mapping[str, Callable[..., str]] = {
     "errors": errors,
     "states": states,
     "state-diagram": state_diagram,
+    "architecture-diagram": architecture_diagram,
     "performance-chart": performance_chart,
     "performance-table": performance_table,
 }

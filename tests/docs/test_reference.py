@@ -93,10 +93,44 @@ def test_every_generated_marker_is_known_and_every_page_is_in_the_navigation() -
 
 
 def test_the_state_diagram_has_every_transition() -> None:
-    """The diagram draws one arrow per allowed move of TRANSITIONS, and no other."""
-    from smscore import TRANSITIONS
+    """The diagram draws one arrow per allowed move of TRANSITIONS, and no other, each state once, and the
+    final states (derived from the table) with their double border."""
+    from smscore import FINAL_STATES, TRANSITIONS
 
-    arrows = set(re.findall(r"^    (\w+) --> (\w+)$", GENERATED.state_diagram(), re.M))
-    assert {(a, b) for a, b in arrows if "[*]" not in (a, b)} == {
-        (state.name, target.name) for state, targets in TRANSITIONS.items() for target in targets
-    }
+    svg = GENERATED.state_diagram()
+    arrows = re.findall(r"<path [^>]*><title>(\[\*\]|\w+) → (\w+)</title>", svg)
+    assert sorted(arrows) == sorted(
+        [("[*]", "WAITING")]
+        + [(state.name, target.name) for state, targets in TRANSITIONS.items() for target in targets]
+    )
+    labels = re.findall(r'font-weight="bold">(\w+)</text>', svg)
+    assert sorted(labels) == sorted(state.name for state in TRANSITIONS)
+    framed = re.findall(r'<g class="state">(?:<rect [^>]*/>){2}<text [^>]*>(\w+)</text>', svg)
+    assert set(framed) == {state.name for state in FINAL_STATES}
+
+
+def test_the_architecture_diagram_draws_every_layer_of_the_import_contract() -> None:
+    """Each layer of the import-linter layers contract is a box listing its public modules."""
+    import tomllib
+
+    project = tomllib.loads((DOCS.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    (contract,) = [c for c in project["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    svg = GENERATED.architecture_diagram()
+    for layer in contract["layers"]:
+        for module in layer.split(":"):
+            name = module.strip().removeprefix("smscore.")
+            assert name.startswith("_") or re.search(rf"(>| · ){name}( · |<)", svg), name
+
+
+def test_the_site_needs_no_network() -> None:
+    """No page draws with a script from a CDN (diagrams are SVG made at build time) and the theme asks for no
+    web font, so the site reads the same offline."""
+    import yaml
+
+    config = yaml.safe_load((DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["theme"].get("font") is False
+    assert [s for s in config.get("extra_javascript", []) if "//" in str(s)] == []
+    assert [b.where for page in pages() for b in blocks(page) if b.lang == "mermaid"] == []
+    built = GENERATED.expand("<!-- generated: state-diagram -->\n\n<!-- generated: architecture-diagram -->")
+    assert "<script" not in built
+    assert "http" not in built.replace("http://www.w3.org/2000/svg", "")
