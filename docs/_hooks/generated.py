@@ -12,6 +12,7 @@ the same agreements in the test suite.
 from __future__ import annotations
 
 import argparse
+import ast
 import html
 import json
 import re
@@ -214,6 +215,160 @@ def django_settings() -> str:
         core = f"<br>core key `{setting.core_key}`" if setting.core_key else ""
         rows.append([f"`{setting.name}`{core}", shown(setting.default), said])
     return table(["setting", "default", "what it is"], rows)
+
+
+# -- Django system checks --------------------------------------------------------------------------------------
+
+
+def described_checks() -> dict[str, str]:
+    """The id table of :mod:`adapters_django.checks`' docstring: check id -> the problem it reports."""
+    from adapters_django import checks
+
+    rows: dict[str, str] = {}
+    last = ""
+    for line in (checks.__doc__ or "").splitlines():
+        found = re.match(r"``(adapters_django\.[EW]\d{3})``\s+(.*)", line)
+        if found:
+            last = found[1]
+            rows[last] = found[2].strip()
+        elif last and line.startswith(" ") and line.strip():
+            rows[last] += " " + line.strip()
+        elif line.startswith("="):
+            last = ""
+    return rows
+
+
+def _texts(node: ast.expr | None, scope: ast.AST, module: Any) -> list[str]:
+    """The texts an expression of the checks module may hold: literals, module constants, both branches of a
+    conditional, the values a local name is given; an f-string with its holes shown as ``…``."""
+    if node is None or (isinstance(node, ast.Constant) and node.value is None):
+        return []
+    if isinstance(node, ast.Constant):
+        return [str(node.value)]
+    if isinstance(node, ast.JoinedStr):
+        return [
+            "".join(
+                str(part.value) if isinstance(part, ast.Constant) else "…"
+                for part in node.values
+            )
+        ]
+    if isinstance(node, ast.IfExp):
+        return _texts(node.body, scope, module) + _texts(
+            node.orelse, scope, module
+        )
+    if isinstance(node, ast.Name):
+        if hasattr(module, node.id):
+            return [str(getattr(module, node.id))]
+        return [
+            text
+            for assign in ast.walk(scope)
+            if isinstance(assign, ast.Assign)
+            and any(
+                isinstance(t, ast.Name) and t.id == node.id
+                for t in assign.targets
+            )
+            for text in _texts(assign.value, scope, module)
+        ]
+    return ["…"]
+
+
+def check_ids_in_code() -> dict[str, dict[str, Any]]:
+    """Every ``checks.Error``/``checks.Warning`` the checks module makes: id -> its level, the function that
+    makes it, the setting it names (``obj``) and its hints."""
+    import inspect
+
+    from adapters_django import checks
+
+    tree = ast.parse(inspect.getsource(checks))
+    found: dict[str, dict[str, Any]] = {}
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for call in ast.walk(function):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr in {"Error", "Warning"}
+            ):
+                continue
+            keywords = {k.arg: k.value for k in call.keywords}
+            (check_id,) = _texts(keywords.get("id"), function, checks)
+            entry = found.setdefault(
+                check_id,
+                {
+                    "level": call.func.attr,
+                    "function": function.name,
+                    "settings": [],
+                    "hints": [],
+                },
+            )
+            for key, into in (("obj", "settings"), ("hint", "hints")):
+                for text in _texts(keywords.get(key), function, checks):
+                    if text not in entry[into]:
+                        entry[into].append(text)
+    return found
+
+
+def check_checks_reference() -> None:
+    """Raise ``ValueError`` when the ids the checks make and the ids their docstring describes differ."""
+    code, described = set(check_ids_in_code()), set(described_checks())
+    if code != described:
+        raise ValueError(
+            f"check ids without a description in adapters_django.checks: {sorted(code - described)}; "
+            f"described but never raised: {sorted(described - code)}"
+        )
+
+
+def _registered(name: str, tree: ast.Module) -> str:
+    """The check function that makes a message: ``name`` itself, or the public function calling a helper."""
+    if not name.startswith("_"):
+        return name
+    return next(
+        function.name
+        for function in tree.body
+        if isinstance(function, ast.FunctionDef)
+        and not function.name.startswith("_")
+        and any(
+            isinstance(node, ast.Name) and node.id == name
+            for node in ast.walk(function)
+        )
+    )
+
+
+def django_checks() -> str:
+    """Every system check id of :mod:`adapters_django.checks`: level, what it reports, the setting it names,
+    the hint Django prints with it."""
+    import inspect
+
+    from adapters_django import checks
+
+    check_checks_reference()
+    made = check_ids_in_code()
+    tree = ast.parse(inspect.getsource(checks))
+    rows = []
+    for check_id, problem in described_checks().items():
+        entry = made[check_id]
+        named = [name for name in entry["settings"] if name != "…"]
+        where = (
+            ", ".join(f"`{name}`" for name in named) or "the setting at fault"
+        )
+        hints = "<br>".join(
+            html.escape(hint, quote=False).replace("|", "&#124;")
+            for hint in entry["hints"]
+        )
+        function = _registered(entry["function"], tree)
+        rows.append(
+            [
+                f'<a id="{check_id.split(".")[1]}"></a>`{check_id}`<br>'
+                f"{entry['level'].lower()}, `{function}`",
+                f"{markdown_of(problem)}<br>**Names:** {where}",
+                hints or "The message says what to change.",
+            ]
+        )
+    return table(
+        ["id", "reported when", "hint shown with it (… stands for details)"],
+        rows,
+    )
 
 
 # -- command line ----------------------------------------------------------------------------------------------
@@ -547,6 +702,7 @@ def performance_table() -> str:
 GENERATORS: Mapping[str, Callable[..., str]] = {
     "configuration": configuration,
     "django-settings": django_settings,
+    "django-checks": django_checks,
     "cli": cli,
     "provider-options": provider_options,
     "errors": errors,

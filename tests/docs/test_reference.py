@@ -134,3 +134,21 @@ def test_the_site_needs_no_network() -> None:
     built = GENERATED.expand("<!-- generated: state-diagram -->\n\n<!-- generated: architecture-diagram -->")
     assert "<script" not in built
     assert "http" not in built.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_every_django_check_id_is_described_in_the_reference_with_its_fix() -> None:
+    """The ids adapters_django.checks raises are the ids its docstring describes; each has a row in the generated
+    table and a line on fixing it in the page, so a new check without docs fails here."""
+    import inspect
+
+    from adapters_django import checks
+
+    raised = set(re.findall(r'id="(adapters_django\.[EW]\d{3})"', inspect.getsource(checks)))
+    assert raised == set(GENERATED.described_checks()) == set(GENERATED.check_ids_in_code())
+    reference = GENERATED.django_checks()
+    assert {check_id for check_id in raised if f"`{check_id}`" not in reference} == set()
+    page = (DOCS / "reference" / "django-checks.md").read_text(encoding="utf-8")
+    assert "<!-- generated: django-checks -->" in page
+    fixes = page.split("## Fixing them", 1)[1]
+    bold = {short for group in re.findall(r"^- \*\*([^*]+)\*\*", fixes, re.M) for short in group.split(", ")}
+    assert {check_id.split(".")[1] for check_id in raised} == bold
