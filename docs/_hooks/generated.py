@@ -155,10 +155,17 @@ def check_config_reference() -> None:
         )
 
 
-def configuration() -> str:
-    """Every configuration key: type, default, environment variable, Django setting, meaning."""
+def configuration(prefix: str = "") -> str:
+    """Every configuration key (or those starting with ``prefix``, for a how-to about them): type, default,
+    environment variable, Django setting, meaning."""
     check_config_reference()
-    described = described_config_keys()
+    described = {
+        key: row
+        for key, row in described_config_keys().items()
+        if key.startswith(prefix)
+    }
+    if not described:
+        raise ValueError(f"no configuration key starts with {prefix!r}")
     types, defaults, django = (
         _field_types(),
         _field_defaults(),
