@@ -220,8 +220,129 @@ def django_settings() -> str:
                 f"{setting.name} is read but not described in adapters_django.conf"
             )
         core = f"<br>core key `{setting.core_key}`" if setting.core_key else ""
-        rows.append([f"`{setting.name}`{core}", shown(setting.default), said])
-    return table(["setting", "default", "what it is"], rows)
+        rows.append(
+            [
+                f"`{setting.name}`<br>default {shown(setting.default)}{core}",
+                said,
+            ]
+        )
+    return table(["setting, default, core key", "what it is"], rows)
+
+
+#: What django-pymess 0.7.6 did with each setting adapters_django reads (the fact sheet's §3), and what is
+#: different now. Kept here, next to the generator, because it describes the ancestor: the code cannot say it.
+PYMESS_SETTINGS: Mapping[str, tuple[str, str]] = {
+    "PYMESS_SMS_SENDER_BACKEND": (
+        "not read (its docs still named it)",
+        "Read again: the one backend, named `default`.",
+    ),
+    "PYMESS_SMS_BACKENDS": (
+        "`{'default': dummy}`, shallow-merged with yours",
+        "Taken as given: no hidden dummy `default` that silently catches messages.",
+    ),
+    "PYMESS_ATS_SMS_CONFIG": (
+        "not read (its docs still named it)",
+        "Read again: options of every ATS backend.",
+    ),
+    "PYMESS_SMS_OPERATOR_CONFIG": (
+        "not read (its docs still named it)",
+        "Read again: options of every SMS-operator backend.",
+    ),
+    "PYMESS_SMS_DEFAULT_SENDER_BACKEND_NAME": (
+        "`default`",
+        "Defaults to the only backend when there is one; with several and none "
+        "called `default`, a system check (E001) asks you to name it.",
+    ),
+    "PYMESS_SMS_BACKEND_ROUTER": (
+        "its `DefaultBackendRouter`, which never chose",
+        "Your router classes work as they are, and the ancestor's "
+        "`DefaultBackendRouter` means no router. A function of the message, or "
+        "rules by prefix and tag, work too.",
+    ),
+    "PYMESS_SMS_USE_ACCENT": (
+        "`False`: every non-ASCII character dropped",
+        "`False` transliterates (`ž` → `z`, `€` → `EUR`): nothing vanishes.",
+    ),
+    "PYMESS_SMS_DEFAULT_PHONE_CODE": (
+        "none; prefixed to 9-character numbers",
+        "The country of national numbers; recipients are parsed and stored in "
+        "E.164, impossible numbers refused.",
+    ),
+    "PYMESS_SMS_DEFAULT_REGION": (
+        "(new)",
+        'The same as a region code (`"CZ"`).',
+    ),
+    "PYMESS_DEFAULT_MESSAGE_PRIORITY": (
+        "`3`, read once at import time",
+        "Read when the service is built, so `override_settings` works.",
+    ),
+    "PYMESS_SMS_BATCH_SENDING": (
+        "`False`",
+        "The same; the outbox retries with backoff.",
+    ),
+    "PYMESS_SMS_BATCH_SIZE": (
+        "`20` messages per command run, one request each",
+        "Messages per claim and provider batch (ATS and SMS-operator send "
+        "many per request).",
+    ),
+    "PYMESS_SMS_BATCH_MAX_NUMBER_OF_SEND_ATTEMPTS": (
+        "`3`, which made 4 attempts",
+        "Exactly this many attempts.",
+    ),
+    "PYMESS_SMS_BATCH_MAX_SECONDS_TO_SEND": (
+        "`3600` from creation, failing a backlog untried",
+        "No deadline unless set.",
+    ),
+    "PYMESS_SMS_RETRY_SENDING": (
+        "`True`, only with batch sending",
+        "The same.",
+    ),
+    "PYMESS_SMS_IDLE_MESSAGES_TIMEOUT_MINUTES": (
+        "`10` from creation",
+        "Measured from the send time, longer by default.",
+    ),
+    "PYMESS_SMS_LOG_IDLE_MESSAGES": ("`True`", "The same."),
+    "PYMESS_SMS_SET_ERROR_TO_IDLE_MESSAGES": ("`True`", "The same."),
+    "PYMESS_SMS_PUBLIC_BASE_URL": (
+        "(new)",
+        "Where providers post status callbacks (Twilio).",
+    ),
+    "PYMESS_SMS_DATABASE": ("(new)", "The database alias of the SMS tables."),
+    "PYMESS_SMS_CONFIG": ("(new)", "Any other core key, by its name."),
+    "PYMESS_SMS_TEMPLATE_MODEL": (
+        "`pymess.SMSTemplate`, slug as primary key",
+        "`'pymess.SMSTemplate'` means the shipped model; a model of your own "
+        "gains an `id` primary key (run `makemigrations`).",
+    ),
+}
+
+
+def pymess_settings() -> str:
+    """Every setting adapters_django reads next to what django-pymess did with it and what changed."""
+    from adapters_django import conf
+
+    read = [setting.name for setting in conf.SETTINGS]
+    if set(read) != set(PYMESS_SETTINGS):
+        raise ValueError(
+            f"settings read but not compared with django-pymess: {sorted(set(read) - set(PYMESS_SETTINGS))}; "
+            f"compared but not read: {sorted(set(PYMESS_SETTINGS) - set(read))}"
+        )
+    rows = [
+        [
+            f"`{s.name}`<br>default {shown(s.default)}",
+            PYMESS_SETTINGS[s.name][0],
+            PYMESS_SETTINGS[s.name][1],
+        ]
+        for s in conf.SETTINGS
+    ]
+    return table(
+        [
+            "setting and smscore's default",
+            "django-pymess 0.7.6",
+            "what changed",
+        ],
+        rows,
+    )
 
 
 # -- Django system checks --------------------------------------------------------------------------------------
@@ -401,11 +522,16 @@ def cli_commands(
                     yield (*prefix, name), sub
 
 
-def _arguments(parser: argparse.ArgumentParser) -> str:
+def _arguments(
+    parser: argparse.ArgumentParser, skip: frozenset[str] = frozenset()
+) -> str:
     rows = []
     for action in parser._actions:
-        if isinstance(
-            action, argparse._HelpAction | argparse._SubParsersAction
+        if (
+            isinstance(
+                action, argparse._HelpAction | argparse._SubParsersAction
+            )
+            or action.dest in skip
         ):
             continue
         name = (
@@ -472,6 +598,70 @@ def cli() -> str:
             "",
         ]
     return "\n".join(parts)
+
+
+#: The options every Django management command has (``--settings``, ``--verbosity``...): not repeated per command.
+_DJANGO_COMMON_OPTIONS: frozenset[str] = frozenset(
+    {
+        "version",
+        "verbosity",
+        "settings",
+        "pythonpath",
+        "traceback",
+        "no_color",
+        "force_color",
+        "skip_checks",
+    }
+)
+
+
+def _django_ready() -> None:
+    """Set Django up for the modules that import models, with the app alone and no database, unless a host
+    (the test suite) already did."""
+    import django
+    from django.apps import apps
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            INSTALLED_APPS=["django.contrib.contenttypes", "adapters_django"],
+            USE_TZ=True,
+        )
+    if not apps.ready:
+        django.setup()
+
+
+def django_command(name: str) -> str:
+    """A management command of ``adapters_django``: what it does and its own arguments, from its parser (the
+    options every Django command has left out)."""
+    import importlib
+
+    _django_ready()
+    module = importlib.import_module(
+        f"adapters_django.management.commands.{name}"
+    )
+    command = module.Command()
+    parser = command.create_parser("manage.py", name)
+    return "\n".join(
+        [
+            f"`python manage.py {name}`: {markdown_of(command.help)}",
+            "",
+            _arguments(parser, _DJANGO_COMMON_OPTIONS),
+        ]
+    )
+
+
+def pymess_states() -> str:
+    """What each django-pymess state number becomes when ``import_pymess`` copies a message."""
+    _django_ready()
+    from adapters_django.pymess_import import ANCESTOR_STATES
+
+    rows = [
+        [f"{number} {name}", f"`{state.name}`"]
+        for number, (name, state) in sorted(ANCESTOR_STATES.items())
+    ]
+    rows.append(["any other number", "not copied, reported"])
+    return table(["django-pymess state", "becomes"], rows)
 
 
 # -- providers -------------------------------------------------------------------------------------------------
@@ -710,6 +900,9 @@ GENERATORS: Mapping[str, Callable[..., str]] = {
     "configuration": configuration,
     "django-settings": django_settings,
     "django-checks": django_checks,
+    "pymess-settings": pymess_settings,
+    "pymess-states": pymess_states,
+    "django-command": django_command,
     "cli": cli,
     "provider-options": provider_options,
     "errors": errors,
