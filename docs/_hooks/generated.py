@@ -693,7 +693,11 @@ def provider_options(alias: str | None = None) -> str:
     rows = []
     for option in spec:
         names = "<br>".join(f"`{n}`" for n in option.names)
-        default = "**required**" if option.required else shown(option.default)
+        default = (
+            "**Required.**"
+            if option.required
+            else f"**Default:** {shown(option.default)}"
+        )
         notes = []
         if option.secret:
             notes.append(
@@ -703,15 +707,13 @@ def provider_options(alias: str | None = None) -> str:
             notes.append(
                 "Needs " + ", ".join(f"`{n}`" for n in option.needs) + "."
             )
-        meaning = "<br>".join([markdown_of(option.description), *notes])
-        rows.append(
-            [
-                f"{names}<br>{markdown_of(option.kind.description)}",
-                default,
-                meaning,
-            ]
+        meaning = "<br>".join(
+            [markdown_of(option.description), default, *notes]
         )
-    text = table(["option and type", "default", "meaning"], rows)
+        rows.append(
+            [f"{names}<br>{markdown_of(option.kind.description)}", meaning]
+        )
+    text = table(["option and type", "meaning and default"], rows)
     if spec.one_of:
         text += "\n\nAlso checked:\n\n" + "\n".join(
             f"- {markdown_of(rule.message)}" for rule in spec.one_of

@@ -152,3 +152,20 @@ def test_every_django_check_id_is_described_in_the_reference_with_its_fix() -> N
     fixes = page.split("## Fixing them", 1)[1]
     bold = {short for group in re.findall(r"^- \*\*([^*]+)\*\*", fixes, re.M) for short in group.split(", ")}
     assert {check_id.split(".")[1] for check_id in raised} == bold
+
+
+def test_every_django_setting_is_compared_with_django_pymess() -> None:
+    """The migration guide's settings table has a row, next to what the ancestor did, for each setting read."""
+    from adapters_django import conf
+
+    compared = GENERATED.pymess_settings()
+    assert {s for s in conf.SETTING_NAMES if f"| `{s}`<br>" not in compared} == set()
+
+
+def test_every_ancestor_state_is_in_the_migration_guide() -> None:
+    """Each django-pymess state number import_pymess knows has its row, with the state it becomes."""
+    from adapters_django.pymess_import import ANCESTOR_STATES
+
+    states = GENERATED.pymess_states()
+    for number, (name, state) in ANCESTOR_STATES.items():
+        assert f"| {number} {name} | `{state.name}` |" in states
