@@ -169,3 +169,16 @@ def test_every_ancestor_state_is_in_the_migration_guide() -> None:
     states = GENERATED.pymess_states()
     for number, (name, state) in ANCESTOR_STATES.items():
         assert f"| {number} {name} | `{state.name}` |" in states
+
+
+def test_every_django_command_is_in_the_reference() -> None:
+    """Each management command adapters_django ships has its generated section, and the page names no other."""
+    import pkgutil
+
+    import adapters_django.management.commands as commands
+
+    shipped = {module.name for module in pkgutil.iter_modules(commands.__path__)}
+    page = (DOCS / "reference" / "django-commands.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"^<!-- generated: django-command (\w+) -->$", page, re.M)) == shipped
+    for name in shipped:
+        assert f"`python manage.py {name}`" in GENERATED.django_command(name)
