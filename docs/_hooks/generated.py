@@ -4,7 +4,7 @@ A page asks for a generated part with a marker on a line of its own, ``<!-- gene
 :func:`on_page_markdown` replaces it with what :data:`GENERATORS` makes of the code as it is now: the
 configuration keys (:mod:`smscore.config`), the Django settings (:mod:`adapters_django.conf`), every command of the
 ``smscore`` parser, every provider's option declarations, the error tree, the state table and diagram (from
-:data:`smscore.TRANSITIONS`) and the performance chart (from ``benchmarks/results.json``). A marker naming nothing
+:data:`smscore.TRANSITIONS`, drawn as SVG by :mod:`diagrams`), the architecture diagram and the performance chart (from ``benchmarks/results.json``). A marker naming nothing
 known, or code and its described keys disagreeing, fails the build. ``tests/docs`` imports this module to check
 the same agreements in the test suite.
 """
@@ -12,6 +12,7 @@ the same agreements in the test suite.
 from __future__ import annotations
 
 import argparse
+import ast
 import html
 import json
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import diagrams  # docs/_hooks/diagrams.py: MkDocs puts a hook's folder on the path while it loads the hook
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^<!-- generated: ([\w-]+)(?: ([\w-]+))? -->$", re.M)
@@ -153,10 +155,17 @@ def check_config_reference() -> None:
         )
 
 
-def configuration() -> str:
-    """Every configuration key: type, default, environment variable, Django setting, meaning."""
+def configuration(prefix: str = "") -> str:
+    """Every configuration key (or those starting with ``prefix``, for a how-to about them): type, default,
+    environment variable, Django setting, meaning."""
     check_config_reference()
-    described = described_config_keys()
+    described = {
+        key: row
+        for key, row in described_config_keys().items()
+        if key.startswith(prefix)
+    }
+    if not described:
+        raise ValueError(f"no configuration key starts with {prefix!r}")
     types, defaults, django = (
         _field_types(),
         _field_defaults(),
@@ -211,8 +220,283 @@ def django_settings() -> str:
                 f"{setting.name} is read but not described in adapters_django.conf"
             )
         core = f"<br>core key `{setting.core_key}`" if setting.core_key else ""
-        rows.append([f"`{setting.name}`{core}", shown(setting.default), said])
-    return table(["setting", "default", "what it is"], rows)
+        rows.append(
+            [
+                f"`{setting.name}`<br>default {shown(setting.default)}{core}",
+                said,
+            ]
+        )
+    return table(["setting, default, core key", "what it is"], rows)
+
+
+#: What django-pymess 0.7.6 did with each setting adapters_django reads (the fact sheet's §3), and what is
+#: different now. Kept here, next to the generator, because it describes the ancestor: the code cannot say it.
+PYMESS_SETTINGS: Mapping[str, tuple[str, str]] = {
+    "PYMESS_SMS_SENDER_BACKEND": (
+        "not read (its docs still named it)",
+        "Read again: the one backend, named `default`.",
+    ),
+    "PYMESS_SMS_BACKENDS": (
+        "`{'default': dummy}`, shallow-merged with yours",
+        "Taken as given: no hidden dummy `default` that silently catches messages.",
+    ),
+    "PYMESS_ATS_SMS_CONFIG": (
+        "not read (its docs still named it)",
+        "Read again: options of every ATS backend.",
+    ),
+    "PYMESS_SMS_OPERATOR_CONFIG": (
+        "not read (its docs still named it)",
+        "Read again: options of every SMS-operator backend.",
+    ),
+    "PYMESS_SMS_DEFAULT_SENDER_BACKEND_NAME": (
+        "`default`",
+        "Defaults to the only backend when there is one; with several and none "
+        "called `default`, a system check (E001) asks you to name it.",
+    ),
+    "PYMESS_SMS_BACKEND_ROUTER": (
+        "its `DefaultBackendRouter`, which never chose",
+        "Your router classes work as they are, and the ancestor's "
+        "`DefaultBackendRouter` means no router. A function of the message, or "
+        "rules by prefix and tag, work too.",
+    ),
+    "PYMESS_SMS_USE_ACCENT": (
+        "`False`: every non-ASCII character dropped",
+        "`False` transliterates (`ž` → `z`, `€` → `EUR`): nothing vanishes.",
+    ),
+    "PYMESS_SMS_DEFAULT_PHONE_CODE": (
+        "none; prefixed to 9-character numbers",
+        "The country of national numbers; recipients are parsed and stored in "
+        "E.164, impossible numbers refused.",
+    ),
+    "PYMESS_SMS_DEFAULT_REGION": (
+        "(new)",
+        'The same as a region code (`"CZ"`).',
+    ),
+    "PYMESS_DEFAULT_MESSAGE_PRIORITY": (
+        "`3`, read once at import time",
+        "Read when the service is built, so `override_settings` works.",
+    ),
+    "PYMESS_SMS_BATCH_SENDING": (
+        "`False`",
+        "The same; the outbox retries with backoff.",
+    ),
+    "PYMESS_SMS_BATCH_SIZE": (
+        "`20` messages per command run, one request each",
+        "Messages per claim and provider batch (ATS and SMS-operator send "
+        "many per request).",
+    ),
+    "PYMESS_SMS_BATCH_MAX_NUMBER_OF_SEND_ATTEMPTS": (
+        "`3`, which made 4 attempts",
+        "Exactly this many attempts.",
+    ),
+    "PYMESS_SMS_BATCH_MAX_SECONDS_TO_SEND": (
+        "`3600` from creation, failing a backlog untried",
+        "No deadline unless set.",
+    ),
+    "PYMESS_SMS_RETRY_SENDING": (
+        "`True`, only with batch sending",
+        "The same.",
+    ),
+    "PYMESS_SMS_IDLE_MESSAGES_TIMEOUT_MINUTES": (
+        "`10` from creation",
+        "Measured from the send time, longer by default.",
+    ),
+    "PYMESS_SMS_LOG_IDLE_MESSAGES": ("`True`", "The same."),
+    "PYMESS_SMS_SET_ERROR_TO_IDLE_MESSAGES": ("`True`", "The same."),
+    "PYMESS_SMS_PUBLIC_BASE_URL": (
+        "(new)",
+        "Where providers post status callbacks (Twilio).",
+    ),
+    "PYMESS_SMS_DATABASE": ("(new)", "The database alias of the SMS tables."),
+    "PYMESS_SMS_CONFIG": ("(new)", "Any other core key, by its name."),
+    "PYMESS_SMS_TEMPLATE_MODEL": (
+        "`pymess.SMSTemplate`, slug as primary key",
+        "`'pymess.SMSTemplate'` means the shipped model; a model of your own "
+        "gains an `id` primary key (run `makemigrations`).",
+    ),
+}
+
+
+def pymess_settings() -> str:
+    """Every setting adapters_django reads next to what django-pymess did with it and what changed."""
+    from adapters_django import conf
+
+    read = [setting.name for setting in conf.SETTINGS]
+    if set(read) != set(PYMESS_SETTINGS):
+        raise ValueError(
+            f"settings read but not compared with django-pymess: {sorted(set(read) - set(PYMESS_SETTINGS))}; "
+            f"compared but not read: {sorted(set(PYMESS_SETTINGS) - set(read))}"
+        )
+    rows = [
+        [
+            f"`{s.name}`<br>default {shown(s.default)}",
+            PYMESS_SETTINGS[s.name][0],
+            PYMESS_SETTINGS[s.name][1],
+        ]
+        for s in conf.SETTINGS
+    ]
+    return table(
+        [
+            "setting and smscore's default",
+            "django-pymess 0.7.6",
+            "what changed",
+        ],
+        rows,
+    )
+
+
+# -- Django system checks --------------------------------------------------------------------------------------
+
+
+def described_checks() -> dict[str, str]:
+    """The id table of :mod:`adapters_django.checks`' docstring: check id -> the problem it reports."""
+    from adapters_django import checks
+
+    rows: dict[str, str] = {}
+    last = ""
+    for line in (checks.__doc__ or "").splitlines():
+        found = re.match(r"``(adapters_django\.[EW]\d{3})``\s+(.*)", line)
+        if found:
+            last = found[1]
+            rows[last] = found[2].strip()
+        elif last and line.startswith(" ") and line.strip():
+            rows[last] += " " + line.strip()
+        elif line.startswith("="):
+            last = ""
+    return rows
+
+
+def _texts(node: ast.expr | None, scope: ast.AST, module: Any) -> list[str]:
+    """The texts an expression of the checks module may hold: literals, module constants, both branches of a
+    conditional, the values a local name is given; an f-string with its holes shown as ``…``."""
+    if node is None or (isinstance(node, ast.Constant) and node.value is None):
+        return []
+    if isinstance(node, ast.Constant):
+        return [str(node.value)]
+    if isinstance(node, ast.JoinedStr):
+        return [
+            "".join(
+                str(part.value) if isinstance(part, ast.Constant) else "…"
+                for part in node.values
+            )
+        ]
+    if isinstance(node, ast.IfExp):
+        return _texts(node.body, scope, module) + _texts(
+            node.orelse, scope, module
+        )
+    if isinstance(node, ast.Name):
+        if hasattr(module, node.id):
+            return [str(getattr(module, node.id))]
+        return [
+            text
+            for assign in ast.walk(scope)
+            if isinstance(assign, ast.Assign)
+            and any(
+                isinstance(t, ast.Name) and t.id == node.id
+                for t in assign.targets
+            )
+            for text in _texts(assign.value, scope, module)
+        ]
+    return ["…"]
+
+
+def check_ids_in_code() -> dict[str, dict[str, Any]]:
+    """Every ``checks.Error``/``checks.Warning`` the checks module makes: id -> its level, the function that
+    makes it, the setting it names (``obj``) and its hints."""
+    import inspect
+
+    from adapters_django import checks
+
+    tree = ast.parse(inspect.getsource(checks))
+    found: dict[str, dict[str, Any]] = {}
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for call in ast.walk(function):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr in {"Error", "Warning"}
+            ):
+                continue
+            keywords = {k.arg: k.value for k in call.keywords}
+            (check_id,) = _texts(keywords.get("id"), function, checks)
+            entry = found.setdefault(
+                check_id,
+                {
+                    "level": call.func.attr,
+                    "function": function.name,
+                    "settings": [],
+                    "hints": [],
+                },
+            )
+            for key, into in (("obj", "settings"), ("hint", "hints")):
+                for text in _texts(keywords.get(key), function, checks):
+                    if text not in entry[into]:
+                        entry[into].append(text)
+    return found
+
+
+def check_checks_reference() -> None:
+    """Raise ``ValueError`` when the ids the checks make and the ids their docstring describes differ."""
+    code, described = set(check_ids_in_code()), set(described_checks())
+    if code != described:
+        raise ValueError(
+            f"check ids without a description in adapters_django.checks: {sorted(code - described)}; "
+            f"described but never raised: {sorted(described - code)}"
+        )
+
+
+def _registered(name: str, tree: ast.Module) -> str:
+    """The check function that makes a message: ``name`` itself, or the public function calling a helper."""
+    if not name.startswith("_"):
+        return name
+    return next(
+        function.name
+        for function in tree.body
+        if isinstance(function, ast.FunctionDef)
+        and not function.name.startswith("_")
+        and any(
+            isinstance(node, ast.Name) and node.id == name
+            for node in ast.walk(function)
+        )
+    )
+
+
+def django_checks() -> str:
+    """Every system check id of :mod:`adapters_django.checks`: level, what it reports, the setting it names,
+    the hint Django prints with it."""
+    import inspect
+
+    from adapters_django import checks
+
+    check_checks_reference()
+    made = check_ids_in_code()
+    tree = ast.parse(inspect.getsource(checks))
+    rows = []
+    for check_id, problem in described_checks().items():
+        entry = made[check_id]
+        named = [name for name in entry["settings"] if name != "…"]
+        where = (
+            ", ".join(f"`{name}`" for name in named) or "the setting at fault"
+        )
+        hints = "<br>".join(
+            html.escape(hint, quote=False).replace("|", "&#124;")
+            for hint in entry["hints"]
+        )
+        function = _registered(entry["function"], tree)
+        rows.append(
+            [
+                f'<a id="{check_id.split(".")[1]}"></a>`{check_id}`<br>'
+                f"{entry['level'].lower()}, `{function}`",
+                f"{markdown_of(problem)}<br>**Names:** {where}",
+                hints or "The message says what to change.",
+            ]
+        )
+    return table(
+        ["id", "reported when", "hint shown with it (… stands for details)"],
+        rows,
+    )
 
 
 # -- command line ----------------------------------------------------------------------------------------------
@@ -238,11 +522,16 @@ def cli_commands(
                     yield (*prefix, name), sub
 
 
-def _arguments(parser: argparse.ArgumentParser) -> str:
+def _arguments(
+    parser: argparse.ArgumentParser, skip: frozenset[str] = frozenset()
+) -> str:
     rows = []
     for action in parser._actions:
-        if isinstance(
-            action, argparse._HelpAction | argparse._SubParsersAction
+        if (
+            isinstance(
+                action, argparse._HelpAction | argparse._SubParsersAction
+            )
+            or action.dest in skip
         ):
             continue
         name = (
@@ -311,6 +600,70 @@ def cli() -> str:
     return "\n".join(parts)
 
 
+#: The options every Django management command has (``--settings``, ``--verbosity``...): not repeated per command.
+_DJANGO_COMMON_OPTIONS: frozenset[str] = frozenset(
+    {
+        "version",
+        "verbosity",
+        "settings",
+        "pythonpath",
+        "traceback",
+        "no_color",
+        "force_color",
+        "skip_checks",
+    }
+)
+
+
+def _django_ready() -> None:
+    """Set Django up for the modules that import models, with the app alone and no database, unless a host
+    (the test suite) already did."""
+    import django
+    from django.apps import apps
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            INSTALLED_APPS=["django.contrib.contenttypes", "adapters_django"],
+            USE_TZ=True,
+        )
+    if not apps.ready:
+        django.setup()
+
+
+def django_command(name: str) -> str:
+    """A management command of ``adapters_django``: what it does and its own arguments, from its parser (the
+    options every Django command has left out)."""
+    import importlib
+
+    _django_ready()
+    module = importlib.import_module(
+        f"adapters_django.management.commands.{name}"
+    )
+    command = module.Command()
+    parser = command.create_parser("manage.py", name)
+    return "\n".join(
+        [
+            f"`python manage.py {name}`: {markdown_of(command.help)}",
+            "",
+            _arguments(parser, _DJANGO_COMMON_OPTIONS),
+        ]
+    )
+
+
+def pymess_states() -> str:
+    """What each django-pymess state number becomes when ``import_pymess`` copies a message."""
+    _django_ready()
+    from adapters_django.pymess_import import ANCESTOR_STATES
+
+    rows = [
+        [f"{number} {name}", f"`{state.name}`"]
+        for number, (name, state) in sorted(ANCESTOR_STATES.items())
+    ]
+    rows.append(["any other number", "not copied, reported"])
+    return table(["django-pymess state", "becomes"], rows)
+
+
 # -- providers -------------------------------------------------------------------------------------------------
 
 
@@ -340,7 +693,11 @@ def provider_options(alias: str | None = None) -> str:
     rows = []
     for option in spec:
         names = "<br>".join(f"`{n}`" for n in option.names)
-        default = "**required**" if option.required else shown(option.default)
+        default = (
+            "**Required.**"
+            if option.required
+            else f"**Default:** {shown(option.default)}"
+        )
         notes = []
         if option.secret:
             notes.append(
@@ -350,15 +707,13 @@ def provider_options(alias: str | None = None) -> str:
             notes.append(
                 "Needs " + ", ".join(f"`{n}`" for n in option.needs) + "."
             )
-        meaning = "<br>".join([markdown_of(option.description), *notes])
-        rows.append(
-            [
-                f"{names}<br>{markdown_of(option.kind.description)}",
-                default,
-                meaning,
-            ]
+        meaning = "<br>".join(
+            [markdown_of(option.description), default, *notes]
         )
-    text = table(["option and type", "default", "meaning"], rows)
+        rows.append(
+            [f"{names}<br>{markdown_of(option.kind.description)}", meaning]
+        )
+    text = table(["option and type", "meaning and default"], rows)
     if spec.one_of:
         text += "\n\nAlso checked:\n\n" + "\n".join(
             f"- {markdown_of(rule.message)}" for rule in spec.one_of
@@ -431,24 +786,20 @@ def states() -> str:
 
 
 def state_diagram() -> str:
-    """A Mermaid state diagram of :data:`smscore.TRANSITIONS`."""
-    from smscore import FINAL_STATES, TRANSITIONS, SMSState
+    """The state diagram of :data:`smscore.TRANSITIONS`, as inline SVG (no script, no network)."""
+    from smscore import TRANSITIONS
 
-    lines = [
-        "```mermaid",
-        "stateDiagram-v2",
-        f"    [*] --> {SMSState.WAITING.name}",
-    ]
-    for state, targets in TRANSITIONS.items():
-        lines += [
-            f"    {state.name} --> {target.name}"
-            for target in sorted(targets, key=list(TRANSITIONS).index)
-        ]
-    lines += [
-        f"    {state.name} --> [*]"
-        for state in sorted(FINAL_STATES, key=list(TRANSITIONS).index)
-    ]
-    return "\n".join([*lines, "```"])
+    return _figure(diagrams.state_diagram(TRANSITIONS))
+
+
+def architecture_diagram() -> str:
+    """The core's layers (the import-linter contract) and the adapters around them, as inline SVG."""
+    return _figure(diagrams.architecture_diagram())
+
+
+def _figure(svg: str) -> str:
+    """An SVG drawing as one raw HTML block, which Markdown leaves alone."""
+    return f'<figure class="diagram">\n{svg}\n</figure>'
 
 
 # -- performance -----------------------------------------------------------------------------------------------
@@ -550,11 +901,16 @@ def performance_table() -> str:
 GENERATORS: Mapping[str, Callable[..., str]] = {
     "configuration": configuration,
     "django-settings": django_settings,
+    "django-checks": django_checks,
+    "pymess-settings": pymess_settings,
+    "pymess-states": pymess_states,
+    "django-command": django_command,
     "cli": cli,
     "provider-options": provider_options,
     "errors": errors,
     "states": states,
     "state-diagram": state_diagram,
+    "architecture-diagram": architecture_diagram,
     "performance-chart": performance_chart,
     "performance-table": performance_table,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -54,11 +55,17 @@ def blocks(page: Path) -> list[Block]:
 
 
 def generator() -> ModuleType:
-    """``docs/_hooks/generated.py``, the site's build hook, imported."""
+    """``docs/_hooks/generated.py``, the site's build hook, imported as MkDocs imports it (its folder on the
+    path while it loads, for the modules beside it)."""
     path = DOCS / "_hooks" / "generated.py"
     spec = importlib.util.spec_from_file_location("docs_generated", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    saved = sys.path.copy()
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved
     return module

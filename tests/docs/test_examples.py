@@ -17,8 +17,8 @@ import pytest
 
 from tests.docs.blocks import ROOT, Block, blocks, pages
 
-#: Languages that are shown, never run: output, diagrams.
-SHOWN = {"text", "mermaid"}
+#: Languages that are shown, never run: output. (Diagrams are drawn by the build hook, as SVG.)
+SHOWN = {"text"}
 RUN = {"python", "pycon", "console", "toml", "sh"}
 _FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 SCRIPT = Path(sys.executable).with_name("smscore")
@@ -213,7 +213,8 @@ def _check_shell_line(argv: list[str], where: str) -> None:
     elif argv[0] == "make":
         assert set(argv[1:]) <= _make_targets(), where
     elif argv[:3] == ["python", "-m", "pip"] or argv[0] == "pip":
-        for requirement in argv[argv.index("install") + 1 :]:
+        verb = "install" if "install" in argv else "uninstall"
+        for requirement in argv[argv.index(verb) + 1 :]:
             if requirement.startswith("smscore["):
                 assert set(requirement[8:-1].split(",")) <= _extras(), where
     elif argv[:2] == ["python", "manage.py"]:
