@@ -296,7 +296,7 @@ class AbstractSMSTemplate(models.Model):
         nothing) when :meth:`can_send` refuses.
 
         ``options`` are the core's send options (``priority``, ``idempotency_key``, ``send_immediately``,
-        ``sender``, ``provider``, ``extra_data``). Raises what :func:`adapters_django.send` raises, and
+        ``sender``, ``provider``, ``extra_data``, ``send_at``). Raises what :func:`adapters_django.send` raises, and
         :class:`~smscore.TemplateRenderError` when the body cannot be rendered.
         """
         from adapters_django.api import send_with_template

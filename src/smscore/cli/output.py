@@ -128,6 +128,8 @@ def message_details(message: SMSMessage) -> str:
             ("created", message.created_at),
             ("changed", message.changed_at),
             ("sent", message.sent_at),
+            ("scheduled for", message.send_at),
+            ("deferred", message.deferred_reason),
             ("next attempt", message.next_attempt_at),
             ("price", price),
             ("extra data", message.extra_data),
