@@ -87,38 +87,40 @@ def next_allowed(due: datetime, hours: AllowedHours, zone: ZoneInfo) -> datetime
     ``hours``: ``due`` itself when allowed, else the next start of the window, in UTC.
 
     A start the clocks skip (a daylight-saving gap, a day a zone jumps over the date line) is taken as the moment
-    the clocks jump past it. Hours that come round a second time when the clocks go back are not counted: a
-    message waiting for them waits for the next start instead (later, never early).
+    the clocks jump past it; a start they pass twice (going back) counts both times. Allowed hours that the clocks
+    go back into without passing a start are not counted: a message waiting for them waits for the next start
+    instead (later, never early).
     """
     if hours.allows(due.astimezone(zone).time()):
         return due
     day = due.astimezone(zone).date()
     for offset in range(4):
-        start = _start_on(day + timedelta(days=offset), hours.start, zone)
-        if start > due and hours.allows(start.astimezone(zone).time()):
-            return start
+        for start in _starts_on(day + timedelta(days=offset), hours.start, zone):
+            if start > due and hours.allows(start.astimezone(zone).time()):
+                return start
     raise AssertionError("a daily window starts within four days")  # pragma: no cover - zones jump < 2 days
 
 
-def _start_on(day: date, start: time, zone: ZoneInfo) -> datetime:
-    """The first moment (UTC) at which the wall clock of ``zone`` reads ``start`` on ``day``, or has jumped past
-    it."""
+def _starts_on(day: date, start: time, zone: ZoneInfo) -> tuple[datetime, ...]:
+    """The moments (UTC, in order) at which the wall clock of ``zone`` reads ``start`` on ``day``: one, two when
+    the clocks go back over it, or the moment they jump past it."""
     wall = datetime.combine(day, start)
     # fold=0 reads a repeated time as its first occurrence and a skipped one with the offset from before the jump
-    # (a moment after the jump); fold=1 reads a skipped one with the offset from after it (a moment before).
+    # (a moment after the jump); fold=1 reads a repeated one as its second occurrence and a skipped one with the
+    # offset from after the jump (a moment before it).
     first = wall.replace(tzinfo=zone).astimezone(UTC)
-    before_jump = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    if before_jump >= first:
-        return first
+    second = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if second >= first:
+        return (first,) if second == first else (first, second)
     # The clocks jump over ``start`` between the two readings: find the second they jump, to the second.
-    low, high = int(before_jump.timestamp()), int(first.timestamp())
+    low, high = int(second.timestamp()), int(first.timestamp())
     while high - low > 1:
         middle = (low + high) // 2
         if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= wall:
             high = middle
         else:
             low = middle
-    return datetime.fromtimestamp(high, UTC)
+    return (datetime.fromtimestamp(high, UTC),)
 
 
 def zone_for_number(recipient: str, at: datetime, fallback: ZoneInfo) -> ZoneInfo:
