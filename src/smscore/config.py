@@ -69,15 +69,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from smscore.budget import RenderBudget
 from smscore.errors import ConfigurationError
 from smscore.phone import region_for
-from smscore.quiet_hours import AllowedHours, parse_quiet_hours, parse_zone
+from smscore.quiet_hours import AllowedHours, check_zone, parse_quiet_hours
 
 __all__ = ["SECRET_OPTION_NAMES", "ProviderConfig", "SMSConfig", "load_config"]
 
@@ -240,7 +240,7 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "render_max_iterations": _positive_int,
     "render_max_depth": _positive_int,
     "quiet_hours": parse_quiet_hours,
-    "quiet_hours_zone": parse_zone,
+    "quiet_hours_zone": check_zone,
 }
 _SPECIAL_KEYS: Final = frozenset({"provider", "provider_options", "providers"})
 
@@ -285,8 +285,8 @@ class SMSConfig:
     render_max_length: int = 10_000
     render_max_iterations: int = 100_000
     render_max_depth: int = 100
-    quiet_hours: Mapping[str, AllowedHours] = attrs.field(factory=dict)
-    quiet_hours_zone: ZoneInfo = attrs.field(factory=lambda: ZoneInfo("UTC"))
+    quiet_hours: Mapping[str, AllowedHours] = MappingProxyType({})
+    quiet_hours_zone: str = "UTC"
 
     @property
     def render_budget(self) -> RenderBudget:

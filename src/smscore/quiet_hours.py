@@ -32,7 +32,7 @@ import attrs
 
 from smscore.errors import ConfigurationError
 
-__all__ = ["AllowedHours", "defer", "next_allowed", "parse_quiet_hours", "parse_zone", "zone_for_number"]
+__all__ = ["AllowedHours", "check_zone", "defer", "next_allowed", "parse_quiet_hours", "zone_for_number"]
 
 _WINDOW: Final = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]|24):([0-5]\d)\s*$")
 
@@ -154,16 +154,14 @@ def _known_zones(names: tuple[str, ...]) -> tuple[ZoneInfo, ...]:
     return tuple(zones)
 
 
-def parse_zone(value: Any, key: str) -> ZoneInfo:
-    """The IANA time zone named ``value``. Raises :class:`~smscore.errors.ConfigurationError` naming ``key``."""
-    if isinstance(value, ZoneInfo):
-        return value
+def check_zone(value: Any, key: str) -> str:
+    """``value`` if it names an IANA time zone. Raises :class:`~smscore.errors.ConfigurationError` naming ``key``."""
     try:
-        return ZoneInfo(str(value))
+        if isinstance(value, str):
+            return ZoneInfo(value).key
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(
-            f"{key} must name a time zone (such as Europe/Prague), not {value!r}", key=key
-        ) from None
+        pass
+    raise ConfigurationError(f"{key} must name a time zone (such as Europe/Prague), not {value!r}", key=key)
 
 
 def parse_quiet_hours(value: Any, key: str) -> Mapping[str, AllowedHours]:

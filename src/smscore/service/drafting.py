@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from smscore.config import SMSConfig
 from smscore.errors import ConfigurationError, InvalidMessageError, InvalidSendTimeError, InvalidTagError
@@ -144,7 +145,7 @@ def _schedule(
     hours = config.quiet_hours.get(tag) if tag is not None else None
     deferred = None
     if hours is not None:
-        due, deferred = defer(due, recipient, tag or "", hours, config.quiet_hours_zone)
+        due, deferred = defer(due, recipient, tag or "", hours, ZoneInfo(config.quiet_hours_zone))
     return (None if send_at is None and deferred is None else due), due, deferred
 
 
