@@ -160,6 +160,7 @@ def raw_row(columns: list[str], recipient: str, state: str = "waiting") -> tuple
         "state": state,
         "created_at": now,
         "changed_at": now,
+        "next_attempt_at": now,
         "extra_data": "{}",
         "extra_sender_data": "{}",
         "attempts": 0,

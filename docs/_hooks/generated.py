@@ -811,6 +811,7 @@ _FIGURE_NAMES = {
     "ats_single": "ATS, one message per send()",
     "outbox_ats_batch": "outbox drain, ATS batches of 100",
     "check_delivery": "check_delivery, 10,000 messages",
+    "claim_with_backlog": "claims past 100,000 messages due later",
 }
 
 

@@ -14,7 +14,8 @@ by Celery beat), ``smscore.publish_message`` (publish one WAITING message by id;
 so a task delivered twice sends once) and ``smscore.check_delivery`` (scheduled every ``check_every``
 seconds). ``sms.enqueue`` is a state-change subscriber that queues ``publish_message`` for each new WAITING
 message, so messages leave at once instead of at the next drain: ``service.subscribe(sms.enqueue)`` in the
-process that sends.
+process that sends. A message scheduled for later (``send_at``, quiet hours) is left alone by its
+``publish_message`` task, which finds it not yet due, and published by the first drain after its time.
 """
 
 from __future__ import annotations

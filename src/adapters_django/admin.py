@@ -117,7 +117,7 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
     search_help_text = "Finds a phone number (spaces ignored), words of the text, a tag or the provider's reference."
     # Counting a large table on every page is slow; the filtered count is enough.
     show_full_result_count = False
-    actions = (admin_actions.send_again, admin_actions.check_delivery_now)
+    actions = (admin_actions.send_again, admin_actions.check_delivery_now, admin_actions.cancel)
     inlines = (OutputSMSRelatedObjectInline,)
     # Everything a message row holds; get_fieldsets shows the last error and the copies only where they exist.
     readonly_fields = (
@@ -153,6 +153,8 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
                         "backend",
                         "priority",
                         "attempts",
+                        "send_at",
+                        "deferred_reason",
                         "next_attempt_at",
                         "lease_expires_at",
                         "idempotency_key",
@@ -186,6 +188,10 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
 
     def has_check_delivery_permission(self, request: HttpRequest) -> bool:
         """Who may run "check delivery now": staff who may change messages."""
+        return admin_actions.has_model_permission(request, self.model, "change")
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        """Who may run "cancel": staff who may change messages."""
         return admin_actions.has_model_permission(request, self.model, "change")
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:

@@ -1,14 +1,16 @@
-"""The message admin's actions, "send again" and "check delivery now", and the notices each leaves for the user.
+"""The message admin's actions, "send again", "check delivery now" and "cancel", and the notices each leaves for
+the user.
 
 Both act through the core's public use cases, never by writing a row: "send again" calls
 :func:`adapters_django.send`, so validation, routing and everything ``send`` checks apply; "check delivery now"
 asks the providers about the selected messages through the service's ``check_delivery_of``, which applies their
-answers through the transition table. Neither moves a message out of a final state: "send again" leaves the
-original untouched, and the check skips final messages.
+answers through the transition table; "cancel" stops WAITING messages through the service's ``cancel``, which
+wins or loses cleanly against a worker claiming the same message. None moves a message out of a final state: "send
+again" leaves the original untouched, the check skips final messages, and only WAITING ones can be cancelled.
 
 Which staff may run an action is decided by the model's standard permissions (no migration adds custom ones):
-"send again" creates messages, so it needs ``add_outputsmsmessage``; "check delivery now" changes states, so it
-needs ``change_outputsmsmessage``. Staff with only ``view_outputsmsmessage`` get no actions.
+"send again" creates messages, so it needs ``add_outputsmsmessage``; "check delivery now" and "cancel" change
+states, so they need ``change_outputsmsmessage``. Staff with only ``view_outputsmsmessage`` get no actions.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from adapters_django import api, wiring
 from adapters_django.models import STATE_CHOICES, OutputSMSMessage
 from smscore import RelatedObject, SMSError, SMSState
 
-__all__ = ["MAX_SELECTED", "check_delivery_now", "has_model_permission", "link", "send_again"]
+__all__ = ["MAX_SELECTED", "cancel", "check_delivery_now", "has_model_permission", "link", "send_again"]
 
 #: The most messages one action handles: each may call a provider while the request waits.
 MAX_SELECTED: Final = 100
@@ -48,6 +50,7 @@ _SEND_OPTIONS: Final = frozenset(
         "send_immediately",
         "sender",
         "provider",
+        "send_at",
     }
 )
 
@@ -109,6 +112,28 @@ def check_delivery_now(modeladmin: admin.ModelAdmin, request: HttpRequest, query
         )
     unchanged = [_count(len(report.unchanged)) + " unchanged"] if report.unchanged else []
     _report(request, "changed", done, refused, refusal="not asked", also=unchanged)
+
+
+@admin.action(description="Cancel (only messages still waiting)", permissions=["cancel"])
+def cancel(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    """Cancel each selected message that is still WAITING (scheduled, deferred or queued): it ends in ERROR with
+    the error "cancelled". Messages already on their way or finished, and those a worker is publishing at this
+    moment, are refused with the reason."""
+    selected = _selection(modeladmin, request, queryset, "cancel")
+    if not selected:
+        return
+    service = wiring.get_service()
+    done: list[SafeString] = []
+    refused: dict[str, list[int]] = {}
+    for message in selected:
+        try:
+            service.cancel(message.pk)
+        except SMSError as exc:
+            reason = str(exc).partition(": ")[2] or str(exc)
+            refused.setdefault(reason, []).append(message.pk)
+        else:
+            done.append(link(message.pk))
+    _report(request, "cancelled", done, refused)
 
 
 def _selection(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any, verb: str) -> list[Any]:

@@ -57,8 +57,10 @@ def send(
 
     ``related_objects``: model instances to link to the message (generic relation). ``tag``: a slug stored with
     it. ``sms_attrs``: the core's options ``priority`` (1 highest .. 3), ``idempotency_key`` (a repeated send with
-    the same key returns the first message and sends nothing), ``send_immediately``, ``sender`` and ``provider``
-    (a backend name from ``PYMESS_SMS_BACKENDS``); every other keyword is stored in ``extra_data`` (JSON).
+    the same key returns the first message and sends nothing), ``send_immediately``, ``sender``, ``provider``
+    (a backend name from ``PYMESS_SMS_BACKENDS``) and ``send_at`` (a timezone-aware datetime: the message is stored
+    WAITING and ``send_messages_batch`` publishes it when due; a naive one raises
+    :class:`~smscore.InvalidSendTimeError`); every other keyword is stored in ``extra_data`` (JSON).
     Accents are transliterated unless ``PYMESS_SMS_USE_ACCENT`` is true.
 
     Raises :class:`~smscore.InvalidMessageError` (and its subclasses) for bad input before anything is stored,
@@ -92,8 +94,8 @@ def send_template(
     :func:`send`) plus ``extra_data`` (a dict).
 
     Raises the template model's ``DoesNotExist`` (which is also a :class:`~smscore.TemplateNotFoundError`) when no
-    template has the slug, :class:`~smscore.TemplateInactiveError` (storing nothing) when it is inactive, :class:`~smscore.TemplateRenderError` when the body cannot be rendered, and what
-    :func:`send` raises.
+    template has the slug, :class:`~smscore.TemplateInactiveError` (storing nothing) when it is inactive,
+    :class:`~smscore.TemplateRenderError` when the body cannot be rendered, and what :func:`send` raises.
     """
     service = get_service()
     templates = service.templates

@@ -26,6 +26,9 @@ Each setting, its default and what it becomes (a key of the core's configuration
   ``adapters_django.urls`` is included, e.g. ``"https://example.com/sms"`` for
   ``path("sms/", include("adapters_django.urls"))``; backends that take status callbacks (Twilio) are told to post
   them to ``<PYMESS_SMS_PUBLIC_BASE_URL>/status/<name>/``.
+- ``PYMESS_SMS_QUIET_HOURS`` (``{}``): ``quiet_hours``, per tag the local hours its messages may reach the
+  recipient, ``{"marketing": {"allowed": "09:00-20:00"}}``; ``PYMESS_SMS_QUIET_HOURS_ZONE`` (``"UTC"``):
+  ``quiet_hours_zone``, the zone of numbers whose region gives none. A wrong value is the system check E001.
 - ``PYMESS_SMS_DATABASE`` (``"default"``): ``storage_options.database``, the database alias of the SMS tables.
 - ``PYMESS_SMS_CONFIG`` (``{}``): any other core key, lower case (``{"max_segments": 4, "failover": [...]}``).
 - ``PYMESS_SMS_TEMPLATE_MODEL`` (``"adapters_django.SMSTemplate"``; not a core key): the template model,
@@ -93,6 +96,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("PYMESS_SMS_LOG_IDLE_MESSAGES", True, "log_idle_messages"),
     Setting("PYMESS_SMS_SET_ERROR_TO_IDLE_MESSAGES", True, "set_error_to_idle_messages"),
     Setting("PYMESS_SMS_PUBLIC_BASE_URL", None, "public_base_url"),
+    Setting("PYMESS_SMS_QUIET_HOURS", {}, "quiet_hours"),
+    Setting("PYMESS_SMS_QUIET_HOURS_ZONE", "UTC", "quiet_hours_zone"),
     Setting("PYMESS_SMS_DATABASE", "default"),
     Setting("PYMESS_SMS_CONFIG", {}),
     Setting("PYMESS_SMS_TEMPLATE_MODEL", DEFAULT_TEMPLATE_MODEL),

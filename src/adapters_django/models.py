@@ -152,6 +152,8 @@ class OutputSMSMessage(models.Model):
     )
     next_attempt_at = models.DateTimeField("next attempt at", null=True, blank=True, editable=False)
     lease_expires_at = models.DateTimeField("lease expires at", null=True, blank=True, editable=False)
+    send_at = models.DateTimeField("scheduled for", null=True, blank=True, editable=False)
+    deferred_reason = models.CharField("deferred because", max_length=255, null=True, blank=True, editable=False)
     price = models.DecimalField("price", max_digits=20, decimal_places=10, null=True, blank=True, editable=False)
     price_unit = models.CharField("price unit", max_length=16, null=True, blank=True, editable=False)
     version = models.PositiveIntegerField("version", default=0, editable=False)
@@ -165,8 +167,9 @@ class OutputSMSMessage(models.Model):
         indexes = (
             # What the repository asks: per-provider scans of a state, the outbox claim, provider references.
             models.Index(fields=["state", "provider"], name="smscore_msg_state_provider"),
-            # The claim reads WAITING messages in (priority, id) order from it, never sorting the backlog.
-            models.Index(fields=["state", "priority", "id"], name="smscore_msg_claim"),
+            # Per priority, the WAITING messages due by now are one range of it, read in due-time order: the claim
+            # never reads messages scheduled for later nor sorts the backlog.
+            models.Index(fields=["state", "priority", "next_attempt_at", "id"], name="smscore_msg_claim"),
             # Expired leases, found among leased messages only (partial where the database allows).
             models.Index(
                 fields=["state", "lease_expires_at"],
@@ -293,7 +296,7 @@ class AbstractSMSTemplate(models.Model):
         nothing) when :meth:`can_send` refuses.
 
         ``options`` are the core's send options (``priority``, ``idempotency_key``, ``send_immediately``,
-        ``sender``, ``provider``, ``extra_data``). Raises what :func:`adapters_django.send` raises, and
+        ``sender``, ``provider``, ``extra_data``, ``send_at``). Raises what :func:`adapters_django.send` raises, and
         :class:`~smscore.TemplateRenderError` when the body cannot be rendered.
         """
         from adapters_django.api import send_with_template

@@ -366,6 +366,8 @@ class PymessImporter:
             encoding=encoding,
             segments=count_segments(content, encoding) if content else 1,
             idempotency_key=f"{_KEY_PREFIX}{row['id']}",
+            # Due when created, as every message the core writes: the outbox claims by this time.
+            next_attempt_at=created,
         )
 
     def _route(

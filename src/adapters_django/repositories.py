@@ -10,10 +10,11 @@ state, it only stores what the core decided.
   wrote first (:class:`~smscore.ConcurrentUpdateError`) or the message is gone.
 - Idempotency keys are unique in the database; a clash is caught inside a savepoint and reported with the
   message that holds the key.
-- ``claim`` takes due messages with ``SELECT ... FOR UPDATE SKIP LOCKED`` where the database has it
-  (PostgreSQL, MySQL 8, Oracle). SQLite has no row locks but lets one writer at a time: there the claim starts
-  with a single ``UPDATE`` (so the write lock is taken first and concurrent claimers queue behind it) that marks
-  the chosen rows, then reads the marked rows and sets their lease, all in one transaction.
+- ``claim`` reads, per priority, the range of the claim index due by now, in due-time order, with
+  ``SELECT ... FOR UPDATE SKIP LOCKED`` where the database has it (PostgreSQL, MySQL 8, Oracle). SQLite has no
+  row locks but lets one writer at a time: there the claim starts with an ``UPDATE`` (so the write lock is taken
+  first and concurrent claimers queue behind it) that marks the chosen rows, then reads the marked rows and sets
+  their lease, all in one transaction.
 - Related objects of any number of messages are loaded with one query (content types joined in).
 """
 
@@ -38,6 +39,7 @@ from smscore import (
     SMSMessage,
     SMSState,
 )
+from smscore.message import PRIORITIES
 from smscore.ports import MessageRepository, check_new_batch
 from smscore.query import MessageQuery
 from smscore.rows import DATETIME_FIELDS, READ_FIELDS, SAVED_FIELDS, message_from_row, row_values
@@ -281,14 +283,20 @@ class DjangoMessageRepository(MessageRepository):
     @storage_errors()
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.claim` (and the module docstring for the SQLite way)."""
-        due = self._rows.filter(
-            Q(state=SMSState.WAITING.value, lease_expires_at__isnull=True)
-            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        )
-        due = due.order_by("priority", "pk")
+        # One range of the claim index per priority: messages scheduled for later are never read.
+        pages = [
+            self._rows.filter(
+                state=SMSState.WAITING.value, priority=priority, next_attempt_at__lte=now, lease_expires_at__isnull=True
+            ).order_by("next_attempt_at", "pk")
+            for priority in PRIORITIES
+        ]
         with self._atomic():
             if connections[self.using].features.has_select_for_update_skip_locked:
-                rows = list(due.select_for_update(skip_locked=True)[:limit].values(*READ_FIELDS))
+                rows: list[dict[str, Any]] = []
+                for page in pages:
+                    rows += page.select_for_update(skip_locked=True)[: limit - len(rows)].values(*READ_FIELDS)
+                    if len(rows) == limit:
+                        break
                 if not rows:
                     return []
                 self._rows.filter(pk__in=[row["id"] for row in rows]).update(
@@ -297,15 +305,17 @@ class DjangoMessageRepository(MessageRepository):
                 for row in rows:
                     row["version"] += 1
             else:
-                marked = self._rows.filter(pk__in=due[:limit].values("pk")).update(
-                    lease_expires_at=_CLAIM_MARK, version=F("version") + 1
-                )
+                marked = 0
+                for page in pages:
+                    if marked < limit:
+                        marked += self._rows.filter(pk__in=page[: limit - marked].values("pk")).update(
+                            lease_expires_at=_CLAIM_MARK, version=F("version") + 1
+                        )
                 if not marked:
                     return []
-                rows = list(
-                    self._rows.filter(lease_expires_at=_CLAIM_MARK).order_by("priority", "pk").values(*READ_FIELDS)
-                )
-                self._rows.filter(lease_expires_at=_CLAIM_MARK).update(lease_expires_at=lease_until)
+                mark = self._rows.filter(lease_expires_at=_CLAIM_MARK)
+                rows = list(mark.order_by("priority", "next_attempt_at", "pk").values(*READ_FIELDS))
+                mark.update(lease_expires_at=lease_until)
             for row in rows:
                 row["lease_expires_at"] = lease_until
             return self._load(rows)

@@ -9,9 +9,7 @@ load the related objects of a whole page with one extra query (related objects a
 constraint, never by a read before the write. The message ``INSERT`` (on SQLite) and the ``UPDATE`` are compiled
 once and run through the driver by :class:`~adapters_sqlalchemy.bulk.MessageWriter`: on the path of every send.
 
-``claim`` takes due messages without two workers ever getting the same one: on PostgreSQL it selects them
-``FOR UPDATE SKIP LOCKED`` and updates them in the same transaction; on SQLite a single
-``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING`` runs under the database's one write lock.
+``claim`` takes due messages without two workers ever getting the same one (:mod:`adapters_sqlalchemy.claims`).
 
 Supported databases: PostgreSQL (psycopg 3) and SQLite 3.35 or later (both have ``RETURNING``).
 """
@@ -35,13 +33,13 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from adapters_sqlalchemy.bulk import MessageWriter
+from adapters_sqlalchemy.claims import claim_rows
 from adapters_sqlalchemy.errors import reason, storage_errors
 from adapters_sqlalchemy.mapping import (
     MESSAGE_COLUMNS,
@@ -152,28 +150,14 @@ class SQLAlchemyMessageRepository(MessageRepository):
         return [message.replace(version=message.version + 1) for message in batch]
 
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
-        """See :meth:`smscore.ports.MessageRepository.claim`."""
+        """See :meth:`smscore.ports.MessageRepository.claim` (and :mod:`adapters_sqlalchemy.claims`)."""
         if limit <= 0:
             return []
-        m = self._m
-        due = select(m.c.id).where(
-            m.c.state == SMSState.WAITING.value,
-            m.c.lease_expires_at.is_(None),
-            or_(m.c.next_attempt_at.is_(None), m.c.next_attempt_at <= _aware(now, "now")),
-        )
-        due = due.order_by(m.c.priority, m.c.id).limit(limit)
-        lease = update(m).values(lease_expires_at=_aware(lease_until, "lease_until"), version=m.c.version + 1)
+        now, lease_until = _aware(now, "now"), _aware(lease_until, "lease_until")
         with storage_errors(), self.engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                # One statement under SQLite's single write lock: nobody can claim in between.
-                rows = conn.execute(lease.where(m.c.id.in_(due)).returning(*m.c)).all()
-            else:
-                ids = conn.execute(due.with_for_update(skip_locked=True)).scalars().all()
-                if not ids:
-                    return []
-                rows = conn.execute(lease.where(m.c.id.in_(ids)).returning(*m.c)).all()
+            rows = claim_rows(conn, self._m, now=now, lease_until=lease_until, limit=limit)
             claimed = self._hydrate(conn, rows)
-        return sorted(claimed, key=lambda message: (message.priority, message.id or 0))
+        return sorted(claimed, key=lambda message: (message.priority, message.next_attempt_at or now, message.id or 0))
 
     def purge(self, *, states: Collection[SMSState], changed_before: datetime, limit: int) -> int:
         """See :meth:`smscore.ports.MessageRepository.purge`."""

@@ -120,6 +120,7 @@ def _message_columns() -> dict[str, tuple[TypeEngine[Any], bool]]:
         "encoding": (String(8), False),
         "segments": (Integer(), False),
         "idempotency_key": (String(255), True),
+        "deferred_reason": (String(255), True),
         "price": (ExactDecimal(), True),
         "price_unit": (String(16), True),
         "version": (Integer(), False),
@@ -139,9 +140,9 @@ def _messages(metadata: MetaData) -> Table:
         UniqueConstraint("idempotency_key", name="uq_smscore_message_idempotency_key"),
         # find(state, provider), count, stats and the delivery-check scan.
         Index("ix_smscore_message_state_provider", "state", "provider"),
-        # claim: WAITING messages read in (priority, id) order from the index, so a claim stops after its page
-        # instead of sorting the whole backlog (due and unleased ones are filtered on the way).
-        Index("ix_smscore_message_claim", "state", "priority", "id"),
+        # claim: per priority, the WAITING messages due by now are one range of the index, read in due-time order,
+        # so neither a backlog of scheduled messages nor a long queue is read or sorted to take a page.
+        Index("ix_smscore_message_claim", "state", "priority", "next_attempt_at", "id"),
         # Expired leases: only leased messages (a few in flight) are in it, so finding them never reads the
         # backlog. Partial where the database has partial indexes.
         Index(

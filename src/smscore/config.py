@@ -53,6 +53,11 @@ render_max_length         10000      characters a render may output (and the lar
                                      or string a template may build)
 render_max_iterations     100000     loop iterations and calls one render may make
 render_max_depth          100        nesting levels a template body may have when parsed
+quiet_hours               {}         per tag, the local hours in which its messages may reach the
+                                     recipient: ``{"marketing": {"allowed": "09:00-20:00"}}``; a message
+                                     due outside them waits for the next start (see
+                                     :mod:`smscore.quiet_hours`)
+quiet_hours_zone          UTC        time zone of numbers whose region gives none (IANA name)
 ========================  =========  ===================================================================
 
 Secrets (passwords, tokens, secret keys, and a ``database_url`` that holds a password) are refused in a TOML
@@ -64,6 +69,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
@@ -71,6 +77,7 @@ import attrs
 from smscore.budget import RenderBudget
 from smscore.errors import ConfigurationError
 from smscore.phone import region_for
+from smscore.quiet_hours import AllowedHours, check_zone, parse_quiet_hours
 
 __all__ = ["SECRET_OPTION_NAMES", "ProviderConfig", "SMSConfig", "load_config"]
 
@@ -232,6 +239,8 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "render_max_length": _positive_int,
     "render_max_iterations": _positive_int,
     "render_max_depth": _positive_int,
+    "quiet_hours": parse_quiet_hours,
+    "quiet_hours_zone": check_zone,
 }
 _SPECIAL_KEYS: Final = frozenset({"provider", "provider_options", "providers"})
 
@@ -276,6 +285,8 @@ class SMSConfig:
     render_max_length: int = 10_000
     render_max_iterations: int = 100_000
     render_max_depth: int = 100
+    quiet_hours: Mapping[str, AllowedHours] = MappingProxyType({})
+    quiet_hours_zone: str = "UTC"
 
     @property
     def render_budget(self) -> RenderBudget:

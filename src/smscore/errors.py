@@ -8,12 +8,14 @@
     │   ├── InvalidRecipientError     not a possible phone number
     │   ├── InvalidContentError       empty, too many segments, or not representable
     │   ├── InvalidTagError           the tag is not a slug
-    │   └── InvalidExtraDataError     extra data that cannot be stored as JSON
+    │   ├── InvalidExtraDataError     extra data that cannot be stored as JSON
+    │   └── InvalidSendTimeError      a send time without a time zone (or not a datetime)
     ├── TemplateError
     │   ├── TemplateNotFoundError     no template has that slug
     │   ├── TemplateInactiveError     the template is switched off (is_active false); nothing was stored
     │   └── TemplateRenderError       syntax error, missing variable, sandbox violation, output too long
     ├── InvalidStateTransitionError   a move the state table does not allow
+    ├── MessageNotCancellableError    the message is no longer WAITING, or a worker is publishing it
     ├── StorageError
     │   ├── MessageNotFoundError      no message has that id
     │   ├── ConcurrentUpdateError     the message changed since it was read (compare-and-set failed)
@@ -45,9 +47,11 @@ __all__ = [
     "InvalidExtraDataError",
     "InvalidMessageError",
     "InvalidRecipientError",
+    "InvalidSendTimeError",
     "InvalidSignatureError",
     "InvalidStateTransitionError",
     "InvalidTagError",
+    "MessageNotCancellableError",
     "MessageNotFoundError",
     "OutcomeNotStoredError",
     "ProviderError",
@@ -103,6 +107,10 @@ class InvalidExtraDataError(InvalidMessageError):
     """Extra data that cannot be stored as JSON."""
 
 
+class InvalidSendTimeError(InvalidMessageError):
+    """A send time that is not a timezone-aware datetime: a naive one would be read in some server's zone."""
+
+
 class TemplateError(SMSError):
     """Base of the template errors."""
 
@@ -145,6 +153,19 @@ class InvalidStateTransitionError(SMSError):
         self.current = current
         self.target = target
         self.message_id = message_id
+
+
+class MessageNotCancellableError(SMSError):
+    """The message cannot be cancelled: it is no longer WAITING, or a worker holds it and is publishing it.
+
+    ``state`` is the state it was found in; nothing was changed.
+    """
+
+    def __init__(self, message_id: int, state: SMSState, *, leased: bool = False) -> None:
+        why = "a worker is publishing it" if leased else f"it is {state.name}, not WAITING"
+        super().__init__(f"SMS message {message_id} cannot be cancelled: {why}")
+        self.message_id = message_id
+        self.state = state
 
 
 class StorageError(SMSError):

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_EXTRA_DATA_BYTES",
     "MAX_EXTRA_DATA_DEPTH",
     "MUTABLE_FIELDS",
+    "PRIORITIES",
     "ROW_FIELDS",
     "RelatedObject",
     "SMSMessage",
@@ -37,9 +38,12 @@ __all__ = [
 #: Priority 1 is the highest, 3 the lowest (as in django-pymess); new messages get 3 unless told.
 DEFAULT_PRIORITY = 3
 
+#: Every priority a message may have, highest first: claims take the due messages of each in turn.
+PRIORITIES: Final = (1, 2, 3)
+
 #: The fields that change over a message's life, and so the only ones a repository's ``save`` writes; the others
 #: (recipient, content, created_at, sender, template_slug, extra_data, tag, priority, encoding, idempotency_key,
-#: related_objects) are fixed when the message is added.
+#: send_at, deferred_reason, related_objects) are fixed when the message is added.
 MUTABLE_FIELDS: frozenset[str] = frozenset(
     {
         "state",
@@ -207,9 +211,12 @@ class SMSMessage:
     data), ``tag``, ``related_objects``, the ``failed`` property, ``id`` (``None`` until stored),
     ``provider`` (the configured name of the provider), ``attempts``, ``priority`` (1 highest .. 3 lowest),
     ``provider_ref`` (the provider's id for the message), ``encoding`` (``"GSM-7"`` or ``"UCS-2"``),
-    ``segments``, ``idempotency_key``, ``next_attempt_at`` (when a retry is due), ``lease_expires_at`` (while a
-    worker holds it), ``price`` / ``price_unit`` (when the provider reports them) and ``version`` (bumped by
-    every save, for compare-and-set).
+    ``segments``, ``idempotency_key``, ``next_attempt_at`` (when the message is next due for publishing: its
+    creation or scheduled time, then each retry's; a message built without one is due when created),
+    ``lease_expires_at`` (while a worker holds it), ``send_at`` (the time it was scheduled for, moved out of quiet
+    hours; ``None`` when sent as soon as possible), ``deferred_reason`` (why ``send_at`` is later than asked: the
+    quiet hours that moved it), ``price`` / ``price_unit`` (when the provider reports them) and ``version`` (bumped
+    by every save, for compare-and-set).
     """
 
     id: int | None = None
@@ -236,9 +243,16 @@ class SMSMessage:
     idempotency_key: str | None = None
     next_attempt_at: datetime | None = None
     lease_expires_at: datetime | None = None
+    send_at: datetime | None = None
+    deferred_reason: str | None = None
     price: Decimal | None = None
     price_unit: str | None = None
     version: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if self.next_attempt_at is None:
+            # Claims read due messages by this time from an index: every new message has one.
+            object.__setattr__(self, "next_attempt_at", self.created_at)
 
     @property
     def failed(self) -> bool:

@@ -171,8 +171,9 @@ class MessageRepository(Protocol):
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
         """Atomically take up to ``limit`` due messages for publishing and return them leased.
 
-        Due means WAITING, no lease, and ``next_attempt_at`` empty or not after ``now``; taken in priority order
-        (1 first) then age (lowest id first). Each taken message gets ``lease_expires_at = lease_until`` and a new
+        Due means WAITING, no lease, and ``next_attempt_at`` not after ``now`` (a message without one is never
+        due: every message the core writes has one); taken in priority order (1 first), then due time (earliest
+        ``next_attempt_at`` first), then age (lowest id first). A backlog of messages due later must not slow it. Each taken message gets ``lease_expires_at = lease_until`` and a new
         version. Concurrent callers never receive the same message (``FOR UPDATE SKIP LOCKED`` or equivalent).
         """
         ...

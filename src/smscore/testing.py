@@ -180,14 +180,15 @@ class InMemoryMessageRepository(MessageRepository):
         """See :meth:`smscore.ports.MessageRepository.claim`."""
         with self._lock:
             due = [
-                m
+                (m.priority, m.next_attempt_at, m.id or 0, m)
                 for m in self._rows.values()
                 if m.state is SMSState.WAITING
                 and m.lease_expires_at is None
-                and (m.next_attempt_at is None or m.next_attempt_at <= now)
+                and m.next_attempt_at is not None
+                and m.next_attempt_at <= now
             ]
-            due.sort(key=lambda m: (m.priority, m.id or 0))
-            claimed = [m.replace(lease_expires_at=lease_until, version=m.version + 1) for m in due[:limit]]
+            due.sort(key=lambda entry: entry[:3])
+            claimed = [m.replace(lease_expires_at=lease_until, version=m.version + 1) for *_, m in due[:limit]]
             for m in claimed:
                 assert m.id is not None
                 self._rows[m.id] = m

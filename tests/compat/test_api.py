@@ -4,6 +4,7 @@ return values, smscore's models underneath."""
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymess
@@ -114,6 +115,16 @@ def test_send_with_batch_sending_stores_waiting_and_is_not_failed(settings: Any)
     assert (later.state, later.attempts) == (SMSState.WAITING.value, 0)
     assert now.state == SMSState.SENT.value
     assert [m.content for m in spy.published] == ["now"]
+
+
+def test_send_at_is_passed_on_and_the_message_waits_for_it(settings: Any) -> None:
+    """smscore's send_at reaches the core through the ancestor's send: stored WAITING for then, not failed."""
+    spy = install_spy(settings)
+    due = datetime.now(UTC) + timedelta(hours=1)
+    assert send("+420777123456", "later", send_at=due) is False
+    stored = OutputSMSMessage.objects.get()
+    assert (stored.state, stored.send_at) == (SMSState.WAITING.value, due)
+    assert spy.published == []
 
 
 def test_message_backend_names_the_backend(settings: Any) -> None:

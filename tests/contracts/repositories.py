@@ -106,6 +106,8 @@ class MessageRepositoryContract:
             idempotency_key="key-" + "x" * 200,
             next_attempt_at=T0 + timedelta(minutes=5),
             lease_expires_at=T0 + timedelta(minutes=1),
+            send_at=datetime(2030, 1, 1, 15, 0, 0, 5, tzinfo=other_zone),
+            deferred_reason="quiet hours of tag 'welcome_2': allowed 09:00-20:00 in Europe/Prague",
             price=Decimal("0.0075"),
             price_unit="USD",
         )
@@ -325,6 +327,31 @@ class MessageRepositoryContract:
         assert all(m.lease_expires_at == lease for m in claimed)
         assert [repo.get(m.id or 0) for m in claimed] == claimed
         assert repo.claim(now=T0, lease_until=lease, limit=10) == []
+
+    def test_claim_takes_each_priority_in_due_time_order(self, repo: MessageRepository) -> None:
+        """Within a priority, the message due earliest is taken first, whatever its id; a message without a
+        due time of its own is due when created."""
+        later = repo.add(make_message(next_attempt_at=T0 - timedelta(minutes=1)))
+        earlier = repo.add(make_message(next_attempt_at=T0 - timedelta(minutes=5)))
+        created = repo.add(make_message(created_at=T0 - timedelta(minutes=3), changed_at=T0))
+        urgent = repo.add(make_message(priority=2, next_attempt_at=T0))
+        claimed = repo.claim(now=T0, lease_until=T0 + timedelta(minutes=5), limit=10)
+        assert [m.id for m in claimed] == [urgent.id, earlier.id, created.id, later.id]
+
+    def test_claim_never_takes_a_message_before_it_is_due(self, repo: MessageRepository) -> None:
+        """A backlog due later, at every priority, is left alone while the messages due now are taken; each
+        comes when its time does."""
+        future = repo.add_many(
+            [make_message(priority=1 + i % 3, next_attempt_at=T0 + timedelta(minutes=1 + i)) for i in range(30)]
+        )
+        due = repo.add_many([make_message(priority=3), make_message(priority=3)])
+        lease = T0 + timedelta(hours=5)
+        assert [m.id for m in repo.claim(now=T0, lease_until=lease, limit=10)] == [m.id for m in due]
+        assert repo.claim(now=T0, lease_until=lease, limit=10) == []
+        first = repo.claim(now=T0 + timedelta(minutes=2), lease_until=lease, limit=10)
+        assert [m.id for m in first] == [future[0].id, future[1].id]  # priorities 1 and 2, due at +1 and +2 min
+        rest = repo.claim(now=T0 + timedelta(hours=1), lease_until=lease, limit=100)
+        assert len(rest) == 28
 
     def test_claim_respects_the_limit(self, repo: MessageRepository) -> None:
         """claim never returns more than limit, and the rest stay claimable."""

@@ -7,6 +7,7 @@ import pytest
 from smscore.testing import InMemoryMessageRepository, InMemoryRateLimiter, InMemoryTemplateRepository
 from tests.contracts.rate_limiters import RateLimiterContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
+from tests.contracts.scheduling import SchedulingContract
 from tests.contracts.service import ServiceStorageContract
 
 
@@ -17,6 +18,12 @@ class TestInMemoryMessageRepository(MessageRepositoryContract):
 
 
 class TestServiceOnMemory(ServiceStorageContract):
+    @pytest.fixture
+    def repo(self) -> InMemoryMessageRepository:
+        return InMemoryMessageRepository()
+
+
+class TestSchedulingOnMemory(SchedulingContract):
     @pytest.fixture
     def repo(self) -> InMemoryMessageRepository:
         return InMemoryMessageRepository()

@@ -49,7 +49,7 @@ def test_every_field_of_a_message_but_id_and_related_objects_is_a_row_column() -
     assert tuple(name for name in names if name not in {"id", "related_objects"}) == ROW_FIELDS
     assert ("id", *ROW_FIELDS) == READ_FIELDS
     assert set(SAVED_FIELDS) == MUTABLE_FIELDS
-    assert DATETIME_FIELDS == ("created_at", "changed_at", "sent_at", "next_attempt_at", "lease_expires_at")
+    assert DATETIME_FIELDS == ("created_at", "changed_at", "sent_at", "next_attempt_at", "lease_expires_at", "send_at")
 
 
 def test_a_message_round_trips_through_its_row() -> None:

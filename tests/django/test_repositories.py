@@ -18,6 +18,7 @@ from adapters_django.template_repository import DjangoTemplateRepository
 from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSService, SMSState
 from smscore.rows import READ_FIELDS
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
+from tests.contracts.scheduling import SchedulingContract
 from tests.contracts.service import ServiceStorageContract
 from tests.django.testapp.models import Order
 
@@ -39,6 +40,21 @@ class TestServiceOnDjangoSQLite(ServiceStorageContract):
 @pytest.mark.postgres
 @pytest.mark.django_db(databases=["postgres"])
 class TestServiceOnDjangoPostgres(ServiceStorageContract):
+    @pytest.fixture
+    def repo(self, postgres: str) -> DjangoMessageRepository:
+        return DjangoMessageRepository(using=postgres)
+
+
+@pytest.mark.django_db
+class TestSchedulingOnDjangoSQLite(SchedulingContract):
+    @pytest.fixture
+    def repo(self) -> DjangoMessageRepository:
+        return DjangoMessageRepository()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestSchedulingOnDjangoPostgres(SchedulingContract):
     @pytest.fixture
     def repo(self, postgres: str) -> DjangoMessageRepository:
         return DjangoMessageRepository(using=postgres)

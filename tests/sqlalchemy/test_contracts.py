@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
+from tests.contracts.scheduling import SchedulingContract
 from tests.contracts.service import ServiceStorageContract
 
 
@@ -30,6 +31,12 @@ class TestPostgresMessageRepository(MessageRepositoryContract):
 
 
 class TestServiceOnSQLAlchemy(ServiceStorageContract):
+    @pytest.fixture
+    def repo(self, engine: Engine) -> SQLAlchemyMessageRepository:
+        return SQLAlchemyMessageRepository(engine)
+
+
+class TestSchedulingOnSQLAlchemy(SchedulingContract):
     @pytest.fixture
     def repo(self, engine: Engine) -> SQLAlchemyMessageRepository:
         return SQLAlchemyMessageRepository(engine)

@@ -208,9 +208,10 @@ def machine_for(make_repo: Callable[[], tuple[SQLAlchemyMessageRepository, Calla
                     for m in self.model.values()
                     if m.state is SMSState.WAITING
                     and m.lease_expires_at is None
-                    and (m.next_attempt_at is None or m.next_attempt_at <= self.now)
+                    and m.next_attempt_at is not None
+                    and m.next_attempt_at <= self.now
                 ),
-                key=lambda m: (m.priority, m.id or 0),
+                key=lambda m: (m.priority, m.next_attempt_at or self.now, m.id or 0),
             )[:limit]
             until = self.now + lease
             claimed = self.repo.claim(now=self.now, lease_until=until, limit=limit)

@@ -45,7 +45,7 @@ from smscore.cli.output import format_table, message_json
 from smscore.cli.progress import Progress
 
 # The command groups register themselves on import, in the order of `smscore --help`.
-from smscore.cli import sending, bulk, templates, messages, delivery, worker, purge, db  # noqa: F401  # isort: skip
+from smscore.cli import sending, bulk, scheduling, templates, messages, delivery, worker, purge, db  # noqa: F401  # isort: skip
 
 __all__ = [
     "COMMANDS",

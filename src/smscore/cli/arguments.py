@@ -7,7 +7,7 @@ import argparse
 import json
 import math
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from smscore.cli.app import CLIError
@@ -22,8 +22,10 @@ __all__ = [
     "extra_value",
     "json_flag",
     "pair",
+    "parse_send_time",
     "positive_int",
     "priority",
+    "send_time",
     "state",
 ]
 
@@ -78,6 +80,28 @@ def duration(text: str) -> timedelta:
     """argparse type: an age such as ``90d``, ``12h`` or ``2w``."""
     try:
         return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_send_time(text: str) -> datetime:
+    """An ISO 8601 time with its UTC offset (``2026-12-24T09:00+01:00``, ``...Z``). Raises ``ValueError`` for
+    anything else, a time without an offset included: it would be read in whatever zone the machine is in."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a time: use ISO 8601 with an offset, such as 2026-12-24T09:00+01:00"
+        ) from None
+    if value.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset: add one, such as 2026-12-24T09:00+01:00 or ...Z")
+    return value
+
+
+def send_time(text: str) -> datetime:
+    """argparse type: :func:`parse_send_time`."""
+    try:
+        return parse_send_time(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

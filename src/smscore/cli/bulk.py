@@ -3,8 +3,9 @@
 
 The first row names the columns. ``recipient`` is required, then either ``content`` (the text of each message;
 every other column is extra data, typed like ``--extra``) or ``template`` (the slug of a stored template; every
-other column is a template variable, as text). An optional ``tag`` column sets each row's tag. A row that cannot
-be sent is refused with its line number and stores nothing; the others are stored and sent.
+other column is a template variable, as text). An optional ``tag`` column sets each row's tag, an optional
+``send_at`` column its send time (ISO 8601 with an offset; empty: ``--at`` / ``--in``, else now). A row that
+cannot be sent is refused with its line number and stores nothing; the others are stored and sent.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import IO, Any, Final
 import attrs
 
 from smscore.cli.app import CLIError, Context, command
-from smscore.cli.arguments import extra_value, positive_int
+from smscore.cli.arguments import extra_value, parse_send_time, positive_int
 from smscore.cli.output import format_table
-from smscore.cli.sending import sending_options
+from smscore.cli.sending import scheduled_time, sending_options
 from smscore.errors import InvalidMessageError, SMSError, TemplateError
 
 __all__ = ["send_many"]
@@ -30,7 +31,9 @@ __all__ = ["send_many"]
 _ROW_ERRORS = (InvalidMessageError, TemplateError)
 
 #: Columns with a meaning of their own; the rest are extra data or template variables.
-_RECIPIENT, _CONTENT, _TEMPLATE, _TAG = "recipient", "content", "template", "tag"
+_RECIPIENT, _CONTENT, _TEMPLATE, _TAG, _SEND_AT = "recipient", "content", "template", "tag", "send_at"
+#: Columns that set a field of the row's message, whichever kind of row it is.
+_OWN: Final = frozenset({_RECIPIENT, _TAG, _SEND_AT})
 #: More columns than any campaign needs: a header beyond this is not a campaign file.
 _MAX_COLUMNS: Final = 100
 #: Longest line read: far above any SMS row (a message is at most a few thousand characters).
@@ -71,7 +74,8 @@ def _send_many_arguments(parser: argparse.ArgumentParser) -> None:
     sending_options(parser)
     parser.epilog = (
         "columns: recipient, then content (other columns: extra data, typed like send --extra) or template "
-        "(a stored template's slug; other columns: its variables); an optional tag column sets the row's tag"
+        "(a stored template's slug; other columns: its variables); optional columns: tag (the row's tag) and "
+        "send_at (its send time, ISO 8601 with an offset)"
     )
 
 
@@ -80,6 +84,7 @@ def send_many(ctx: Context, args: argparse.Namespace) -> int:
     """Send one message per row of FILE, in chunks; refused rows are reported with their line numbers."""
     tally = _Tally()
     ctx.service  # noqa: B018  # a configuration or database problem is reported before any row is read
+    args.send_at = scheduled_time(ctx, args)  # once: --in counts from the start, not from each chunk
     with _opened(args.file) as stream:
         total = None if args.file == "-" else _count_records(args.file)
         with ctx.progress("sending", total=total) as progress:
@@ -199,12 +204,10 @@ class _ContentRows:
     """Rows with a ``content`` column: the other columns become extra data."""
 
     def __init__(self, header: Sequence[str]) -> None:
-        self.extra = [name for name in header if name not in {_RECIPIENT, _CONTENT, _TAG}]
+        self.extra = [name for name in header if name not in {*_OWN, _CONTENT}]
 
     def __call__(self, fields: Mapping[str, str]) -> dict[str, Any]:
-        item: dict[str, Any] = {"recipient": fields[_RECIPIENT], "content": fields[_CONTENT]}
-        if fields.get(_TAG):
-            item["tag"] = fields[_TAG]
+        item = _own_columns(fields, content=fields[_CONTENT])
         if self.extra:
             item["extra_data"] = {name: extra_value(fields[name]) for name in self.extra}
         return item
@@ -214,17 +217,24 @@ class _TemplateRows:
     """Rows with a ``template`` column: ``send_many`` renders the template with the other columns as variables."""
 
     def __init__(self, header: Sequence[str]) -> None:
-        self.variables = [name for name in header if name not in {_RECIPIENT, _TEMPLATE, _TAG}]
+        self.variables = [name for name in header if name not in {*_OWN, _TEMPLATE}]
 
     def __call__(self, fields: Mapping[str, str]) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "recipient": fields[_RECIPIENT],
-            "template": fields[_TEMPLATE],
-            "context": {name: fields[name] for name in self.variables},
-        }
-        if fields.get(_TAG):
-            item["tag"] = fields[_TAG]
-        return item
+        context = {name: fields[name] for name in self.variables}
+        return _own_columns(fields, template=fields[_TEMPLATE], context=context)
+
+
+def _own_columns(fields: Mapping[str, str], **item: Any) -> dict[str, Any]:
+    """``item`` with the row's recipient, and its tag and send time when it gives them."""
+    item["recipient"] = fields[_RECIPIENT]
+    if fields.get(_TAG):
+        item["tag"] = fields[_TAG]
+    if fields.get(_SEND_AT):
+        try:
+            item["send_at"] = parse_send_time(fields[_SEND_AT])
+        except ValueError as exc:
+            raise CLIError(f"send_at: {exc}") from None
+    return item
 
 
 def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
@@ -260,7 +270,10 @@ def _store(ctx: Context, args: argparse.Namespace, rows: Sequence[_Row], tally: 
         return
     try:
         sent = ctx.service.send_many(
-            [row.item for row in rows if row.item is not None], tag=args.tag, priority=args.priority
+            [row.item for row in rows if row.item is not None],
+            tag=args.tag,
+            priority=args.priority,
+            send_at=args.send_at,
         )
     except _ROW_ERRORS as exc:
         if len(rows) == 1:

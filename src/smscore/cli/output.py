@@ -124,6 +124,8 @@ _SHOWN_FIELDS: Final = (
     ("created", "created_at"),
     ("changed", "changed_at"),
     ("sent", "sent_at"),
+    ("scheduled for", "send_at"),
+    ("deferred", "deferred_reason"),
     ("next attempt", "next_attempt_at"),
     ("price", None),
     ("extra data", "extra_data"),

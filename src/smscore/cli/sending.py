@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timedelta
 
 from smscore.cli.app import CLIError, Context, command
-from smscore.cli.arguments import EXTRA_HELP, extra_data, json_flag, pair, priority
+from smscore.cli.arguments import EXTRA_HELP, duration, extra_data, json_flag, pair, priority, send_time
 from smscore.cli.output import message_details, message_json
 from smscore.message import SMSMessage
 
-__all__ = ["send", "send_template", "sending_options"]
+__all__ = ["scheduled_time", "send", "send_template", "sending_options"]
 
 
 def sending_options(parser: argparse.ArgumentParser) -> None:
-    """The options every sending command shares: ``--tag``, ``--priority``, ``--json``."""
+    """The options every sending command shares: ``--tag``, ``--priority``, ``--at`` / ``--in``, ``--json``."""
     parser.add_argument("--tag", help="a label stored with the message (letters, digits, - and _)")
     parser.add_argument("--priority", type=priority, help="1 (highest) to 3 (lowest)")
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--at",
+        type=send_time,
+        metavar="TIME",
+        help="send at TIME, ISO 8601 with its offset (2026-12-24T09:00+01:00); a worker publishes it then",
+    )
+    when.add_argument("--in", dest="after", type=duration, metavar="DELAY", help="send after DELAY (30m, 2h, 1d)")
     json_flag(parser)
+
+
+def scheduled_time(ctx: Context, args: argparse.Namespace) -> datetime | None:
+    """The send time ``--at`` or ``--in`` asks for (``None``: now)."""
+    after: timedelta | None = args.after
+    at: datetime | None = args.at
+    return ctx.service.clock.now() + after if after is not None else at
 
 
 def _one_message_options(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +64,7 @@ def send(ctx: Context, args: argparse.Namespace) -> int:
         tag=args.tag,
         priority=args.priority,
         idempotency_key=args.idempotency_key,
+        send_at=scheduled_time(ctx, args),
         **extra,
     )
     return _report_sent(ctx, message)
@@ -77,6 +94,7 @@ def send_template(ctx: Context, args: argparse.Namespace) -> int:
         tag=args.tag,
         priority=args.priority,
         idempotency_key=args.idempotency_key,
+        send_at=scheduled_time(ctx, args),
     )
     if message is None:
         raise CLIError(f"template {args.slug!r} refused to send to {args.recipient}; nothing was stored")

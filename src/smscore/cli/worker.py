@@ -34,7 +34,9 @@ def worker(ctx: Context, args: argparse.Namespace) -> int:
         raise CLIError("--idle must be positive")
     service = ctx.service
     if not service.config.batch_sending:
-        ctx.note("batch_sending is off, so send publishes at once; the worker only picks up retries")
+        ctx.note(
+            "batch_sending is off, so send publishes at once; the worker only picks up retries and scheduled messages"
+        )
     # With --once the queue is the work to do; a running worker has no end, so only its rate is shown.
     total = service.messages.count(SMSState.WAITING) if args.once and ctx.draws_progress else None
     with ctx.log.folding(hold=args.once) as fold, ctx.progress("publishing", total=total) as progress:

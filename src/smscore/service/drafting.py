@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from smscore.config import SMSConfig
-from smscore.errors import ConfigurationError, InvalidMessageError, InvalidTagError
+from smscore.errors import ConfigurationError, InvalidMessageError, InvalidSendTimeError, InvalidTagError
 from smscore.message import RelatedObject, SMSMessage, check_extra_data, check_idempotency_key, check_sender
 from smscore.phone import normalize_recipient
+from smscore.quiet_hours import defer
 from smscore.service.context import Router, ServiceContext, backend_path
 from smscore.templates import validate_slug
 from smscore.text import PreparedText, prepare_text
 
-__all__ = ["RESERVED_KEYWORDS", "BatchMemo", "immediate", "prepare", "rule_router"]
+__all__ = ["RESERVED_KEYWORDS", "BatchMemo", "check_send_at", "immediate", "prepare", "rule_router"]
 
 #: Keyword names of ``send`` that are options, not extra data.
-RESERVED_KEYWORDS: Final = frozenset({"priority", "idempotency_key", "send_immediately", "sender", "provider"})
+RESERVED_KEYWORDS: Final = frozenset(
+    {"priority", "idempotency_key", "send_immediately", "sender", "provider", "send_at"}
+)
 
 
 def rule_router(rules: Mapping[str, Mapping[str, str]]) -> Router:
@@ -85,8 +89,11 @@ def prepare(
     immediate: bool,
     template_slug: str | None = None,
     memo: BatchMemo | None = None,
+    send_at: datetime | None = None,
 ) -> SMSMessage:
-    """Validate the caller's input into a new message with its provider chosen; raise before anything is stored.
+    """Validate the caller's input into a new message with its provider chosen and its due time set (``send_at``,
+    moved out of the quiet hours of its tag); raise before anything is stored. Only a message due now is leased
+    for publishing at once when ``immediate``.
 
     Raises an :class:`~smscore.errors.InvalidMessageError` subclass for bad input, and
     :class:`~smscore.errors.ConfigurationError` when the router names a provider that is not configured.
@@ -101,6 +108,7 @@ def prepare(
     data = memo.data(extra_data, check_extra_data) if memo is not None else check_extra_data(extra_data)
     related = _related(related_objects)
     now = memo.now if memo is not None else ctx.clock.now()
+    scheduled, due, deferred = _schedule(config, send_at, number, tag, now)
     # The router sees the message without a provider; a provider asked for by name is never routed.
     router = ctx.router if provider is None else None
     chosen = None if router else (provider or ctx.default)
@@ -118,11 +126,37 @@ def prepare(
         related_objects=related,
         priority=priority,
         idempotency_key=idempotency_key,
-        lease_expires_at=now + timedelta(seconds=config.lease_seconds) if immediate else None,
+        send_at=scheduled,
+        next_attempt_at=due,
+        deferred_reason=deferred,
+        lease_expires_at=now + timedelta(seconds=config.lease_seconds) if immediate and due <= now else None,
         provider=chosen,
         backend=None if chosen is None else backend_path(ctx.providers[chosen]),
     )
     return draft if router is None else _route(ctx, router, draft)
+
+
+def _schedule(
+    config: SMSConfig, send_at: datetime | None, recipient: str, tag: str | None, now: datetime
+) -> tuple[datetime | None, datetime, str | None]:
+    """The time a message is scheduled for (``None``: as soon as possible), when it is due, and why it waits
+    past the time asked (the quiet hours of its tag). A time in the past means now."""
+    due = now if send_at is None else max(check_send_at(send_at), now)
+    hours = config.quiet_hours.get(tag) if tag is not None else None
+    deferred = None
+    if hours is not None:
+        due, deferred = defer(due, recipient, tag or "", hours, ZoneInfo(config.quiet_hours_zone))
+    return (None if send_at is None and deferred is None else due), due, deferred
+
+
+def check_send_at(value: object) -> datetime:
+    """``value`` in UTC if it is a timezone-aware datetime; raises :class:`~smscore.errors.InvalidSendTimeError`
+    otherwise (a naive time would be read in whatever zone the server is in)."""
+    if not isinstance(value, datetime):
+        raise InvalidSendTimeError(f"send_at must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidSendTimeError(f"send_at must be timezone-aware, not the naive {value.isoformat()}")
+    return value.astimezone(UTC)
 
 
 def _check_tag(tag: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Generic, Self, TypeVar, overload
 
@@ -134,6 +134,7 @@ class SMSService:
         send_immediately: bool | None = None,
         sender: str | None = None,
         provider: str | None = None,
+        send_at: datetime | None = None,
         **extra_data: Any,
     ) -> SMSMessage:
         """Send ``content`` to ``recipient`` and return the stored message.
@@ -141,13 +142,16 @@ class SMSService:
         ``related_objects`` are linked to the message (see :meth:`RelatedObject.of`); ``tag`` is a slug stored
         with it; every other keyword goes to ``extra_data`` (JSON). Options: ``priority`` (1 highest .. 3),
         ``idempotency_key`` (a second send with the same key returns the first message and sends nothing),
-        ``send_immediately`` (publish now even in outbox mode), ``sender`` and ``provider`` (a configured
-        provider name, instead of the router's choice).
+        ``send_immediately`` (publish now even in outbox mode), ``sender``, ``provider`` (a configured
+        provider name, instead of the router's choice) and ``send_at`` (a timezone-aware datetime: the message is
+        stored WAITING and the outbox workers publish it when it is due; a time in the past means now).
 
-        In outbox mode (``batch_sending``) the message is returned WAITING and workers publish it. Raises an
-        :class:`~smscore.errors.InvalidMessageError` subclass for bad input, before anything is stored.
+        In outbox mode (``batch_sending``) the message is returned WAITING and workers publish it; so is a message
+        due later, by ``send_at`` or the quiet hours of its tag (see :mod:`smscore.quiet_hours`). Raises an
+        :class:`~smscore.errors.InvalidMessageError` subclass for bad input (an
+        :class:`~smscore.errors.InvalidSendTimeError` for a naive ``send_at``), before anything is stored.
         """
-        options = self._options(priority, idempotency_key, send_immediately, sender, provider)
+        options = self._options(priority, idempotency_key, send_immediately, sender, provider, send_at)
         return sending.send(self._ctx, recipient, content, related_objects, tag, options, extra_data)
 
     def send_template(
@@ -164,15 +168,16 @@ class SMSService:
         sender: str | None = None,
         provider: str | None = None,
         extra_data: Mapping[str, Any] | None = None,
+        send_at: datetime | None = None,
     ) -> SMSMessage | None:
         """Render the template ``slug`` with ``context_data`` and send it like :meth:`send`.
 
         Returns ``None``, storing nothing, when the template's ``can_send(recipient, context_data)`` refuses.
         Raises :class:`~smscore.errors.TemplateNotFoundError`, :class:`~smscore.errors.TemplateInactiveError`
         (an inactive template; nothing is stored), :class:`~smscore.errors.TemplateRenderError` and the errors
-        of :meth:`send`.
+        of :meth:`send`; ``send_at`` as for :meth:`send`.
         """
-        options = self._options(priority, idempotency_key, send_immediately, sender, provider)
+        options = self._options(priority, idempotency_key, send_immediately, sender, provider, send_at)
         return sending.send_template(
             self._ctx, recipient, slug, context_data, related_objects, tag, options, extra_data
         )
@@ -188,16 +193,17 @@ class SMSService:
         send_immediately: bool | None = None,
         sender: str | None = None,
         provider: str | None = None,
+        send_at: datetime | None = None,
         **extra_data: Any,
     ) -> list[SMSMessage]:
         """Send many messages: stored in one batch, published in provider-sized batches.
 
         Each item is a recipient (then ``content`` is required) or a mapping with ``recipient`` and optionally
-        ``content``, ``tag``, ``priority``, ``sender``, ``provider``, ``related_objects`` and ``extra_data``
-        overriding the shared arguments. Instead of ``content``, an item may name a stored ``template`` (a slug)
-        and its ``context``: it is checked and rendered as :meth:`send_template` does it (an inactive template, a
-        template that refuses the recipient or a failed render refuses the whole call) and the message records the
-        template's slug. Every item is validated before anything is stored: one bad item raises
+        ``content``, ``tag``, ``priority``, ``sender``, ``provider``, ``send_at``, ``related_objects`` and
+        ``extra_data`` overriding the shared arguments (``send_at`` as for :meth:`send`). Instead of ``content``,
+        an item may name a stored ``template`` (a slug) and its ``context``: it is checked and rendered as
+        :meth:`send_template` does it (an inactive template, a template that refuses the recipient or a failed
+        render refuses the whole call) and the message records the template's slug. Every item is validated before anything is stored: one bad item raises
         (naming its index) and nothing is stored. Returns the messages in the order given.
         """
         shared = {
@@ -207,6 +213,7 @@ class SMSService:
             "priority": priority,
             "sender": sender,
             "provider": provider,
+            "send_at": send_at,
             "extra_data": extra_data,
         }
         return sending.send_many(self._ctx, recipients, shared, send_immediately)
@@ -226,6 +233,16 @@ class SMSService:
         :class:`~smscore.errors.MessageNotFoundError`.
         """
         return outbox.publish_waiting(self._ctx, message_id)
+
+    def cancel(self, message_id: int) -> SMSMessage:
+        """Stop a message that is still WAITING (scheduled, deferred, queued or between retries): it ends in
+        ERROR with the error ``"cancelled"``, and subscribers hear of it. Returns the stored message.
+
+        Safe against a worker claiming it at the same moment: exactly one of the two wins. Raises
+        :class:`~smscore.errors.MessageNotCancellableError` when the message is no longer WAITING or a worker
+        holds it (it is being published), and :class:`~smscore.errors.MessageNotFoundError`.
+        """
+        return outbox.cancel(self._ctx, message_id)
 
     def check_delivery(self, progress: Callable[[int], object] | None = None) -> DeliveryCheckReport:
         """Ask each delivery-checking provider (by configured name) about recently SENT, SENDING and UNKNOWN
@@ -307,8 +324,10 @@ class SMSService:
         send_immediately: bool | None,
         sender: str | None,
         provider: str | None,
+        send_at: datetime | None,
     ) -> dict[str, Any]:
         return {
+            "send_at": send_at,
             "priority": priority,
             "idempotency_key": idempotency_key,
             "sender": sender,

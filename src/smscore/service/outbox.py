@@ -1,15 +1,16 @@
-"""The outbox: claiming due messages for publishing (a step, or one message by id) and ending the leases of
-workers that died mid-publish."""
+"""The outbox: claiming due messages for publishing (a step, or one message by id), cancelling a message before a
+worker takes it, and ending the leases of workers that died mid-publish."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Final
 
 import attrs
 
-from smscore.errors import ConcurrentUpdateError, MessageNotFoundError
+from smscore.errors import ConcurrentUpdateError, MessageNotCancellableError, MessageNotFoundError
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.service.context import ServiceContext
@@ -17,7 +18,18 @@ from smscore.service.publishing import after_attempt, deadline_error, past_deadl
 from smscore.service.recording import notify_changes, store
 from smscore.states import SMSState
 
-__all__ = ["OutboxReport", "ProviderFailures", "process_outbox", "publish_waiting", "recover_expired_leases"]
+__all__ = [
+    "CANCELLED",
+    "OutboxReport",
+    "ProviderFailures",
+    "cancel",
+    "process_outbox",
+    "publish_waiting",
+    "recover_expired_leases",
+]
+
+#: The error of a cancelled message.
+CANCELLED: Final = "cancelled"
 
 log = logging.getLogger("smscore")
 
@@ -75,7 +87,7 @@ def publish_waiting(ctx: ServiceContext, message_id: int) -> SMSMessage:
     """See :meth:`smscore.service.SMSService.publish_waiting`."""
     now = ctx.clock.now()
     message = ctx.messages.get(message_id)
-    due = message.next_attempt_at is None or message.next_attempt_at <= now
+    due = message.next_attempt_at is not None and message.next_attempt_at <= now
     if message.state is not SMSState.WAITING or message.lease_expires_at is not None or not due:
         return message
     lease_until = now + timedelta(seconds=ctx.config.lease_seconds)
@@ -86,6 +98,22 @@ def publish_waiting(ctx: ServiceContext, message_id: int) -> SMSMessage:
     if past_deadline(ctx, claimed, now):
         return store(ctx, [claimed], [claimed.transition(SMSState.ERROR, at=now, error=deadline_error(ctx))])[0]
     return publish(ctx, [claimed])[0]
+
+
+def cancel(ctx: ServiceContext, message_id: int) -> SMSMessage:
+    """See :meth:`smscore.service.SMSService.cancel`."""
+    while True:
+        message = ctx.messages.get(message_id)
+        if message.state is not SMSState.WAITING or message.lease_expires_at is not None:
+            raise MessageNotCancellableError(message_id, message.state, leased=message.lease_expires_at is not None)
+        cancelled = message.transition(SMSState.ERROR, at=ctx.clock.now(), error=CANCELLED)
+        try:
+            # Compare-and-set: a claim bumps the version, so either it or this write is first, never both.
+            saved = ctx.messages.save(cancelled)
+        except ConcurrentUpdateError:
+            continue  # written meanwhile (claimed, or any other change): look again
+        notify_changes(ctx, [message], [saved])
+        return saved
 
 
 def recover_expired_leases(ctx: ServiceContext, now: datetime) -> int:

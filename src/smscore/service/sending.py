@@ -31,6 +31,7 @@ _ITEM_KEYS: Final = frozenset(
         "sender",
         "provider",
         "extra_data",
+        "send_at",
     }
 )
 
@@ -49,7 +50,7 @@ def send(
     its idempotency key) and publish it now unless the outbox will.
 
     ``options`` are the keyword options of :func:`~smscore.service.drafting.prepare` (``priority``,
-    ``idempotency_key``, ``sender``, ``provider``, ``immediate``).
+    ``idempotency_key``, ``sender``, ``provider``, ``immediate``, ``send_at``).
     """
     draft = prepare(
         ctx, recipient, content, related_objects, tag, extra_data=extra_data, template_slug=template_slug, **options
@@ -121,9 +122,12 @@ def send_many(
         return []
     stored = ctx.messages.add_many(drafts)
     announce_new(ctx, stored)
-    if not publish_now:
+    # Only the messages due now were leased; the outbox publishes the others when they are due.
+    now = [message for message in stored if message.lease_expires_at is not None]
+    if not now:
         return stored
-    return publish(ctx, stored)
+    published = {message.id: message for message in publish(ctx, now)}
+    return [published.get(message.id, message) for message in stored]
 
 
 def _item_fields(index: int, item: str | Mapping[str, Any], shared: Mapping[str, Any]) -> dict[str, Any]:

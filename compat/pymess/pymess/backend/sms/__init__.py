@@ -54,8 +54,9 @@ def send(
     """Send ``content`` to ``recipient``; return the ancestor's ``failed`` flag (see :func:`failed`), not the
     message: ``False`` when the message was handed over, stored for later or delivered.
 
-    ``related_objects``, ``tag`` and extra keywords (stored in ``extra_data``) are as before; ``priority`` and
-    ``message_backend`` (the name of a backend in ``PYMESS_SMS_BACKENDS``) are understood. Bad input raises
+    ``related_objects``, ``tag`` and extra keywords (stored in ``extra_data``) are as before; ``priority``,
+    ``message_backend`` (the name of a backend in ``PYMESS_SMS_BACKENDS``) and smscore's ``send_at`` (a
+    timezone-aware datetime: stored for the outbox to send then) are understood. Bad input raises
     :class:`~smscore.InvalidMessageError` before anything is stored, where the ancestor raised
     ``SMSSendingError``. :func:`adapters_django.send` takes the same arguments and returns the message.
     """
