@@ -15,6 +15,9 @@ state, it only stores what the core decided.
   with a single ``UPDATE`` (so the write lock is taken first and concurrent claimers queue behind it) that marks
   the chosen rows, then reads the marked rows and sets their lease, all in one transaction.
 - Related objects of any number of messages are loaded with one query (content types joined in).
+- ``add_within_limits`` counts and inserts in one transaction holding a lock per (recipient, tag): a
+  transaction-scoped advisory lock on PostgreSQL, SQLite's write lock (taken by a first ``UPDATE`` that changes
+  nothing) elsewhere; see :mod:`adapters_django.guards`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from smscore import (
     SMSMessage,
     SMSState,
 )
+from smscore.guards import RecipientLimit, limited_keys, within_limits
 from smscore.rows import DATETIME_FIELDS, READ_FIELDS, SAVED_FIELDS, message_from_row, row_values
 
 __all__ = [
@@ -193,6 +197,25 @@ class DjangoMessageRepository:
             stored = [attrs.evolve(m, id=row.pk) for m, row in zip(messages, rows, strict=True)]
             OutputSMSRelatedObject.objects.using(self.using).bulk_create(self._related_rows(stored, content_types))
         return stored
+
+    @storage_errors()
+    def add_within_limits(
+        self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
+    ) -> list[SMSMessage | None]:
+        """See :meth:`smscore.ports.MessageRepository.add_within_limits` (and the module docstring)."""
+        from adapters_django.guards import lock_pairs
+
+        messages = list(messages)
+        if not messages:
+            return []
+        with self._atomic():
+            lock_pairs(self.using, limited_keys(messages, limits))
+            allowed = within_limits(messages, limits, self._created_since)
+            stored = iter(self.add_many([m for m, ok in zip(messages, allowed, strict=True) if ok]))
+            return [next(stored) if ok else None for ok in allowed]
+
+    def _created_since(self, recipient: str, tag: str, since: datetime) -> int:
+        return int(self._rows.filter(recipient=recipient, tag=tag, created_at__gt=since).count())
 
     def _insert(self, rows: list[OutputSMSMessage]) -> None:
         if connections[self.using].features.can_return_rows_from_bulk_insert:

@@ -18,7 +18,8 @@ Supported databases: PostgreSQL (psycopg 3) and SQLite 3.35 or later (both have 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+import functools
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Final, TypeVar
@@ -45,6 +46,7 @@ from adapters_sqlalchemy.bulk import MessageWriter
 from adapters_sqlalchemy.errors import reason, storage_errors
 from adapters_sqlalchemy.mapping import (
     MESSAGE_COLUMNS,
+    check_new,
     message_from_row,
     message_to_row,
     related_object_rows,
@@ -59,6 +61,7 @@ from smscore.errors import (
     StorageError,
     TemplateNotFoundError,
 )
+from smscore.guards import RecipientLimit
 from smscore.message import RelatedObject, SMSMessage
 from smscore.rows import SAVED_FIELDS
 from smscore.states import SMSState
@@ -117,10 +120,29 @@ class SQLAlchemyMessageRepository:
         batch = list(messages)
         if not batch:
             return []
-        _check_new(batch)
+        check_new(batch)
+        return self._write_new(batch, self._insert)
+
+    def add_within_limits(
+        self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
+    ) -> list[SMSMessage | None]:
+        """See :meth:`smscore.ports.MessageRepository.add_within_limits` (and :mod:`adapters_sqlalchemy.guards`)."""
+        from adapters_sqlalchemy.guards import insert_within_limits
+
+        batch = list(messages)
+        if not batch:
+            return []
+        check_new(batch)
+        step = functools.partial(insert_within_limits, tables=self.tables, limits=limits, insert=self._insert)
+        return self._write_new(batch, step)
+
+    def _write_new(
+        self, batch: list[SMSMessage], write: Callable[[Connection, list[SMSMessage]], list[_T]]
+    ) -> list[_T]:
+        """``write(conn, batch)`` in one transaction; a clash of idempotency keys names the message holding one."""
         try:
             with storage_errors(integrity=False), self.engine.begin() as conn:
-                return self._insert(conn, batch)
+                return write(conn, batch)
         except IntegrityError as error:
             holder = self._first_key_holder(batch)
             if holder is None:
@@ -478,15 +500,3 @@ class SQLAlchemyTemplateRepository:
 
 def _state_values(states: Collection[SMSState]) -> list[str]:
     return sorted(SMSState(state).value for state in states)
-
-
-def _check_new(batch: Sequence[SMSMessage]) -> None:
-    seen: set[str] = set()
-    for message in batch:
-        if message.id is not None:
-            raise ValueError(f"message already has id {message.id}; use save()")
-        key = message.idempotency_key
-        if key is not None:
-            if key in seen:
-                raise ValueError(f"idempotency key {key!r} given twice in one batch")
-            seen.add(key)

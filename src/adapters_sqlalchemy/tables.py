@@ -10,9 +10,10 @@ application's ``MetaData`` so that its Alembic autogenerate sees them::
     sms_tables = define_tables(metadata)
     messages = SQLAlchemyMessageRepository(engine, tables=sms_tables)
 
-Four tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
-``smscore_related_object`` (the objects linked to a message, in order), ``smscore_template`` and
-``smscore_rate_limit`` (when each rate-limited provider's next send slot is free). Every index
+Six tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
+``smscore_related_object`` (the objects linked to a message, in order), ``smscore_template``,
+``smscore_rate_limit`` (when each rate-limited provider's next send slot is free), ``smscore_opt_out`` (the numbers
+that get no SMS) and ``smscore_refusal`` (how many messages the guards refused, per reason and tag). Every index
 serves a query the repositories run; constraint names are explicit so migrations and models agree on every
 database.
 """
@@ -48,7 +49,9 @@ from smscore.rows import DATETIME_FIELDS
 
 __all__ = [
     "MESSAGE_TABLE",
+    "OPT_OUT_TABLE",
     "RATE_LIMIT_TABLE",
+    "REFUSAL_TABLE",
     "RELATED_OBJECT_TABLE",
     "TABLE_NAMES",
     "TEMPLATE_TABLE",
@@ -62,8 +65,12 @@ MESSAGE_TABLE: Final = "smscore_message"
 RELATED_OBJECT_TABLE: Final = "smscore_related_object"
 TEMPLATE_TABLE: Final = "smscore_template"
 RATE_LIMIT_TABLE: Final = "smscore_rate_limit"
+OPT_OUT_TABLE: Final = "smscore_opt_out"
+REFUSAL_TABLE: Final = "smscore_refusal"
 #: Every table this package owns (migrations and schema checks look at these and nothing else).
-TABLE_NAMES: Final = frozenset({MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE, RATE_LIMIT_TABLE})
+TABLE_NAMES: Final = frozenset(
+    {MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE, RATE_LIMIT_TABLE, OPT_OUT_TABLE, REFUSAL_TABLE}
+)
 
 #: SQLite gives auto-increment ids only to a column declared exactly ``INTEGER PRIMARY KEY``.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -71,12 +78,14 @@ _ID = BigInteger().with_variant(Integer(), "sqlite")
 
 @attrs.frozen
 class Tables:
-    """The four tables, as defined on one ``MetaData``."""
+    """The six tables, as defined on one ``MetaData``."""
 
     messages: Table
     related_objects: Table
     templates: Table
     rate_limits: Table
+    opt_outs: Table
+    refusals: Table
 
 
 def define_tables(metadata: MetaData) -> Tables:
@@ -90,12 +99,16 @@ def define_tables(metadata: MetaData) -> Tables:
             related_objects=metadata.tables[RELATED_OBJECT_TABLE],
             templates=metadata.tables[TEMPLATE_TABLE],
             rate_limits=metadata.tables[RATE_LIMIT_TABLE],
+            opt_outs=metadata.tables[OPT_OUT_TABLE],
+            refusals=metadata.tables[REFUSAL_TABLE],
         )
     return Tables(
         messages=_messages(metadata),
         related_objects=_related_objects(metadata),
         templates=_templates(metadata),
         rate_limits=_rate_limits(metadata),
+        opt_outs=_opt_outs(metadata),
+        refusals=_refusals(metadata),
     )
 
 
@@ -159,6 +172,8 @@ def _messages(metadata: MetaData) -> Table:
         Index("ix_smscore_message_state_changed_at", "state", "changed_at"),
         Index("ix_smscore_message_recipient", "recipient"),
         Index("ix_smscore_message_tag", "tag"),
+        # recipient_limits: the messages of one recipient and tag in a window, counted from the index alone.
+        Index("ix_smscore_message_recipient_tag_created_at", "recipient", "tag", "created_at"),
         Index("ix_smscore_message_provider_ref", "provider_ref"),
         # Never reuse an id, even after purging the newest rows: gateways know messages by our id.
         sqlite_autoincrement=True,
@@ -211,6 +226,31 @@ def _rate_limits(metadata: MetaData) -> Table:
         Column("key", String(100), nullable=False),
         Column("next_free", UTCDateTime(), nullable=False),
         PrimaryKeyConstraint("key", name="pk_smscore_rate_limit"),
+    )
+
+
+def _opt_outs(metadata: MetaData) -> Table:
+    # One row per number (E.164) that gets no SMS.
+    return Table(
+        OPT_OUT_TABLE,
+        metadata,
+        Column("recipient", String(32), nullable=False),
+        Column("reason", String(200), nullable=True),
+        Column("source", String(50), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        PrimaryKeyConstraint("recipient", name="pk_smscore_opt_out"),
+    )
+
+
+def _refusals(metadata: MetaData) -> Table:
+    # One row per (reason, tag) ever refused, with its running total; "" stands for no tag (a key has no NULL).
+    return Table(
+        REFUSAL_TABLE,
+        metadata,
+        Column("reason", String(20), nullable=False),
+        Column("tag", String(50), nullable=False),
+        Column("count", BigInteger, nullable=False),
+        PrimaryKeyConstraint("reason", "tag", name="pk_smscore_refusal"),
     )
 
 

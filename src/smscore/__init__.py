@@ -28,6 +28,10 @@ from smscore.errors import (
     MessageNotFoundError,
     OutcomeNotStoredError,
     ProviderError,
+    RecipientNotAllowedError,
+    RecipientOptedOutError,
+    RecipientRateLimitedError,
+    RecipientRefusedError,
     SMSError,
     StorageError,
     TemplateError,
@@ -35,7 +39,8 @@ from smscore.errors import (
     TemplateNotFoundError,
     TemplateRenderError,
 )
-from smscore.events import StateChange
+from smscore.events import Refusal, StateChange
+from smscore.guards import OptOut, RecipientLimit
 from smscore.message import RelatedObject, SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import (
@@ -43,12 +48,24 @@ from smscore.ports import (
     Clock,
     DeliveryChecker,
     MessageRepository,
+    OptOutRepository,
+    OptOutSource,
+    RefusalCounter,
     SMSProvider,
     StatusCallbackReceiver,
     Storage,
     TemplateRepository,
 )
-from smscore.service import DeliveryCheckReport, OutboxReport, SelectedCheckReport, SMSService
+from smscore.service import (
+    DeliveryCheckReport,
+    OptOutImport,
+    OptOutList,
+    OutboxReport,
+    RefusedItem,
+    SelectedCheckReport,
+    SentBatch,
+    SMSService,
+)
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState
 from smscore.templates import SMSTemplate
 
@@ -72,11 +89,24 @@ __all__ = [
     "InvalidTagError",
     "MessageNotFoundError",
     "MessageRepository",
+    "OptOut",
+    "OptOutImport",
+    "OptOutList",
+    "OptOutRepository",
+    "OptOutSource",
     "OutboxReport",
     "Outcome",
     "OutcomeNotStoredError",
     "ProviderConfig",
     "ProviderError",
+    "RecipientLimit",
+    "RecipientNotAllowedError",
+    "RecipientOptedOutError",
+    "RecipientRateLimitedError",
+    "RecipientRefusedError",
+    "Refusal",
+    "RefusalCounter",
+    "RefusedItem",
     "RelatedObject",
     "SMSConfig",
     "SMSError",
@@ -86,6 +116,7 @@ __all__ = [
     "SMSState",
     "SMSTemplate",
     "SelectedCheckReport",
+    "SentBatch",
     "StateChange",
     "StatusCallbackReceiver",
     "Storage",

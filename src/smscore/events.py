@@ -1,8 +1,10 @@
-"""State-change events, for applications that react to delivery.
+"""Events, for applications that react to what happens to their messages.
 
 Every state change the service stores is announced as a :class:`StateChange` to each subscriber, in the order
-the changes happened for that message. Subscribers run after the change is stored; one that raises is logged
-and never breaks sending.
+the changes happened for that message. Every message a guard refuses (opted out, a country not allowed, a
+recipient limit reached) is announced as a :class:`Refusal` to each refusal subscriber, so an application can
+alert on a wave of refused one-time codes. Subscribers run after the fact; one that raises is logged and never
+breaks sending.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import attrs
 
 from smscore.states import SMSState
 
-__all__ = ["StateChange", "Subscriber", "notify"]
+__all__ = ["Refusal", "RefusalSubscriber", "StateChange", "Subscriber", "notify", "notify_refusals"]
 
 log = logging.getLogger("smscore.events")
 
@@ -33,6 +35,31 @@ class StateChange:
 
 
 Subscriber = Callable[[StateChange], object]
+
+
+@attrs.frozen(kw_only=True)
+class Refusal:
+    """A message a guard refused before anything was stored: to whom, with which tag, why (one of
+    :data:`smscore.guards.REFUSAL_REASONS`), when, and the refusal's text."""
+
+    recipient: str
+    tag: str | None
+    reason: str
+    at: datetime
+    error: str
+
+
+RefusalSubscriber = Callable[[Refusal], object]
+
+
+def notify_refusals(subscribers: Iterable[RefusalSubscriber], refusals: Iterable[Refusal]) -> None:
+    """Deliver ``refusals`` to every subscriber; a subscriber's exception is logged and swallowed."""
+    for refusal in refusals:
+        for subscriber in subscribers:
+            try:
+                subscriber(refusal)
+            except Exception:
+                log.exception("SMS refusal subscriber %r failed (%s, %s)", subscriber, refusal.reason, refusal.tag)
 
 
 def notify(subscribers: Iterable[Subscriber], events: Iterable[StateChange]) -> None:

@@ -12,11 +12,13 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, transaction
 
+from adapters_django.guards import DjangoOptOutRepository, DjangoRefusalCounter
 from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, SMSTemplate
 from adapters_django.repositories import DjangoMessageRepository
 from adapters_django.template_repository import DjangoTemplateRepository
 from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSService, SMSState
 from smscore.rows import READ_FIELDS
+from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
 from tests.contracts.service import ServiceStorageContract
 from tests.django.testapp.models import Order
@@ -65,6 +67,36 @@ class TestPostgresTemplateRepository(TemplateRepositoryContract):
     @pytest.fixture
     def templates(self, postgres: str) -> DjangoTemplateRepository:
         return DjangoTemplateRepository(using=postgres)
+
+
+@pytest.mark.django_db
+class TestSQLiteOptOutRepository(OptOutRepositoryContract):
+    @pytest.fixture
+    def opt_outs(self) -> DjangoOptOutRepository:
+        return DjangoOptOutRepository()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestPostgresOptOutRepository(OptOutRepositoryContract):
+    @pytest.fixture
+    def opt_outs(self, postgres: str) -> DjangoOptOutRepository:
+        return DjangoOptOutRepository(using=postgres)
+
+
+@pytest.mark.django_db
+class TestSQLiteRefusalCounter(RefusalCounterContract):
+    @pytest.fixture
+    def refusals(self) -> DjangoRefusalCounter:
+        return DjangoRefusalCounter()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestPostgresRefusalCounter(RefusalCounterContract):
+    @pytest.fixture
+    def refusals(self, postgres: str) -> DjangoRefusalCounter:
+        return DjangoRefusalCounter(using=postgres)
 
 
 def test_the_message_model_has_a_field_per_name_of_the_shared_list() -> None:

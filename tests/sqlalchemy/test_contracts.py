@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import Engine
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
+from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository, SQLAlchemyRefusalCounter
+from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 from tests.contracts.service import ServiceStorageContract
 
@@ -52,3 +54,15 @@ class TestPostgresTemplateRepository(TemplateRepositoryContract):
     @pytest.fixture
     def templates(self, postgres_engine: Engine) -> SQLAlchemyTemplateRepository:
         return SQLAlchemyTemplateRepository(postgres_engine)
+
+
+class TestSQLAlchemyOptOutRepository(OptOutRepositoryContract):
+    @pytest.fixture
+    def opt_outs(self, engine: Engine) -> SQLAlchemyOptOutRepository:
+        return SQLAlchemyOptOutRepository(engine)
+
+
+class TestSQLAlchemyRefusalCounter(RefusalCounterContract):
+    @pytest.fixture
+    def refusals(self, engine: Engine) -> SQLAlchemyRefusalCounter:
+        return SQLAlchemyRefusalCounter(engine)
