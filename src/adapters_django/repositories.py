@@ -42,6 +42,8 @@ from smscore import (
     SMSState,
 )
 from smscore.guards import RecipientLimit, limited_keys, within_limits
+from smscore.ports import MessageRepository
+from smscore.query import MessageQuery
 from smscore.rows import DATETIME_FIELDS, READ_FIELDS, SAVED_FIELDS, message_from_row, row_values
 
 __all__ = [
@@ -87,7 +89,7 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
-class DjangoMessageRepository:
+class DjangoMessageRepository(MessageRepository):
     """A :class:`smscore.ports.MessageRepository` over :class:`~adapters_django.models.OutputSMSMessage`.
 
     ``using`` is the database alias. See the module docstring for how each method keeps its promise.
@@ -260,39 +262,32 @@ class DjangoMessageRepository:
         return [attrs.evolve(m, version=m.version + 1) for m in messages]
 
     @storage_errors()
-    def find(
-        self,
-        state: SMSState | None = None,
-        tag: str | None = None,
-        recipient: str | None = None,
-        limit: int | None = None,
-        *,
-        provider: str | None = None,
-    ) -> list[SMSMessage]:
-        """See :meth:`smscore.ports.MessageRepository.find`."""
-        rows = self._filtered(state=state, tag=tag, recipient=recipient, provider=provider).order_by("-pk")
-        if limit is not None:
-            rows = rows[:limit]
+    def fetch(self, query: MessageQuery) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.fetch`."""
+        if query.is_empty:
+            return []
+        rows = self._matching(query).order_by("-pk" if query.newest_first else "pk")
+        if query.limit is not None:
+            rows = rows[: query.limit]
         return self._load(rows.values(*READ_FIELDS))
 
-    def _filtered(self, **filters: Any) -> Any:
-        conditions = {name: value for name, value in filters.items() if value is not None}
-        if "state" in conditions:
-            conditions["state"] = SMSState(conditions["state"]).value
-        return self._rows.filter(**conditions)
-
     @storage_errors()
-    def count(
-        self,
-        state: SMSState | None = None,
-        *,
-        provider: str | None = None,
-        changed_before: datetime | None = None,
-        sent_after: datetime | None = None,
-    ) -> int:
-        """See :meth:`smscore.ports.MessageRepository.count`."""
-        rows = self._filtered(state=state, provider=provider, changed_at__lt=changed_before, sent_at__gte=sent_after)
-        return int(rows.count())
+    def tally(self, query: MessageQuery) -> int:
+        """See :meth:`smscore.ports.MessageRepository.tally`."""
+        return int(self._matching(query).count())
+
+    def _matching(self, query: MessageQuery) -> Any:
+        lookups = {
+            "state__in": None if query.states is None else [s.value for s in query.states],
+            "pk__gt": query.after_id or None,
+            "tag": query.tag,
+            "recipient": query.recipient,
+            "provider": query.provider,
+            "sent_at__lt": query.sent_before,
+            "sent_at__gte": query.sent_after,
+            "changed_at__lt": query.changed_before,
+        }
+        return self._rows.filter(**{name: value for name, value in lookups.items() if value is not None})
 
     @storage_errors()
     def stats(self) -> dict[tuple[str | None, SMSState], int]:
@@ -309,26 +304,9 @@ class DjangoMessageRepository:
     @storage_errors()
     def get_by_provider_ref(self, provider_ref: str, *, provider: str | None = None) -> SMSMessage | None:
         """See :meth:`smscore.ports.MessageRepository.get_by_provider_ref`."""
-        rows = self._filtered(provider_ref=provider_ref, provider=provider).order_by("pk")[:1]
+        rows = self._matching(MessageQuery(provider=provider)).filter(provider_ref=provider_ref).order_by("pk")[:1]
         found = self._load(rows.values(*READ_FIELDS))
         return found[0] if found else None
-
-    @storage_errors()
-    def scan(
-        self,
-        *,
-        states: Collection[SMSState],
-        limit: int,
-        after_id: int = 0,
-        provider: str | None = None,
-        sent_before: datetime | None = None,
-        sent_after: datetime | None = None,
-    ) -> list[SMSMessage]:
-        """See :meth:`smscore.ports.MessageRepository.scan`."""
-        rows = self._filtered(provider=provider, sent_at__lt=sent_before, sent_at__gte=sent_after).filter(
-            state__in=[SMSState(s).value for s in states], pk__gt=after_id
-        )
-        return self._load(rows.order_by("pk")[:limit].values(*READ_FIELDS))
 
     @storage_errors()
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:

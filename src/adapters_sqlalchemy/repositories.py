@@ -63,6 +63,8 @@ from smscore.errors import (
 )
 from smscore.guards import RecipientLimit
 from smscore.message import RelatedObject, SMSMessage
+from smscore.ports import MessageRepository
+from smscore.query import MessageQuery
 from smscore.rows import SAVED_FIELDS
 from smscore.states import SMSState
 from smscore.templates import SMSTemplate, TemplateRenderer, default_renderer
@@ -90,7 +92,7 @@ def _aware(value: datetime, name: str) -> datetime:
     return value
 
 
-class SQLAlchemyMessageRepository:
+class SQLAlchemyMessageRepository(MessageRepository):
     """A :class:`~smscore.ports.MessageRepository` in SQL tables, through a SQLAlchemy ``Engine``.
 
     ``tables`` are the tables to use (by default the package's own, see :mod:`adapters_sqlalchemy.tables`); pass
@@ -222,40 +224,20 @@ class SQLAlchemyMessageRepository:
             raise MessageNotFoundError(message_id)
         return found[0]
 
-    def find(
-        self,
-        state: SMSState | None = None,
-        tag: str | None = None,
-        recipient: str | None = None,
-        limit: int | None = None,
-        *,
-        provider: str | None = None,
-    ) -> list[SMSMessage]:
-        """See :meth:`smscore.ports.MessageRepository.find`."""
+    def fetch(self, query: MessageQuery) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.fetch`: one query (plus one for related objects)."""
+        if query.is_empty:
+            return []
         m = self._m
-        query = select(m).where(*self._filters(state, provider, tag=tag, recipient=recipient)).order_by(m.c.id.desc())
-        if limit is not None:
-            query = query.limit(max(limit, 0))
-        return self._fetch(query)
+        statement = select(m).where(*self._conditions(query))
+        statement = statement.order_by(m.c.id.desc() if query.newest_first else m.c.id)
+        return self._fetch(statement if query.limit is None else statement.limit(query.limit))
 
-    def count(
-        self,
-        state: SMSState | None = None,
-        *,
-        provider: str | None = None,
-        changed_before: datetime | None = None,
-        sent_after: datetime | None = None,
-    ) -> int:
-        """See :meth:`smscore.ports.MessageRepository.count`."""
-        m = self._m
-        conditions = self._filters(state, provider)
-        if changed_before is not None:
-            conditions.append(m.c.changed_at < _aware(changed_before, "changed_before"))
-        if sent_after is not None:
-            conditions.append(m.c.sent_at >= _aware(sent_after, "sent_after"))
-        query = select(func.count()).select_from(m).where(*conditions)
+    def tally(self, query: MessageQuery) -> int:
+        """See :meth:`smscore.ports.MessageRepository.tally`."""
+        statement = select(func.count()).select_from(self._m).where(*self._conditions(query))
         with storage_errors(), self.engine.begin() as conn:
-            return int(conn.execute(query).scalar_one())
+            return int(conn.execute(statement).scalar_one())
 
     def stats(self) -> dict[tuple[str | None, SMSState], int]:
         """See :meth:`smscore.ports.MessageRepository.stats`."""
@@ -272,30 +254,9 @@ class SQLAlchemyMessageRepository:
     def get_by_provider_ref(self, provider_ref: str, *, provider: str | None = None) -> SMSMessage | None:
         """See :meth:`smscore.ports.MessageRepository.get_by_provider_ref`. The oldest match wins."""
         m = self._m
-        query = select(m).where(m.c.provider_ref == provider_ref, *self._filters(None, provider))
+        query = select(m).where(m.c.provider_ref == provider_ref, *self._conditions(MessageQuery(provider=provider)))
         found = self._fetch(query.order_by(m.c.id).limit(1))
         return found[0] if found else None
-
-    def scan(
-        self,
-        *,
-        states: Collection[SMSState],
-        limit: int,
-        after_id: int = 0,
-        provider: str | None = None,
-        sent_before: datetime | None = None,
-        sent_after: datetime | None = None,
-    ) -> list[SMSMessage]:
-        """See :meth:`smscore.ports.MessageRepository.scan`: one query per page (plus one for related objects)."""
-        if not states or limit <= 0:
-            return []
-        m = self._m
-        conditions = [m.c.state.in_(_state_values(states)), m.c.id > after_id, *self._filters(None, provider)]
-        if sent_before is not None:
-            conditions.append(m.c.sent_at < _aware(sent_before, "sent_before"))
-        if sent_after is not None:
-            conditions.append(m.c.sent_at >= _aware(sent_after, "sent_after"))
-        return self._fetch(select(m).where(*conditions).order_by(m.c.id).limit(limit))
 
     def find_expired_leases(self, *, now: datetime, limit: int) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.find_expired_leases`."""
@@ -311,24 +272,22 @@ class SQLAlchemyMessageRepository:
 
     # -- helpers -----------------------------------------------------------------------------------------
 
-    def _filters(
-        self,
-        state: SMSState | None,
-        provider: str | None,
-        *,
-        tag: str | None = None,
-        recipient: str | None = None,
-    ) -> list[ColumnElement[bool]]:
-        m = self._m
+    def _conditions(self, query: MessageQuery) -> list[ColumnElement[bool]]:
+        c = self._m.c
         conditions: list[ColumnElement[bool]] = []
-        if state is not None:
-            conditions.append(m.c.state == SMSState(state).value)
-        if provider is not None:
-            conditions.append(m.c.provider == provider)
-        if tag is not None:
-            conditions.append(m.c.tag == tag)
-        if recipient is not None:
-            conditions.append(m.c.recipient == recipient)
+        if query.states is not None:
+            conditions.append(c.state.in_(_state_values(query.states)))
+        if query.after_id:
+            conditions.append(c.id > query.after_id)
+        for column, value in (("tag", query.tag), ("recipient", query.recipient), ("provider", query.provider)):
+            if value is not None:
+                conditions.append(c[column] == value)
+        if query.sent_before is not None:
+            conditions.append(c.sent_at < query.sent_before)
+        if query.sent_after is not None:
+            conditions.append(c.sent_at >= query.sent_after)
+        if query.changed_before is not None:
+            conditions.append(c.changed_at < query.changed_before)
         return conditions
 
     def _fetch(self, query: Select[Any]) -> list[SMSMessage]:

@@ -11,34 +11,10 @@ The core is framework-agnostic: storage (``memory``, ``sqlalchemy``, ``django``)
 :mod:`smscore.ports`.
 """
 
+from smscore import errors
 from smscore.bootstrap import build_service
 from smscore.config import ProviderConfig, SMSConfig, load_config
-from smscore.errors import (
-    CallbackError,
-    ConcurrentUpdateError,
-    ConfigurationError,
-    DuplicateIdempotencyKeyError,
-    InvalidContentError,
-    InvalidExtraDataError,
-    InvalidMessageError,
-    InvalidRecipientError,
-    InvalidSignatureError,
-    InvalidStateTransitionError,
-    InvalidTagError,
-    MessageNotFoundError,
-    OutcomeNotStoredError,
-    ProviderError,
-    RecipientNotAllowedError,
-    RecipientOptedOutError,
-    RecipientRateLimitedError,
-    RecipientRefusedError,
-    SMSError,
-    StorageError,
-    TemplateError,
-    TemplateInactiveError,
-    TemplateNotFoundError,
-    TemplateRenderError,
-)
+from smscore.errors import *  # noqa: F403 - every error is public at the top level, by errors.__all__
 from smscore.events import Refusal, StateChange
 from smscore.guards import OptOut, RecipientLimit
 from smscore.message import RelatedObject, SMSMessage
@@ -72,22 +48,10 @@ from smscore.templates import SMSTemplate
 __all__ = [
     "FINAL_STATES",
     "TRANSITIONS",
-    "CallbackError",
     "CallbackReport",
     "Clock",
-    "ConcurrentUpdateError",
-    "ConfigurationError",
     "DeliveryCheckReport",
     "DeliveryChecker",
-    "DuplicateIdempotencyKeyError",
-    "InvalidContentError",
-    "InvalidExtraDataError",
-    "InvalidMessageError",
-    "InvalidRecipientError",
-    "InvalidSignatureError",
-    "InvalidStateTransitionError",
-    "InvalidTagError",
-    "MessageNotFoundError",
     "MessageRepository",
     "OptOut",
     "OptOutImport",
@@ -96,20 +60,13 @@ __all__ = [
     "OptOutSource",
     "OutboxReport",
     "Outcome",
-    "OutcomeNotStoredError",
     "ProviderConfig",
-    "ProviderError",
     "RecipientLimit",
-    "RecipientNotAllowedError",
-    "RecipientOptedOutError",
-    "RecipientRateLimitedError",
-    "RecipientRefusedError",
     "Refusal",
     "RefusalCounter",
     "RefusedItem",
     "RelatedObject",
     "SMSConfig",
-    "SMSError",
     "SMSMessage",
     "SMSProvider",
     "SMSService",
@@ -120,12 +77,8 @@ __all__ = [
     "StateChange",
     "StatusCallbackReceiver",
     "Storage",
-    "StorageError",
-    "TemplateError",
-    "TemplateInactiveError",
-    "TemplateNotFoundError",
-    "TemplateRenderError",
     "TemplateRepository",
     "build_service",
     "load_config",
 ]
+__all__ += errors.__all__

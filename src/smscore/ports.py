@@ -19,6 +19,7 @@ from smscore.config import SMSConfig
 from smscore.guards import OptOut, RecipientLimit
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
+from smscore.query import MessageQuery
 from smscore.states import SMSState
 from smscore.templates import SMSTemplate, TemplateRenderer
 
@@ -89,6 +90,18 @@ class MessageRepository(Protocol):
         :class:`~smscore.errors.ConcurrentUpdateError` names the conflicting ids."""
         ...
 
+    def fetch(self, query: MessageQuery) -> list[SMSMessage]:
+        """The messages matching ``query``, in its order and up to its limit (one query per call, however large
+        the table, when the filters follow an index: keyset paging with ``after_id``)."""
+        ...
+
+    def tally(self, query: MessageQuery) -> int:
+        """How many messages match ``query`` (its limit and order aside), counted without reading a row."""
+        ...
+
+    # The readings below are written once, on the port, in terms of fetch and tally: an adapter that subclasses
+    # the port inherits them; one that only matches it structurally writes them itself.
+
     def find(
         self,
         state: SMSState | None = None,
@@ -99,7 +112,10 @@ class MessageRepository(Protocol):
         provider: str | None = None,
     ) -> list[SMSMessage]:
         """Messages matching every given filter, newest first (highest id first)."""
-        ...
+        states = None if state is None else {state}
+        return self.fetch(
+            MessageQuery(states=states, tag=tag, recipient=recipient, provider=provider, limit=limit, newest_first=True)
+        )
 
     def count(
         self,
@@ -114,19 +130,10 @@ class MessageRepository(Protocol):
 
         What a purge or a scan would reach, counted without reading a row: the dry run of a purge and the total
         of a delivery check's progress."""
-        ...
-
-    def stats(self) -> dict[tuple[str | None, SMSState], int]:
-        """Message counts per (provider name, state); combinations with no message are left out."""
-        ...
-
-    def get_by_idempotency_key(self, key: str) -> SMSMessage | None:
-        """The message holding ``key``, if any."""
-        ...
-
-    def get_by_provider_ref(self, provider_ref: str, *, provider: str | None = None) -> SMSMessage | None:
-        """The message the provider knows as ``provider_ref`` (optionally only for one provider name)."""
-        ...
+        states = None if state is None else {state}
+        return self.tally(
+            MessageQuery(states=states, provider=provider, changed_before=changed_before, sent_after=sent_after)
+        )
 
     def scan(
         self,
@@ -141,6 +148,27 @@ class MessageRepository(Protocol):
         """Up to ``limit`` messages in ``states`` with ``id > after_id``, in ascending id order (keyset paging:
         one query per page however large the table). ``sent_before`` / ``sent_after`` filter on ``sent_at``
         (exclusive / inclusive)."""
+        return self.fetch(
+            MessageQuery(
+                states=states,
+                limit=limit,
+                after_id=after_id,
+                provider=provider,
+                sent_before=sent_before,
+                sent_after=sent_after,
+            )
+        )
+
+    def stats(self) -> dict[tuple[str | None, SMSState], int]:
+        """Message counts per (provider name, state); combinations with no message are left out."""
+        ...
+
+    def get_by_idempotency_key(self, key: str) -> SMSMessage | None:
+        """The message holding ``key``, if any."""
+        ...
+
+    def get_by_provider_ref(self, provider_ref: str, *, provider: str | None = None) -> SMSMessage | None:
+        """The message the provider knows as ``provider_ref`` (optionally only for one provider name)."""
         ...
 
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:

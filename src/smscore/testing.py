@@ -42,7 +42,8 @@ from smscore.guard_stores import InMemoryOptOutRepository, InMemoryRefusalCounte
 from smscore.guards import RecipientLimit, within_limits
 from smscore.message import MUTABLE_FIELDS, SMSMessage
 from smscore.outcome import Outcome
-from smscore.ports import Storage, check_reservation
+from smscore.ports import MessageRepository, Storage, check_reservation
+from smscore.query import MessageQuery
 from smscore.states import SMSState
 from smscore.templates import JinjaRenderer, SMSTemplate, TemplateRenderer, default_renderer
 
@@ -83,7 +84,7 @@ class FixedClock:
         self._now = at
 
 
-class InMemoryMessageRepository:
+class InMemoryMessageRepository(MessageRepository):
     """A :class:`~smscore.ports.MessageRepository` in a dict, thread-safe; every method is atomic."""
 
     def __init__(self) -> None:
@@ -163,43 +164,19 @@ class InMemoryMessageRepository:
                 self._rows[message.id] = message
             return saved
 
-    def find(
-        self,
-        state: SMSState | None = None,
-        tag: str | None = None,
-        recipient: str | None = None,
-        limit: int | None = None,
-        *,
-        provider: str | None = None,
-    ) -> list[SMSMessage]:
-        """See :meth:`smscore.ports.MessageRepository.find`."""
+    def fetch(self, query: MessageQuery) -> list[SMSMessage]:
+        """See :meth:`smscore.ports.MessageRepository.fetch`."""
+        if query.is_empty:
+            return []
         with self._lock:
-            rows = sorted(self._rows.values(), key=lambda m: -(m.id or 0))
-        found = [
-            m
-            for m in rows
-            if (state is None or m.state is state)
-            and (tag is None or m.tag == tag)
-            and (recipient is None or m.recipient == recipient)
-            and (provider is None or m.provider == provider)
-        ]
-        return found if limit is None else found[:limit]
+            found = [m for m in self._rows.values() if query.matches(m)]
+        found.sort(key=lambda m: m.id or 0, reverse=query.newest_first)
+        return found if query.limit is None else found[: query.limit]
 
-    def count(
-        self,
-        state: SMSState | None = None,
-        *,
-        provider: str | None = None,
-        changed_before: datetime | None = None,
-        sent_after: datetime | None = None,
-    ) -> int:
-        """See :meth:`smscore.ports.MessageRepository.count`."""
-        return sum(
-            1
-            for m in self.find(state, provider=provider)
-            if (changed_before is None or m.changed_at < changed_before)
-            and (sent_after is None or (m.sent_at is not None and m.sent_at >= sent_after))
-        )
+    def tally(self, query: MessageQuery) -> int:
+        """See :meth:`smscore.ports.MessageRepository.tally`."""
+        with self._lock:
+            return sum(1 for m in self._rows.values() if query.matches(m))
 
     def stats(self) -> dict[tuple[str | None, SMSState], int]:
         """See :meth:`smscore.ports.MessageRepository.stats`."""
@@ -222,34 +199,6 @@ class InMemoryMessageRepository:
                 if m.provider_ref == provider_ref and (provider is None or m.provider == provider):
                     return m
         return None
-
-    def scan(
-        self,
-        *,
-        states: Collection[SMSState],
-        limit: int,
-        after_id: int = 0,
-        provider: str | None = None,
-        sent_before: datetime | None = None,
-        sent_after: datetime | None = None,
-    ) -> list[SMSMessage]:
-        """See :meth:`smscore.ports.MessageRepository.scan`."""
-        wanted = set(states)
-        with self._lock:
-            ids = sorted(i for i in self._rows if i > after_id)
-            out = []
-            for i in ids:
-                m = self._rows[i]
-                if m.state not in wanted or (provider is not None and m.provider != provider):
-                    continue
-                if sent_before is not None and (m.sent_at is None or not m.sent_at < sent_before):
-                    continue
-                if sent_after is not None and (m.sent_at is None or m.sent_at < sent_after):
-                    continue
-                out.append(m)
-                if len(out) >= limit:
-                    break
-            return out
 
     def claim(self, *, now: datetime, lease_until: datetime, limit: int) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.claim`."""

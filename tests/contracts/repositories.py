@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smscore import (
     ConcurrentUpdateError,
@@ -27,6 +29,7 @@ from smscore import (
     TemplateRenderError,
 )
 from smscore.ports import MessageRepository, TemplateRepository
+from smscore.query import MessageQuery
 from smscore.testing import InMemoryMessageRepository, ScriptedProvider
 from tests.contracts.guards import RecipientLimitContract
 
@@ -255,6 +258,58 @@ class MessageRepositoryContract(RecipientLimitContract):
         assert repo.scan(states={SMSState.SENDING}, limit=10, sent_after=sent[2]) == [stored[2], stored[4]]
         assert repo.scan(states={SMSState.SENDING}, limit=10, provider="other") == []
         assert repo.scan(states={SMSState.DELIVERED}, limit=10) == []
+
+    # One test method run by a class per adapter: the executors differ on purpose; the repository is filled once
+    # per test and only read by the examples.
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+    )
+    @given(data=st.data())
+    def test_fetch_and_tally_read_a_query_as_its_own_matches_does(
+        self, repo: MessageRepository, data: st.DataObject
+    ) -> None:
+        """Every filter of a MessageQuery, alone or combined, reads the same in the storage as in memory."""
+        stored = repo.find(limit=1)
+        if not stored:
+            stored = repo.add_many(
+                [
+                    make_message(
+                        state=list(SMSState)[i % len(SMSState)],
+                        tag=("otp", "news", None)[i % 3],
+                        recipient=("+420777000001", "+420777000002")[i % 2],
+                        provider=("default", "backup")[i // 6 % 2],
+                        sent_at=None if i % 4 == 0 else T0 + timedelta(minutes=i),
+                        changed_at=T0 + timedelta(minutes=12 - i),
+                    )
+                    for i in range(12)
+                ]
+            )
+        every = repo.find()
+        moments = st.none() | st.integers(0, 13).map(lambda i: T0 + timedelta(minutes=i))
+        query = MessageQuery(
+            states=data.draw(st.none() | st.sets(st.sampled_from(SMSState))),
+            tag=data.draw(st.sampled_from([None, "otp", "news", "other"])),
+            recipient=data.draw(st.sampled_from([None, "+420777000001", "+420777000002"])),
+            provider=data.draw(st.sampled_from([None, "default", "backup"])),
+            after_id=data.draw(st.sampled_from([0, every[6].id or 0])),
+            sent_before=data.draw(moments),
+            sent_after=data.draw(moments),
+            changed_before=data.draw(moments),
+            limit=data.draw(st.none() | st.integers(0, 13)),
+            newest_first=data.draw(st.booleans()),
+        )
+        expected = sorted((m for m in every if query.matches(m)), key=lambda m: m.id or 0)
+        assert repo.tally(query) == len(expected)
+        if query.newest_first:
+            expected.reverse()
+        assert repo.fetch(query) == expected[: query.limit]
+
+    def test_a_naive_time_in_a_query_is_refused(self, repo: MessageRepository) -> None:
+        """Stored times are UTC: a filter on a naive datetime raises instead of comparing wrongly."""
+        with pytest.raises(ValueError, match="changed_before must be timezone-aware"):
+            repo.count(changed_before=datetime(2030, 1, 1))
 
     # -- outbox ----------------------------------------------------------------------------------------
 

@@ -2,22 +2,15 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 18:32:07
 """
-
-from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import adapters_sqlalchemy.types
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _MESSAGE_INDEXES = {

@@ -6,19 +6,12 @@ square. (state, id) is read in id order from the first row after the previous pa
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-27 23:04:31
 """
-
-from __future__ import annotations
-
-from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
