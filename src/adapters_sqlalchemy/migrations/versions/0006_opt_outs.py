@@ -6,22 +6,15 @@ messages of one tag in a window from the index alone.
 
 Revision ID: 0006o
 Revises: 0005
-Create Date: 2026-12-02 14:00:00
 """
-
-from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import adapters_sqlalchemy.types
 
-revision: str = "0006o"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0006o"
+down_revision = "0005"
 
 
 def upgrade() -> None:
