@@ -15,9 +15,11 @@ from django.db import connections, transaction
 from adapters_django.guards import DjangoOptOutRepository, DjangoRefusalCounter
 from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, SMSTemplate
 from adapters_django.repositories import DjangoMessageRepository
+from adapters_django.storage import build_storage
 from adapters_django.template_repository import DjangoTemplateRepository
-from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSService, SMSState
+from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSConfig, SMSService, SMSState, Storage
 from smscore.rows import READ_FIELDS
+from tests.contracts.guarded_service import GuardedServiceContract
 from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
 from tests.contracts.service import ServiceStorageContract
@@ -97,6 +99,21 @@ class TestPostgresRefusalCounter(RefusalCounterContract):
     @pytest.fixture
     def refusals(self, postgres: str) -> DjangoRefusalCounter:
         return DjangoRefusalCounter(using=postgres)
+
+
+@pytest.mark.django_db
+class TestGuardsOnDjangoSQLite(GuardedServiceContract):
+    @pytest.fixture
+    def storage(self) -> Storage:
+        return build_storage(SMSConfig(storage="django"))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestGuardsOnDjangoPostgres(GuardedServiceContract):
+    @pytest.fixture
+    def storage(self, postgres: str) -> Storage:
+        return build_storage(SMSConfig(storage="django", storage_options={"database": postgres}))
 
 
 def test_the_message_model_has_a_field_per_name_of_the_shared_list() -> None:

@@ -7,6 +7,9 @@ from sqlalchemy import Engine
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository, SQLAlchemyRefusalCounter
+from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
+from smscore import Storage
+from tests.contracts.guarded_service import GuardedServiceContract
 from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 from tests.contracts.service import ServiceStorageContract
@@ -66,3 +69,15 @@ class TestSQLAlchemyRefusalCounter(RefusalCounterContract):
     @pytest.fixture
     def refusals(self, engine: Engine) -> SQLAlchemyRefusalCounter:
         return SQLAlchemyRefusalCounter(engine)
+
+
+class TestGuardsOnSQLAlchemy(GuardedServiceContract):
+    @pytest.fixture
+    def storage(self, engine: Engine) -> Storage:
+        return Storage(
+            messages=SQLAlchemyMessageRepository(engine),
+            templates=SQLAlchemyTemplateRepository(engine),
+            rate_limiter=SQLAlchemyRateLimiter(engine),
+            opt_outs=SQLAlchemyOptOutRepository(engine),
+            refusals=SQLAlchemyRefusalCounter(engine),
+        )
