@@ -274,3 +274,50 @@ class TestSQLiteQueryPlans:
                 plan = " / ".join(str(row[3]) for row in cursor.fetchall())
                 assert "smscore_msg_state " in f"{plan} ", plan
                 assert "TEMP B-TREE" not in plan, plan
+
+
+def _race_for_the_limit(alias: str, threads: int = 8, attempts: int = 3) -> list[int | None]:
+    """``threads`` threads with their own connections store ``otp`` messages to one number at once (limit 5)."""
+    from smscore import RecipientLimit
+
+    repo = DjangoMessageRepository(using=alias)
+    limits = {"otp": RecipientLimit(5, timedelta(hours=1))}
+    results: list[int | None] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def work() -> None:
+        try:
+            start.wait()
+            for _ in range(attempts):
+                [stored] = repo.add_within_limits([make_message(tag="otp")], limits)
+                results.append(None if stored is None else stored.id)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["postgres"])
+def test_concurrent_senders_on_postgres_get_exactly_the_limit_through(postgres: str) -> None:
+    """Eight threads, 24 attempts, a limit of 5: five stored, under advisory locks."""
+    results = _race_for_the_limit(postgres)
+    assert len(results) == 24
+    assert len([r for r in results if r is not None]) == 5
+    assert OutputSMSMessage.objects.using(postgres).filter(tag="otp").count() == 5
+
+
+@pytest.mark.django_db(transaction=True, databases=["sqlite_file"])
+def test_concurrent_senders_on_sqlite_get_exactly_the_limit_through() -> None:
+    """The same race on an SQLite file, under its write lock."""
+    results = _race_for_the_limit("sqlite_file")
+    assert len([r for r in results if r is not None]) == 5
