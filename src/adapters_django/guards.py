@@ -15,7 +15,7 @@ from django.db.models import F
 
 from adapters_django.errors import storage_errors
 from adapters_django.models import OutputSMSMessage, SMSOptOut, SMSRefusalCount
-from smscore.guards import OptOut, lock_id
+from smscore.guards import OptOut, lock_id, unique_chunks
 
 __all__ = ["DjangoOptOutRepository", "DjangoRefusalCounter", "lock_pairs"]
 
@@ -70,14 +70,7 @@ class DjangoOptOutRepository:
     @storage_errors()
     def add_many(self, opt_outs: Iterable[OptOut]) -> int:
         """See :meth:`smscore.ports.OptOutRepository.add_many`: 500 numbers per transaction."""
-        added = 0
-        batch: dict[str, OptOut] = {}
-        for opt_out in opt_outs:
-            batch.setdefault(opt_out.recipient, opt_out)
-            if len(batch) >= _CHUNK:
-                added += self._add_chunk(list(batch.values()))
-                batch.clear()
-        return added + (self._add_chunk(list(batch.values())) if batch else 0)
+        return sum(self._add_chunk(chunk) for chunk in unique_chunks(opt_outs, _CHUNK))
 
     def _add_chunk(self, chunk: Sequence[OptOut]) -> int:
         with transaction.atomic(using=self.using):

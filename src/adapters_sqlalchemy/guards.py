@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, Table, delete, false, func, select, t
 from adapters_sqlalchemy.errors import storage_errors
 from adapters_sqlalchemy.tables import Tables
 from adapters_sqlalchemy.tables import tables as default_tables
-from smscore.guards import OptOut, RecipientLimit, limited_keys, lock_id, within_limits
+from smscore.guards import OptOut, RecipientLimit, limited_keys, lock_id, unique_chunks, within_limits
 from smscore.message import SMSMessage
 
 __all__ = ["SQLAlchemyOptOutRepository", "SQLAlchemyRefusalCounter", "insert_within_limits"]
@@ -94,14 +94,7 @@ class SQLAlchemyOptOutRepository:
 
     def add_many(self, opt_outs: Iterable[OptOut]) -> int:
         """See :meth:`smscore.ports.OptOutRepository.add_many`: 500 numbers per statement and transaction."""
-        added = 0
-        batch: dict[str, OptOut] = {}
-        for opt_out in opt_outs:
-            batch.setdefault(opt_out.recipient, opt_out)
-            if len(batch) >= _CHUNK:
-                added += self._add_chunk(list(batch.values()))
-                batch.clear()
-        return added + (self._add_chunk(list(batch.values())) if batch else 0)
+        return sum(self._add_chunk(chunk) for chunk in unique_chunks(opt_outs, _CHUNK))
 
     def _add_chunk(self, chunk: Sequence[OptOut]) -> int:
         with storage_errors(), self.engine.begin() as conn:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -38,6 +38,7 @@ __all__ = [
     "limited_keys",
     "lock_id",
     "recipient_limits",
+    "unique_chunks",
     "within_limits",
 ]
 
@@ -212,6 +213,19 @@ def country_allowed(recipient: str, allowed: Collection[str]) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return region in allowed
+
+
+def unique_chunks(opt_outs: Iterable[OptOut], size: int) -> Iterator[list[OptOut]]:
+    """``opt_outs`` in lists of at most ``size`` entries, the first entry of a number within a list kept: what a
+    storage writes per statement and transaction."""
+    chunk: dict[str, OptOut] = {}
+    for opt_out in opt_outs:
+        chunk.setdefault(opt_out.recipient, opt_out)
+        if len(chunk) >= size:
+            yield list(chunk.values())
+            chunk = {}
+    if chunk:
+        yield list(chunk.values())
 
 
 def limited_keys(messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]) -> list[tuple[str, str]]:

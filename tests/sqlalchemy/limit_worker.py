@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import smscore
+from tests.sqlalchemy.together import wait_for
 
 LIMIT = 5
 RECIPIENT = "+420777123456"
@@ -29,12 +29,8 @@ def main(argv: list[str]) -> int:
     }
     sent = refused = 0
     with smscore.build_service(config) as service:
-        ready.touch()
-        deadline = time.monotonic() + 60
-        while not go.exists():
-            if time.monotonic() > deadline:
-                return 3
-            time.sleep(0.002)
+        if not wait_for(ready, go):
+            return 3
         for _ in range(attempts):
             try:
                 service.send(RECIPIENT, "Your code is 1234", tag="otp")
