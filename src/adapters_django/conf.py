@@ -26,6 +26,13 @@ Each setting, its default and what it becomes (a key of the core's configuration
   ``adapters_django.urls`` is included, e.g. ``"https://example.com/sms"`` for
   ``path("sms/", include("adapters_django.urls"))``; backends that take status callbacks (Twilio) are told to post
   them to ``<PYMESS_SMS_PUBLIC_BASE_URL>/status/<name>/``.
+- ``PYMESS_SMS_OPT_OUT_EXEMPT_TAGS`` (``[]``): ``opt_out_exempt_tags``, tags sent even to opted-out numbers
+  (one-time codes they asked for).
+- ``PYMESS_SMS_ALLOWED_COUNTRIES`` (``[]``: every country): ``allowed_countries``, regions (``"CZ"``) or calling
+  codes (``"+420"``) messages may go to.
+- ``PYMESS_SMS_RECIPIENT_LIMITS`` (``{}``): ``recipient_limits``, e.g. ``{"otp": {"count": 5, "per": "1h"}}``.
+- ``PYMESS_SMS_REFUSAL_SUBSCRIBERS`` (``[]``): ``refusal_subscribers``, dotted paths of callables receiving every
+  refused message (or connect to ``adapters_django.signals.sms_refused``).
 - ``PYMESS_SMS_DATABASE`` (``"default"``): ``storage_options.database``, the database alias of the SMS tables.
 - ``PYMESS_SMS_CONFIG`` (``{}``): any other core key, lower case (``{"max_segments": 4, "failover": [...]}``).
 - ``PYMESS_SMS_TEMPLATE_MODEL`` (``"adapters_django.SMSTemplate"``; not a core key): the template model,
@@ -93,6 +100,10 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("PYMESS_SMS_LOG_IDLE_MESSAGES", True, "log_idle_messages"),
     Setting("PYMESS_SMS_SET_ERROR_TO_IDLE_MESSAGES", True, "set_error_to_idle_messages"),
     Setting("PYMESS_SMS_PUBLIC_BASE_URL", None, "public_base_url"),
+    Setting("PYMESS_SMS_OPT_OUT_EXEMPT_TAGS", (), "opt_out_exempt_tags"),
+    Setting("PYMESS_SMS_ALLOWED_COUNTRIES", (), "allowed_countries"),
+    Setting("PYMESS_SMS_RECIPIENT_LIMITS", {}, "recipient_limits"),
+    Setting("PYMESS_SMS_REFUSAL_SUBSCRIBERS", (), "refusal_subscribers"),
     Setting("PYMESS_SMS_DATABASE", "default"),
     Setting("PYMESS_SMS_CONFIG", {}),
     Setting("PYMESS_SMS_TEMPLATE_MODEL", DEFAULT_TEMPLATE_MODEL),
