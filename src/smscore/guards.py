@@ -30,6 +30,8 @@ from smscore.phone import normalize_recipient
 from smscore.templates import validate_slug
 
 __all__ = [
+    "MAX_REASON_LENGTH",
+    "MAX_SOURCE_LENGTH",
     "REFUSAL_REASONS",
     "OptOut",
     "RecipientLimit",

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import smscore
 from smscore import ConfigurationError, SMSConfig, Storage
 from smscore.guards import RecipientLimit, allowed_countries, country_allowed
 from smscore.testing import memory_storage
@@ -111,3 +112,72 @@ class TestRecipientLimitsConfiguration:
         assert config.allowed_countries == ("CZ", "+421")
         assert config.opt_out_exempt_tags == ("otp", "security")
         assert config.refusal_subscribers == ("logging.warning",)
+
+
+class TestOptOutList:
+    @pytest.fixture
+    def service(self) -> smscore.SMSService:
+        return smscore.build_service({"default_region": "CZ"})
+
+    def test_numbers_are_read_as_recipients(self, service: smscore.SMSService) -> None:
+        """National, spaced, 00-prefixed and E.164 spellings are one entry; non-numbers are never on the list."""
+        entry = service.opt_outs.add("00420 777 123 456", reason="STOP")
+        assert entry.recipient == "+420777123456"
+        assert "777123456" in service.opt_outs
+        assert "call me" not in service.opt_outs
+        assert service.opt_outs.add("+420777123456", reason="again") == entry
+        assert service.opt_outs.count() == 1
+        with pytest.raises(smscore.InvalidRecipientError):
+            service.opt_outs.add("call me")
+
+    def test_an_import_reports_what_it_could_not_use(self, service: smscore.SMSService) -> None:
+        """A header after a comment is still a header; a reason too long refuses its line; duplicates count as
+        already listed; the default reason fills lines without one."""
+        report = service.opt_outs.import_lines(
+            [
+                "# stop list\n",
+                "recipient,reason\n",
+                "+420777000001\n",
+                f"+420777000002,{'x' * 201}\n",
+                "777000001\n",
+                "+420 777 000 003, moved abroad\n",
+            ],
+            reason="imported",
+        )
+        assert (report.read, report.added, report.already, report.refused_count) == (4, 2, 1, 1)
+        assert [line for line, _ in report.refused] == [4]
+        entries = {e.recipient: e for e in service.opt_outs.list()}
+        assert entries["+420777000001"].reason == "imported"
+        assert entries["+420777000003"].reason == "moved abroad"
+        assert entries["+420777000001"].source == "import"
+
+    def test_the_list_pages_in_number_order(self, service: smscore.SMSService) -> None:
+        """list(limit, after) is keyset paging over the numbers."""
+        for number in ("+420777000003", "+420777000001", "+420777000002"):
+            service.opt_outs.add(number)
+        first = service.opt_outs.list(limit=2)
+        assert [e.recipient for e in first] == ["+420777000001", "+420777000002"]
+        rest = service.opt_outs.list(after=first[-1].recipient)
+        assert [e.recipient for e in rest] == ["+420777000003"]
+
+    def test_a_storage_that_cannot_count_refusals_does_not_hide_the_refusal(self) -> None:
+        """The refusal stands and is raised; the counting failure is only logged."""
+        from smscore import StorageError
+        from smscore.testing import InMemoryMessageRepository, InMemoryTemplateRepository, ScriptedProvider
+
+        class BrokenCounter:
+            def add(self, counts: object) -> None:
+                raise StorageError("database unavailable")
+
+            def totals(self) -> dict[tuple[str, str | None], int]:
+                return {}
+
+        service = smscore.SMSService(
+            messages=InMemoryMessageRepository(),
+            templates=InMemoryTemplateRepository(),
+            providers={"default": ScriptedProvider()},
+            refusals=BrokenCounter(),
+        )
+        service.opt_outs.add("+420777123456")
+        with pytest.raises(smscore.RecipientOptedOutError):
+            service.send("+420777123456", "Hello")

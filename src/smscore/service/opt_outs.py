@@ -13,7 +13,7 @@ from typing import Final
 import attrs
 
 from smscore.errors import ConfigurationError, InvalidMessageError
-from smscore.guards import OptOut
+from smscore.guards import MAX_SOURCE_LENGTH, OptOut
 from smscore.phone import normalize_recipient
 from smscore.ports import OptOutRepository, OptOutSource
 from smscore.service.context import ServiceContext
@@ -75,8 +75,12 @@ class OptOutList:
         return self.repository.get(self._number(recipient))
 
     def __contains__(self, recipient: object) -> bool:
-        """``"+420777123456" in service.opt_outs``."""
-        return isinstance(recipient, str) and self.repository.contains(self._number(recipient))
+        """``"+420777123456" in service.opt_outs``; what is not a phone number is never on the list."""
+        try:
+            number = normalize_recipient(recipient, default_region=self._ctx.config.default_region)
+        except InvalidMessageError:
+            return False
+        return self.repository.contains(number)
 
     def list(self, *, limit: int | None = None, after: str | None = None) -> list[OptOut]:
         """Entries by number, after the number ``after`` (E.164), at most ``limit``."""
@@ -93,7 +97,8 @@ class OptOutList:
         others are added, 500 per transaction."""
         rows = _numbered_rows(lines)
         return self._add_all(
-            ((line, row[0], row[1] if len(row) > 1 and row[1].strip() else reason) for line, row in rows), source
+            ((line, row[0], row[1].strip() if len(row) > 1 and row[1].strip() else reason) for line, row in rows),
+            source,
         )
 
     def sync(self, provider: str) -> OptOutImport:
@@ -111,7 +116,7 @@ class OptOutList:
         numbers = (
             (index, number, "opted out at the provider") for index, number in enumerate(found.opted_out_numbers(), 1)
         )
-        return self._add_all(numbers, f"sync:{provider}")
+        return self._add_all(numbers, f"sync:{provider}"[:MAX_SOURCE_LENGTH])
 
     def _add_all(self, entries: Iterable[tuple[int, str, str | None]], source: str) -> OptOutImport:
         read = added = refused_count = 0
