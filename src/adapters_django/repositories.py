@@ -200,10 +200,7 @@ class DjangoMessageRepository(MessageRepository):
         """See :meth:`smscore.ports.MessageRepository.add_within_limits` (and the module docstring)."""
         from adapters_django.guards import lock_pairs
 
-        messages = list(messages)
-        if not messages:
-            return []
-        with self._atomic():
+        with self._atomic():  # an empty call locks nothing, counts nothing and stores nothing
             lock_pairs(self.using, limited_keys(messages, limits))
             allowed = within_limits(messages, limits, self._created_since)
             stored = iter(self.add_many([m for m, ok in zip(messages, allowed, strict=True) if ok]))

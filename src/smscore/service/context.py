@@ -7,19 +7,12 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from smscore import ports
 from smscore.breaker import CircuitBreaker
 from smscore.config import SMSConfig
 from smscore.events import RefusalSubscriber, Subscriber
 from smscore.message import SMSMessage
-from smscore.ports import (
-    Clock,
-    MessageRepository,
-    OptOutRepository,
-    RateLimiter,
-    RefusalCounter,
-    SMSProvider,
-    TemplateRepository,
-)
+from smscore.ports import Clock, MessageRepository, RateLimiter, SMSProvider, TemplateRepository
 from smscore.templates import TemplateRenderer
 
 __all__ = ["Router", "ServiceContext", "backend_path"]
@@ -50,8 +43,8 @@ class ServiceContext:
     rate_limiter: RateLimiter | None
     sleep: Callable[[float], object]
     breaker: CircuitBreaker
-    opt_outs: OptOutRepository
-    refusals: RefusalCounter
+    opt_outs: ports.OptOutRepository
+    refusals: ports.RefusalCounter
     refusal_subscribers: list[RefusalSubscriber]
 
 
