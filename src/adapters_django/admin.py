@@ -55,6 +55,23 @@ _SHORT_CONTENT: Final = 50
 _PHONE_LIKE: Final = re.compile(r"\+?[0-9]{3,20}")
 
 
+class PhoneSearch:
+    """Admin search that also finds a phone number typed with spaces (``777 123 456``) in ``recipient``."""
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
+        """Every word in any searched field; and a phone number typed with spaces (``777 123 456``) as one."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        compact = "".join(search_term.split())
+        if compact != search_term.strip() and _PHONE_LIKE.fullmatch(compact):
+            found |= queryset.filter(recipient__contains=compact)
+        return found, may_have_duplicates
+
+
+def local_minute(value: Any) -> str:
+    """``value`` in the current time zone, to the minute (``2026-12-24 09:00``)."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+
+
 def _outside_request_transactions(view: _View) -> _View:
     """``view`` exempt from ``ATOMIC_REQUESTS`` on every database (Django's ``non_atomic_requests`` per alias)."""
     for alias in settings.DATABASES:
@@ -97,7 +114,7 @@ class OutputSMSRelatedObjectInline(admin.TabularInline):
 
 
 @admin.register(OutputSMSMessage)
-class OutputSMSMessageAdmin(admin.ModelAdmin):
+class OutputSMSMessageAdmin(PhoneSearch, admin.ModelAdmin):
     """Stored messages: never added, changed or deleted by hand; sent again or checked through the actions."""
 
     list_display = (
@@ -194,18 +211,10 @@ class OutputSMSMessageAdmin(admin.ModelAdmin):
         """Who may run "cancel": staff who may change messages."""
         return admin_actions.has_model_permission(request, self.model, "change")
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
-        """Every word in any searched field; and a phone number typed with spaces (``777 123 456``) as one."""
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        compact = "".join(search_term.split())
-        if compact != search_term.strip() and _PHONE_LIKE.fullmatch(compact):
-            found |= queryset.filter(recipient__contains=compact)
-        return found, may_have_duplicates
-
     @admin.display(description="created", ordering="created_at")
     def created(self, obj: OutputSMSMessage) -> str:
         """When the message was created, in the current time zone, to the minute (``2026-12-24 09:00``)."""
-        return f"{timezone.localtime(obj.created_at):%Y-%m-%d %H:%M}"
+        return local_minute(obj.created_at)
 
     @admin.display(description="content")
     def short_content(self, obj: OutputSMSMessage) -> str:
@@ -365,3 +374,6 @@ class SMSTemplateAdmin(admin.ModelAdmin):
 _template_model = installed_template_model()
 if _template_model is not None and not admin.site.is_registered(_template_model):
     admin.site.register(_template_model, SMSTemplateAdmin)
+
+# The opt-out list's page registers itself.
+from adapters_django import admin_opt_outs  # noqa: E402, F401  # isort: skip

@@ -4,7 +4,8 @@ wrong one is reported naming the setting, with a hint on how to fix it.
 ============================  ==========================================================================
 id                            problem
 ============================  ==========================================================================
-``adapters_django.E001``      a ``PYMESS_*`` setting has a wrong value or type
+``adapters_django.E001``      a ``PYMESS_*`` setting has a wrong value or type (``PYMESS_SMS_ALLOWED_COUNTRIES``
+                              naming no country, ``PYMESS_SMS_RECIPIENT_LIMITS`` without count and per...)
 ``adapters_django.E002``      a backend cannot be built: its path does not import (the message lists the
                               aliases), a missing SDK, wrong options
 ``adapters_django.E003``      ``PYMESS_SMS_TEMPLATE_MODEL`` does not name an installed model that extends
@@ -16,6 +17,7 @@ id                            problem
 ``adapters_django.E007``      ``PYMESS_SMS_DATABASE`` is not an alias in ``DATABASES``
 ``adapters_django.E008``      a subscriber in ``PYMESS_SMS_CONFIG['subscribers']`` does not import or is
                               not callable
+``adapters_django.E009``      a path in ``PYMESS_SMS_REFUSAL_SUBSCRIBERS`` does not import or is not callable
 ``adapters_django.W001``      a ``PYMESS_SMS_*`` / ``PYMESS_ATS_*`` setting that nothing reads (a typo?)
 ``adapters_django.W002``      ``PYMESS_SMS_PUBLIC_BASE_URL`` is set (providers are told to post status
                               callbacks) but ``adapters_django.urls`` is not in the URLconf
@@ -153,32 +155,48 @@ def check_database(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     ]
 
 
+#: Per list of subscriber paths: the setting it usually comes from, how an entry is named, the check id and a hint.
+_SUBSCRIBER_LISTS: Final = (
+    (
+        "subscribers",
+        "PYMESS_SMS_CONFIG",
+        "PYMESS_SMS_CONFIG['subscribers'][{}]",
+        "adapters_django.E008",
+        "A subscriber is the dotted path of a callable taking a smscore.StateChange; for Django receivers, "
+        "connect to adapters_django.signals.sms_state_changed instead.",
+    ),
+    (
+        "refusal_subscribers",
+        "PYMESS_SMS_REFUSAL_SUBSCRIBERS",
+        "PYMESS_SMS_REFUSAL_SUBSCRIBERS[{}]",
+        "adapters_django.E009",
+        "A refusal subscriber is the dotted path of a callable taking a smscore.Refusal; for Django receivers, "
+        "connect to adapters_django.signals.sms_refused instead.",
+    ),
+)
+
+
 def check_subscribers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """E008: every subscriber path of ``PYMESS_SMS_CONFIG['subscribers']`` imports and is callable."""
+    """E008 and E009: every path of ``subscribers`` and ``refusal_subscribers`` imports and is callable."""
     config = _config()
     if config is None:
         return []
     messages: list[checks.CheckMessage] = []
-    for index, path in enumerate(config.subscribers):
-        key = f"PYMESS_SMS_CONFIG['subscribers'][{index}]"
-        try:
-            subscriber = resolve(path, key=key)
-        except ConfigurationError as exc:
-            problem = str(exc)
-        else:
-            if callable(subscriber):
-                continue
-            problem = f"{key}: {path!r} is not callable"
-        messages.append(
-            checks.Error(
-                problem,
-                hint="A subscriber is the dotted path of a callable taking a smscore.StateChange; for Django "
-                "receivers, connect to adapters_django.signals.sms_state_changed instead.",
-                obj="PYMESS_SMS_CONFIG",
-                id="adapters_django.E008",
-            )
-        )
+    for name, setting, entry, check_id, hint in _SUBSCRIBER_LISTS:
+        for index, path in enumerate(getattr(config, name)):
+            problem = _not_callable(path, entry.format(index))
+            if problem is not None:
+                messages.append(checks.Error(problem, hint=hint, obj=setting, id=check_id))
     return messages
+
+
+def _not_callable(path: str, key: str) -> str | None:
+    """Why the dotted ``path`` is no subscriber, or None."""
+    try:
+        subscriber = resolve(path, key=key)
+    except ConfigurationError as exc:
+        return str(exc)
+    return None if callable(subscriber) else f"{key}: {path!r} is not callable"
 
 
 def check_template_model(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -29,6 +29,13 @@ Each setting, its default and what it becomes (a key of the core's configuration
 - ``PYMESS_SMS_QUIET_HOURS`` (``{}``): ``quiet_hours``, per tag the local hours its messages may reach the
   recipient, ``{"marketing": {"allowed": "09:00-20:00"}}``; ``PYMESS_SMS_QUIET_HOURS_ZONE`` (``"UTC"``):
   ``quiet_hours_zone``, the zone of numbers whose region gives none. A wrong value is the system check E001.
+- ``PYMESS_SMS_OPT_OUT_EXEMPT_TAGS`` (``[]``): ``opt_out_exempt_tags``, tags sent even to opted-out numbers
+  (one-time codes they asked for).
+- ``PYMESS_SMS_ALLOWED_COUNTRIES`` (``[]``: every country): ``allowed_countries``, regions (``"CZ"``) or calling
+  codes (``"+420"``) messages may go to.
+- ``PYMESS_SMS_RECIPIENT_LIMITS`` (``{}``): ``recipient_limits``, e.g. ``{"otp": {"count": 5, "per": "1h"}}``.
+- ``PYMESS_SMS_REFUSAL_SUBSCRIBERS`` (``[]``): ``refusal_subscribers``, dotted paths of callables receiving every
+  refused message (or connect to ``adapters_django.signals.sms_refused``).
 - ``PYMESS_SMS_DATABASE`` (``"default"``): ``storage_options.database``, the database alias of the SMS tables.
 - ``PYMESS_SMS_CONFIG`` (``{}``): any other core key, lower case (``{"max_segments": 4, "failover": [...]}``).
 - ``PYMESS_SMS_TEMPLATE_MODEL`` (``"adapters_django.SMSTemplate"``; not a core key): the template model,
@@ -98,6 +105,10 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("PYMESS_SMS_PUBLIC_BASE_URL", None, "public_base_url"),
     Setting("PYMESS_SMS_QUIET_HOURS", {}, "quiet_hours"),
     Setting("PYMESS_SMS_QUIET_HOURS_ZONE", "UTC", "quiet_hours_zone"),
+    Setting("PYMESS_SMS_OPT_OUT_EXEMPT_TAGS", (), "opt_out_exempt_tags"),
+    Setting("PYMESS_SMS_ALLOWED_COUNTRIES", (), "allowed_countries"),
+    Setting("PYMESS_SMS_RECIPIENT_LIMITS", {}, "recipient_limits"),
+    Setting("PYMESS_SMS_REFUSAL_SUBSCRIBERS", (), "refusal_subscribers"),
     Setting("PYMESS_SMS_DATABASE", "default"),
     Setting("PYMESS_SMS_CONFIG", {}),
     Setting("PYMESS_SMS_TEMPLATE_MODEL", DEFAULT_TEMPLATE_MODEL),

@@ -1,5 +1,6 @@
 """The seed's models: :class:`OutputSMSMessage`, :class:`OutputSMSRelatedObject`, :class:`AbstractSMSTemplate`
-and :class:`SMSTemplate`; and :class:`SMSRateLimit`, the send slots of rate-limited providers.
+and :class:`SMSTemplate`; :class:`SMSRateLimit`, the send slots of rate-limited providers; :class:`SMSOptOut`, the
+numbers that get no SMS, and :class:`SMSRefusalCount`, how many messages the guards refused.
 
 Rows of :class:`OutputSMSMessage` are written only by :class:`~adapters_django.repositories.DjangoMessageRepository`
 on behalf of the core's use cases: state changes go through the core's transition table, never through
@@ -179,6 +180,8 @@ class OutputSMSMessage(models.Model):
             # The idle time-out pages through one state in id order from it, never sorting the in-flight backlog.
             models.Index(fields=["state", "id"], name="smscore_msg_state"),
             models.Index(fields=["provider_ref"], name="smscore_msg_provider_ref"),
+            # recipient_limits count one recipient's messages of one tag in a window from it alone.
+            models.Index(fields=["recipient", "tag", "created_at"], name="smscore_msg_recipient_tag"),
         )
 
     def __str__(self) -> str:
@@ -239,6 +242,41 @@ class SMSRateLimit(models.Model):
 
     def __str__(self) -> str:
         return str(self.key)
+
+
+class SMSOptOut(models.Model):
+    """A number (E.164) that gets no SMS: sending to it raises :class:`smscore.RecipientOptedOutError` unless the
+    tag is exempt. Written by :class:`~adapters_django.guards.DjangoOptOutRepository` (``service.opt_outs``, the
+    admin, ``smscore optout``)."""
+
+    recipient = models.CharField("phone number", max_length=32, unique=True)
+    reason = models.CharField("reason", max_length=200, null=True, blank=True)
+    source = models.CharField("source", max_length=50, default="admin")
+    created_at = models.DateTimeField("opted out at", default=timezone.now)
+
+    class Meta:
+        verbose_name = "SMS opt-out"
+        verbose_name_plural = "SMS opt-outs"
+        ordering = ("recipient",)
+
+    def __str__(self) -> str:
+        return str(self.recipient)
+
+
+class SMSRefusalCount(models.Model):
+    """How many messages a guard refused for one reason and tag (``""``: no tag), for ``smscore stats``."""
+
+    reason = models.CharField("reason", max_length=20)
+    tag = models.CharField("tag", max_length=50, blank=True, default="")
+    count = models.PositiveBigIntegerField("refused", default=0)
+
+    class Meta:
+        verbose_name = "SMS refusal count"
+        verbose_name_plural = "SMS refusal counts"
+        constraints = (models.UniqueConstraint(fields=["reason", "tag"], name="smscore_refusal_reason_tag"),)
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.tag}".strip()
 
 
 class AbstractSMSTemplate(models.Model):

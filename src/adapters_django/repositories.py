@@ -16,6 +16,9 @@ state, it only stores what the core decided.
   first and concurrent claimers queue behind it) that marks the chosen rows, then reads the marked rows and sets
   their lease, all in one transaction.
 - Related objects of any number of messages are loaded with one query (content types joined in).
+- ``add_within_limits`` counts and inserts in one transaction holding a lock per (recipient, tag): a
+  transaction-scoped advisory lock on PostgreSQL, SQLite's write lock (taken by a first ``UPDATE`` that changes
+  nothing) elsewhere; see :mod:`adapters_django.guards`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from smscore import (
     SMSMessage,
     SMSState,
 )
+from smscore.guards import RecipientLimit, limited_keys, within_limits
 from smscore.message import PRIORITIES
 from smscore.ports import MessageRepository, check_new_batch
 from smscore.query import MessageQuery
@@ -190,6 +194,22 @@ class DjangoMessageRepository(MessageRepository):
             stored = [attrs.evolve(m, id=row.pk) for m, row in zip(messages, rows, strict=True)]
             OutputSMSRelatedObject.objects.using(self.using).bulk_create(self._related_rows(stored, content_types))
         return stored
+
+    @storage_errors()
+    def add_within_limits(
+        self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
+    ) -> list[SMSMessage | None]:
+        """See :meth:`smscore.ports.MessageRepository.add_within_limits` (and the module docstring)."""
+        from adapters_django.guards import lock_pairs
+
+        with self._atomic():  # an empty call locks nothing, counts nothing and stores nothing
+            lock_pairs(self.using, limited_keys(messages, limits))
+            allowed = within_limits(messages, limits, self._created_since)
+            stored = iter(self.add_many([m for m, ok in zip(messages, allowed, strict=True) if ok]))
+            return [next(stored) if ok else None for ok in allowed]
+
+    def _created_since(self, recipient: str, tag: str, since: datetime) -> int:
+        return int(self._rows.filter(recipient=recipient, tag=tag, created_at__gt=since).count())
 
     def _insert(self, rows: list[OutputSMSMessage]) -> None:
         if connections[self.using].features.can_return_rows_from_bulk_insert:

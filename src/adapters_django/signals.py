@@ -43,17 +43,33 @@ from __future__ import annotations
 
 import logging
 
+import attrs
 from django.db import transaction
 from django.dispatch import Signal
 
-from smscore.events import StateChange
+from smscore.events import Refusal, StateChange
 
-__all__ = ["StateChangeRelay", "send_state_changed", "sms_state_changed"]
+__all__ = ["StateChangeRelay", "relay_refusal", "send_state_changed", "sms_refused", "sms_state_changed"]
 
 log = logging.getLogger("adapters_django.signals")
 
 #: Sent for every stored state change of a message; see the module docstring for its arguments.
 sms_state_changed = Signal()
+
+#: Sent for every message a guard refused (nothing was stored), with ``OutputSMSMessage`` as sender and the
+#: arguments ``recipient``, ``tag``, ``reason`` (``opted_out``, ``not_allowed``, ``rate_limited``), ``at`` and
+#: ``error``: alert on a wave of refused one-time codes. A receiver's exception is logged, never raised.
+sms_refused = Signal()
+
+
+def relay_refusal(refusal: Refusal) -> None:
+    """A refusal subscriber of the core that re-sends each :class:`smscore.Refusal` as :data:`sms_refused`."""
+    from adapters_django.models import OutputSMSMessage
+
+    arguments = attrs.asdict(refusal)
+    for receiver, result in sms_refused.send_robust(sender=OutputSMSMessage, **arguments):
+        if isinstance(result, Exception):
+            log.error("sms_refused receiver %r failed (%s): %s", receiver, refusal.reason, type(result).__name__)
 
 
 def send_state_changed(change: StateChange, *, using: str = "default") -> None:

@@ -12,7 +12,7 @@ __all__ = ["build_storage"]
 
 
 def build_storage(config: SMSConfig) -> Storage:
-    """Repositories and a rate limiter over the Django ORM, on the database alias ``storage_options["database"]``
+    """Repositories (messages, templates, opt-outs, refusal totals) and a rate limiter over the Django ORM, on the database alias ``storage_options["database"]``
     (``"default"``).
 
     Raises :class:`~smscore.ConfigurationError` when Django is not set up (``django.setup()`` not called, or
@@ -26,6 +26,7 @@ def build_storage(config: SMSConfig) -> Storage:
         raise ConfigurationError("storage 'django' needs 'adapters_django' in INSTALLED_APPS", key="storage")
     from django.db import connections
 
+    from adapters_django.guards import DjangoOptOutRepository, DjangoRefusalCounter
     from adapters_django.rate_limit import DjangoRateLimiter
     from adapters_django.repositories import DjangoMessageRepository
     from adapters_django.template_repository import DjangoTemplateRepository
@@ -39,4 +40,6 @@ def build_storage(config: SMSConfig) -> Storage:
         messages=DjangoMessageRepository(using=database),
         templates=DjangoTemplateRepository(using=database),
         rate_limiter=DjangoRateLimiter(using=database),
+        opt_outs=DjangoOptOutRepository(using=database),
+        refusals=DjangoRefusalCounter(using=database),
     )

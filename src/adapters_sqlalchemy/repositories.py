@@ -16,7 +16,8 @@ Supported databases: PostgreSQL (psycopg 3) and SQLite 3.35 or later (both have 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+import functools
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Final, TypeVar
@@ -57,6 +58,7 @@ from smscore.errors import (
     StorageError,
     TemplateNotFoundError,
 )
+from smscore.guards import RecipientLimit
 from smscore.message import RelatedObject, SMSMessage
 from smscore.ports import MessageRepository, check_new_batch
 from smscore.query import MessageQuery
@@ -118,9 +120,28 @@ class SQLAlchemyMessageRepository(MessageRepository):
         if not batch:
             return []
         check_new_batch(batch)
+        return self._write_new(batch, self._insert)
+
+    def add_within_limits(
+        self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
+    ) -> list[SMSMessage | None]:
+        """See :meth:`smscore.ports.MessageRepository.add_within_limits` (and :mod:`adapters_sqlalchemy.guards`)."""
+        from adapters_sqlalchemy.guards import insert_within_limits
+
+        batch = list(messages)
+        if not batch:
+            return []
+        check_new_batch(batch)
+        step = functools.partial(insert_within_limits, tables=self.tables, limits=limits, insert=self._insert)
+        return self._write_new(batch, step)
+
+    def _write_new(
+        self, batch: list[SMSMessage], write: Callable[[Connection, list[SMSMessage]], list[_T]]
+    ) -> list[_T]:
+        """``write(conn, batch)`` in one transaction; a clash of idempotency keys names the message holding one."""
         try:
             with storage_errors(integrity=False), self.engine.begin() as conn:
-                return self._insert(conn, batch)
+                return write(conn, batch)
         except IntegrityError as error:
             holder = self._first_key_holder(batch)
             if holder is None:

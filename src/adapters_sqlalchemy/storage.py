@@ -36,6 +36,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository, SQLAlchemyRefusalCounter
 from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
 from adapters_sqlalchemy.repositories import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from adapters_sqlalchemy.schema import MigrateMode, SchemaMismatchError, check, ensure_schema, upgrade
@@ -86,6 +87,8 @@ class SQLAlchemyStorageFactory:
             templates=SQLAlchemyTemplateRepository(engine, renderer=JinjaRenderer(budget=config.render_budget)),
             close=engine.dispose if owned else _keep_open,
             rate_limiter=SQLAlchemyRateLimiter(engine),
+            opt_outs=SQLAlchemyOptOutRepository(engine),
+            refusals=SQLAlchemyRefusalCounter(engine),
         )
 
     def upgrade_database(self, config: SMSConfig) -> str:

@@ -10,15 +10,17 @@ application's ``MetaData`` so that its Alembic autogenerate sees them::
     sms_tables = define_tables(metadata)
     messages = SQLAlchemyMessageRepository(engine, tables=sms_tables)
 
-Four tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
-``smscore_related_object`` (the objects linked to a message, in order), ``smscore_template`` and
-``smscore_rate_limit`` (when each rate-limited provider's next send slot is free). Every index
+Six tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
+``smscore_related_object`` (the objects linked to a message, in order), ``smscore_template``,
+``smscore_rate_limit`` (when each rate-limited provider's next send slot is free), ``smscore_opt_out`` (the numbers
+that get no SMS) and ``smscore_refusal`` (how many messages the guards refused, per reason and tag). Every index
 serves a query the repositories run; constraint names are explicit so migrations and models agree on every
 database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
@@ -48,7 +50,9 @@ from smscore.rows import DATETIME_FIELDS
 
 __all__ = [
     "MESSAGE_TABLE",
+    "OPT_OUT_TABLE",
     "RATE_LIMIT_TABLE",
+    "REFUSAL_TABLE",
     "RELATED_OBJECT_TABLE",
     "TABLE_NAMES",
     "TEMPLATE_TABLE",
@@ -62,8 +66,12 @@ MESSAGE_TABLE: Final = "smscore_message"
 RELATED_OBJECT_TABLE: Final = "smscore_related_object"
 TEMPLATE_TABLE: Final = "smscore_template"
 RATE_LIMIT_TABLE: Final = "smscore_rate_limit"
+OPT_OUT_TABLE: Final = "smscore_opt_out"
+REFUSAL_TABLE: Final = "smscore_refusal"
 #: Every table this package owns (migrations and schema checks look at these and nothing else).
-TABLE_NAMES: Final = frozenset({MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE, RATE_LIMIT_TABLE})
+TABLE_NAMES: Final = frozenset(
+    {MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE, RATE_LIMIT_TABLE, OPT_OUT_TABLE, REFUSAL_TABLE}
+)
 
 #: SQLite gives auto-increment ids only to a column declared exactly ``INTEGER PRIMARY KEY``.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -71,12 +79,14 @@ _ID = BigInteger().with_variant(Integer(), "sqlite")
 
 @attrs.frozen
 class Tables:
-    """The four tables, as defined on one ``MetaData``."""
+    """The six tables, as defined on one ``MetaData``."""
 
     messages: Table
     related_objects: Table
     templates: Table
     rate_limits: Table
+    opt_outs: Table
+    refusals: Table
 
 
 def define_tables(metadata: MetaData) -> Tables:
@@ -85,18 +95,8 @@ def define_tables(metadata: MetaData) -> Tables:
     Raises ``sqlalchemy.exc.InvalidRequestError`` if ``metadata`` holds a different table under one of the names.
     """
     if set(metadata.tables) >= TABLE_NAMES:
-        return Tables(
-            messages=metadata.tables[MESSAGE_TABLE],
-            related_objects=metadata.tables[RELATED_OBJECT_TABLE],
-            templates=metadata.tables[TEMPLATE_TABLE],
-            rate_limits=metadata.tables[RATE_LIMIT_TABLE],
-        )
-    return Tables(
-        messages=_messages(metadata),
-        related_objects=_related_objects(metadata),
-        templates=_templates(metadata),
-        rate_limits=_rate_limits(metadata),
-    )
+        return Tables(**{field: metadata.tables[name] for field, (name, _) in _DEFINITIONS.items()})
+    return Tables(**{field: define(metadata) for field, (_, define) in _DEFINITIONS.items()})
 
 
 def _message_columns() -> dict[str, tuple[TypeEngine[Any], bool]]:
@@ -160,6 +160,8 @@ def _messages(metadata: MetaData) -> Table:
         Index("ix_smscore_message_state_changed_at", "state", "changed_at"),
         Index("ix_smscore_message_recipient", "recipient"),
         Index("ix_smscore_message_tag", "tag"),
+        # recipient_limits: the messages of one recipient and tag in a window, counted from the index alone.
+        Index("ix_smscore_message_recipient_tag_created_at", "recipient", "tag", "created_at"),
         Index("ix_smscore_message_provider_ref", "provider_ref"),
         # Never reuse an id, even after purging the newest rows: gateways know messages by our id.
         sqlite_autoincrement=True,
@@ -214,6 +216,45 @@ def _rate_limits(metadata: MetaData) -> Table:
         PrimaryKeyConstraint("key", name="pk_smscore_rate_limit"),
     )
 
+
+def _keyed_table(
+    metadata: MetaData, name: str, key: tuple[str, ...], columns: dict[str, tuple[TypeEngine[Any], bool]]
+) -> Table:
+    """The table ``name`` of ``columns`` (name: type and nullability) with the primary key ``key``."""
+    made = (Column(column, kind, nullable=nullable) for column, (kind, nullable) in columns.items())
+    return Table(name, metadata, *made, PrimaryKeyConstraint(*key, name=f"pk_{name}"))
+
+
+def _opt_outs(metadata: MetaData) -> Table:
+    # One row per number (E.164) that gets no SMS.
+    columns: dict[str, tuple[TypeEngine[Any], bool]] = {
+        "recipient": (String(32), False),
+        "reason": (String(200), True),
+        "source": (String(50), False),
+        "created_at": (UTCDateTime(), False),
+    }
+    return _keyed_table(metadata, OPT_OUT_TABLE, ("recipient",), columns)
+
+
+def _refusals(metadata: MetaData) -> Table:
+    # One row per (reason, tag) ever refused, with its running total; "" stands for no tag (a key has no NULL).
+    columns: dict[str, tuple[TypeEngine[Any], bool]] = {
+        "reason": (String(20), False),
+        "tag": (String(50), False),
+        "count": (BigInteger(), False),
+    }
+    return _keyed_table(metadata, REFUSAL_TABLE, ("reason", "tag"), columns)
+
+
+#: Each field of :class:`Tables`: its table's name and the function that defines it.
+_DEFINITIONS: Final[dict[str, tuple[str, Callable[[MetaData], Table]]]] = {
+    "messages": (MESSAGE_TABLE, _messages),
+    "related_objects": (RELATED_OBJECT_TABLE, _related_objects),
+    "templates": (TEMPLATE_TABLE, _templates),
+    "rate_limits": (RATE_LIMIT_TABLE, _rate_limits),
+    "opt_outs": (OPT_OUT_TABLE, _opt_outs),
+    "refusals": (REFUSAL_TABLE, _refusals),
+}
 
 #: The package's own metadata (what the shipped migrations create).
 metadata: Final = MetaData()

@@ -1,6 +1,6 @@
 """The SNS wire as pure functions: ``Publish`` parameters in, outcomes and delivery reports out. No I/O here.
 
-A ``Publish`` call carries ``PhoneNumber`` (E.164), ``Message`` and the SMS attributes that are set
+``ListPhoneNumbersOptedOut`` answers are read page by page by :func:`opted_out_page`. A ``Publish`` call carries ``PhoneNumber`` (E.164), ``Message`` and the SMS attributes that are set
 (:func:`publish_params`). Answers and failures become outcomes: :func:`error_outcome` for SNS's error answers,
 :func:`exception_outcome` for whatever botocore raises; delivery-status log events are searched with
 :func:`delivery_filter_patterns` and read by :func:`delivery_outcome` and :func:`latest_reports`.
@@ -16,7 +16,7 @@ from typing import Any, Final
 import attrs
 import botocore.exceptions as boto_errors
 
-from smscore import Outcome, SMSMessage, SMSState
+from smscore import Outcome, ProviderError, SMSMessage, SMSState
 
 __all__ = [
     "AMBIGUOUS_HTTP_STATUSES",
@@ -34,6 +34,7 @@ __all__ = [
     "latest_reports",
     "log_group_name",
     "message_attributes",
+    "opted_out_page",
     "publish_params",
     "published_outcome",
 ]
@@ -322,3 +323,23 @@ def latest_reports(
         if ref in wanted and (ref not in latest or timestamp >= latest[ref][0]):
             latest[ref] = (timestamp, outcome)
     return [latest[m.provider_ref][1] if m.provider_ref in latest else None for m in messages]
+
+
+#: Most numbers one ``ListPhoneNumbersOptedOut`` page may carry (SNS sends up to 100): a larger answer is not SNS's.
+MAX_OPTED_OUT_PAGE: Final = 10_000
+
+
+def opted_out_page(response: object) -> tuple[list[str], str | None]:
+    """The numbers of one ``ListPhoneNumbersOptedOut`` answer and the ``nextToken`` of the next page (None after
+    the last). Raises :class:`~smscore.errors.ProviderError` for an answer that is not one.
+
+    >>> opted_out_page({"phoneNumbers": ["+15555550100"], "nextToken": "abc"})
+    (['+15555550100'], 'abc')
+    """
+    numbers = response.get("phoneNumbers", []) if isinstance(response, Mapping) else None
+    token = response.get("nextToken") if isinstance(response, Mapping) else None
+    if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
+        raise ProviderError("SNS answered ListPhoneNumbersOptedOut without a list of phone numbers")
+    if len(numbers) > MAX_OPTED_OUT_PAGE:
+        raise ProviderError(f"SNS answered ListPhoneNumbersOptedOut with {len(numbers)} numbers in one page")
+    return numbers, token if isinstance(token, str) and token else None

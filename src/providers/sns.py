@@ -51,6 +51,10 @@ parts when logged. Messages stay SENT after publishing even then, because succes
 sampling rate: a message whose success was not sampled must not look stuck (SENDING would be timed out into
 ERROR); the service checks SENT messages during the idle-timeout window.
 
+Both backends also play :class:`smscore.OptOutSource`: :meth:`SNSSMSBackend.opted_out_numbers` reads the account's
+own list of numbers that answered STOP (``ListPhoneNumbersOptedOut``, page after page with ``nextToken``), which
+``smscore optout sync --provider NAME`` copies into the opt-out list.
+
 Credentials never appear in outcomes, errors or the backend's repr; botocore logs request headers, including a
 session token, at DEBUG, so the backend scrubs its secrets from botocore's loggers while it is open.
 """
@@ -61,7 +65,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final
@@ -81,12 +85,13 @@ from providers._sns_wire import (
     exception_outcome,
     latest_reports,
     message_attributes,
+    opted_out_page,
     publish_params,
     published_outcome,
 )
 from providers.base import SMSBackend, without_secrets
 from providers.options import OptionSpec
-from smscore import Outcome, SMSMessage, SMSState
+from smscore import Outcome, ProviderError, SMSMessage, SMSState
 
 __all__ = [
     "OPTIONS",
@@ -221,6 +226,29 @@ class SNSSMSBackend(SMSBackend):
 
     def _clean(self, outcome: Outcome) -> Outcome:
         return without_secrets(outcome, self._secrets)
+
+    # -- the account's opt-out list --------------------------------------------------------------------------
+
+    def opted_out_numbers(self) -> Iterator[str]:
+        """The numbers opted out at SNS (:class:`smscore.OptOutSource`), page after page.
+
+        Raises :class:`~smscore.errors.ProviderError` (its text free of credentials) when SNS cannot be asked or
+        answers with something that is not a page; numbers already yielded stay valid.
+        """
+        kwargs: dict[str, str] = {}
+        while True:
+            try:
+                with deadline(self._timeout):
+                    response = self._client.list_phone_numbers_opted_out(**kwargs)
+            except (boto_errors.BotoCoreError, boto_errors.ClientError) as exc:
+                error = self._clean(exception_outcome(exc)).error
+                raise ProviderError(f"SNS ListPhoneNumbersOptedOut failed: {error}") from exc
+            numbers, token = opted_out_page(response)
+            yield from numbers
+            # A token served twice would page forever: stop there.
+            if token is None or token == kwargs.get("nextToken"):
+                return
+            kwargs["nextToken"] = token
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ from smscore import errors
 from smscore.bootstrap import build_service
 from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import *  # noqa: F403 - every error is public at the top level, by errors.__all__
-from smscore.events import StateChange
+from smscore.events import Refusal, StateChange
+from smscore.guards import OptOut, RecipientLimit
 from smscore.message import RelatedObject, SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import (
@@ -23,12 +24,24 @@ from smscore.ports import (
     Clock,
     DeliveryChecker,
     MessageRepository,
+    OptOutRepository,
+    OptOutSource,
+    RefusalCounter,
     SMSProvider,
     StatusCallbackReceiver,
     Storage,
     TemplateRepository,
 )
-from smscore.service import DeliveryCheckReport, OutboxReport, SelectedCheckReport, SMSService
+from smscore.service import (
+    DeliveryCheckReport,
+    OptOutImport,
+    OptOutList,
+    OutboxReport,
+    RefusedItem,
+    SelectedCheckReport,
+    SentBatch,
+    SMSService,
+)
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState
 from smscore.templates import SMSTemplate
 
@@ -40,9 +53,18 @@ __all__ = [
     "DeliveryCheckReport",
     "DeliveryChecker",
     "MessageRepository",
+    "OptOut",
+    "OptOutImport",
+    "OptOutList",
+    "OptOutRepository",
+    "OptOutSource",
     "OutboxReport",
     "Outcome",
     "ProviderConfig",
+    "RecipientLimit",
+    "Refusal",
+    "RefusalCounter",
+    "RefusedItem",
     "RelatedObject",
     "SMSConfig",
     "SMSMessage",
@@ -51,6 +73,7 @@ __all__ = [
     "SMSState",
     "SMSTemplate",
     "SelectedCheckReport",
+    "SentBatch",
     "StateChange",
     "StatusCallbackReceiver",
     "Storage",

@@ -15,7 +15,6 @@ from typing import Any, Final
 
 from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import ConfigurationError
-from smscore.events import Subscriber
 from smscore.ports import (
     Clock,
     ProviderFactory,
@@ -200,7 +199,8 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
         config = SMSConfig.from_mapping(config)
     providers = _build_providers(config)
     router = _build_router(config)
-    subscribers = _build_subscribers(config)
+    subscribers = _build_subscribers(config, "subscribers")
+    refusal_subscribers = _build_subscribers(config, "refusal_subscribers")
     protect_logs(secrets_in(config))
     storage = build_storage(config)  # last: nothing after it can fail and leave it open
     return SMSService(
@@ -213,6 +213,9 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
         subscribers=subscribers,
         on_close=storage.close,
         rate_limiter=storage.rate_limiter,
+        opt_outs=storage.opt_outs,
+        refusals=storage.refusals,
+        refusal_subscribers=refusal_subscribers,
     )
 
 
@@ -227,11 +230,12 @@ def _build_router(config: SMSConfig) -> Router | None:
     return router_from(resolve(config.router, key="router"))
 
 
-def _build_subscribers(config: SMSConfig) -> list[Subscriber]:
+def _build_subscribers(config: SMSConfig, key: str) -> list[Any]:
+    """The callables the dotted paths of ``subscribers`` or ``refusal_subscribers`` (``key``) name."""
     subscribers = []
-    for index, path in enumerate(config.subscribers):
-        subscriber = resolve(path, key=f"subscribers[{index}]")
+    for index, path in enumerate(getattr(config, key)):
+        subscriber = resolve(path, key=f"{key}[{index}]")
         if not callable(subscriber):
-            raise ConfigurationError(f"subscribers[{index}]: {path!r} is not callable", key=f"subscribers[{index}]")
+            raise ConfigurationError(f"{key}[{index}]: {path!r} is not callable", key=f"{key}[{index}]")
         subscribers.append(subscriber)
     return subscribers

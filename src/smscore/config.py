@@ -48,6 +48,14 @@ public_base_url           None       public URL under which status callbacks are
                                      provider NAME is ``<public_base_url>/status/<NAME>/`` and is set
                                      on providers that take a ``status_callback`` and have none
 subscribers               []         dotted paths of callables receiving every state change
+refusal_subscribers       []         dotted paths of callables receiving every refused message (a
+                                     :class:`~smscore.events.Refusal`): alert on a wave of them
+opt_out_exempt_tags       []         tags sent even to opted-out numbers (one-time codes they asked for)
+allowed_countries         []         regions (``CZ``) or calling codes (``+420``) messages may go to;
+                                     others are refused (RecipientNotAllowedError); empty: all
+recipient_limits          {}         most messages per recipient and tag in a rolling window, counted
+                                     from the stored messages: ``{"otp": {"count": 5, "per": "1h"}}``;
+                                     the excess is refused (RecipientRateLimitedError)
 render_timeout_seconds    1.0        wall time one template render may take
 render_max_length         10000      characters a render may output (and the largest width, repetition
                                      or string a template may build)
@@ -76,6 +84,7 @@ import attrs
 
 from smscore.budget import RenderBudget
 from smscore.errors import ConfigurationError
+from smscore.guards import RecipientLimit, allowed_countries, recipient_limits
 from smscore.phone import region_for
 from smscore.quiet_hours import AllowedHours, check_zone, parse_quiet_hours
 
@@ -235,6 +244,10 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "circuit_breaker_cooldown_seconds": _positive_float,
     "public_base_url": _optional(_str),
     "subscribers": _names,
+    "refusal_subscribers": _names,
+    "opt_out_exempt_tags": _names,
+    "allowed_countries": allowed_countries,
+    "recipient_limits": recipient_limits,
     "render_timeout_seconds": _positive_float,
     "render_max_length": _positive_int,
     "render_max_iterations": _positive_int,
@@ -281,6 +294,10 @@ class SMSConfig:
     circuit_breaker_cooldown_seconds: float = 30.0
     public_base_url: str | None = None
     subscribers: tuple[str, ...] = ()
+    refusal_subscribers: tuple[str, ...] = ()
+    opt_out_exempt_tags: tuple[str, ...] = ()
+    allowed_countries: tuple[str, ...] = ()
+    recipient_limits: Mapping[str, RecipientLimit] = attrs.field(factory=dict)
     render_timeout_seconds: float = 1.0
     render_max_length: int = 10_000
     render_max_iterations: int = 100_000

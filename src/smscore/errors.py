@@ -14,6 +14,10 @@
     │   ├── TemplateNotFoundError     no template has that slug
     │   ├── TemplateInactiveError     the template is switched off (is_active false); nothing was stored
     │   └── TemplateRenderError       syntax error, missing variable, sandbox violation, output too long
+    ├── RecipientRefusedError         the recipient may not get this message now; nothing was stored
+    │   ├── RecipientOptedOutError    the number is on the opt-out list
+    │   ├── RecipientNotAllowedError  the number's country is not among allowed_countries
+    │   └── RecipientRateLimitedError the recipient_limits of the tag are reached for the number
     ├── InvalidStateTransitionError   a move the state table does not allow
     ├── MessageNotCancellableError    the message is no longer WAITING, or a worker is publishing it
     ├── StorageError
@@ -35,6 +39,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from smscore.message import SMSMessage
     from smscore.states import SMSState
 
@@ -55,6 +61,10 @@ __all__ = [
     "MessageNotFoundError",
     "OutcomeNotStoredError",
     "ProviderError",
+    "RecipientNotAllowedError",
+    "RecipientOptedOutError",
+    "RecipientRateLimitedError",
+    "RecipientRefusedError",
     "SMSError",
     "StorageError",
     "TemplateError",
@@ -142,6 +152,58 @@ class TemplateInactiveError(_TemplateSlugError):
 
 class TemplateRenderError(TemplateError):
     """A template could not be rendered: syntax error, undefined variable, sandbox violation or too long."""
+
+
+class RecipientRefusedError(SMSError):
+    """A guard refused the recipient (see :mod:`smscore.guards`): nothing was stored or sent.
+
+    Not an :class:`InvalidMessageError`: the input is fine, a policy says no. ``recipient`` is the number in E.164,
+    ``tag`` the message's tag, ``reason`` one of ``"opted_out"``, ``"not_allowed"`` and ``"rate_limited"`` (the
+    names ``smscore stats`` counts refusals under).
+    """
+
+    reason = "refused"
+
+    def __init__(self, message: str, *, recipient: str, tag: str | None) -> None:
+        super().__init__(message)
+        self.recipient = recipient
+        self.tag = tag
+
+
+class RecipientOptedOutError(RecipientRefusedError):
+    """The recipient is on the opt-out list and the message's tag is not exempt from it."""
+
+    reason = "opted_out"
+
+    def __init__(self, recipient: str, tag: str | None = None) -> None:
+        super().__init__(f"{recipient} opted out of SMS", recipient=recipient, tag=tag)
+
+
+class RecipientNotAllowedError(RecipientRefusedError):
+    """The recipient's country is not among ``allowed_countries``."""
+
+    reason = "not_allowed"
+
+    def __init__(self, recipient: str, tag: str | None = None) -> None:
+        super().__init__(f"{recipient} is in a country not among allowed_countries", recipient=recipient, tag=tag)
+
+
+class RecipientRateLimitedError(RecipientRefusedError):
+    """The recipient already got as many messages with this tag as ``recipient_limits`` allow in the window.
+
+    ``count`` and ``per`` (a ``timedelta``) are the limit that was reached.
+    """
+
+    reason = "rate_limited"
+
+    def __init__(self, recipient: str, tag: str | None, *, count: int, per: timedelta) -> None:
+        super().__init__(
+            f"{recipient} already got {count} {tag!r} message(s) within {per}: recipient_limits.{tag}",
+            recipient=recipient,
+            tag=tag,
+        )
+        self.count = count
+        self.per = per
 
 
 class InvalidStateTransitionError(SMSError):

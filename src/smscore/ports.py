@@ -2,20 +2,21 @@
 
 Adapters implement them (``adapters_sqlalchemy``, ``adapters_django``, ``providers``); ``smscore.testing``
 ships in-memory fakes that pass the same contract suites. Optional roles are declared here too, and found with
-``isinstance``: :class:`DeliveryChecker` and :class:`StatusCallbackReceiver` of a provider, :class:`SchemaManager`
-of a storage factory. :class:`~smscore.templates.TemplateRenderer` (rendering and validating template bodies) is
+``isinstance``: :class:`DeliveryChecker`, :class:`StatusCallbackReceiver` and :class:`OptOutSource` of a provider,
+:class:`SchemaManager` of a storage factory. :class:`~smscore.templates.TemplateRenderer` (rendering and validating template bodies) is
 defined next to the templates it renders and named here with the other ports. Every repository method is atomic on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from smscore.config import SMSConfig
+from smscore.guards import OptOut, RecipientLimit
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.query import MessageQuery
@@ -27,8 +28,11 @@ __all__ = [
     "Clock",
     "DeliveryChecker",
     "MessageRepository",
+    "OptOutRepository",
+    "OptOutSource",
     "ProviderFactory",
     "RateLimiter",
+    "RefusalCounter",
     "SMSProvider",
     "SchemaManager",
     "StatusCallbackReceiver",
@@ -186,6 +190,70 @@ class MessageRepository(Protocol):
         """Delete up to ``limit`` messages in ``states`` last changed before ``changed_before``; return how many."""
         ...
 
+    def add_within_limits(
+        self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
+    ) -> list[SMSMessage | None]:
+        """:meth:`add_many` for the messages that stay within ``limits`` (by tag); one entry per message, in
+        order: the stored message, or None for one refused (nothing stored for it).
+
+        A message whose tag has a limit is stored only while fewer than ``count`` messages with its recipient and
+        tag (in any state) were created after its ``created_at`` minus ``per``; the call's earlier messages count
+        too. The count and the insert run in one transaction that holds a lock per (recipient, tag), so callers in
+        any number of processes together never store more than the limit. Same errors as :meth:`add_many`.
+        """
+        ...
+
+
+class OptOutRepository(Protocol):
+    """The numbers that get no SMS, one :class:`~smscore.guards.OptOut` per E.164 number (callers normalise).
+
+    An opt-out is kept as first recorded: adding a number that is on the list again changes nothing.
+    """
+
+    def add(self, opt_out: OptOut) -> OptOut:
+        """Put the number on the list; return the stored entry (the earlier one when it was already there)."""
+        ...
+
+    def add_many(self, opt_outs: Iterable[OptOut]) -> int:
+        """:meth:`add` for many numbers, in one transaction per bounded chunk; return how many were new."""
+        ...
+
+    def remove(self, recipient: str) -> OptOut | None:
+        """Take the number off the list; return the entry removed, or None when it was not there."""
+        ...
+
+    def get(self, recipient: str) -> OptOut | None:
+        """The entry of the number, if it is on the list."""
+        ...
+
+    def contains(self, recipient: str) -> bool:
+        """Whether the number is on the list."""
+        ...
+
+    def among(self, recipients: Collection[str]) -> set[str]:
+        """Those of ``recipients`` that are on the list (one query per bounded chunk)."""
+        ...
+
+    def list(self, *, limit: int | None = None, after: str | None = None) -> list[OptOut]:
+        """Entries ordered by number, those after ``after`` only (keyset paging), at most ``limit``."""
+        ...
+
+    def count(self) -> int:
+        """How many numbers are on the list."""
+        ...
+
+
+class RefusalCounter(Protocol):
+    """How many messages the guards refused, per (reason, tag), shared by every process using the storage."""
+
+    def add(self, counts: Mapping[tuple[str, str | None], int]) -> None:
+        """Add ``counts`` (by reason and tag) to the totals, atomically."""
+        ...
+
+    def totals(self) -> dict[tuple[str, str | None], int]:
+        """The totals so far; pairs never refused are left out."""
+        ...
+
 
 class TemplateRepository(Protocol):
     """Stored templates, by slug."""
@@ -288,6 +356,18 @@ class StatusCallbackReceiver(Protocol):
     ) -> CallbackReport: ...
 
 
+@runtime_checkable
+class OptOutSource(Protocol):
+    """Optional role of a provider: the numbers that opted out at the provider itself (Amazon SNS keeps such a
+    list when people answer STOP), read by ``smscore optout sync``.
+
+    ``opted_out_numbers`` yields them, page after page as the provider serves them; it raises when the provider
+    cannot be asked (a :class:`~smscore.errors.ProviderError`).
+    """
+
+    def opted_out_numbers(self) -> Iterator[str]: ...
+
+
 class RateLimiter(Protocol):
     """Send slots per key (a provider name), shared by every process that uses the same store.
 
@@ -351,9 +431,15 @@ class StorageFactory(Protocol):
 
 @attrs.frozen
 class Storage:
-    """The repositories a storage adapter provides, its rate limiter, and how to release its resources."""
+    """The repositories a storage adapter provides, its rate limiter, and how to release its resources.
+
+    ``opt_outs`` and ``refusals`` are the opt-out list and the refusal totals; a storage without them gets
+    in-memory ones from the service (kept only by that process).
+    """
 
     messages: MessageRepository
     templates: TemplateRepository
     close: Callable[[], None] = attrs.field(default=lambda: None)
     rate_limiter: RateLimiter | None = None
+    opt_outs: OptOutRepository | None = None
+    refusals: RefusalCounter | None = None

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,8 @@ from smscore.errors import (
     MessageNotFoundError,
     TemplateNotFoundError,
 )
+from smscore.guard_stores import InMemoryOptOutRepository, InMemoryRefusalCounter
+from smscore.guards import RecipientLimit, within_limits
 from smscore.message import MUTABLE_FIELDS, SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import MessageRepository, Storage, check_new_batch, check_reservation
@@ -51,7 +53,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FixedClock",
     "InMemoryMessageRepository",
+    "InMemoryOptOutRepository",
     "InMemoryRateLimiter",
+    "InMemoryRefusalCounter",
     "InMemoryTemplateRepository",
     "ScriptedProvider",
     "memory_storage",
@@ -106,6 +110,18 @@ class InMemoryMessageRepository(MessageRepository):
                 if message.idempotency_key is not None:
                     self._keys[message.idempotency_key] = message.id
             return stored
+
+    def add_within_limits(
+        self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
+    ) -> list[SMSMessage | None]:
+        """See :meth:`smscore.ports.MessageRepository.add_within_limits`: counted and stored under the lock."""
+        with self._lock:
+            allowed = within_limits(messages, limits, self._created_since)
+            stored = iter(self.add_many([m for m, ok in zip(messages, allowed, strict=True) if ok]))
+            return [next(stored) if ok else None for ok in allowed]
+
+    def _created_since(self, recipient: str, tag: str, since: datetime) -> int:
+        return sum(1 for m in self._rows.values() if m.recipient == recipient and m.tag == tag and m.created_at > since)
 
     def get(self, message_id: int) -> SMSMessage:
         """See :meth:`smscore.ports.MessageRepository.get`."""
@@ -343,4 +359,6 @@ def memory_storage(config: SMSConfig) -> Storage:
         messages=InMemoryMessageRepository(),
         templates=InMemoryTemplateRepository(renderer=JinjaRenderer(budget=config.render_budget)),
         rate_limiter=InMemoryRateLimiter(),
+        opt_outs=InMemoryOptOutRepository(),
+        refusals=InMemoryRefusalCounter(),
     )

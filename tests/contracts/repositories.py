@@ -31,6 +31,7 @@ from smscore import (
 from smscore.ports import MessageRepository, TemplateRepository
 from smscore.query import MessageQuery
 from smscore.testing import InMemoryMessageRepository, ScriptedProvider
+from tests.contracts.guards import RecipientLimitContract
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -49,8 +50,8 @@ def make_message(**changes: Any) -> SMSMessage:
     return SMSMessage(**fields)
 
 
-class MessageRepositoryContract:
-    """Behaviour every :class:`~smscore.ports.MessageRepository` must have."""
+class MessageRepositoryContract(RecipientLimitContract):
+    """Behaviour every :class:`~smscore.ports.MessageRepository` must have (recipient limits included)."""
 
     @pytest.fixture
     def repo(self) -> MessageRepository:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from smscore.testing import InMemoryMessageRepository, InMemoryRateLimiter, InMemoryTemplateRepository
+from smscore.testing import (
+    InMemoryMessageRepository,
+    InMemoryOptOutRepository,
+    InMemoryRateLimiter,
+    InMemoryRefusalCounter,
+    InMemoryTemplateRepository,
+)
+from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
 from tests.contracts.rate_limiters import RateLimiterContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 from tests.contracts.scheduling import SchedulingContract
@@ -39,3 +46,15 @@ class TestInMemoryRateLimiter(RateLimiterContract):
     @pytest.fixture
     def limiter(self) -> InMemoryRateLimiter:
         return InMemoryRateLimiter()
+
+
+class TestInMemoryOptOutRepository(OptOutRepositoryContract):
+    @pytest.fixture
+    def opt_outs(self) -> InMemoryOptOutRepository:
+        return InMemoryOptOutRepository()
+
+
+class TestInMemoryRefusalCounter(RefusalCounterContract):
+    @pytest.fixture
+    def refusals(self) -> InMemoryRefusalCounter:
+        return InMemoryRefusalCounter()

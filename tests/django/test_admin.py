@@ -550,3 +550,61 @@ class TestTemplateAdmin:
     def test_the_preview_needs_admin_access(self, client: Client, template: SMSTemplate) -> None:
         """Anonymous visitors are sent to the login page."""
         assert client.get(f"{TEMPLATES}{template.pk}/preview/").status_code == 302
+
+
+OPT_OUTS = "/admin/adapters_django/smsoptout/"
+
+
+class TestOptOutAdmin:
+    def test_the_list_loads_and_finds_a_number_typed_with_spaces(self, admin_client: Client) -> None:
+        """The list shows each number with its source and reason; a spaced search finds it."""
+        from adapters_django.models import SMSOptOut
+
+        SMSOptOut.objects.create(recipient="+420777123456", reason="replied STOP", source="sns")
+        SMSOptOut.objects.create(recipient="+420777000000", source="cli")
+        page = admin_client.get(OPT_OUTS)
+        assert page.status_code == 200
+        assert "+420777123456" in page.content.decode()
+        assert "replied STOP" in page.content.decode()
+        found = admin_client.get(OPT_OUTS, {"q": "777 123 456"}).content.decode()
+        assert "+420777123456" in found
+        assert "+420777000000" not in found
+
+    def test_staff_add_a_national_number_which_is_stored_in_e164(self, admin_client: Client, settings: Any) -> None:
+        """The add form reads the number as sending does; the entry's source is admin; sending to it is refused."""
+        import adapters_django
+        from adapters_django.models import SMSOptOut
+        from adapters_django.wiring import reset_service
+        from smscore import RecipientOptedOutError
+
+        settings.PYMESS_SMS_DEFAULT_REGION = "CZ"
+        reset_service()
+        assert admin_client.get(f"{OPT_OUTS}add/").status_code == 200
+        response = admin_client.post(f"{OPT_OUTS}add/", {"recipient": "777 123 456", "reason": "asked by phone"})
+        assert response.status_code == 302, response.content.decode()
+        entry = SMSOptOut.objects.get()
+        assert (entry.recipient, entry.reason, entry.source) == ("+420777123456", "asked by phone", "admin")
+        with pytest.raises(RecipientOptedOutError):
+            adapters_django.send("+420777123456", "Spring sale")
+        assert not OutputSMSMessage.objects.exists()
+        reset_service()
+
+    def test_a_bad_or_listed_number_is_refused_by_the_form(self, admin_client: Client) -> None:
+        """The form names the problem; nothing is stored twice."""
+        from adapters_django.models import SMSOptOut
+
+        SMSOptOut.objects.create(recipient="+420777123456")
+        bad = admin_client.post(f"{OPT_OUTS}add/", {"recipient": "call me"})
+        assert "is not a phone number" in html.unescape(bad.content.decode())
+        again = admin_client.post(f"{OPT_OUTS}add/", {"recipient": "+420 777 123 456"})
+        assert "is already opted out" in again.content.decode()
+        assert SMSOptOut.objects.count() == 1
+
+    def test_an_entry_page_shows_the_record_read_only(self, admin_client: Client) -> None:
+        """An entry is a record: its page loads and offers no field to change."""
+        from adapters_django.models import SMSOptOut
+
+        entry = SMSOptOut.objects.create(recipient="+420777123456", reason="STOP")
+        page = admin_client.get(f"{OPT_OUTS}{entry.pk}/change/")
+        assert page.status_code == 200
+        assert 'name="recipient"' not in page.content.decode()

@@ -199,3 +199,65 @@ class TestRunTimeMessages:
         service = build_service({"storage": "memory"})
         with pytest.raises(InvalidRecipientError, match=r"default_region is not set$"):
             service.send("777 123 456", "Hello")
+
+
+class TestGuardSettings:
+    @pytest.mark.parametrize(
+        ("setting", "value"),
+        [
+            ("PYMESS_SMS_ALLOWED_COUNTRIES", ["CZ", "Bohemia"]),
+            ("PYMESS_SMS_RECIPIENT_LIMITS", {"otp": {"count": 5}}),
+            ("PYMESS_SMS_RECIPIENT_LIMITS", {"otp": {"count": 5, "per": "soon"}}),
+            ("PYMESS_SMS_OPT_OUT_EXEMPT_TAGS", [""]),
+        ],
+    )
+    def test_a_wrong_guard_setting_is_e001_naming_it(self, setting: str, value: object) -> None:
+        """Checked at start-up, reported against the Django setting (not the core's key)."""
+        with override_settings(**{setting: value}):
+            message = only("adapters_django.E001")
+        assert message.obj == setting
+
+    def test_good_guard_settings_pass(self) -> None:
+        """Regions, calling codes, limits and exempt tags as the documentation writes them raise nothing."""
+        good = {
+            "PYMESS_SMS_ALLOWED_COUNTRIES": ["CZ", "+421"],
+            "PYMESS_SMS_RECIPIENT_LIMITS": {"otp": {"count": 5, "per": "1h"}},
+            "PYMESS_SMS_OPT_OUT_EXEMPT_TAGS": ["otp"],
+            "PYMESS_SMS_REFUSAL_SUBSCRIBERS": ["logging.warning"],
+        }
+        with override_settings(**good):
+            assert findings("adapters_django.E001", "adapters_django.E009") == []
+
+    def test_a_refusal_subscriber_that_does_not_import_is_e009(self) -> None:
+        """Refusal subscribers are tried at start-up too; the hint names the signal."""
+        with override_settings(PYMESS_SMS_REFUSAL_SUBSCRIBERS=["myproject.no.alerts"]):
+            message = only("adapters_django.E009")
+        assert message.obj == "PYMESS_SMS_REFUSAL_SUBSCRIBERS"
+        assert "PYMESS_SMS_REFUSAL_SUBSCRIBERS[0]" in message.msg
+        assert message.hint is not None
+        assert "sms_refused" in message.hint
+
+
+@pytest.mark.django_db
+def test_a_refusal_reaches_the_sms_refused_signal() -> None:
+    """adapters_django.send to an opted-out number raises, and receivers of sms_refused hear of it."""
+    import adapters_django
+    from adapters_django.signals import sms_refused
+    from adapters_django.wiring import get_service, reset_service
+    from smscore import RecipientOptedOutError
+
+    heard: list[dict[str, object]] = []
+
+    def receiver(sender: object, **kwargs: object) -> None:
+        heard.append(kwargs)
+
+    reset_service()
+    sms_refused.connect(receiver)
+    try:
+        get_service().opt_outs.add("+420777123456", reason="STOP")
+        with pytest.raises(RecipientOptedOutError):
+            adapters_django.send("+420777123456", "Spring sale", tag="marketing")
+    finally:
+        sms_refused.disconnect(receiver)
+        reset_service()
+    assert [(h["recipient"], h["tag"], h["reason"]) for h in heard] == [("+420777123456", "marketing", "opted_out")]

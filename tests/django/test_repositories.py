@@ -12,11 +12,15 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, transaction
 
+from adapters_django.guards import DjangoOptOutRepository, DjangoRefusalCounter
 from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, SMSTemplate
 from adapters_django.repositories import DjangoMessageRepository
+from adapters_django.storage import build_storage
 from adapters_django.template_repository import DjangoTemplateRepository
-from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSService, SMSState
+from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSConfig, SMSService, SMSState, Storage
 from smscore.rows import READ_FIELDS
+from tests.contracts.guarded_service import GuardedServiceContract
+from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
 from tests.contracts.scheduling import SchedulingContract
 from tests.contracts.service import ServiceStorageContract
@@ -81,6 +85,51 @@ class TestPostgresTemplateRepository(TemplateRepositoryContract):
     @pytest.fixture
     def templates(self, postgres: str) -> DjangoTemplateRepository:
         return DjangoTemplateRepository(using=postgres)
+
+
+@pytest.mark.django_db
+class TestSQLiteOptOutRepository(OptOutRepositoryContract):
+    @pytest.fixture
+    def opt_outs(self) -> DjangoOptOutRepository:
+        return DjangoOptOutRepository()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestPostgresOptOutRepository(OptOutRepositoryContract):
+    @pytest.fixture
+    def opt_outs(self, postgres: str) -> DjangoOptOutRepository:
+        return DjangoOptOutRepository(using=postgres)
+
+
+@pytest.mark.django_db
+class TestSQLiteRefusalCounter(RefusalCounterContract):
+    @pytest.fixture
+    def refusals(self) -> DjangoRefusalCounter:
+        return DjangoRefusalCounter()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestPostgresRefusalCounter(RefusalCounterContract):
+    @pytest.fixture
+    def refusals(self, postgres: str) -> DjangoRefusalCounter:
+        return DjangoRefusalCounter(using=postgres)
+
+
+@pytest.mark.django_db
+class TestGuardsOnDjangoSQLite(GuardedServiceContract):
+    @pytest.fixture
+    def storage(self) -> Storage:
+        return build_storage(SMSConfig(storage="django"))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"])
+class TestGuardsOnDjangoPostgres(GuardedServiceContract):
+    @pytest.fixture
+    def storage(self, postgres: str) -> Storage:
+        return build_storage(SMSConfig(storage="django", storage_options={"database": postgres}))
 
 
 def test_the_message_model_has_a_field_per_name_of_the_shared_list() -> None:
@@ -241,3 +290,50 @@ class TestSQLiteQueryPlans:
                 plan = " / ".join(str(row[3]) for row in cursor.fetchall())
                 assert "smscore_msg_state " in f"{plan} ", plan
                 assert "TEMP B-TREE" not in plan, plan
+
+
+def _race_for_the_limit(alias: str, threads: int = 8, attempts: int = 3) -> list[int | None]:
+    """``threads`` threads with their own connections store ``otp`` messages to one number at once (limit 5)."""
+    from smscore import RecipientLimit
+
+    repo = DjangoMessageRepository(using=alias)
+    limits = {"otp": RecipientLimit(5, timedelta(hours=1))}
+    results: list[int | None] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def work() -> None:
+        try:
+            start.wait()
+            for _ in range(attempts):
+                [stored] = repo.add_within_limits([make_message(tag="otp")], limits)
+                results.append(None if stored is None else stored.id)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["postgres"])
+def test_concurrent_senders_on_postgres_get_exactly_the_limit_through(postgres: str) -> None:
+    """Eight threads, 24 attempts, a limit of 5: five stored, under advisory locks."""
+    results = _race_for_the_limit(postgres)
+    assert len(results) == 24
+    assert len([r for r in results if r is not None]) == 5
+    assert OutputSMSMessage.objects.using(postgres).filter(tag="otp").count() == 5
+
+
+@pytest.mark.django_db(transaction=True, databases=["sqlite_file"])
+def test_concurrent_senders_on_sqlite_get_exactly_the_limit_through() -> None:
+    """The same race on an SQLite file, under its write lock."""
+    results = _race_for_the_limit("sqlite_file")
+    assert len([r for r in results if r is not None]) == 5

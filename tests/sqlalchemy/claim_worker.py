@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 from adapters_sqlalchemy.storage import build_storage
 from smscore import SMSConfig
 from tests.contracts.repositories import T0
+from tests.sqlalchemy.together import wait_for
 
 
 def main(argv: list[str]) -> int:
@@ -22,12 +22,8 @@ def main(argv: list[str]) -> int:
     url, ready, go = argv[1], Path(argv[2]), Path(argv[3])
     storage = build_storage(SMSConfig(storage="sqlalchemy", database_url=url))
     try:
-        ready.touch()
-        deadline = time.monotonic() + 60
-        while not go.exists():
-            if time.monotonic() > deadline:
-                return 3
-            time.sleep(0.002)
+        if not wait_for(ready, go):
+            return 3
         claimed: list[int] = []
         while batch := storage.messages.claim(now=T0, lease_until=T0 + timedelta(minutes=5), limit=3):
             claimed.extend(message.id or 0 for message in batch)

@@ -17,7 +17,13 @@ from sqlalchemy.pool import StaticPool
 
 from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import create_engine_for
-from adapters_sqlalchemy.tables import MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE
+from adapters_sqlalchemy.tables import (
+    MESSAGE_TABLE,
+    OPT_OUT_TABLE,
+    REFUSAL_TABLE,
+    RELATED_OBJECT_TABLE,
+    TEMPLATE_TABLE,
+)
 from tests.conftest import POSTGRES_URL, require_service
 
 
@@ -81,7 +87,10 @@ def postgres_engine(postgres_session_engine: Engine) -> Engine:
     """The session's PostgreSQL engine, with every table emptied and ids restarted."""
     with postgres_session_engine.begin() as conn:
         conn.execute(
-            text(f"TRUNCATE {RELATED_OBJECT_TABLE}, {MESSAGE_TABLE}, {TEMPLATE_TABLE} RESTART IDENTITY CASCADE")
+            text(
+                f"TRUNCATE {RELATED_OBJECT_TABLE}, {MESSAGE_TABLE}, {TEMPLATE_TABLE}, {OPT_OUT_TABLE}, {REFUSAL_TABLE} "
+                "RESTART IDENTITY CASCADE"
+            )
         )
     return postgres_session_engine
 

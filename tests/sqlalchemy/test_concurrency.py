@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import functools
-import json
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,6 +14,7 @@ from adapters_sqlalchemy import SQLAlchemyMessageRepository
 from adapters_sqlalchemy.storage import create_engine_for
 from smscore import ConcurrentUpdateError, SMSMessage, SMSState
 from tests.contracts.repositories import T0, make_message
+from tests.sqlalchemy.together import run_together
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,33 +111,7 @@ class TestClaimAcrossProcesses:
             )
         finally:
             engine.dispose()
-        go = tmp_path / "go"
-        ready = [tmp_path / f"ready-{i}" for i in range(2)]
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-m", "tests.sqlalchemy.claim_worker", database_url, str(flag), str(go)],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for flag in ready
-        ]
-        try:
-            deadline = time.monotonic() + 60
-            while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
-                if any(w.poll() is not None for w in workers):
-                    break
-                time.sleep(0.01)
-            go.touch()
-            outputs = [w.communicate(timeout=120) for w in workers]
-        finally:
-            for worker in workers:
-                if worker.poll() is None:
-                    worker.kill()
-                    worker.communicate()
-        assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
-        claimed = [json.loads(out) for out, _ in outputs]
+        claimed = run_together("tests.sqlalchemy.claim_worker", [database_url], 2, tmp_path)
         first, second = (set(ids) for ids in claimed)
         assert first.isdisjoint(second)
         assert sorted(first | second) == sorted(m.id for m in stored)

@@ -6,6 +6,11 @@ import pytest
 from sqlalchemy import Engine
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
+from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository, SQLAlchemyRefusalCounter
+from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
+from smscore import Storage
+from tests.contracts.guarded_service import GuardedServiceContract
+from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 from tests.contracts.scheduling import SchedulingContract
 from tests.contracts.service import ServiceStorageContract
@@ -59,3 +64,27 @@ class TestPostgresTemplateRepository(TemplateRepositoryContract):
     @pytest.fixture
     def templates(self, postgres_engine: Engine) -> SQLAlchemyTemplateRepository:
         return SQLAlchemyTemplateRepository(postgres_engine)
+
+
+class TestSQLAlchemyOptOutRepository(OptOutRepositoryContract):
+    @pytest.fixture
+    def opt_outs(self, engine: Engine) -> SQLAlchemyOptOutRepository:
+        return SQLAlchemyOptOutRepository(engine)
+
+
+class TestSQLAlchemyRefusalCounter(RefusalCounterContract):
+    @pytest.fixture
+    def refusals(self, engine: Engine) -> SQLAlchemyRefusalCounter:
+        return SQLAlchemyRefusalCounter(engine)
+
+
+class TestGuardsOnSQLAlchemy(GuardedServiceContract):
+    @pytest.fixture
+    def storage(self, engine: Engine) -> Storage:
+        return Storage(
+            messages=SQLAlchemyMessageRepository(engine),
+            templates=SQLAlchemyTemplateRepository(engine),
+            rate_limiter=SQLAlchemyRateLimiter(engine),
+            opt_outs=SQLAlchemyOptOutRepository(engine),
+            refusals=SQLAlchemyRefusalCounter(engine),
+        )

@@ -233,8 +233,11 @@ class TestBulkPaths:
             )
         assert len(sent) == count
         assert {m.state for m in sent} == {SMSState.DEBUG}
-        # One INSERT of the messages, one of their related objects, one (executemany) UPDATE per provider batch.
-        assert len(statements) == 3, statements
+        # One INSERT of the messages, one of their related objects, one (executemany) UPDATE per provider batch,
+        # and one look-up of the opt-out list per 500 recipients.
+        lookups = [s for s in statements if "smscore_opt_out" in s]
+        assert len(lookups) == -(-count // 500), lookups
+        assert len(statements) - len(lookups) == 3, statements
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM smscore_related_object")).scalar() == count
 

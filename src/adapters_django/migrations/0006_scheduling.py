@@ -1,7 +1,11 @@
-# Scheduled sending: send_at and deferred_reason; every message gets a due time (next_attempt_at, its creation
-# time where it had none) and the claim index is read per priority in due-time order.
+"""Scheduled sending: ``send_at`` and ``deferred_reason``; every message gets a due time (``next_attempt_at``, its
+creation time where it had none) and the claim index is read per priority in due-time order."""
 
 from django.db import migrations, models
+
+SEND_AT = models.DateTimeField(blank=True, editable=False, null=True, verbose_name="scheduled for")
+DEFERRED = models.CharField(blank=True, editable=False, max_length=255, null=True, verbose_name="deferred because")
+CLAIM = models.Index(fields=["state", "priority", "next_attempt_at", "id"], name="smscore_msg_claim")
 
 
 def _due_when_created(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -12,30 +16,11 @@ def _due_when_created(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("adapters_django", "0005_template_is_active"),
-    ]
-
+    dependencies = [("adapters_django", "0005_template_is_active")]
     operations = [
-        migrations.AddField(
-            model_name="outputsmsmessage",
-            name="send_at",
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="scheduled for"),
-        ),
-        migrations.AddField(
-            model_name="outputsmsmessage",
-            name="deferred_reason",
-            field=models.CharField(
-                blank=True, editable=False, max_length=255, null=True, verbose_name="deferred because"
-            ),
-        ),
+        migrations.AddField("outputsmsmessage", "send_at", SEND_AT),
+        migrations.AddField("outputsmsmessage", "deferred_reason", DEFERRED),
         migrations.RunPython(_due_when_created, migrations.RunPython.noop),
-        migrations.RemoveIndex(
-            model_name="outputsmsmessage",
-            name="smscore_msg_claim",
-        ),
-        migrations.AddIndex(
-            model_name="outputsmsmessage",
-            index=models.Index(fields=["state", "priority", "next_attempt_at", "id"], name="smscore_msg_claim"),
-        ),
+        migrations.RemoveIndex("outputsmsmessage", "smscore_msg_claim"),
+        migrations.AddIndex("outputsmsmessage", CLAIM),
     ]

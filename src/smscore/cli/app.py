@@ -61,6 +61,7 @@ COMMANDS: Final[dict[tuple[str, ...], Command]] = {}
 #: Help lines of command groups (``template``, ``db``).
 _GROUPS: Final[dict[str, str]] = {
     "template": "manage message templates",
+    "optout": "manage the opt-out list (numbers that get no SMS)",
     "db": "manage the database schema",
 }
 

@@ -5,22 +5,22 @@ The first row names the columns. ``recipient`` is required, then either ``conten
 every other column is extra data, typed like ``--extra``) or ``template`` (the slug of a stored template; every
 other column is a template variable, as text). An optional ``tag`` column sets each row's tag, an optional
 ``send_at`` column its send time (ISO 8601 with an offset; empty: ``--at`` / ``--in``, else now). A row that
-cannot be sent is refused with its line number and stores nothing; the others are stored and sent.
+cannot be sent (bad input, or refused by a guard: an opted-out number, a country not allowed, a recipient limit)
+is refused with its line number and stores nothing; the others are stored and sent.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import IO, Any, Final
 
 import attrs
 
 from smscore.cli.app import CLIError, Context, command
 from smscore.cli.arguments import extra_value, parse_send_time, positive_int
+from smscore.cli.files import lines, opened
 from smscore.cli.output import format_table
 from smscore.cli.sending import scheduled_time, sending_options
 from smscore.errors import InvalidMessageError, SMSError, TemplateError
@@ -36,8 +36,6 @@ _RECIPIENT, _CONTENT, _TEMPLATE, _TAG, _SEND_AT = "recipient", "content", "templ
 _OWN: Final = frozenset({_RECIPIENT, _TAG, _SEND_AT})
 #: More columns than any campaign needs: a header beyond this is not a campaign file.
 _MAX_COLUMNS: Final = 100
-#: Longest line read: far above any SMS row (a message is at most a few thousand characters).
-_MAX_LINE_BYTES: Final = 1024 * 1024
 
 
 @attrs.frozen
@@ -85,7 +83,7 @@ def send_many(ctx: Context, args: argparse.Namespace) -> int:
     tally = _Tally()
     ctx.service  # noqa: B018  # a configuration or database problem is reported before any row is read
     args.send_at = scheduled_time(ctx, args)  # once: --in counts from the start, not from each chunk
-    with _opened(args.file) as stream:
+    with opened(args.file) as stream:
         total = None if args.file == "-" else _count_records(args.file)
         with ctx.progress("sending", total=total) as progress:
             for chunk in _chunks(_rows(ctx, stream), args.chunk_size):
@@ -101,9 +99,9 @@ def send_many(ctx: Context, args: argparse.Namespace) -> int:
     }
     ctx.emit(data, lambda: _summary(tally))
     if tally.refused:
-        lines = ", ".join(str(r.line) for r in tally.refused[:10]) + (", ..." if len(tally.refused) > 10 else "")
+        numbers = ", ".join(str(r.line) for r in tally.refused[:10]) + (", ..." if len(tally.refused) > 10 else "")
         raise CLIError(
-            f"{len(tally.refused)} of {tally.read} row(s) refused (line {lines}); nothing was stored for them"
+            f"{len(tally.refused)} of {tally.read} row(s) refused (line {numbers}); nothing was stored for them"
         )
     if tally.failed:
         raise CLIError(f"{tally.failed} message(s) failed at the provider (smscore messages --state error)")
@@ -117,47 +115,18 @@ def _summary(tally: _Tally) -> str:
     return format_table(["RESULT", "MESSAGES"], rows, numeric=[1])
 
 
-@contextmanager
-def _opened(path: str) -> Iterator[IO[bytes]]:
-    """The bytes of ``path`` (``-``: standard input)."""
-    if path == "-":
-        yield sys.stdin.buffer
-        return
-    try:
-        stream = open(path, "rb")  # noqa: SIM115  # closed below
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with stream:
-        yield stream
-
-
-def _lines(stream: IO[bytes]) -> Iterator[str]:
-    """The lines of ``stream`` as UTF-8 text (a leading byte-order mark dropped), each at most
-    :data:`_MAX_LINE_BYTES` long: the cost of a hostile file is bounded by its line, not its size."""
-    number = 0
-    while raw := stream.readline(_MAX_LINE_BYTES + 1):
-        number += 1
-        if len(raw) > _MAX_LINE_BYTES:
-            raise CLIError(f"line {number}: longer than {_MAX_LINE_BYTES // 1024} KiB")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise CLIError(f"line {number}: not UTF-8 text") from None
-        yield text.removeprefix("\ufeff") if number == 1 else text
-
-
 def _count_records(path: str) -> int | None:
     """How many data rows ``path`` holds (for the progress line); None when it cannot be read ahead."""
     try:
         with open(path, "rb") as stream:
-            return max(sum(1 for row in csv.reader(_lines(stream)) if row) - 1, 0)
+            return max(sum(1 for row in csv.reader(lines(stream)) if row) - 1, 0)
     except (OSError, CLIError, csv.Error):
         return None
 
 
 def _rows(ctx: Context, stream: IO[bytes]) -> Iterator[_Row]:
     """The data rows of ``stream`` as items for ``send_many``; a row that cannot be one carries its error."""
-    reader = csv.reader(_lines(stream))
+    reader = csv.reader(lines(stream))
     header = _header(_next(reader))
     build = _TemplateRows(header) if _TEMPLATE in header else _ContentRows(header)
     start = reader.line_num + 1
@@ -283,6 +252,8 @@ def _store(ctx: Context, args: argparse.Namespace, rows: Sequence[_Row], tally: 
         _store(ctx, args, rows[:middle], tally)
         _store(ctx, args, rows[middle:], tally)
         return
+    # Rows a guard refused (opted out, country, recipient limit): reported by line, the others were sent.
+    tally.refused.extend(_Refusal(rows[item.index].line, str(item.error)) for item in sent.refused)
     tally.stored += len(sent)
     tally.failed += sum(1 for message in sent if message.failed)
     for message in sent:

@@ -60,20 +60,34 @@ def _stats_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @command(
-    "stats", help="count messages per provider and state, or spend per provider and day", arguments=_stats_arguments
+    "stats",
+    help="count messages per provider and state (and refusals per reason), or spend per provider and day",
+    arguments=_stats_arguments,
 )
 def stats(ctx: Context, args: argparse.Namespace) -> int:
-    """Show how many messages each provider has in each state (or, with --spend, what they cost)."""
+    """Show how many messages each provider has in each state and how many the guards refused, per reason and tag
+    (or, with --spend, what they cost)."""
     if args.spend:
         return _spend(ctx, args)
     if args.since is not None:
         raise CLIError("--since applies to --spend only")
     counts = ctx.service.messages.stats()
-    rows = [
+    refused = sorted(ctx.service.refusals.totals().items(), key=lambda item: (item[0][0], item[0][1] or ""))
+    rows: list[dict[str, object]] = [
         {"provider": provider, "state": state.value, "count": n}
         for (provider, state), n in sorted(counts.items(), key=lambda item: (item[0][0] or "", item[0][1].value))
     ]
-    ctx.emit(rows, lambda: _stats_table(counts))
+    # Messages the guards refused were never stored: their own rows, one per reason and tag.
+    rows += [{"refused": reason, "tag": tag, "count": n} for (reason, tag), n in refused]
+
+    def table() -> str:
+        text = _stats_table(counts)
+        if refused:
+            lines = [(reason, tag or "-", n) for (reason, tag), n in refused]
+            text += "\n\n" + format_table(["REFUSED", "TAG", "MESSAGES"], lines, numeric=[2])
+        return text
+
+    ctx.emit(rows, table)
     return 0
 
 

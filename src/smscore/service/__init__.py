@@ -11,6 +11,8 @@ module             what lives in it
 ``context``        the dependencies the use cases share (repositories, providers, configuration, clock, breaker)
 ``drafting``       caller input to a validated message, routing
 ``sending``        ``send``, ``send_template``, ``send_many``, idempotency
+``guarding``       refusing recipients (allowed countries, opt-outs, recipient limits), counting refusals
+``opt_outs``       ``service.opt_outs``: the opt-out list, its imports and provider syncs
 ``publishing``     the provider call, failover, circuit breaker, rate slots, retries, the send deadline
 ``recording``      storing what a step changed (compare-and-set) and telling the subscribers
 ``outbox``         claims, ``publish_waiting``, lease recovery
@@ -24,14 +26,20 @@ from smscore.service.context import Router
 from smscore.service.delivery import DeliveryCheckReport, SelectedCheckReport
 from smscore.service.drafting import RESERVED_KEYWORDS
 from smscore.service.facade import SMSService
+from smscore.service.guarding import RefusedItem, SentBatch
+from smscore.service.opt_outs import OptOutImport, OptOutList
 from smscore.service.outbox import OutboxReport, ProviderFailures
 
 __all__ = [
     "RESERVED_KEYWORDS",
     "DeliveryCheckReport",
+    "OptOutImport",
+    "OptOutList",
     "OutboxReport",
     "ProviderFailures",
+    "RefusedItem",
     "Router",
     "SMSService",
     "SelectedCheckReport",
+    "SentBatch",
 ]

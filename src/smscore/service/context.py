@@ -7,9 +7,10 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from smscore import ports
 from smscore.breaker import CircuitBreaker
 from smscore.config import SMSConfig
-from smscore.events import Subscriber
+from smscore.events import RefusalSubscriber, Subscriber
 from smscore.message import SMSMessage
 from smscore.ports import Clock, MessageRepository, RateLimiter, SMSProvider, TemplateRepository
 from smscore.templates import TemplateRenderer
@@ -22,7 +23,8 @@ Router = Callable[[SMSMessage], "str | None"]
 
 @attrs.define(slots=True, eq=False)
 class ServiceContext:
-    """What the use cases work with: repositories, providers, configuration, time and the subscribers.
+    """What the use cases work with: repositories, providers, configuration, time and the subscribers (of state
+    changes and of refusals).
 
     ``default`` is the name of the provider used when nothing else chooses one. Mutable on purpose:
     :class:`~smscore.service.SMSService` lets its clock be replaced and subscribers be added.
@@ -41,6 +43,9 @@ class ServiceContext:
     rate_limiter: RateLimiter | None
     sleep: Callable[[float], object]
     breaker: CircuitBreaker
+    opt_outs: ports.OptOutRepository
+    refusals: ports.RefusalCounter
+    refusal_subscribers: list[RefusalSubscriber]
 
 
 def backend_path(provider: SMSProvider) -> str:

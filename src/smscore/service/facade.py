@@ -13,13 +13,24 @@ from smscore.breaker import CircuitBreaker
 from smscore.clock import SystemClock
 from smscore.config import SMSConfig
 from smscore.errors import ConfigurationError
-from smscore.events import Subscriber
+from smscore.events import RefusalSubscriber, Subscriber
+from smscore.guard_stores import InMemoryOptOutRepository, InMemoryRefusalCounter
 from smscore.message import SMSMessage
-from smscore.ports import Clock, MessageRepository, RateLimiter, SMSProvider, TemplateRepository
+from smscore.ports import (
+    Clock,
+    MessageRepository,
+    OptOutRepository,
+    RateLimiter,
+    RefusalCounter,
+    SMSProvider,
+    TemplateRepository,
+)
 from smscore.service import callbacks, delivery, outbox, retention, sending
 from smscore.service.context import Router, ServiceContext
 from smscore.service.delivery import DeliveryCheckReport, SelectedCheckReport
 from smscore.service.drafting import immediate, rule_router
+from smscore.service.guarding import SentBatch
+from smscore.service.opt_outs import OptOutList
 from smscore.service.outbox import OutboxReport
 from smscore.states import SMSState
 from smscore.templates import JinjaRenderer, TemplateRenderer
@@ -55,7 +66,9 @@ class SMSService:
     """Send SMS, keep their record, learn what became of them.
 
     Build it with :func:`smscore.build_service` (from configuration) or directly from a message repository,
-    a template repository and named providers. ``messages`` and ``templates`` are the repositories.
+    a template repository and named providers. ``messages`` and ``templates`` are the repositories, ``opt_outs``
+    the opt-out list and ``refusals`` the totals of refused messages (in memory unless given: pass the storage's
+    ``opt_outs`` and ``refusals`` to share them between processes).
     """
 
     #: The configuration the service runs with.
@@ -70,6 +83,8 @@ class SMSService:
     renderer: _Shared[TemplateRenderer] = _Shared()
     #: Where every timestamp comes from.
     clock: _Shared[Clock] = _Shared()
+    #: How many messages the guards refused, per reason and tag.
+    refusals: _Shared[RefusalCounter] = _Shared()
 
     def __init__(
         self,
@@ -86,6 +101,9 @@ class SMSService:
         rng: random.Random | None = None,
         rate_limiter: RateLimiter | None = None,
         sleep: Callable[[float], object] = time.sleep,
+        opt_outs: OptOutRepository | None = None,
+        refusals: RefusalCounter | None = None,
+        refusal_subscribers: Iterable[RefusalSubscriber] = (),
     ) -> None:
         config = config or SMSConfig()
         if not providers:
@@ -115,12 +133,26 @@ class SMSService:
             breaker=CircuitBreaker(
                 threshold=config.circuit_breaker_threshold, cooldown_seconds=config.circuit_breaker_cooldown_seconds
             ),
+            opt_outs=opt_outs if opt_outs is not None else InMemoryOptOutRepository(),
+            refusals=refusals if refusals is not None else InMemoryRefusalCounter(),
+            refusal_subscribers=list(refusal_subscribers),
         )
         self._on_close = on_close
+        self._opt_outs = OptOutList(self._ctx)
+
+    @property
+    def opt_outs(self) -> OptOutList:
+        """The opt-out list: ``service.opt_outs.add("+420777123456", reason="STOP")`` (see
+        :class:`~smscore.service.opt_outs.OptOutList`)."""
+        return self._opt_outs
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call ``subscriber`` with a :class:`~smscore.events.StateChange` for every stored state change."""
         self._ctx.subscribers.append(subscriber)
+
+    def subscribe_refusals(self, subscriber: RefusalSubscriber) -> None:
+        """Call ``subscriber`` with a :class:`~smscore.events.Refusal` for every message a guard refuses."""
+        self._ctx.refusal_subscribers.append(subscriber)
 
     def send(
         self,
@@ -149,7 +181,10 @@ class SMSService:
         In outbox mode (``batch_sending``) the message is returned WAITING and workers publish it; so is a message
         due later, by ``send_at`` or the quiet hours of its tag (see :mod:`smscore.quiet_hours`). Raises an
         :class:`~smscore.errors.InvalidMessageError` subclass for bad input (an
-        :class:`~smscore.errors.InvalidSendTimeError` for a naive ``send_at``), before anything is stored.
+        :class:`~smscore.errors.InvalidSendTimeError` for a naive ``send_at``), and a
+        :class:`~smscore.errors.RecipientRefusedError` subclass when a guard refuses the recipient
+        (``RecipientNotAllowedError``, ``RecipientOptedOutError``, ``RecipientRateLimitedError``), before anything
+        is stored.
         """
         options = self._options(priority, idempotency_key, send_immediately, sender, provider, send_at)
         return sending.send(self._ctx, recipient, content, related_objects, tag, options, extra_data)
@@ -195,7 +230,7 @@ class SMSService:
         provider: str | None = None,
         send_at: datetime | None = None,
         **extra_data: Any,
-    ) -> list[SMSMessage]:
+    ) -> SentBatch:
         """Send many messages: stored in one batch, published in provider-sized batches.
 
         Each item is a recipient (then ``content`` is required) or a mapping with ``recipient`` and optionally
@@ -203,8 +238,11 @@ class SMSService:
         ``extra_data`` overriding the shared arguments (``send_at`` as for :meth:`send`). Instead of ``content``,
         an item may name a stored ``template`` (a slug) and its ``context``: it is checked and rendered as
         :meth:`send_template` does it (an inactive template, a template that refuses the recipient or a failed
-        render refuses the whole call) and the message records the template's slug. Every item is validated before anything is stored: one bad item raises
-        (naming its index) and nothing is stored. Returns the messages in the order given.
+        render refuses the whole call) and the message records the template's slug. Every item is validated before
+        anything is stored: one bad item raises (naming its index) and nothing is stored. An item a guard refuses
+        (country, opt-out, recipient limit) is skipped, stores nothing and is reported; the others are sent.
+        Returns a :class:`~smscore.service.guarding.SentBatch`: a list of the messages sent, in the order of their
+        items, whose ``refused`` lists the refused items (index, number, error).
         """
         shared = {
             "content": content,

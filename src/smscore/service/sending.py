@@ -1,5 +1,5 @@
-"""Sending: ``send``, ``send_template`` and ``send_many`` — draft, store once per idempotency key, then publish
-unless the outbox will."""
+"""Sending: ``send``, ``send_template`` and ``send_many`` — draft, guard (:mod:`~smscore.service.guarding`), store
+once per idempotency key, then publish unless the outbox will."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from smscore.budget import metered
-from smscore.errors import DuplicateIdempotencyKeyError, InvalidMessageError, TemplateInactiveError
+from smscore.errors import (
+    DuplicateIdempotencyKeyError,
+    InvalidMessageError,
+    RecipientRateLimitedError,
+    TemplateInactiveError,
+)
 from smscore.message import SMSMessage
 from smscore.phone import normalize_recipient
+from smscore.service import guarding
 from smscore.service.context import ServiceContext
 from smscore.service.drafting import BatchMemo, immediate, prepare
+from smscore.service.guarding import RefusedItem, SentBatch
 from smscore.service.publishing import publish
 from smscore.service.recording import announce_new
 from smscore.templates import SMSTemplate, check_context
@@ -50,7 +57,8 @@ def send(
     its idempotency key) and publish it now unless the outbox will.
 
     ``options`` are the keyword options of :func:`~smscore.service.drafting.prepare` (``priority``,
-    ``idempotency_key``, ``sender``, ``provider``, ``immediate``, ``send_at``).
+    ``idempotency_key``, ``sender``, ``provider``, ``immediate``, ``send_at``). A message already stored under the
+    idempotency key is returned before any guard is asked: it was admitted when it was sent.
     """
     draft = prepare(
         ctx, recipient, content, related_objects, tag, extra_data=extra_data, template_slug=template_slug, **options
@@ -59,10 +67,14 @@ def send(
         existing = ctx.messages.get_by_idempotency_key(draft.idempotency_key)
         if existing is not None:
             return existing
+    guarding.admit(ctx, draft)
     try:
-        stored = ctx.messages.add(draft)
+        [stored] = guarding.store(ctx, [draft])
     except DuplicateIdempotencyKeyError as exc:
         return exc.existing
+    if isinstance(stored, RecipientRateLimitedError):
+        guarding.refuse(ctx, [stored])
+        raise stored
     announce_new(ctx, [stored])
     if stored.lease_expires_at is None:
         return stored
@@ -102,7 +114,7 @@ def send_many(
     recipients: Iterable[str | Mapping[str, Any]],
     shared: Mapping[str, Any],
     send_immediately: bool | None,
-) -> list[SMSMessage]:
+) -> SentBatch:
     """See :meth:`smscore.service.SMSService.send_many`; ``shared`` holds the arguments every item may override."""
     publish_now = immediate(ctx.config, send_immediately)
     memo = BatchMemo(ctx.clock.now())
@@ -118,16 +130,24 @@ def send_many(
             drafts.append(prepare(ctx, idempotency_key=None, immediate=publish_now, memo=memo, **fields))
         except InvalidMessageError as exc:
             raise type(exc)(f"item {index}: {exc}") from exc
-    if not drafts:
-        return []
-    stored = ctx.messages.add_many(drafts)
+    kept, refused = guarding.screen(ctx, drafts)
+    results = guarding.store(ctx, [drafts[index] for index in kept]) if kept else []
+    stored: list[SMSMessage] = []
+    for index, result in zip(kept, results, strict=True):
+        if isinstance(result, SMSMessage):
+            stored.append(result)
+        else:
+            refused.append(RefusedItem(index, result.recipient, result))
+    guarding.refuse(ctx, [item.error for item in sorted(refused, key=lambda item: item.index)])
+    if not stored:
+        return SentBatch((), refused)
     announce_new(ctx, stored)
     # Only the messages due now were leased; the outbox publishes the others when they are due.
     now = [message for message in stored if message.lease_expires_at is not None]
     if not now:
-        return stored
+        return SentBatch(stored, refused)
     published = {message.id: message for message in publish(ctx, now)}
-    return [published.get(message.id, message) for message in stored]
+    return SentBatch([published.get(message.id, message) for message in stored], refused)
 
 
 def _item_fields(index: int, item: str | Mapping[str, Any], shared: Mapping[str, Any]) -> dict[str, Any]:

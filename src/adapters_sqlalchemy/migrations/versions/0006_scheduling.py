@@ -6,22 +6,15 @@ due by now are one range of it, so a backlog of messages scheduled for later is 
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-02 13:50:00
 """
-
-from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import adapters_sqlalchemy.types
 
-revision: str = "0006"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0006"
+down_revision = "0005"
 
 
 def upgrade() -> None:

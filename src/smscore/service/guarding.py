@@ -1,0 +1,123 @@
+"""Guarding: refusing a recipient before anything is stored, and what a refusal leaves behind.
+
+Three guards, in this order: ``allowed_countries`` (the number's country), the opt-out list (unless the tag is in
+``opt_out_exempt_tags``) and ``recipient_limits`` (counted by the message repository in the transaction that stores
+the message, so every process sharing the storage sees the same count). A refused message is stored nowhere; it is
+added to the refusal totals (per reason and tag, shared through the storage) and announced to the refusal
+subscribers as a :class:`~smscore.events.Refusal`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from smscore.errors import (
+    RecipientNotAllowedError,
+    RecipientOptedOutError,
+    RecipientRateLimitedError,
+    RecipientRefusedError,
+    StorageError,
+)
+from smscore.events import Refusal, notify_refusals
+from smscore.guards import country_allowed
+from smscore.message import SMSMessage
+from smscore.service.context import ServiceContext
+
+__all__ = ["RefusedItem", "SentBatch", "admit", "refuse", "screen", "store"]
+
+log = logging.getLogger("smscore.guards")
+
+
+@attrs.frozen
+class RefusedItem:
+    """An item of ``send_many`` a guard refused: its index in the call, its number (E.164) and the refusal."""
+
+    index: int
+    recipient: str
+    error: RecipientRefusedError
+
+
+class SentBatch(list[SMSMessage]):
+    """What ``send_many`` returns: the messages stored and sent, in the order of their items, and ``refused``,
+    the items a guard refused (nothing stored for them), in the order of their items."""
+
+    def __init__(self, messages: Iterable[SMSMessage] = (), refused: Iterable[RefusedItem] = ()) -> None:
+        super().__init__(messages)
+        #: The refused items, by index.
+        self.refused: list[RefusedItem] = sorted(refused, key=lambda item: item.index)
+
+
+def _policy_error(ctx: ServiceContext, draft: SMSMessage, listed: bool | None) -> RecipientRefusedError | None:
+    """Why ``draft`` may not go out by country or opt-out (``listed``: whether its number is on the list, None to
+    ask the list), or None."""
+    config = ctx.config
+    if not country_allowed(draft.recipient, config.allowed_countries):
+        return RecipientNotAllowedError(draft.recipient, draft.tag)
+    if draft.tag is not None and draft.tag in config.opt_out_exempt_tags:
+        return None
+    if listed is None:
+        listed = ctx.opt_outs.contains(draft.recipient)
+    return RecipientOptedOutError(draft.recipient, draft.tag) if listed else None
+
+
+def admit(ctx: ServiceContext, draft: SMSMessage) -> None:
+    """Raise the :class:`~smscore.errors.RecipientRefusedError` of a draft whose country is not allowed or whose
+    number opted out (counted and announced first)."""
+    error = _policy_error(ctx, draft, None)
+    if error is not None:
+        refuse(ctx, [error])
+        raise error
+
+
+def screen(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> tuple[list[int], list[RefusedItem]]:
+    """The indexes of ``drafts`` the country and opt-out guards let through, and the refused ones (one look-up
+    of the opt-out list per call, not per draft). Refusals are not counted here: see :func:`refuse`."""
+    asked = {d.recipient for d in drafts if d.tag is None or d.tag not in ctx.config.opt_out_exempt_tags}
+    listed = ctx.opt_outs.among(asked) if asked else set()
+    kept: list[int] = []
+    refused: list[RefusedItem] = []
+    for index, draft in enumerate(drafts):
+        error = _policy_error(ctx, draft, draft.recipient in listed)
+        if error is None:
+            kept.append(index)
+        else:
+            refused.append(RefusedItem(index, draft.recipient, error))
+    return kept, refused
+
+
+def store(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> list[SMSMessage | RecipientRateLimitedError]:
+    """Store ``drafts`` (one transaction); where the tag has a recipient limit, counted in that transaction. One
+    entry per draft: the stored message, or the error of one the limit refused (not counted here)."""
+    limits = ctx.config.recipient_limits
+    if not any(d.tag is not None and d.tag in limits for d in drafts):
+        return list(ctx.messages.add_many(drafts))
+    stored = ctx.messages.add_within_limits(drafts, limits)
+    results: list[SMSMessage | RecipientRateLimitedError] = []
+    for draft, message in zip(drafts, stored, strict=True):
+        if message is not None:
+            results.append(message)
+            continue
+        limit = limits[draft.tag or ""]
+        results.append(RecipientRateLimitedError(draft.recipient, draft.tag, count=limit.count, per=limit.per))
+    return results
+
+
+def refuse(ctx: ServiceContext, errors: Sequence[RecipientRefusedError]) -> None:
+    """Add ``errors`` to the refusal totals and announce them to the refusal subscribers. A storage that cannot
+    count them is logged, never raised: the refusal itself stands."""
+    if not errors:
+        return
+    try:
+        ctx.refusals.add(Counter((error.reason, error.tag) for error in errors))
+    except StorageError as exc:
+        log.warning("%d SMS refusal(s) could not be counted: %s", len(errors), exc)
+    if ctx.refusal_subscribers:
+        at = ctx.clock.now()
+        notify_refusals(
+            ctx.refusal_subscribers,
+            [Refusal(recipient=e.recipient, tag=e.tag, reason=e.reason, at=at, error=str(e)) for e in errors],
+        )
