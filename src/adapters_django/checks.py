@@ -27,6 +27,7 @@ id                            problem
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any, Final
 
 from django.core import checks
@@ -155,24 +156,13 @@ def check_database(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     ]
 
 
-#: Per list of subscriber paths: the setting it usually comes from, how an entry is named, the check id and a hint.
-_SUBSCRIBER_LISTS: Final = (
-    (
-        "subscribers",
-        "PYMESS_SMS_CONFIG",
-        "PYMESS_SMS_CONFIG['subscribers'][{}]",
-        "adapters_django.E008",
-        "A subscriber is the dotted path of a callable taking a smscore.StateChange; for Django receivers, "
-        "connect to adapters_django.signals.sms_state_changed instead.",
-    ),
-    (
-        "refusal_subscribers",
-        "PYMESS_SMS_REFUSAL_SUBSCRIBERS",
-        "PYMESS_SMS_REFUSAL_SUBSCRIBERS[{}]",
-        "adapters_django.E009",
-        "A refusal subscriber is the dotted path of a callable taking a smscore.Refusal; for Django receivers, "
-        "connect to adapters_django.signals.sms_refused instead.",
-    ),
+_SUBSCRIBER_HINT: Final = (
+    "A subscriber is the dotted path of a callable taking a smscore.StateChange; for Django receivers, "
+    "connect to adapters_django.signals.sms_state_changed instead."
+)
+_REFUSAL_SUBSCRIBER_HINT: Final = (
+    "A refusal subscriber is the dotted path of a callable taking a smscore.Refusal; for Django receivers, "
+    "connect to adapters_django.signals.sms_refused instead."
 )
 
 
@@ -181,13 +171,22 @@ def check_subscribers(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
     config = _config()
     if config is None:
         return []
-    messages: list[checks.CheckMessage] = []
-    for name, setting, entry, check_id, hint in _SUBSCRIBER_LISTS:
-        for index, path in enumerate(getattr(config, name)):
-            problem = _not_callable(path, entry.format(index))
-            if problem is not None:
-                messages.append(checks.Error(problem, hint=hint, obj=setting, id=check_id))
-    return messages
+    state = _uncallable(config.subscribers, "PYMESS_SMS_CONFIG['subscribers'][{}]")
+    refusal = _uncallable(config.refusal_subscribers, "PYMESS_SMS_REFUSAL_SUBSCRIBERS[{}]")
+    return [
+        *(checks.Error(p, hint=_SUBSCRIBER_HINT, obj="PYMESS_SMS_CONFIG", id="adapters_django.E008") for p in state),
+        *(
+            checks.Error(
+                p, hint=_REFUSAL_SUBSCRIBER_HINT, obj="PYMESS_SMS_REFUSAL_SUBSCRIBERS", id="adapters_django.E009"
+            )
+            for p in refusal
+        ),
+    ]
+
+
+def _uncallable(paths: Iterable[str], entry: str) -> list[str]:
+    """Why each path of ``paths`` that is no subscriber is none (``entry`` names the n-th path)."""
+    return [problem for index, path in enumerate(paths) if (problem := _not_callable(path, entry.format(index)))]
 
 
 def _not_callable(path: str, key: str) -> str | None:

@@ -32,6 +32,7 @@ from smscore.ports import (
     Storage,
     TemplateRepository,
 )
+from smscore.query import MessageQuery
 from smscore.service import (
     DeliveryCheckReport,
     OptOutImport,
@@ -52,6 +53,7 @@ __all__ = [
     "Clock",
     "DeliveryCheckReport",
     "DeliveryChecker",
+    "MessageQuery",
     "MessageRepository",
     "OptOut",
     "OptOutImport",
