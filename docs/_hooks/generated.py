@@ -307,6 +307,30 @@ PYMESS_SETTINGS: Mapping[str, tuple[str, str]] = {
         "(new)",
         "Where providers post status callbacks (Twilio).",
     ),
+    "PYMESS_SMS_QUIET_HOURS": (
+        "(new)",
+        "Per tag, the local hours its messages may reach the recipient.",
+    ),
+    "PYMESS_SMS_QUIET_HOURS_ZONE": (
+        "(new)",
+        "The zone of numbers whose region gives none.",
+    ),
+    "PYMESS_SMS_OPT_OUT_EXEMPT_TAGS": (
+        "(new)",
+        "Tags sent even to opted-out numbers (one-time codes).",
+    ),
+    "PYMESS_SMS_ALLOWED_COUNTRIES": (
+        "(new)",
+        "Regions or calling codes messages may go to.",
+    ),
+    "PYMESS_SMS_RECIPIENT_LIMITS": (
+        "(new)",
+        "Per tag, at most so many messages per recipient in a rolling window.",
+    ),
+    "PYMESS_SMS_REFUSAL_SUBSCRIBERS": (
+        "(new)",
+        "Callables receiving every refused message.",
+    ),
     "PYMESS_SMS_DATABASE": ("(new)", "The database alias of the SMS tables."),
     "PYMESS_SMS_CONFIG": ("(new)", "Any other core key, by its name."),
     "PYMESS_SMS_TEMPLATE_MODEL": (
