@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -42,7 +43,13 @@ class GuardedServiceContract:
         return []
 
     @pytest.fixture
-    def service(self, storage: Storage, provider: ScriptedProvider, refusals: list[Refusal]) -> SMSService:
+    def clock(self) -> FixedClock:
+        return FixedClock()
+
+    @pytest.fixture
+    def service(
+        self, storage: Storage, provider: ScriptedProvider, refusals: list[Refusal], clock: FixedClock
+    ) -> SMSService:
         config = SMSConfig.from_mapping(
             {
                 "default_region": "CZ",
@@ -56,7 +63,7 @@ class GuardedServiceContract:
             templates=storage.templates,
             providers={"default": provider},
             config=config,
-            clock=FixedClock(),
+            clock=clock,
             opt_outs=storage.opt_outs,
             refusals=storage.refusals,
             refusal_subscribers=[refusals.append],
@@ -74,6 +81,25 @@ class GuardedServiceContract:
         assert provider.published == []
         assert service.refusals.totals() == {("opted_out", "marketing"): 1}
         assert [(r.recipient, r.tag, r.reason) for r in refusals] == [(CZ, "marketing", "opted_out")]
+
+    def test_a_message_waiting_for_its_time_is_not_sent_to_a_number_that_opted_out_meanwhile(
+        self, service: SMSService, provider: ScriptedProvider, refusals: list[Refusal], clock: FixedClock
+    ) -> None:
+        """The guards are asked again when the outbox takes a stored message: one scheduled before its number
+        opted out ends in ERROR, counted and told like any refusal; an exempt tag still goes out."""
+        later = clock.now() + timedelta(hours=2)
+        reminder = service.send(CZ, "Your appointment is tomorrow", tag="reminder", send_at=later)
+        code = service.send(CZ, "Your code is 1234", tag="otp", send_at=later)
+        service.opt_outs.add(CZ, reason="STOP", source="test")
+        clock.advance(hours=3)
+        report = service.process_outbox()
+        assert report.claimed == 2
+        ended = service.messages.get(reminder.id or 0)
+        assert ended.state is SMSState.ERROR
+        assert "opted out" in (ended.error or "")
+        assert [m.id for m in provider.published] == [code.id]
+        assert service.refusals.totals() == {("opted_out", "reminder"): 1}
+        assert [(r.recipient, r.tag, r.reason) for r in refusals] == [(CZ, "reminder", "opted_out")]
 
     def test_send_template_to_an_opted_out_number_raises(self, service: SMSService) -> None:
         """send_template refuses as send does, before anything is stored."""
@@ -104,11 +130,9 @@ class GuardedServiceContract:
         assert refusals[0].reason == "not_allowed"
 
     def test_the_recipient_limit_refuses_the_excess_until_the_window_rolls(
-        self, service: SMSService, refusals: list[Refusal]
+        self, service: SMSService, refusals: list[Refusal], clock: FixedClock
     ) -> None:
         """Three otp messages an hour to one number: the fourth is refused; an hour later one goes again."""
-        clock = service.clock
-        assert isinstance(clock, FixedClock)
         for _ in range(3):
             service.send(CZ, "Your code is 1234", tag="otp")
             clock.advance(minutes=1)

@@ -13,6 +13,7 @@ import attrs
 from smscore.errors import ConcurrentUpdateError, MessageNotCancellableError, MessageNotFoundError
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
+from smscore.service import guarding
 from smscore.service.context import ServiceContext
 from smscore.service.publishing import after_attempt, deadline_error, past_deadline, publish
 from smscore.service.recording import notify_changes, store
@@ -60,11 +61,7 @@ def process_outbox(ctx: ServiceContext, limit: int | None = None) -> OutboxRepor
     recovered = recover_expired_leases(ctx, now)
     lease_until = now + timedelta(seconds=ctx.config.lease_seconds)
     claimed = ctx.messages.claim(now=now, lease_until=lease_until, limit=limit or ctx.config.batch_size)
-    late: list[SMSMessage] = []
-    due: list[SMSMessage] = []
-    for message in claimed:
-        (late if past_deadline(ctx, message, now) else due).append(message)
-    done = store(ctx, late, [m.transition(SMSState.ERROR, at=now, error=deadline_error(ctx)) for m in late])
+    done, due = _end_unsendable(ctx, claimed, now)
     done.extend(publish(ctx, due))
     states: dict[SMSState, int] = {}
     for message in done:
@@ -95,9 +92,28 @@ def publish_waiting(ctx: ServiceContext, message_id: int) -> SMSMessage:
         claimed = ctx.messages.save(message.replace(lease_expires_at=lease_until))
     except ConcurrentUpdateError:
         return ctx.messages.get(message_id)
-    if past_deadline(ctx, claimed, now):
-        return store(ctx, [claimed], [claimed.transition(SMSState.ERROR, at=now, error=deadline_error(ctx))])[0]
-    return publish(ctx, [claimed])[0]
+    ended, sendable = _end_unsendable(ctx, [claimed], now)
+    return ended[0] if ended else publish(ctx, sendable)[0]
+
+
+def _end_unsendable(
+    ctx: ServiceContext, claimed: Sequence[SMSMessage], now: datetime
+) -> tuple[list[SMSMessage], list[SMSMessage]]:
+    """Store as ERROR the claimed messages that may no longer go out, and return them with the rest, to publish.
+
+    No longer sendable: past the send deadline, or refused by a guard asked again now (the number opted out, or
+    its country is no longer allowed, since the message was stored, e.g. while it waited for its send time);
+    such refusals are counted and announced as at sending."""
+    late = [message for message in claimed if past_deadline(ctx, message, now)]
+    waiting = [message for message in claimed if not past_deadline(ctx, message, now)]
+    kept, refused = guarding.screen(ctx, waiting)
+    ended = late + [waiting[item.index] for item in refused]
+    errors = [deadline_error(ctx) for _ in late] + [str(item.error) for item in refused]
+    done = store(
+        ctx, ended, [m.transition(SMSState.ERROR, at=now, error=e) for m, e in zip(ended, errors, strict=True)]
+    )
+    guarding.refuse(ctx, [item.error for item in refused])
+    return done, [waiting[index] for index in kept]
 
 
 def cancel(ctx: ServiceContext, message_id: int) -> SMSMessage:
