@@ -71,10 +71,10 @@ def service_on(url: str, provider: str = "dummy", options: dict[str, Any] | None
 
 RAW_COLUMNS = (
     "recipient, content, state, created_at, changed_at, extra_data, extra_sender_data, attempts, priority, "
-    "encoding, segments, provider, backend, version"
+    "encoding, segments, provider, backend, version, next_attempt_at"
 )
 RAW_INSERT = (
-    f"INSERT INTO smscore_message ({RAW_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 3, 'GSM-7', 1, %s, %s, 0)"
+    f"INSERT INTO smscore_message ({RAW_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 3, 'GSM-7', 1, %s, %s, 0, %s)"
 )
 RAW_UPDATE = (
     "UPDATE smscore_message SET state=%s, changed_at=%s, sent_at=%s, attempts=%s, provider_ref=%s, "
