@@ -9,10 +9,11 @@ import attrs
 
 from smscore.breaker import CircuitBreaker
 from smscore.config import SMSConfig
-from smscore.events import RefusalSubscriber, Subscriber
+from smscore.events import InboundSubscriber, RefusalSubscriber, Subscriber
 from smscore.message import SMSMessage
 from smscore.ports import (
     Clock,
+    InboundRepository,
     MessageRepository,
     OptOutRepository,
     RateLimiter,
@@ -31,7 +32,7 @@ Router = Callable[[SMSMessage], "str | None"]
 @attrs.define(slots=True, eq=False)
 class ServiceContext:
     """What the use cases work with: repositories, providers, configuration, time and the subscribers (of state
-    changes and of refusals).
+    changes, of refusals and of inbound SMS).
 
     ``default`` is the name of the provider used when nothing else chooses one. Mutable on purpose:
     :class:`~smscore.service.SMSService` lets its clock be replaced and subscribers be added.
@@ -53,6 +54,8 @@ class ServiceContext:
     opt_outs: OptOutRepository
     refusals: RefusalCounter
     refusal_subscribers: list[RefusalSubscriber]
+    inbound: InboundRepository
+    inbound_subscribers: list[InboundSubscriber]
 
 
 def backend_path(provider: SMSProvider) -> str:
