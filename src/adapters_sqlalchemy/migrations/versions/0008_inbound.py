@@ -14,7 +14,7 @@ down_revision = "0006o"
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 NUMBER = sa.String(length=32)
-COLUMNS = [
+COLUMNS: list[sa.schema.SchemaItem] = [
     sa.Column("id", ID, autoincrement=True, nullable=False),
     sa.Column("provider", sa.String(length=100), nullable=False),
     sa.Column("sender", NUMBER, nullable=False),
