@@ -34,14 +34,14 @@ from smscore.inbound import WebhookRequest
 from smscore.ports import InboundReceiver, StatusCallbackReceiver
 from smscore.service import SMSService
 
-__all__ = ["MAX_CALLBACK_BODY", "callback_url", "inbound_app", "status_callback_app", "webhook_app"]
+__all__ = ["EMPTY_TWIML", "MAX_CALLBACK_BODY", "callback_url", "inbound_app", "status_callback_app", "webhook_app"]
 
 log = logging.getLogger("smscore.webhooks")
 
 #: Largest request body accepted, in bytes (a Twilio status callback is well under 2 KiB).
 MAX_CALLBACK_BODY: Final = 64 * 1024
 #: What an inbound webhook is answered with: Twilio reads an empty TwiML document as "send nothing back".
-_EMPTY_TWIML: Final = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+EMPTY_TWIML: Final = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -89,7 +89,7 @@ def inbound_app(
     def handle(request: WebhookRequest) -> None:
         service.handle_inbound(provider, request)
 
-    return _webhook(service, provider, "inbound SMS", handle, public_base_url, answer=_EMPTY_TWIML)
+    return _webhook(service, provider, "inbound SMS", handle, public_base_url, answer=EMPTY_TWIML)
 
 
 def webhook_app(service: SMSService) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
