@@ -210,9 +210,10 @@ def test_the_admin_page_lists_messages_read_only_with_a_link_to_the_answered_one
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.usefixtures("twilio")
 @pytest.mark.django_db(transaction=True, databases=["postgres"])
 def test_1000_webhooks_posted_at_once_are_each_stored_exactly_once(
-    live_server: Any, settings: Any, postgres: str, twilio: None, heard: list[dict[str, Any]]
+    live_server: Any, settings: Any, postgres: str, heard: list[dict[str, Any]]
 ) -> None:
     """1,000 signed incoming messages, each posted twice (a provider's retry), shuffled, by 16 threads sharing
     keep-alive connections: every answer 200, exactly 1,000 rows, each reference once, one signal each."""
