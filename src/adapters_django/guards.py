@@ -2,7 +2,8 @@
 (:class:`DjangoRefusalCounter`) and the locks recipient limits count under (:func:`lock_pairs`).
 
 Every method is atomic on its own (inside a caller's transaction, a savepoint) and raises the core's
-:class:`~smscore.StorageError` for a database error.
+:class:`~smscore.StorageError` for a database error. Recipient limits are atomic across processes on PostgreSQL and
+SQLite, the databases the adapter is tested on; inside a caller's transaction their locks are held until it ends.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from smscore import (
     SMSState,
 )
 from smscore.guards import RecipientLimit, limited_keys, within_limits
-from smscore.ports import MessageRepository
+from smscore.ports import MessageRepository, check_new_batch
 from smscore.query import MessageQuery
 from smscore.rows import DATETIME_FIELDS, READ_FIELDS, SAVED_FIELDS, message_from_row, row_values
 
@@ -172,14 +172,7 @@ class DjangoMessageRepository(MessageRepository):
     def add_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.add_many`."""
         messages = list(messages)
-        keys: list[str] = []
-        for message in messages:
-            if message.id is not None:
-                raise ValueError(f"message already has id {message.id}; use save()")
-            if message.idempotency_key is not None:
-                if message.idempotency_key in keys:
-                    raise ValueError(f"idempotency key {message.idempotency_key!r} given twice in one batch")
-                keys.append(message.idempotency_key)
+        keys = check_new_batch(messages)
         if not messages:
             return []
         with self._atomic():
@@ -207,10 +200,7 @@ class DjangoMessageRepository(MessageRepository):
         """See :meth:`smscore.ports.MessageRepository.add_within_limits` (and the module docstring)."""
         from adapters_django.guards import lock_pairs
 
-        messages = list(messages)
-        if not messages:
-            return []
-        with self._atomic():
+        with self._atomic():  # an empty call locks nothing, counts nothing and stores nothing
             lock_pairs(self.using, limited_keys(messages, limits))
             allowed = within_limits(messages, limits, self._created_since)
             stored = iter(self.add_many([m for m, ok in zip(messages, allowed, strict=True) if ok]))

@@ -16,9 +16,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Table, delete, false, func, select, text, update
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, false, func, select, text, update
 
 from adapters_sqlalchemy.errors import storage_errors
 from adapters_sqlalchemy.tables import Tables
@@ -40,6 +41,17 @@ def _insert_for(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
+@functools.cache
+def _window_count(m: Table) -> Select[Any]:
+    """How many messages of one recipient and tag were created after a time: built once per table."""
+    conditions = (
+        m.c.recipient == bindparam("recipient"),
+        m.c.tag == bindparam("tag"),
+        m.c.created_at > bindparam("since", type_=m.c.created_at.type),
+    )
+    return select(func.count()).select_from(m).where(*conditions)
+
+
 def insert_within_limits(
     conn: Connection,
     batch: Sequence[SMSMessage],
@@ -58,8 +70,8 @@ def insert_within_limits(
         conn.execute(update(m).where(false()).values(version=m.c.version))
 
     def stored(recipient: str, tag: str, since: datetime) -> int:
-        query = select(func.count()).where(m.c.recipient == recipient, m.c.tag == tag, m.c.created_at > since)
-        return int(conn.execute(query.select_from(m)).scalar_one())
+        values = {"recipient": recipient, "tag": tag, "since": since}
+        return int(conn.execute(_window_count(m), values).scalar_one())
 
     allowed = within_limits(batch, limits, stored)
     admitted = [message for message, ok in zip(batch, allowed, strict=True) if ok]
@@ -118,19 +130,27 @@ class SQLAlchemyOptOutRepository:
         return found[0] if found else None
 
     def contains(self, recipient: str) -> bool:
-        """See :meth:`smscore.ports.OptOutRepository.contains`."""
-        return bool(self.among([recipient]))
+        """See :meth:`smscore.ports.OptOutRepository.contains`: one prepared query (on the path of every send)."""
+        with storage_errors(), self.engine.begin() as conn:
+            return conn.execute(self._one, {"recipient": recipient}).first() is not None
 
     def among(self, recipients: Collection[str]) -> set[str]:
-        """See :meth:`smscore.ports.OptOutRepository.among`."""
+        """See :meth:`smscore.ports.OptOutRepository.among`: one prepared query per 500 numbers."""
         numbers = sorted(set(recipients))
         found: set[str] = set()
-        t = self._t
         with storage_errors(), self.engine.begin() as conn:
             for start in range(0, len(numbers), _CHUNK):
-                chunk = numbers[start : start + _CHUNK]
-                found.update(conn.execute(select(t.c.recipient).where(t.c.recipient.in_(chunk))).scalars())
+                found.update(conn.execute(self._some, {"numbers": numbers[start : start + _CHUNK]}).scalars())
         return found
+
+    @cached_property
+    def _one(self) -> Select[Any]:
+        # Built once: building a query costs more than running it on an indexed key.
+        return select(self._t.c.recipient).where(self._t.c.recipient == bindparam("recipient"))
+
+    @cached_property
+    def _some(self) -> Select[Any]:
+        return select(self._t.c.recipient).where(self._t.c.recipient.in_(bindparam("numbers", expanding=True)))
 
     def list(self, *, limit: int | None = None, after: str | None = None) -> list[OptOut]:
         """See :meth:`smscore.ports.OptOutRepository.list`."""

@@ -6,7 +6,7 @@ Message rows come from the one field list every storage shares (:mod:`smscore.ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -16,7 +16,6 @@ from smscore.rows import DATETIME_FIELDS, message_from_row, row_values
 
 __all__ = [
     "MESSAGE_COLUMNS",
-    "check_new",
     "message_from_row",
     "message_to_row",
     "related_object_rows",
@@ -65,16 +64,3 @@ def template_from_row(row: Mapping[Any, Any], cls: type[SMSTemplate] = SMSTempla
 def _require_aware(value: datetime | None, name: str) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise ValueError(f"{name} must be timezone-aware, not {value.isoformat()}")
-
-
-def check_new(batch: Sequence[SMSMessage]) -> None:
-    """Refuse (``ValueError``) a batch to add with a message that has an id or an idempotency key given twice."""
-    seen: set[str] = set()
-    for message in batch:
-        if message.id is not None:
-            raise ValueError(f"message already has id {message.id}; use save()")
-        key = message.idempotency_key
-        if key is not None:
-            if key in seen:
-                raise ValueError(f"idempotency key {key!r} given twice in one batch")
-            seen.add(key)

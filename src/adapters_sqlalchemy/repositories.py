@@ -46,7 +46,6 @@ from adapters_sqlalchemy.bulk import MessageWriter
 from adapters_sqlalchemy.errors import reason, storage_errors
 from adapters_sqlalchemy.mapping import (
     MESSAGE_COLUMNS,
-    check_new,
     message_from_row,
     message_to_row,
     related_object_rows,
@@ -63,7 +62,7 @@ from smscore.errors import (
 )
 from smscore.guards import RecipientLimit
 from smscore.message import RelatedObject, SMSMessage
-from smscore.ports import MessageRepository
+from smscore.ports import MessageRepository, check_new_batch
 from smscore.query import MessageQuery
 from smscore.rows import SAVED_FIELDS
 from smscore.states import SMSState
@@ -122,7 +121,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
         batch = list(messages)
         if not batch:
             return []
-        check_new(batch)
+        check_new_batch(batch)
         return self._write_new(batch, self._insert)
 
     def add_within_limits(
@@ -134,7 +133,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
         batch = list(messages)
         if not batch:
             return []
-        check_new(batch)
+        check_new_batch(batch)
         step = functools.partial(insert_within_limits, tables=self.tables, limits=limits, insert=self._insert)
         return self._write_new(batch, step)
 

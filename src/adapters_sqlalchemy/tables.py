@@ -21,6 +21,7 @@ database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
@@ -98,24 +99,8 @@ def define_tables(metadata: MetaData) -> Tables:
     Raises ``sqlalchemy.exc.InvalidRequestError`` if ``metadata`` holds a different table under one of the names.
     """
     if set(metadata.tables) >= TABLE_NAMES:
-        return Tables(
-            messages=metadata.tables[MESSAGE_TABLE],
-            related_objects=metadata.tables[RELATED_OBJECT_TABLE],
-            templates=metadata.tables[TEMPLATE_TABLE],
-            rate_limits=metadata.tables[RATE_LIMIT_TABLE],
-            opt_outs=metadata.tables[OPT_OUT_TABLE],
-            refusals=metadata.tables[REFUSAL_TABLE],
-            inbound=metadata.tables[INBOUND_TABLE],
-        )
-    return Tables(
-        messages=_messages(metadata),
-        related_objects=_related_objects(metadata),
-        templates=_templates(metadata),
-        rate_limits=_rate_limits(metadata),
-        opt_outs=_opt_outs(metadata),
-        refusals=_refusals(metadata),
-        inbound=_inbound(metadata),
-    )
+        return Tables(**{field: metadata.tables[name] for field, (name, _) in _DEFINITIONS.items()})
+    return Tables(**{field: define(metadata) for field, (_, define) in _DEFINITIONS.items()})
 
 
 def _message_columns() -> dict[str, tuple[TypeEngine[Any], bool]]:
@@ -235,29 +220,33 @@ def _rate_limits(metadata: MetaData) -> Table:
     )
 
 
+def _keyed_table(
+    metadata: MetaData, name: str, key: tuple[str, ...], columns: dict[str, tuple[TypeEngine[Any], bool]]
+) -> Table:
+    """The table ``name`` of ``columns`` (name: type and nullability) with the primary key ``key``."""
+    made = (Column(column, kind, nullable=nullable) for column, (kind, nullable) in columns.items())
+    return Table(name, metadata, *made, PrimaryKeyConstraint(*key, name=f"pk_{name}"))
+
+
 def _opt_outs(metadata: MetaData) -> Table:
     # One row per number (E.164) that gets no SMS.
-    return Table(
-        OPT_OUT_TABLE,
-        metadata,
-        Column("recipient", String(32), nullable=False),
-        Column("reason", String(200), nullable=True),
-        Column("source", String(50), nullable=False),
-        Column("created_at", UTCDateTime(), nullable=False),
-        PrimaryKeyConstraint("recipient", name="pk_smscore_opt_out"),
-    )
+    columns: dict[str, tuple[TypeEngine[Any], bool]] = {
+        "recipient": (String(32), False),
+        "reason": (String(200), True),
+        "source": (String(50), False),
+        "created_at": (UTCDateTime(), False),
+    }
+    return _keyed_table(metadata, OPT_OUT_TABLE, ("recipient",), columns)
 
 
 def _refusals(metadata: MetaData) -> Table:
     # One row per (reason, tag) ever refused, with its running total; "" stands for no tag (a key has no NULL).
-    return Table(
-        REFUSAL_TABLE,
-        metadata,
-        Column("reason", String(20), nullable=False),
-        Column("tag", String(50), nullable=False),
-        Column("count", BigInteger, nullable=False),
-        PrimaryKeyConstraint("reason", "tag", name="pk_smscore_refusal"),
-    )
+    columns: dict[str, tuple[TypeEngine[Any], bool]] = {
+        "reason": (String(20), False),
+        "tag": (String(50), False),
+        "count": (BigInteger(), False),
+    }
+    return _keyed_table(metadata, REFUSAL_TABLE, ("reason", "tag"), columns)
 
 
 def _inbound(metadata: MetaData) -> Table:
@@ -282,6 +271,17 @@ def _inbound(metadata: MetaData) -> Table:
         sqlite_autoincrement=True,
     )
 
+
+#: Each field of :class:`Tables`: its table's name and the function that defines it.
+_DEFINITIONS: Final[dict[str, tuple[str, Callable[[MetaData], Table]]]] = {
+    "messages": (MESSAGE_TABLE, _messages),
+    "related_objects": (RELATED_OBJECT_TABLE, _related_objects),
+    "templates": (TEMPLATE_TABLE, _templates),
+    "rate_limits": (RATE_LIMIT_TABLE, _rate_limits),
+    "opt_outs": (OPT_OUT_TABLE, _opt_outs),
+    "refusals": (REFUSAL_TABLE, _refusals),
+    "inbound": (INBOUND_TABLE, _inbound),
+}
 
 #: The package's own metadata (what the shipped migrations create).
 metadata: Final = MetaData()

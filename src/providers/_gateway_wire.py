@@ -117,10 +117,7 @@ def check_prefix(prefix: object, *, key: str = "uniq_prefix") -> str:
 class Prefix:
     """The option kind of an id prefix (see :func:`check_prefix`)."""
 
-    @property
-    def description(self) -> str:
-        """What the option accepts (see :class:`providers.options.OptionKind`)."""
-        return "text without control characters or surrounding whitespace"
+    description: ClassVar[str] = "text without control characters or surrounding whitespace"
 
     def convert(self, value: object, key: str) -> str:
         """See :class:`providers.options.OptionKind`."""

@@ -6,9 +6,9 @@ scrubbed from everything that leaves. The pure half is :mod:`providers._gateway_
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Required, Self, TypedDict, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -19,20 +19,21 @@ from providers._gateway_wire import (
     GatewayWire,
     Prefix,
     check_outcomes,
+    check_prefix,
     failure_outcomes,
     make_uniq,
     send_outcomes,
     shown_code,
 )
 from providers._http import Failure, FailureKind, Redactor, build_client, post_xml
-from providers._urls import safe_url
+from providers._urls import check_url, safe_url
 from providers._xml import MAX_RESPONSE_BYTES
 from providers.base import SMSBackend, without_secrets
 from providers.options import URL, Integer, Option, OptionSpec, Seconds, Text
 from smscore import Outcome, SMSMessage
 from smscore.errors import ProviderError
 
-__all__ = ["XMLGatewayBackend", "gateway_options"]
+__all__ = ["GatewayOptions", "XMLGatewayBackend", "gateway_options"]
 
 
 def gateway_options(provider: str, default_url: str, *own: Option) -> OptionSpec:
@@ -80,8 +81,24 @@ def gateway_options(provider: str, default_url: str, *own: Option) -> OptionSpec
     )
 
 
+_R = TypeVar("_R")
+
+
 def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class GatewayOptions(TypedDict, total=False):
+    """The keyword arguments of every XML gateway backend (see :func:`gateway_options` for what each means)."""
+
+    username: Required[str]
+    password: Required[str]
+    url: str
+    uniq_prefix: str
+    max_batch_size: int
+    not_found_grace: float
+    timeout: float
+    max_response_bytes: int
 
 
 class XMLGatewayBackend(SMSBackend):
@@ -89,11 +106,17 @@ class XMLGatewayBackend(SMSBackend):
     ``httpx.Client``, answers mapped through the wire and the code table, secrets scrubbed from everything that
     leaves. ``publish`` and ``bulk_check_sms_states`` never raise. ``timeout`` is each request's whole deadline
     when the client comes from :func:`providers._http.build_client` (as :meth:`from_options` builds it); another
-    client bounds each read and write by its own timeouts only."""
+    client bounds each read and write by its own timeouts only.
+
+    ``publish`` and ``bulk_check_sms_states`` never raise: every failure is an outcome. The client is used for
+    every request (keep-alive) and closed by :meth:`close`; :meth:`from_options` builds one.
+    """
 
     can_check_by_our_id = True
     log: ClassVar[logging.Logger] = logging.getLogger(__name__)
     option_spec: ClassVar[OptionSpec]
+    #: Where requests go when no ``url`` is given.
+    default_url: ClassVar[str]
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:
@@ -105,31 +128,29 @@ class XMLGatewayBackend(SMSBackend):
         settings = cls.option_spec.read(options)
         return cls(build_client(timeout=settings["timeout"]), **settings)
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        wire: GatewayWire,
-        url: str,
-        max_batch_size: int,
-        not_found_grace: float = 60.0,
-        timeout: float = 5.0,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:
+    def __init__(self, client: httpx.Client, **options: Unpack[GatewayOptions]) -> None:
+        max_batch_size = options.get("max_batch_size", 100)
+        not_found_grace = options.get("not_found_grace", 60.0)
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be at least 1")
         if not_found_grace < 0:
             raise ValueError("not_found_grace must not be negative")
         self._not_found_grace = timedelta(seconds=not_found_grace)
         self._client = client
-        self._wire = wire
-        self._url = url
+        self._wire = self._make_wire(
+            options["username"], options["password"], check_prefix(options.get("uniq_prefix", ""))
+        )
+        self._url = check_url(options.get("url", self.default_url))
         # What logs and the repr may show of the URL (no credentials, no query); computed once.
-        self._shown_url = safe_url(url)
+        self._shown_url = safe_url(self._url)
         self._max_batch_size = max_batch_size
-        self._max_response_bytes = max_response_bytes
-        self._timeout = timeout
-        self._redact = Redactor(wire.secrets())
+        self._max_response_bytes = options.get("max_response_bytes", MAX_RESPONSE_BYTES)
+        self._timeout = options.get("timeout", 5.0)
+        self._redact = Redactor(self._wire.secrets())
+
+    def _make_wire(self, username: str, password: str, prefix: str) -> GatewayWire:
+        """The gateway's wire object for these credentials and id prefix (each gateway's own)."""
+        raise NotImplementedError
 
     @property
     def max_batch_size(self) -> int:  # type: ignore[override]  # a class constant in the base, per instance here
@@ -174,18 +195,11 @@ class XMLGatewayBackend(SMSBackend):
                 outcomes[index] = Outcome.rejected("message has no id: store it before publishing")
             else:
                 sendable.append(index)
-        for chunk in _chunks(sendable, self._max_batch_size):
-            batch = [messages[index] for index in chunk]
-            try:
-                results = self._publish_chunk(batch)
-            except Exception as exc:
-                # A defect of ours, not the gateway's: the request may have left, so never re-send blindly.
-                self._log(logging.ERROR, "publishing %d message(s) failed unexpectedly: %r", len(batch), exc)
-                results = failure_outcomes(
-                    Failure(FailureKind.AMBIGUOUS, f"unexpected {type(exc).__name__} while publishing"),
-                    batch,
-                    prefix=self._wire.prefix,
-                )
+        for chunk, batch, results in self._per_request(messages, sendable, self._publish_chunk, "publishing"):
+            if isinstance(results, Exception):
+                # The request may have left: never re-send blindly.
+                failure = Failure(FailureKind.AMBIGUOUS, f"unexpected {type(results).__name__} while publishing")
+                results = failure_outcomes(failure, batch, prefix=self._wire.prefix)
             for index, outcome in zip(chunk, results, strict=True):
                 outcomes[index] = self._scrub(outcome)
         return [outcome for outcome in outcomes if outcome is not None]
@@ -201,13 +215,9 @@ class XMLGatewayBackend(SMSBackend):
         checkable = [index for index, message in enumerate(messages) if message.id is not None and message.id >= 0]
         answered = 0
         failure: str | None = None
-        for chunk in _chunks(checkable, self._max_batch_size):
-            batch = [messages[index] for index in chunk]
-            try:
-                results = self._check_chunk(batch)
-            except Exception as exc:
-                self._log(logging.ERROR, "delivery check of %d message(s) failed unexpectedly: %r", len(batch), exc)
-                failure = f"unexpected {type(exc).__name__}"
+        for chunk, _, results in self._per_request(messages, checkable, self._check_chunk, "delivery check of"):
+            if isinstance(results, Exception):
+                failure = f"unexpected {type(results).__name__}"
                 continue
             if isinstance(results, Failure):
                 failure = results.reason
@@ -220,6 +230,24 @@ class XMLGatewayBackend(SMSBackend):
         return reports
 
     # -- one request -------------------------------------------------------------------------------------
+
+    def _per_request(
+        self,
+        messages: Sequence[SMSMessage],
+        indexes: Sequence[int],
+        request: Callable[[list[SMSMessage]], _R],
+        what: str,
+    ) -> Iterator[tuple[Sequence[int], list[SMSMessage], _R | Exception]]:
+        """Each chunk of ``indexes`` (at most :attr:`max_batch_size`), its messages, and what ``request`` gave
+        for them, or the exception it raised: a defect of ours, not the gateway's, logged here."""
+        for chunk in _chunks(indexes, self._max_batch_size):
+            batch = [messages[index] for index in chunk]
+            try:
+                result: _R | Exception = request(batch)
+            except Exception as exc:
+                self._log(logging.ERROR, "%s %d message(s) failed unexpectedly: %r", what, len(batch), exc)
+                result = exc
+            yield chunk, batch, result
 
     def _exchange(self, body: bytes, what: str, messages: Sequence[SMSMessage]) -> Answer | Failure:
         name, count = self._wire.table.name, len(messages)

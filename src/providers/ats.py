@@ -34,15 +34,14 @@ so a message left UNKNOWN by a failed request is resolved too: code 20 (not foun
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Unpack
 
 import httpx
 
 from providers._ats_wire import ATS_CODES, DEFAULT_URL, ATSResponseError, ATSWire
-from providers._gateway_wire import check_prefix
-from providers._urls import check_url
-from providers._xml_gateway import XMLGatewayBackend, gateway_options
+from providers._xml_gateway import GatewayOptions, XMLGatewayBackend, gateway_options
 from providers.options import Integer, Option, OptionSpec, Text
 
 __all__ = ["ATS_CODES", "DEFAULT_URL", "OPTIONS", "ATSResponseError", "ATSSMSBackend"]
@@ -65,47 +64,33 @@ OPTIONS: Final[OptionSpec] = gateway_options(
 
 
 class ATSSMSBackend(XMLGatewayBackend):
-    """Sends through the ATS XML gateway with the ``httpx.Client`` it is given (see the module docstring).
-
-    ``publish`` and ``bulk_check_sms_states`` never raise: every failure is an outcome. The client is used for
-    every request (keep-alive) and closed by :meth:`close`; :meth:`from_options` builds one.
-    """
+    """Sends through the ATS XML gateway with the ``httpx.Client`` it is given (see the module docstring and
+    :class:`~providers._xml_gateway.XMLGatewayBackend` for what every XML gateway shares)."""
 
     log: ClassVar[logging.Logger] = logging.getLogger(__name__)
     option_spec: ClassVar[OptionSpec] = OPTIONS
+    default_url: ClassVar[str] = DEFAULT_URL
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        username: str,
-        password: str,
         project_keyword: str,
         output_sender_number: str,
-        url: str = DEFAULT_URL,
-        uniq_prefix: str = "",
         validity: int = 60,
         textid: str | None = None,
         optid: str | None = None,
-        max_batch_size: int = 100,
-        not_found_grace: float = 60.0,
-        timeout: float = 5.0,
+        **gateway: Unpack[GatewayOptions],
     ) -> None:
-        wire = ATSWire(
-            username=username,
-            password=password,
+        self._wire_of = functools.partial(
+            ATSWire,
             sender=output_sender_number,
             keyword=project_keyword,
-            prefix=check_prefix(uniq_prefix),
             validity=validity,
             textid=textid,
             opmid=optid or "",
         )
-        super().__init__(
-            client,
-            wire=wire,
-            url=check_url(url),
-            max_batch_size=max_batch_size,
-            not_found_grace=not_found_grace,
-            timeout=timeout,
-        )
+        super().__init__(client, **gateway)
+
+    def _make_wire(self, username: str, password: str, prefix: str) -> ATSWire:
+        return self._wire_of(username=username, password=password, prefix=prefix)

@@ -31,7 +31,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 import attrs
 
@@ -158,10 +158,7 @@ _FALSE: Final = frozenset({"0", "false", "no", "off"})
 class Boolean:
     """``True``/``False``, or one of the strings ``true``, ``yes``, ``on``, ``1`` (and their opposites)."""
 
-    @property
-    def description(self) -> str:
-        """See :class:`OptionKind`."""
-        return "true or false"
+    description: ClassVar[str] = "true or false"
 
     def convert(self, value: object, key: str) -> bool:
         """See :class:`OptionKind`."""
@@ -219,10 +216,7 @@ class Amount:
 class URL:
     """An ``http://`` or ``https://`` URL with a host and without credentials in it (they would be logged)."""
 
-    @property
-    def description(self) -> str:
-        """See :class:`OptionKind`."""
-        return "http(s) URL"
+    description: ClassVar[str] = "http(s) URL"
 
     def convert(self, value: object, key: str) -> str:
         """See :class:`OptionKind`."""

@@ -30,16 +30,12 @@ from __future__ import annotations
 import logging
 from typing import ClassVar, Final
 
-import httpx
-
-from providers._gateway_wire import check_prefix
 from providers._sms_operator_wire import (
     DEFAULT_URL,
     SMS_OPERATOR_CODES,
     SMSOperatorResponseError,
     SMSOperatorWire,
 )
-from providers._urls import check_url
 from providers._xml_gateway import XMLGatewayBackend, gateway_options
 from providers.options import OptionSpec
 
@@ -50,33 +46,12 @@ OPTIONS: Final[OptionSpec] = gateway_options("SMS-operator", DEFAULT_URL)
 
 
 class SMSOperatorBackend(XMLGatewayBackend):
-    """Sends through the SMS-operator XML web service with the ``httpx.Client`` it is given.
-
-    ``publish`` and ``bulk_check_sms_states`` never raise: every failure is an outcome. The client is used for
-    every request (keep-alive) and closed by :meth:`close`; :meth:`from_options` builds one.
-    """
+    """Sends through the SMS-operator XML web service with the ``httpx.Client`` it is given, taking the keyword
+    arguments of :class:`~providers._xml_gateway.GatewayOptions` (see the module docstring)."""
 
     log: ClassVar[logging.Logger] = logging.getLogger(__name__)
     option_spec: ClassVar[OptionSpec] = OPTIONS
+    default_url: ClassVar[str] = DEFAULT_URL
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        username: str,
-        password: str,
-        url: str = DEFAULT_URL,
-        uniq_prefix: str = "",
-        max_batch_size: int = 100,
-        not_found_grace: float = 60.0,
-        timeout: float = 5.0,
-    ) -> None:
-        wire = SMSOperatorWire(username=username, password=password, prefix=check_prefix(uniq_prefix))
-        super().__init__(
-            client,
-            wire=wire,
-            url=check_url(url),
-            max_batch_size=max_batch_size,
-            not_found_grace=not_found_grace,
-            timeout=timeout,
-        )
+    def _make_wire(self, username: str, password: str, prefix: str) -> SMSOperatorWire:
+        return SMSOperatorWire(username=username, password=password, prefix=prefix)

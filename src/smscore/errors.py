@@ -122,23 +122,29 @@ class TemplateError(SMSError):
     """Base of the template errors."""
 
 
-class TemplateNotFoundError(TemplateError, LookupError):
-    """No template is stored under the slug."""
+class _TemplateSlugError(TemplateError):
+    """A template error about one slug, kept as ``slug``; ``_says`` words the message around it."""
+
+    _says = "SMS template {slug!r}"
 
     def __init__(self, slug: str) -> None:
-        super().__init__(f"no SMS template with slug {slug!r}")
+        super().__init__(self._says.format(slug=slug))
         self.slug = slug
 
 
-class TemplateInactiveError(TemplateError):
+class TemplateNotFoundError(_TemplateSlugError, LookupError):
+    """No template is stored under the slug."""
+
+    _says = "no SMS template with slug {slug!r}"
+
+
+class TemplateInactiveError(_TemplateSlugError):
     """The template exists but is switched off (``is_active`` false): it refuses to send and nothing is stored.
 
     Not a :class:`TemplateNotFoundError`: the template is there, and reactivating it makes it send again.
     """
 
-    def __init__(self, slug: str) -> None:
-        super().__init__(f"SMS template {slug!r} is inactive")
-        self.slug = slug
+    _says = "SMS template {slug!r} is inactive"
 
 
 class TemplateRenderError(TemplateError):

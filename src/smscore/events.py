@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TypeVar
 
 import attrs
 
@@ -87,25 +88,35 @@ def notify_inbound(subscribers: Iterable[InboundSubscriber], event: InboundRecei
 
 def notify_refusals(subscribers: Iterable[RefusalSubscriber], refusals: Iterable[Refusal]) -> None:
     """Deliver ``refusals`` to every subscriber; a subscriber's exception is logged and swallowed."""
-    for refusal in refusals:
-        for subscriber in subscribers:
-            try:
-                subscriber(refusal)
-            except Exception:
-                log.exception("SMS refusal subscriber %r failed (%s, %s)", subscriber, refusal.reason, refusal.tag)
+    _deliver(subscribers, refusals, lambda r: ("SMS refusal subscriber %r failed (%s, %s)", (r.reason, r.tag)))
 
 
 def notify(subscribers: Iterable[Subscriber], events: Iterable[StateChange]) -> None:
     """Deliver ``events`` to every subscriber; a subscriber's exception is logged and swallowed."""
+    _deliver(
+        subscribers,
+        events,
+        lambda e: (
+            "SMS state-change subscriber %r failed for message %s (%s -> %s)",
+            (e.message_id, e.old_state, e.new_state),
+        ),
+    )
+
+
+_E = TypeVar("_E")
+
+
+def _deliver(
+    subscribers: Iterable[Callable[[_E], object]],
+    events: Iterable[_E],
+    describe: Callable[[_E], tuple[str, tuple[object, ...]]],
+) -> None:
+    """Each event to each subscriber, in order; an exception is logged (``describe`` gives the log format and its
+    arguments after the subscriber) and the next subscriber runs."""
     for event in events:
         for subscriber in subscribers:
             try:
                 subscriber(event)
             except Exception:
-                log.exception(
-                    "SMS state-change subscriber %r failed for message %s (%s -> %s)",
-                    subscriber,
-                    event.message_id,
-                    event.old_state,
-                    event.new_state,
-                )
+                text, arguments = describe(event)
+                log.exception(text, subscriber, *arguments)

@@ -9,7 +9,7 @@ The checks (:func:`check_sender`, :func:`check_idempotency_key`, :func:`check_ex
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -73,26 +73,27 @@ MAX_EXTRA_DATA_DEPTH: Final = 32
 _MAX_EXTRA_DATA_ITEMS: Final = MAX_EXTRA_DATA_BYTES
 
 
+def _short_text(
+    value: object, name: str, longest: int, check: Callable[[str, str, type[InvalidMessageError]], None]
+) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= longest:
+        raise InvalidMessageError(f"{name} must be a string of 1 to {longest} characters")
+    check(value, name, InvalidMessageError)
+    return value
+
+
 def check_sender(value: object) -> str | None:
     """``value`` if it is ``None`` or a sender of 1 to 20 characters without control characters or lone
     surrogates; raises :class:`~smscore.errors.InvalidMessageError` otherwise."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= 20:
-        raise InvalidMessageError("sender must be a string of 1 to 20 characters")
-    check_sendable(value, "sender", InvalidMessageError)
-    return value
+    return _short_text(value, "sender", 20, check_sendable)
 
 
 def check_idempotency_key(value: object) -> str | None:
     """``value`` if it is ``None`` or a key of 1 to 255 characters without NUL or lone surrogates; raises
     :class:`~smscore.errors.InvalidMessageError` otherwise."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= 255:
-        raise InvalidMessageError("idempotency_key must be a string of 1 to 255 characters")
-    check_storable(value, "idempotency_key", InvalidMessageError)
-    return value
+    return _short_text(value, "idempotency_key", 255, check_storable)
 
 
 def check_extra_data(data: object) -> dict[str, Any]:

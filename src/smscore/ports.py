@@ -45,6 +45,7 @@ __all__ = [
     "StorageFactory",
     "TemplateRenderer",
     "TemplateRepository",
+    "check_new_batch",
     "check_reservation",
 ]
 
@@ -429,6 +430,22 @@ def check_reservation(count: int, interval: float, now: datetime) -> None:
         raise ValueError("count must be at least 1 and interval positive")
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, not {now.isoformat()}")
+
+
+def check_new_batch(messages: Sequence[SMSMessage]) -> list[str]:
+    """The arguments every :meth:`MessageRepository.add_many` refuses with ``ValueError``, before touching its
+    store: a message that already has an id, an idempotency key given twice in the batch. Returns the batch's
+    keys, for the adapter's check against the keys already stored."""
+    keys: set[str] = set()
+    for message in messages:
+        if message.id is not None:
+            raise ValueError(f"message already has id {message.id}; use save()")
+        key = message.idempotency_key
+        if key is not None:
+            if key in keys:
+                raise ValueError(f"idempotency key {key!r} given twice in one batch")
+            keys.add(key)
+    return sorted(keys)
 
 
 @runtime_checkable

@@ -43,7 +43,7 @@ from smscore.guards import RecipientLimit, within_limits
 from smscore.inbound_store import InMemoryInboundRepository
 from smscore.message import MUTABLE_FIELDS, SMSMessage
 from smscore.outcome import Outcome
-from smscore.ports import MessageRepository, Storage, check_reservation
+from smscore.ports import MessageRepository, Storage, check_new_batch, check_reservation
 from smscore.query import MessageQuery
 from smscore.states import SMSState
 from smscore.templates import JinjaRenderer, SMSTemplate, TemplateRenderer, default_renderer
@@ -102,17 +102,9 @@ class InMemoryMessageRepository(MessageRepository):
     def add_many(self, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
         """See :meth:`smscore.ports.MessageRepository.add_many`."""
         with self._lock:
-            seen: set[str] = set()
-            for message in messages:
-                if message.id is not None:
-                    raise ValueError(f"message already has id {message.id}; use save()")
-                key = message.idempotency_key
-                if key is not None:
-                    if key in self._keys:
-                        raise DuplicateIdempotencyKeyError(self._rows[self._keys[key]])
-                    if key in seen:
-                        raise ValueError(f"idempotency key {key!r} given twice in one batch")
-                    seen.add(key)
+            for key in check_new_batch(messages):
+                if key in self._keys:
+                    raise DuplicateIdempotencyKeyError(self._rows[self._keys[key]])
             stored = [m.replace(id=next(self._ids)) for m in messages]
             for message in stored:
                 assert message.id is not None

@@ -28,10 +28,14 @@ def _entry_json(entry: OptOut) -> dict[str, object]:
     }
 
 
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
+def _number_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipient", help="the phone number (+420777123456, or national with default_region)")
-    parser.add_argument("--reason", help="why, in a few words (kept with the number)")
     json_flag(parser)
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    _number_argument(parser)
+    parser.add_argument("--reason", help="why, in a few words (kept with the number)")
 
 
 @command("optout add", help="put a number on the opt-out list", arguments=_add_arguments)
@@ -42,12 +46,7 @@ def optout_add(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _remove_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipient", help="the phone number")
-    json_flag(parser)
-
-
-@command("optout remove", help="take a number off the opt-out list", arguments=_remove_arguments)
+@command("optout remove", help="take a number off the opt-out list", arguments=_number_argument)
 def optout_remove(ctx: Context, args: argparse.Namespace) -> int:
     """Opt RECIPIENT back in; a number not on the list is an error."""
     entry = ctx.service.opt_outs.remove(args.recipient)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -105,36 +105,45 @@ def _detail(value: object) -> str:
     return str(value)
 
 
+#: The lines of ``smscore show``: a label and the message field it shows; the rest are worded in place.
+_SHOWN_FIELDS: Final = (
+    ("id", "id"),
+    ("state", "state"),
+    ("recipient", "recipient"),
+    ("sender", "sender"),
+    ("content", "content"),
+    ("template", "template_slug"),
+    ("tag", "tag"),
+    ("provider", "provider"),
+    ("backend", "backend"),
+    ("provider ref", "provider_ref"),
+    ("error", "error"),
+    ("encoding", None),
+    ("priority", "priority"),
+    ("attempts", "attempts"),
+    ("created", "created_at"),
+    ("changed", "changed_at"),
+    ("sent", "sent_at"),
+    ("next attempt", "next_attempt_at"),
+    ("price", None),
+    ("extra data", "extra_data"),
+    ("provider data", "extra_sender_data"),
+    ("related", None),
+    ("idempotency key", "idempotency_key"),
+)
+
+
 def message_details(message: SMSMessage) -> str:
     """Every field of ``message`` that has a value, one labelled line each."""
-    related = ", ".join(f"{r.content_type}:{r.object_id}" for r in message.related_objects)
-    price = f"{message.price} {message.price_unit or ''}".strip() if message.price is not None else None
+    worded = {
+        "state": message.state.value,
+        "encoding": f"{message.encoding}, {message.segments} segment(s)",
+        "price": f"{message.price} {message.price_unit or ''}".strip() if message.price is not None else None,
+        "related": ", ".join(f"{r.content_type}:{r.object_id}" for r in message.related_objects),
+    }
     return details(
-        [
-            ("id", message.id),
-            ("state", message.state.value),
-            ("recipient", message.recipient),
-            ("sender", message.sender),
-            ("content", message.content),
-            ("template", message.template_slug),
-            ("tag", message.tag),
-            ("provider", message.provider),
-            ("backend", message.backend),
-            ("provider ref", message.provider_ref),
-            ("error", message.error),
-            ("encoding", f"{message.encoding}, {message.segments} segment(s)"),
-            ("priority", message.priority),
-            ("attempts", message.attempts),
-            ("created", message.created_at),
-            ("changed", message.changed_at),
-            ("sent", message.sent_at),
-            ("next attempt", message.next_attempt_at),
-            ("price", price),
-            ("extra data", message.extra_data),
-            ("provider data", message.extra_sender_data),
-            ("related", related),
-            ("idempotency key", message.idempotency_key),
-        ]
+        (label, worded[label] if label in worded else getattr(message, field or label))
+        for label, field in _SHOWN_FIELDS
     )
 
 

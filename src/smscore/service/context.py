@@ -7,20 +7,12 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from smscore import ports
 from smscore.breaker import CircuitBreaker
 from smscore.config import SMSConfig
 from smscore.events import InboundSubscriber, RefusalSubscriber, Subscriber
 from smscore.message import SMSMessage
-from smscore.ports import (
-    Clock,
-    InboundRepository,
-    MessageRepository,
-    OptOutRepository,
-    RateLimiter,
-    RefusalCounter,
-    SMSProvider,
-    TemplateRepository,
-)
+from smscore.ports import Clock, MessageRepository, RateLimiter, SMSProvider, TemplateRepository
 from smscore.templates import TemplateRenderer
 
 __all__ = ["Router", "ServiceContext", "backend_path"]
@@ -51,10 +43,10 @@ class ServiceContext:
     rate_limiter: RateLimiter | None
     sleep: Callable[[float], object]
     breaker: CircuitBreaker
-    opt_outs: OptOutRepository
-    refusals: RefusalCounter
+    opt_outs: ports.OptOutRepository
+    refusals: ports.RefusalCounter
     refusal_subscribers: list[RefusalSubscriber]
-    inbound: InboundRepository
+    inbound: ports.InboundRepository
     inbound_subscribers: list[InboundSubscriber]
 
 
