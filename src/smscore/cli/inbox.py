@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from smscore.cli.app import Context, command
-from smscore.cli.arguments import duration, json_flag, positive_int
+from smscore.cli.arguments import duration, listing_flags
 from smscore.cli.output import details, format_table, json_default, short
 from smscore.inbound import InboundQuery, InboundSMS
 
@@ -34,9 +34,7 @@ def inbound_json(sms: InboundSMS) -> dict[str, Any]:
 def _inbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=duration, metavar="AGE", help="only SMS received in the last AGE (e.g. 7d)")
     parser.add_argument("--sender", help="only SMS from this phone number")
-    parser.add_argument("--provider", help="only SMS received by this configured provider")
-    parser.add_argument("--limit", type=positive_int, default=20, help="show at most N SMS (default 20)")
-    json_flag(parser)
+    listing_flags(parser, "SMS")
 
 
 @command("inbox", help="list the SMS received, newest first", arguments=_inbox_arguments)

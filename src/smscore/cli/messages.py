@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from smscore.cli.app import CLIError, Context, command
-from smscore.cli.arguments import duration, json_flag, positive_int, state
+from smscore.cli.arguments import duration, json_flag, listing_flags, positive_int, state
 from smscore.cli.inbox import INBOUND_PREFIX, show_inbound
 from smscore.cli.output import format_table, message_details, message_json, messages_table
 from smscore.inbound import InboundQuery
@@ -21,9 +21,7 @@ def _messages_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", type=state, help="only messages in this state (waiting, sent, error...)")
     parser.add_argument("--tag", help="only messages with this tag")
     parser.add_argument("--recipient", help="only messages to this phone number")
-    parser.add_argument("--provider", help="only messages of this configured provider")
-    parser.add_argument("--limit", type=positive_int, default=20, help="show at most N messages (default 20)")
-    json_flag(parser)
+    listing_flags(parser, "messages")
 
 
 @command("messages", help="list messages, newest first", arguments=_messages_arguments)
