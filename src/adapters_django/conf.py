@@ -51,9 +51,12 @@ behaviour. :mod:`adapters_django.wiring` turns these settings into the core's co
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Final
 
 import attrs
+
+from smscore.inbound import inbound_keywords
 
 __all__ = [
     "CORE_KEYS",
@@ -108,8 +111,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("PYMESS_SMS_ALLOWED_COUNTRIES", (), "allowed_countries"),
     Setting("PYMESS_SMS_RECIPIENT_LIMITS", {}, "recipient_limits"),
     Setting("PYMESS_SMS_REFUSAL_SUBSCRIBERS", (), "refusal_subscribers"),
-    Setting("PYMESS_SMS_INBOUND_KEYWORDS", {}, "inbound_keywords"),
-    Setting("PYMESS_SMS_INBOUND_REPLY_WINDOW", "7d", "inbound_reply_window"),
+    Setting("PYMESS_SMS_INBOUND_KEYWORDS", inbound_keywords({}, "inbound_keywords"), "inbound_keywords"),
+    Setting("PYMESS_SMS_INBOUND_REPLY_WINDOW", timedelta(days=7), "inbound_reply_window"),
     Setting("PYMESS_SMS_INBOUND_SUBSCRIBERS", (), "inbound_subscribers"),
     Setting("PYMESS_SMS_DATABASE", "default"),
     Setting("PYMESS_SMS_CONFIG", {}),

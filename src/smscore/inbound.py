@@ -180,13 +180,16 @@ class WebhookRequest:
         return {name: values[0] if len(values) == 1 else values for name, values in fields.items()}
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Keywords:
     """Which whole messages are keywords, by kind (``stop``, ``start``, ``help``), and the reply to each kind
-    (None: no reply). Build it from configuration with :func:`inbound_keywords`."""
+    (None: no reply). Build it from configuration with :func:`inbound_keywords`; its repr is that configuration."""
 
-    words: Mapping[str, frozenset[str]]
+    words: Mapping[str, tuple[str, ...]]
     replies: Mapping[str, str | None]
+
+    def __repr__(self) -> str:
+        return repr({kind: {"words": list(self.words[kind]), "reply": self.replies[kind]} for kind in KEYWORD_KINDS})
 
     def match(self, content: str) -> str | None:
         """The kind of keyword ``content`` is (the whole message, any case, surrounding whitespace ignored), or
@@ -211,7 +214,7 @@ def inbound_keywords(value: Any, key: str) -> Keywords:
         return value
     if not isinstance(value, Mapping):
         raise ConfigurationError(f"{key} must be a table of stop, start and help", key=key)
-    words: dict[str, frozenset[str]] = {}
+    words: dict[str, tuple[str, ...]] = {}
     replies: dict[str, str | None] = {}
     for kind in value:
         if kind not in KEYWORD_KINDS or not isinstance(value[kind], Mapping) or set(value[kind]) - {"words", "reply"}:
@@ -233,12 +236,12 @@ def inbound_keywords(value: Any, key: str) -> Keywords:
     return Keywords(words, replies)
 
 
-def _words(value: Any, key: str) -> frozenset[str]:
+def _words(value: Any, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list | tuple) or not all(isinstance(w, str) and _WORD.match(w.strip()) for w in value):
         raise ConfigurationError(f"{key} must be a list of single words of at most {_MAX_KEYWORD} characters", key=key)
-    return frozenset(w.strip().upper() for w in value)
+    return tuple(dict.fromkeys(w.strip().upper() for w in value))
 
 
 def reply_window(value: Any, key: str) -> timedelta:
