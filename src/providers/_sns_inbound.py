@@ -6,7 +6,8 @@ An SNS message is trusted only when
 
 - its ``TopicArn`` is one of the configured ``inbound_topic_arns`` (SNS signs every account's messages with the same
   key: without this, anyone's topic could subscribe us and post verified messages);
-- its ``SigningCertURL`` is ``https://sns.<region>.amazonaws.com[.cn]/<name>.pem`` (no port, no user, no query);
+- its ``SigningCertURL`` is ``https://sns.<region>.amazonaws.com[.cn]/SimpleNotificationService-<32 hex>.pem``
+  (no port, no user, no query);
   the certificate is fetched once per URL (at most :data:`MAX_FETCH_BYTES`, within :data:`FETCH_TIMEOUT`
   seconds, no redirects) and kept;
 - its ``Signature`` verifies: RSA PKCS #1 v1.5 over the canonical string of its fields, with SHA-1 for
@@ -83,7 +84,8 @@ def check_sns_url(url: object, what: str, *, path: re.Pattern[str] | None = None
     return str(url)
 
 
-_CERT_PATH: Final = re.compile(r"/[A-Za-z0-9._-]{1,200}\.pem")
+# The name Amazon gives its signing certificates: any other path on an SNS host is refused unfetched.
+_CERT_PATH: Final = re.compile(r"/SimpleNotificationService-[0-9a-f]{32}\.pem")
 _ROOT: Final = re.compile("/?")
 
 
@@ -187,7 +189,7 @@ def _envelope(body: bytes) -> dict[str, str]:
         raise CallbackError(f"request body larger than {MAX_INBOUND_BODY} bytes")
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         raise CallbackError("request body is not an SNS message (JSON)") from None
     if not isinstance(message, dict) or not all(isinstance(v, str) for v in message.values()):
         raise CallbackError("request body is not an SNS message (an object of strings)")
@@ -200,7 +202,7 @@ def _sms(text: str) -> InboundReport:
     """The two-way SMS document of a notification's ``Message``."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if not isinstance(document, dict):
         raise CallbackError("SNS notification is not a two-way SMS (its Message is not a JSON object)")

@@ -9,6 +9,8 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import smscore
 from smscore import (
@@ -267,3 +269,31 @@ COLLECTED: list[InboundReceived] = []
 def collect(event: InboundReceived) -> None:
     """An inbound subscriber named by dotted path."""
     COLLECTED.append(event)
+
+
+KEYWORDS = inbound_keywords({}, "inbound_keywords")
+WORDS = sorted(word for words in KEYWORDS.words.values() for word in words)
+
+
+class TestKeywordMatching:
+    @given(
+        word=st.sampled_from(WORDS),
+        case=st.lists(st.booleans(), min_size=11, max_size=11),
+        before=st.text(" \t\r\n", max_size=5),
+        after=st.text(" \t\r\n", max_size=5),
+    )
+    def test_a_keyword_in_any_case_with_any_surrounding_whitespace_matches(
+        self, word: str, case: list[bool], before: str, after: str
+    ) -> None:
+        """Each letter in either case, spaces, tabs and newlines around: the word's kind."""
+        typed = "".join(c.lower() if lower else c for c, lower in zip(word, case, strict=False))
+        kind = KEYWORDS.match(before + typed + after)
+        assert kind is not None
+        assert word in KEYWORDS.words[kind]
+
+    @given(word=st.sampled_from(WORDS), other=st.from_regex(r"[A-Za-z!?.]{1,10}", fullmatch=True), first=st.booleans())
+    def test_a_keyword_with_anything_more_is_no_keyword(self, word: str, other: str, first: bool) -> None:
+        """The word with another word or punctuation next to it is an ordinary message."""
+        text = f"{word} {other}" if first else f"{other} {word}"
+        assert KEYWORDS.match(text) is None
+        assert KEYWORDS.match(word + other) is None or (word + other).upper() in WORDS

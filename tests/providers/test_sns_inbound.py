@@ -29,7 +29,7 @@ from smscore.testing import InMemoryMessageRepository, InMemoryTemplateRepositor
 from smscore.webhooks import webhook_app
 
 TOPIC = "arn:aws:sns:eu-central-1:123456789012:sms-inbound"
-CERT_URL = "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"
+CERT_URL = f"https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-{'0123456789abcdef' * 2}.pem"
 SUBSCRIBE_URL = f"https://sns.eu-central-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={TOPIC}&Token=t0k"
 URL = "https://sms.example.com/inbound/sns/"
 PERSON = "+420777123456"
@@ -175,6 +175,7 @@ class TestNotifications:
             "https://sns.eu-central-1.amazonaws.com:8443/SimpleNotificationService-1.pem",
             "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-1.pem?x=1",
             "https://sns.eu-central-1.amazonaws.com/../../etc/passwd",
+            "https://sns.eu-central-1.amazonaws.com/some/other/file.pem",
             "https://s3.eu-central-1.amazonaws.com/SimpleNotificationService-1.pem",
             "https://sns.amazonaws.com/SimpleNotificationService-1.pem",
         ],
@@ -222,7 +223,15 @@ class TestNotifications:
 
     @pytest.mark.parametrize(
         "body",
-        [b"not json", b"[]", b'{"Type": "Notification", "Message": 5}', b'{"Type": "Other"}', b"x" * 70_000],
+        [
+            b"not json",
+            b"[]",
+            b'{"Type": "Notification", "Message": 5}',
+            b'{"Type": "Other"}',
+            b"x" * 70_000,
+            b"[" * 60_000,
+            b"\xff\xfe",
+        ],
     )
     def test_what_is_not_an_sns_message_is_a_bad_request(self, service: SMSService, body: bytes) -> None:
         """Not JSON, not an object of strings, an unknown type, a body too large: CallbackError, nothing stored."""

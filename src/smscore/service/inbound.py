@@ -75,10 +75,7 @@ def replied_message(ctx: ServiceContext, provider: str, report: InboundReport, n
         if named is not None:
             return named
     query = MessageQuery(recipient=report.sender, sent_after=now - window, newest_first=True, limit=_CANDIDATES)
-    try:
-        candidates = ctx.messages.fetch(query)
-    except InvalidMessageError:
-        return None
+    candidates = ctx.messages.fetch(query)
     same_number = (
         m for m in candidates if m.sender == report.recipient or (m.sender is None and m.provider == provider)
     )
