@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What the demo needs and no more (the core and SQLAlchemy for its SQLite file): a first run stays short.
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test lint types contracts pytest docs bench screenshots clean
 
@@ -14,7 +16,12 @@ $(STAMP): pyproject.toml compat/pymess/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e compat/pymess
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[sqlalchemy]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python -m smscore.demo
 
 lint: $(STAMP)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +35,8 @@ class RemoteGateway:
             [sys.executable, script, options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.url = self._read()
+        #: The gateway process's id (for its CPU time).
+        self.pid = self._process.pid
 
     def _read(self) -> str:
         assert self._process.stdout is not None
@@ -81,14 +84,42 @@ def median_run(work: Callable[[], float], runs: int = RUNS) -> tuple[float, list
     return statistics.median(values), values
 
 
-def record(name: str, value: float, limit: float | None, unit: str, runs: list[float], **extra: Any) -> None:
+def record(
+    name: str,
+    value: float,
+    limit: float | None,
+    unit: str,
+    runs: list[float],
+    *,
+    floor: float | None = None,
+    **extra: Any,
+) -> None:
+    """Keep a figure for the results, with its share of the limit and of the floor where there are ones."""
+    shares: dict[str, Any] = {}
+    if limit:
+        shares["share_of_limit"] = round(value / limit, 3)
+    if floor:
+        shares.update(floor=round(floor, 1), share_of_floor=round(value / floor, 3))
     RESULTS[name] = {
         "value": round(value, 2),
         "limit": None if limit is None else round(limit, 2),
         "unit": unit,
         "runs": [round(r, 2) for r in runs],
+        **shares,
         **extra,
     }
+
+
+XML_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
+
+
+def replay(url: str, bodies: list[bytes]) -> float:
+    """The limit for the network figures: the same request bodies POSTed with a bare httpx.Client."""
+    with httpx.Client(headers=XML_HEADERS) as client:
+        start = time.perf_counter()
+        for body in bodies:
+            client.post(url, content=body).raise_for_status()
+        return time.perf_counter() - start
 
 
 def engine_for(path: Path) -> sa.Engine:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_service
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Figure name -> (unit, whether it is compared with a limit, whether it has a floor).
@@ -21,28 +23,38 @@ FIGURES = {
     "check_delivery": ("msgs/s", True, False),
     "check_delivery_peak_rss_mib": ("MiB", False, False),
     "import_ms": ("ms", False, False),
+    "pg_send": ("msgs/s", True, False),
+    "pg_send_many": ("msgs/s", True, True),
+    "pg_outbox_ats_batch": ("msgs/s", True, True),
+    "pg_outbox_workers_1": ("msgs/s", False, False),
+    "pg_outbox_workers_2": ("msgs/s", False, False),
+    "pg_outbox_workers_4": ("msgs/s", False, False),
 }
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
     output = tmp_path_factory.mktemp("bench") / "results.json"
     run = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--output", str(output)],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert str(output) in run.stdout
+    chart = output.with_name("scaling.svg").read_text(encoding="utf-8")
+    assert chart.startswith("<svg")
+    assert "4 worker(s)" in chart
     loaded: dict[str, object] = json.loads(output.read_text(encoding="utf-8"))
     return loaded
 
 
 @pytest.mark.slow
 def test_every_figure_is_written_with_its_runs_limit_and_unit(results: dict[str, object]) -> None:
-    """Eight figures, each a median of at least three positive runs (memory: one run per message count), with a
+    """Every figure (PostgreSQL's included: the benchmark machine runs it), each a median of at least three positive runs (memory: one run per message count), with a
     limit where one is defined and a floor where the limit covers only part of the job."""
     figures = results["figures"]
     assert isinstance(figures, dict)
@@ -68,6 +80,12 @@ def test_the_details_that_make_a_figure_trustworthy_are_recorded(results: dict[s
     assert check["http_requests"] == check["chunks"]
     assert set(figures["check_delivery_peak_rss_mib"]["by_count"]) == {"1000", "10000"}
     assert figures["import_ms"]["adapter_dependencies_loaded"] == 0
+    for workers in (1, 2, 4):
+        scaling = figures[f"pg_outbox_workers_{workers}"]
+        assert scaling["worker_cpu_ms_per_msg"] > 0
+        assert scaling["db_cpu_ms_per_msg"] > 0
+        assert scaling["gateway_cpu_ms_per_msg"] >= 0
+    assert "worker_cpu_growth_from_1" in figures["pg_outbox_workers_4"]
     machine = results["machine"]
     assert isinstance(machine, dict)
     assert {"python", "platform", "cpus", "sqlite", "seconds"} <= set(machine)
