@@ -5,7 +5,8 @@ provider that takes status callbacks: the path ``public_base_url`` gives provide
 (``<public_base_url>/status/<name>/``). Every report is verified (Twilio's ``X-Twilio-Signature`` over the public
 URL), its message found by the Twilio sid and moved through the transition table; replays and late reports are
 harmless. Answers: 200 applied (or an unknown sid), 403 bad signature, 400 not a report, 405 not POST, 404 any
-other path.
+other path. SMS people send to the numbers are received at ``/inbound/<name>/`` the same way (set
+``<public_base_url>/inbound/<name>/`` as the number's messaging webhook at Twilio).
 
 Run it with the configuration the sending application uses (same database, same ``public_base_url``, so that
 every Twilio message it sends carries ``StatusCallback = https://sms.example.com/status/default/``)::
@@ -37,36 +38,20 @@ from typing import Any
 from wsgiref.simple_server import WSGIServer, make_server
 
 import smscore
-from smscore import SMSService, StatusCallbackReceiver
-from smscore.webhooks import status_callback_app
+from smscore import InboundReceiver, SMSService, StatusCallbackReceiver
+from smscore.webhooks import webhook_app
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def make_app(service: SMSService | None = None) -> WSGIApp:
-    """The WSGI application: ``POST /status/<name>/`` for each provider of ``service`` that takes status callbacks.
+    """The WSGI application (:func:`smscore.webhooks.webhook_app`): ``POST /status/<name>/`` for each provider of
+    ``service`` that takes status callbacks, ``POST /inbound/<name>/`` for each that receives SMS.
 
     ``service`` defaults to :func:`smscore.build_service` from ``smscore.toml`` and ``SMSCORE_*`` variables.
     """
-    if service is None:
-        service = smscore.build_service()
-    routes = {
-        name: status_callback_app(service, name)
-        for name, provider in service.providers.items()
-        if isinstance(provider, StatusCallbackReceiver)
-    }
-
-    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        # "/status/<name>/" splits into "", "status", name, "".
-        parts = str(environ.get("PATH_INFO", "")).split("/")
-        if len(parts) == 4 and parts[:2] == ["", "status"] and parts[3] == "" and parts[2] in routes:
-            return routes[parts[2]](environ, start_response)
-        body = b"not found\n"
-        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
-        return [body]
-
-    return app
+    return webhook_app(service if service is not None else smscore.build_service())
 
 
 def serve(service: SMSService, host: str = "127.0.0.1", port: int = 8000) -> WSGIServer:
@@ -97,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         host, port = args.host, server.server_port
         for name in names:
             print(f"status callbacks of {name!r}: http://{host}:{port}/status/{name}/", flush=True)
+        for name, provider in service.providers.items():
+            if isinstance(provider, InboundReceiver):
+                print(f"inbound SMS of {name!r}: http://{host}:{port}/inbound/{name}/", flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is stopped
             server.serve_forever()
     return 0

@@ -17,6 +17,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,22 @@ def shown(value: Any) -> str:
         return f"`{str(value).lower()}`"
     if isinstance(value, str):
         return f'`"{value}"`' if value else '`""`'
+    if isinstance(value, timedelta):
+        return f'`"{_duration(value)}"`'
     if isinstance(value, tuple):
         value = list(value)
     if isinstance(value, Mapping):
         value = dict(value)
     return f"`{value!r}`".replace("|", "\\|")
+
+
+def _duration(value: timedelta) -> str:
+    """A duration as configuration writes it: ``7d``, ``2h``, ``90s``."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -331,6 +343,9 @@ PYMESS_SETTINGS: Mapping[str, tuple[str, str]] = {
         "(new)",
         "Callables receiving every refused message.",
     ),
+    "PYMESS_SMS_INBOUND_KEYWORDS": ("(new)", "STOP, START and HELP words of received SMS and their replies."),
+    "PYMESS_SMS_INBOUND_REPLY_WINDOW": ("(new)", "How far back a received SMS looks for the message it answers."),
+    "PYMESS_SMS_INBOUND_SUBSCRIBERS": ("(new)", "Callables receiving every received SMS."),
     "PYMESS_SMS_DATABASE": ("(new)", "The database alias of the SMS tables."),
     "PYMESS_SMS_CONFIG": ("(new)", "Any other core key, by its name."),
     "PYMESS_SMS_TEMPLATE_MODEL": (

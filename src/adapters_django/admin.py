@@ -375,5 +375,5 @@ _template_model = installed_template_model()
 if _template_model is not None and not admin.site.is_registered(_template_model):
     admin.site.register(_template_model, SMSTemplateAdmin)
 
-# The opt-out list's page registers itself.
-from adapters_django import admin_opt_outs  # noqa: E402, F401  # isort: skip
+# The opt-out list's and the inbound SMS's pages register themselves.
+from adapters_django import admin_inbound, admin_opt_outs  # noqa: E402, F401  # isort: skip

@@ -18,6 +18,7 @@ id                            problem
 ``adapters_django.E008``      a subscriber in ``PYMESS_SMS_CONFIG['subscribers']`` does not import or is
                               not callable
 ``adapters_django.E009``      a path in ``PYMESS_SMS_REFUSAL_SUBSCRIBERS`` does not import or is not callable
+``adapters_django.E010``      a path in ``PYMESS_SMS_INBOUND_SUBSCRIBERS`` does not import or is not callable
 ``adapters_django.W001``      a ``PYMESS_SMS_*`` / ``PYMESS_ATS_*`` setting that nothing reads (a typo?)
 ``adapters_django.W002``      ``PYMESS_SMS_PUBLIC_BASE_URL`` is set (providers are told to post status
                               callbacks) but ``adapters_django.urls`` is not in the URLconf
@@ -164,15 +165,21 @@ _REFUSAL_SUBSCRIBER_HINT: Final = (
     "A refusal subscriber is the dotted path of a callable taking a smscore.Refusal; for Django receivers, "
     "connect to adapters_django.signals.sms_refused instead."
 )
+_INBOUND_SUBSCRIBER_HINT: Final = (
+    "An inbound subscriber is the dotted path of a callable taking a smscore.InboundReceived; for Django "
+    "receivers, connect to adapters_django.signals.sms_received instead."
+)
 
 
 def check_subscribers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """E008 and E009: every path of ``subscribers`` and ``refusal_subscribers`` imports and is callable."""
+    """E008, E009 and E010: every path of ``subscribers``, ``refusal_subscribers`` and ``inbound_subscribers``
+    imports and is callable."""
     config = _config()
     if config is None:
         return []
     state = _uncallable(config.subscribers, "PYMESS_SMS_CONFIG['subscribers'][{}]")
     refusal = _uncallable(config.refusal_subscribers, "PYMESS_SMS_REFUSAL_SUBSCRIBERS[{}]")
+    inbound = _uncallable(config.inbound_subscribers, "PYMESS_SMS_INBOUND_SUBSCRIBERS[{}]")
     return [
         *(checks.Error(p, hint=_SUBSCRIBER_HINT, obj="PYMESS_SMS_CONFIG", id="adapters_django.E008") for p in state),
         *(
@@ -180,6 +187,12 @@ def check_subscribers(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
                 p, hint=_REFUSAL_SUBSCRIBER_HINT, obj="PYMESS_SMS_REFUSAL_SUBSCRIBERS", id="adapters_django.E009"
             )
             for p in refusal
+        ),
+        *(
+            checks.Error(
+                p, hint=_INBOUND_SUBSCRIBER_HINT, obj="PYMESS_SMS_INBOUND_SUBSCRIBERS", id="adapters_django.E010"
+            )
+            for p in inbound
         ),
     ]
 

@@ -36,6 +36,10 @@ Each setting, its default and what it becomes (a key of the core's configuration
 - ``PYMESS_SMS_RECIPIENT_LIMITS`` (``{}``): ``recipient_limits``, e.g. ``{"otp": {"count": 5, "per": "1h"}}``.
 - ``PYMESS_SMS_REFUSAL_SUBSCRIBERS`` (``[]``): ``refusal_subscribers``, dotted paths of callables receiving every
   refused message (or connect to ``adapters_django.signals.sms_refused``).
+- ``PYMESS_SMS_INBOUND_KEYWORDS`` (the core's: STOP, START and HELP words, no replies): ``inbound_keywords``, e.g.
+  ``{"stop": {"reply": "You will get no more SMS."}}``; ``PYMESS_SMS_INBOUND_REPLY_WINDOW`` (``"7d"``):
+  ``inbound_reply_window``; ``PYMESS_SMS_INBOUND_SUBSCRIBERS`` (``[]``): ``inbound_subscribers``, dotted paths of
+  callables receiving every SMS received (or connect to ``adapters_django.signals.sms_received``).
 - ``PYMESS_SMS_DATABASE`` (``"default"``): ``storage_options.database``, the database alias of the SMS tables.
 - ``PYMESS_SMS_CONFIG`` (``{}``): any other core key, lower case (``{"max_segments": 4, "failover": [...]}``).
 - ``PYMESS_SMS_TEMPLATE_MODEL`` (``"adapters_django.SMSTemplate"``; not a core key): the template model,
@@ -50,9 +54,12 @@ behaviour. :mod:`adapters_django.wiring` turns these settings into the core's co
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Final
 
 import attrs
+
+from smscore.inbound import inbound_keywords
 
 __all__ = [
     "CORE_KEYS",
@@ -109,6 +116,9 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("PYMESS_SMS_ALLOWED_COUNTRIES", (), "allowed_countries"),
     Setting("PYMESS_SMS_RECIPIENT_LIMITS", {}, "recipient_limits"),
     Setting("PYMESS_SMS_REFUSAL_SUBSCRIBERS", (), "refusal_subscribers"),
+    Setting("PYMESS_SMS_INBOUND_KEYWORDS", inbound_keywords({}, "inbound_keywords"), "inbound_keywords"),
+    Setting("PYMESS_SMS_INBOUND_REPLY_WINDOW", timedelta(days=7), "inbound_reply_window"),
+    Setting("PYMESS_SMS_INBOUND_SUBSCRIBERS", (), "inbound_subscribers"),
     Setting("PYMESS_SMS_DATABASE", "default"),
     Setting("PYMESS_SMS_CONFIG", {}),
     Setting("PYMESS_SMS_TEMPLATE_MODEL", DEFAULT_TEMPLATE_MODEL),

@@ -1,6 +1,7 @@
 """The seed's models: :class:`OutputSMSMessage`, :class:`OutputSMSRelatedObject`, :class:`AbstractSMSTemplate`
 and :class:`SMSTemplate`; :class:`SMSRateLimit`, the send slots of rate-limited providers; :class:`SMSOptOut`, the
-numbers that get no SMS, and :class:`SMSRefusalCount`, how many messages the guards refused.
+numbers that get no SMS; :class:`SMSRefusalCount`, how many messages the guards refused; and
+:class:`InputSMSMessage`, the SMS received.
 
 Rows of :class:`OutputSMSMessage` are written only by :class:`~adapters_django.repositories.DjangoMessageRepository`
 on behalf of the core's use cases: state changes go through the core's transition table, never through
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "STATE_CHOICES",
     "AbstractSMSTemplate",
+    "InputSMSMessage",
     "OutputSMSMessage",
     "OutputSMSMessageQuerySet",
     "OutputSMSRelatedObject",
@@ -277,6 +279,31 @@ class SMSRefusalCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.tag}".strip()
+
+
+class InputSMSMessage(models.Model):
+    """An SMS someone sent to one of our numbers, received through a provider's webhook; one per provider and
+    provider reference. Written by :class:`~adapters_django.inbound.DjangoInboundRepository`
+    (:func:`adapters_django.views.inbound`); ``reply_to`` is the id of the :class:`OutputSMSMessage` it answers
+    (kept without a foreign key: purging messages leaves what was received alone)."""
+
+    provider = models.CharField("provider", max_length=100)
+    sender = models.CharField("sender", max_length=32, db_index=True)
+    recipient = models.CharField("recipient", max_length=32)
+    content = models.TextField("content")
+    received_at = models.DateTimeField("received at", db_index=True)
+    provider_ref = models.CharField("provider reference", max_length=100)
+    reply_to = models.BigIntegerField("replies to message", null=True, blank=True)
+    extra_data = models.JSONField("extra data", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "inbound SMS"
+        verbose_name_plural = "inbound SMS"
+        ordering = ("-id",)
+        constraints = (models.UniqueConstraint(fields=["provider", "provider_ref"], name="smscore_inbound_ref"),)
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.content[:40]}"
 
 
 class AbstractSMSTemplate(models.Model):

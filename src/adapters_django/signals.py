@@ -1,4 +1,4 @@
-"""The Django signal :data:`sms_state_changed`: react to what happens to messages (an order confirmed once its SMS is
+"""The Django signals :data:`sms_state_changed` (and :data:`sms_refused`, :data:`sms_received`, below): react to what happens to messages (an order confirmed once its SMS is
 delivered, an alert when one fails, costs counted).
 
 The service of :func:`adapters_django.get_service` sends it once for every state change it stores: a new message
@@ -42,19 +42,34 @@ neither the caller's transaction nor the send, and no receiver's work is left ha
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import attrs
 from django.db import transaction
 from django.dispatch import Signal
 
-from smscore.events import Refusal, StateChange
+from smscore.events import InboundReceived, Refusal, StateChange
 
-__all__ = ["StateChangeRelay", "relay_refusal", "send_state_changed", "sms_refused", "sms_state_changed"]
+__all__ = [
+    "InboundRelay",
+    "StateChangeRelay",
+    "relay_refusal",
+    "send_state_changed",
+    "sms_received",
+    "sms_refused",
+    "sms_state_changed",
+]
 
 log = logging.getLogger("adapters_django.signals")
 
 #: Sent for every stored state change of a message; see the module docstring for its arguments.
 sms_state_changed = Signal()
+
+#: Sent for every SMS received and stored (once: a retried webhook sends nothing), with ``InputSMSMessage`` as
+#: sender and the arguments ``inbound`` (the :class:`smscore.InboundSMS`), ``inbound_id`` (its primary key) and
+#: ``keyword`` (``"stop"``, ``"start"``, ``"help"`` or None). A receiver's exception is logged, never raised, and
+#: its database work is rolled back; the SMS stays stored.
+sms_received = Signal()
 
 #: Sent for every message a guard refused (nothing was stored), with ``OutputSMSMessage`` as sender and the
 #: arguments ``recipient``, ``tag``, ``reason`` (``opted_out``, ``not_allowed``, ``rate_limited``), ``at`` and
@@ -92,10 +107,7 @@ def send_state_changed(change: StateChange, *, using: str = "default") -> None:
         "error": change.error,
         "at": change.at,
     }
-    with transaction.atomic(using=using):
-        responses = sms_state_changed.send_robust(sender=OutputSMSMessage, **arguments)
-        if any(isinstance(result, Exception) for _, result in responses):
-            transaction.set_rollback(True, using=using)
+    responses = _send_in_savepoint(sms_state_changed, OutputSMSMessage, arguments, using)
     for receiver, result in responses:
         if isinstance(result, Exception):
             # Django has logged the traceback already; say which message and move it was about.
@@ -107,6 +119,34 @@ def send_state_changed(change: StateChange, *, using: str = "default") -> None:
                 change.new_state.name,
                 type(result).__name__,
             )
+
+
+def _send_in_savepoint(signal: Signal, sender: type, arguments: dict[str, Any], using: str) -> list[Any]:
+    """``signal.send_robust`` in one transaction on ``using`` (a savepoint inside one), rolled back when a receiver
+    raised: a receiver's failed query can break neither the caller's transaction nor what was stored."""
+    with transaction.atomic(using=using):
+        responses = signal.send_robust(sender=sender, **arguments)
+        if any(isinstance(result, Exception) for _, result in responses):
+            transaction.set_rollback(True, using=using)
+    return responses
+
+
+class InboundRelay:
+    """An inbound subscriber of the core that re-sends each :class:`smscore.InboundReceived` as
+    :data:`sms_received` (in a savepoint on the database alias ``using``, as :func:`send_state_changed` does)."""
+
+    def __init__(self, *, using: str = "default") -> None:
+        self.using = using
+
+    def __call__(self, event: InboundReceived) -> None:
+        from adapters_django.models import InputSMSMessage
+
+        if not sms_received.has_listeners(InputSMSMessage):
+            return
+        arguments = {"inbound": event.inbound, "inbound_id": event.inbound.id, "keyword": event.keyword}
+        for receiver, result in _send_in_savepoint(sms_received, InputSMSMessage, arguments, self.using):
+            if isinstance(result, Exception):
+                log.error("sms_received receiver %r failed for inbound SMS %s: %s", receiver, event.inbound.id, result)
 
 
 class StateChangeRelay:

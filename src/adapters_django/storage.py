@@ -12,7 +12,7 @@ __all__ = ["build_storage"]
 
 
 def build_storage(config: SMSConfig) -> Storage:
-    """Repositories (messages, templates, opt-outs, refusal totals) and a rate limiter over the Django ORM, on the database alias ``storage_options["database"]``
+    """Repositories (messages, templates, opt-outs, refusal totals, inbound SMS) and a rate limiter over the Django ORM, on the database alias ``storage_options["database"]``
     (``"default"``).
 
     Raises :class:`~smscore.ConfigurationError` when Django is not set up (``django.setup()`` not called, or
@@ -27,6 +27,7 @@ def build_storage(config: SMSConfig) -> Storage:
     from django.db import connections
 
     from adapters_django.guards import DjangoOptOutRepository, DjangoRefusalCounter
+    from adapters_django.inbound import DjangoInboundRepository
     from adapters_django.rate_limit import DjangoRateLimiter
     from adapters_django.repositories import DjangoMessageRepository
     from adapters_django.template_repository import DjangoTemplateRepository
@@ -42,4 +43,5 @@ def build_storage(config: SMSConfig) -> Storage:
         rate_limiter=DjangoRateLimiter(using=database),
         opt_outs=DjangoOptOutRepository(using=database),
         refusals=DjangoRefusalCounter(using=database),
+        inbound=DjangoInboundRepository(using=database),
     )

@@ -1,4 +1,5 @@
-"""The status-callback view: providers (Twilio) push delivery reports here.
+"""The webhook views: providers push delivery reports (:func:`status_callback`, Twilio) and the SMS they receive
+(:func:`inbound`, Twilio and Amazon SNS, at ``<PYMESS_SMS_PUBLIC_BASE_URL>/inbound/<name>/``) here.
 
 Include the URLs where the public base URL points::
 
@@ -39,6 +40,7 @@ The view is exempt from CSRF protection: providers cannot send a CSRF token; the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
@@ -46,23 +48,26 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from adapters_django.wiring import get_service
+from smscore import SMSService
 from smscore.errors import CallbackError, InvalidSignatureError
-from smscore.webhooks import MAX_CALLBACK_BODY, callback_url
+from smscore.inbound import WebhookRequest
+from smscore.webhooks import EMPTY_TWIML, MAX_CALLBACK_BODY, callback_url
 
-__all__ = ["called_url", "status_callback"]
+__all__ = ["called_url", "inbound", "status_callback"]
 
 log = logging.getLogger("adapters_django.views")
 
 
-def called_url(request: HttpRequest, provider: str, public_base_url: str | None) -> str:
-    """The URL the provider called, which its signature covers (see the module docstring)."""
+def called_url(request: HttpRequest, provider: str, public_base_url: str | None, route: str = "status") -> str:
+    """The URL the provider called, which its signature covers (see the module docstring); ``route`` is
+    ``"status"`` or ``"inbound"``."""
     if not public_base_url:
         return request.build_absolute_uri()
     return callback_url(
         scheme=request.scheme or "http",
         host=request.META.get("HTTP_HOST", ""),
         # The path below the include: the one status_callback_url gave the provider, with the same escaping.
-        path=escape_uri_path(f"/status/{provider}/"),
+        path=escape_uri_path(f"/{route}/{provider}/"),
         query=request.META.get("QUERY_STRING", ""),
         public_base_url=public_base_url,
     )
@@ -72,31 +77,62 @@ def _plain(status: int, text: str = "") -> HttpResponse:
     return HttpResponse(f"{text}\n" if text else "", status=status, content_type="text/plain; charset=utf-8")
 
 
-@csrf_exempt
-@require_POST
-def status_callback(request: HttpRequest, provider: str) -> HttpResponse:
-    """Apply a status report that the backend named ``provider`` posted (see the module docstring)."""
+def _length_problem(request: HttpRequest) -> HttpResponse | None:
+    """The answer to a request whose body is refused unread (a bad or too large ``Content-Length``), or None."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return _plain(400, "bad Content-Length")
     if length < 0:
         return _plain(400, "bad Content-Length")
-    if length > MAX_CALLBACK_BODY:
-        return _plain(413, "body too large")
-    service = get_service()
-    # Every value of every field: a repeated field is part of what the provider signed.
-    params: dict[str, str | list[str]] = {
-        name: values[0] if len(values) == 1 else values for name, values in request.POST.lists()
-    }
-    url = called_url(request, provider, service.config.public_base_url)
+    return _plain(413, "body too large") if length > MAX_CALLBACK_BODY else None
+
+
+def _webhook(
+    request: HttpRequest, provider: str, what: str, handle: Callable[[SMSService], object], ok: HttpResponse
+) -> HttpResponse:
+    """Refuse a body too large unread, else ``handle`` the request with the service and answer ``ok``, 403 for a
+    signature that does not verify, 400 for a request that cannot be used."""
+    problem = _length_problem(request)
+    if problem is not None:
+        return problem
     try:
-        service.handle_status_callback(provider, url, params, dict(request.headers))
+        handle(get_service())
     except InvalidSignatureError:
         # The signature and the token stay out of the log.
-        log.warning("status callback for SMS backend %r refused: the signature does not verify", provider)
+        log.warning("%s for SMS backend %r refused: the signature does not verify", what, provider)
         return _plain(403, "invalid signature")
     except CallbackError as exc:
-        log.warning("status callback for SMS backend %r refused: %s", provider, exc)
+        log.warning("%s for SMS backend %r refused: %s", what, provider, exc)
         return _plain(400, str(exc))
-    return _plain(200)
+    return ok
+
+
+@csrf_exempt
+@require_POST
+def status_callback(request: HttpRequest, provider: str) -> HttpResponse:
+    """Apply a status report that the backend named ``provider`` posted (see the module docstring)."""
+
+    def handle(service: SMSService) -> None:
+        # Every value of every field: a repeated field is part of what the provider signed.
+        params: dict[str, str | list[str]] = {
+            name: values[0] if len(values) == 1 else values for name, values in request.POST.lists()
+        }
+        url = called_url(request, provider, service.config.public_base_url)
+        service.handle_status_callback(provider, url, params, dict(request.headers))
+
+    return _webhook(request, provider, "status callback", handle, _plain(200))
+
+
+@csrf_exempt
+@require_POST
+def inbound(request: HttpRequest, provider: str) -> HttpResponse:
+    """Receive an SMS that the backend named ``provider`` pushes (Twilio's messaging webhook, an Amazon SNS
+    subscription): verified, stored once, keywords acted on, ``sms_received`` sent. Answers as
+    :func:`status_callback` does, a 200 with an empty TwiML document."""
+
+    def handle(service: SMSService) -> None:
+        url = called_url(request, provider, service.config.public_base_url, "inbound")
+        service.handle_inbound(provider, WebhookRequest(url, request.body, dict(request.headers)))
+
+    return _webhook(request, provider, "inbound SMS", handle, HttpResponse(EMPTY_TWIML, content_type="text/xml"))

@@ -290,7 +290,8 @@ def get_service() -> SMSService:
     """The :class:`~smscore.SMSService` of this project, built from the settings on first use.
 
     Every state change it stores is re-sent as the Django signal :data:`~adapters_django.signals.sms_state_changed`,
-    every message a guard refuses as :data:`~adapters_django.signals.sms_refused`.
+    every message a guard refuses as :data:`~adapters_django.signals.sms_refused`, every SMS received as
+    :data:`~adapters_django.signals.sms_received`.
 
     Raises :class:`~smscore.ConfigurationError` naming the Django setting when the settings are wrong (the
     system checks report the same problems at start-up).
@@ -304,10 +305,12 @@ def get_service() -> SMSService:
                 service = build_service(mapping)
             except ConfigurationError as exc:
                 raise _translated(exc, origins) from exc
-            from adapters_django.signals import StateChangeRelay, relay_refusal
+            from adapters_django.signals import InboundRelay, StateChangeRelay, relay_refusal
 
-            service.subscribe(StateChangeRelay(using=mapping["storage_options"]["database"]))
+            database = mapping["storage_options"]["database"]
+            service.subscribe(StateChangeRelay(using=database))
             service.subscribe_refusals(relay_refusal)
+            service.subscribe_inbound(InboundRelay(using=database))
             _service = service
         return _service
 

@@ -56,7 +56,7 @@ MIGRATIONS_DIR: Final = Path(__file__).resolve().with_name("migrations")
 #: The table holding the applied revision.
 VERSION_TABLE: Final = "smscore_alembic_version"
 #: The newest shipped revision, so that starting up needs no Alembic import (a test keeps it equal to the scripts).
-HEAD_REVISION: Final = "0007"
+HEAD_REVISION: Final = "0008"
 #: Any 64-bit number unique to this package: the PostgreSQL advisory lock taken while migrating.
 _PG_LOCK_KEY: Final = 0x736D73636F7265
 

@@ -37,6 +37,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository, SQLAlchemyRefusalCounter
+from adapters_sqlalchemy.inbound import SQLAlchemyInboundRepository
 from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
 from adapters_sqlalchemy.repositories import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from adapters_sqlalchemy.schema import MigrateMode, SchemaMismatchError, check, ensure_schema, upgrade
@@ -89,6 +90,7 @@ class SQLAlchemyStorageFactory:
             rate_limiter=SQLAlchemyRateLimiter(engine),
             opt_outs=SQLAlchemyOptOutRepository(engine),
             refusals=SQLAlchemyRefusalCounter(engine),
+            inbound=SQLAlchemyInboundRepository(engine),
         )
 
     def upgrade_database(self, config: SMSConfig) -> str:

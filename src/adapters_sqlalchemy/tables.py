@@ -10,10 +10,11 @@ application's ``MetaData`` so that its Alembic autogenerate sees them::
     sms_tables = define_tables(metadata)
     messages = SQLAlchemyMessageRepository(engine, tables=sms_tables)
 
-Six tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
+Seven tables: ``smscore_message`` (one row per SMS, the fields of :class:`smscore.SMSMessage`),
 ``smscore_related_object`` (the objects linked to a message, in order), ``smscore_template``,
 ``smscore_rate_limit`` (when each rate-limited provider's next send slot is free), ``smscore_opt_out`` (the numbers
-that get no SMS) and ``smscore_refusal`` (how many messages the guards refused, per reason and tag). Every index
+that get no SMS), ``smscore_refusal`` (how many messages the guards refused, per reason and tag) and
+``smscore_inbound`` (the SMS received, one per provider and reference). Every index
 serves a query the repositories run; constraint names are explicit so migrations and models agree on every
 database.
 """
@@ -49,6 +50,7 @@ from smscore.message import ROW_FIELDS
 from smscore.rows import DATETIME_FIELDS
 
 __all__ = [
+    "INBOUND_TABLE",
     "MESSAGE_TABLE",
     "OPT_OUT_TABLE",
     "RATE_LIMIT_TABLE",
@@ -68,9 +70,10 @@ TEMPLATE_TABLE: Final = "smscore_template"
 RATE_LIMIT_TABLE: Final = "smscore_rate_limit"
 OPT_OUT_TABLE: Final = "smscore_opt_out"
 REFUSAL_TABLE: Final = "smscore_refusal"
+INBOUND_TABLE: Final = "smscore_inbound"
 #: Every table this package owns (migrations and schema checks look at these and nothing else).
 TABLE_NAMES: Final = frozenset(
-    {MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE, RATE_LIMIT_TABLE, OPT_OUT_TABLE, REFUSAL_TABLE}
+    {MESSAGE_TABLE, RELATED_OBJECT_TABLE, TEMPLATE_TABLE, RATE_LIMIT_TABLE, OPT_OUT_TABLE, REFUSAL_TABLE, INBOUND_TABLE}
 )
 
 #: SQLite gives auto-increment ids only to a column declared exactly ``INTEGER PRIMARY KEY``.
@@ -79,7 +82,7 @@ _ID = BigInteger().with_variant(Integer(), "sqlite")
 
 @attrs.frozen
 class Tables:
-    """The six tables, as defined on one ``MetaData``."""
+    """The seven tables, as defined on one ``MetaData``."""
 
     messages: Table
     related_objects: Table
@@ -87,6 +90,7 @@ class Tables:
     rate_limits: Table
     opt_outs: Table
     refusals: Table
+    inbound: Table
 
 
 def define_tables(metadata: MetaData) -> Tables:
@@ -246,6 +250,29 @@ def _refusals(metadata: MetaData) -> Table:
     return _keyed_table(metadata, REFUSAL_TABLE, ("reason", "tag"), columns)
 
 
+def _inbound(metadata: MetaData) -> Table:
+    # One row per SMS received; a provider's retried webhook finds its reference taken. reply_to is the id of the
+    # message answered, kept without a foreign key: purging messages leaves what was received alone.
+    return Table(
+        INBOUND_TABLE,
+        metadata,
+        Column("id", _ID, autoincrement=True),
+        Column("provider", String(100), nullable=False),
+        Column("sender", String(32), nullable=False),
+        Column("recipient", String(32), nullable=False),
+        Column("content", Text, nullable=False),
+        Column("received_at", UTCDateTime(), nullable=False),
+        Column("provider_ref", String(100), nullable=False),
+        Column("reply_to", BigInteger, nullable=True),
+        Column("extra_data", JSON, nullable=False),
+        PrimaryKeyConstraint("id", name="pk_smscore_inbound"),
+        UniqueConstraint("provider", "provider_ref", name="uq_smscore_inbound_provider_ref"),
+        Index("ix_smscore_inbound_sender", "sender"),
+        Index("ix_smscore_inbound_received_at", "received_at"),
+        sqlite_autoincrement=True,
+    )
+
+
 #: Each field of :class:`Tables`: its table's name and the function that defines it.
 _DEFINITIONS: Final[dict[str, tuple[str, Callable[[MetaData], Table]]]] = {
     "messages": (MESSAGE_TABLE, _messages),
@@ -254,6 +281,7 @@ _DEFINITIONS: Final[dict[str, tuple[str, Callable[[MetaData], Table]]]] = {
     "rate_limits": (RATE_LIMIT_TABLE, _rate_limits),
     "opt_outs": (OPT_OUT_TABLE, _opt_outs),
     "refusals": (REFUSAL_TABLE, _refusals),
+    "inbound": (INBOUND_TABLE, _inbound),
 }
 
 #: The package's own metadata (what the shipped migrations create).

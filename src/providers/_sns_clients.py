@@ -76,6 +76,11 @@ OPTIONS: Final = OptionSpec(
     ),
     Option("account_id", Text(), description="AWS account of the log groups (asked from STS when missing)"),
     Option("logs_endpoint_url", Text(), description="endpoint of CloudWatch Logs (``endpoint_url`` by default)"),
+    Option(
+        "inbound_topic_arns",
+        Text(),
+        description="the topics (ARNs, comma-separated) whose HTTPS deliveries of two-way SMS are accepted",
+    ),
 )
 
 

@@ -21,7 +21,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 
 from providers._http import FailureKind, exception_failure
 from smscore import Outcome, SMSMessage, SMSState
-from smscore.errors import CallbackError
+from smscore.errors import CallbackError, InvalidMessageError
+from smscore.inbound import InboundReport
 from smscore.ports import CallbackReport
 
 __all__ = [
@@ -401,3 +402,38 @@ def callback_report(params: Mapping[str, str | Sequence[str]], *, account_sid: s
     if not sid or not status:
         raise CallbackError("Twilio status callback without MessageSid and MessageStatus")
     return CallbackReport(provider_ref=sid, outcome=status_outcome(status, sid=sid, error_code=fields.get("ErrorCode")))
+
+
+#: Fields of an incoming-message webhook kept in the inbound SMS's ``extra_data`` (when Twilio sends them).
+INBOUND_EXTRA: Final = (
+    "NumSegments",
+    "NumMedia",
+    "FromCountry",
+    "FromState",
+    "FromCity",
+    "FromZip",
+    "ToCountry",
+    "MessagingServiceSid",
+)
+
+
+def inbound_report(params: Mapping[str, str | Sequence[str]], *, account_sid: str | None) -> InboundReport:
+    """Read an incoming-message webhook whose signature was verified: who wrote to which number, and what.
+
+    Raises :class:`~smscore.errors.CallbackError` when it is not an incoming message of ``account_sid``'s account
+    or a field is longer than an inbound SMS keeps.
+    """
+    fields = {name: first_value(value) for name, value in params.items()}
+    account = fields.get("AccountSid")
+    if account and account_sid and account != account_sid:
+        raise CallbackError("Twilio incoming message for another account")
+    sid, sender, recipient = fields.get("MessageSid") or fields.get("SmsSid"), fields.get("From"), fields.get("To")
+    if not sid or not sender or not recipient or fields.get("Body") is None:
+        raise CallbackError("Twilio incoming message without MessageSid, From, To and Body")
+    extra = {name: fields[name] for name in INBOUND_EXTRA if fields.get(name)}
+    try:
+        return InboundReport(
+            sender=sender, recipient=recipient, content=fields["Body"] or "", provider_ref=sid, extra_data=extra
+        )
+    except InvalidMessageError as exc:
+        raise CallbackError(f"Twilio incoming message cannot be kept: {exc}") from None

@@ -29,6 +29,8 @@ check_delivery              False            read delivery status logs (see belo
 delivery_status_log_group   None             the success log group; implies ``check_delivery``
 account_id                  None             AWS account of the log groups (asked from STS when missing)
 logs_endpoint_url           endpoint_url     endpoint of CloudWatch Logs
+inbound_topic_arns          None             the SNS topics (ARNs, comma-separated) whose HTTPS deliveries of
+                                             two-way SMS are accepted (see below)
 ==========================  ===============  =====================================================================
 
 A message's own ``sender`` overrides the configured one: an E.164 number becomes the origination number,
@@ -55,6 +57,12 @@ Both backends also play :class:`smscore.OptOutSource`: :meth:`SNSSMSBackend.opte
 own list of numbers that answered STOP (``ListPhoneNumbersOptedOut``, page after page with ``nextToken``), which
 ``smscore optout sync --provider NAME`` copies into the opt-out list.
 
+Both also play :class:`smscore.InboundReceiver`: Amazon delivers the SMS people send to a two-way number to an SNS
+topic; subscribe ``<public_base_url>/inbound/<name>/`` to it over HTTPS (the API does not take the URL with a
+message) and list the topic in ``inbound_topic_arns``. :meth:`SNSSMSBackend.parse_inbound` verifies each delivery
+(:mod:`providers._sns_inbound`: the topic, the certificate URL, the signature of version 1 or 2), confirms the
+subscription, and reads the SMS.
+
 Credentials never appear in outcomes, errors or the backend's repr; botocore logs request headers, including a
 session token, at DEBUG, so the backend scrubs its secrets from botocore's loggers while it is open.
 """
@@ -75,6 +83,7 @@ import botocore.exceptions as boto_errors
 from providers._deadline import deadline
 from providers._log_scrub import LoggerScrubber
 from providers._sns_clients import OPTIONS, build_clients
+from providers._sns_inbound import SNSInbound
 from providers._sns_wire import (
     LOG_GROUP_SUFFIXES,
     SMS_TYPES,
@@ -91,7 +100,7 @@ from providers._sns_wire import (
 )
 from providers.base import SMSBackend, without_secrets
 from providers.options import OptionSpec
-from smscore import Outcome, ProviderError, SMSMessage, SMSState
+from smscore import InboundReport, Outcome, ProviderError, SMSMessage, SMSState, WebhookRequest
 
 __all__ = [
     "OPTIONS",
@@ -123,7 +132,8 @@ class SNSSMSBackend(SMSBackend):
     answers SENT with the SNS ``MessageId`` as ``provider_ref``; it checks no delivery (see
     :class:`SNSDeliveryCheckingBackend`). ``secrets`` are strings never to show anywhere (they are also scrubbed
     from botocore's DEBUG logs while the backend is open). ``close_clients``: :meth:`close` closes the clients
-    (:meth:`from_options` sets it, as it built them). ``sleep`` waits between attempts. ``timeout``: seconds
+    (:meth:`from_options` sets it, as it built them). ``sleep`` waits between attempts. ``inbound`` reads the
+    SMS the topic delivers (:class:`providers._sns_inbound.SNSInbound`; one accepting no topic unless given). ``timeout``: seconds
     each call to a client may take in all (enforced on clients whose HTTP session is a
     :class:`providers._boto_http.DeadlineSession`, as :meth:`from_options` builds them).
     """
@@ -146,6 +156,7 @@ class SNSSMSBackend(SMSBackend):
         close_clients: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 15.0,
+        inbound: SNSInbound | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -157,6 +168,7 @@ class SNSSMSBackend(SMSBackend):
         self._sleep = sleep
         self._timeout = timeout
         self._closed = False
+        self._inbound = inbound if inbound is not None else SNSInbound()
         _SCRUBBER.add(self._secrets)
 
     @classmethod
@@ -179,6 +191,9 @@ class SNSSMSBackend(SMSBackend):
             "secrets": values.secrets,
             "close_clients": True,
             "timeout": values["timeout"],
+            "inbound": SNSInbound(
+                [arn.strip() for arn in (values["inbound_topic_arns"] or "").split(",") if arn.strip()]
+            ),
         }
         if clients.logs is None or clients.log_group is None:
             return SNSSMSBackend(clients.sns, **settings)
@@ -193,6 +208,12 @@ class SNSSMSBackend(SMSBackend):
     def attributes(self) -> Attributes:
         """The SMS attributes every ``Publish`` call carries (a message's own sender overrides the sender's)."""
         return self._attributes
+
+    def parse_inbound(self, request: WebhookRequest) -> InboundReport | None:
+        """Verify and read an SNS HTTPS delivery of a two-way SMS (see :class:`providers._sns_inbound.SNSInbound`):
+        the SMS, or None for a subscription confirmed. Raises :class:`~smscore.errors.InvalidSignatureError` or
+        :class:`~smscore.errors.CallbackError`."""
+        return self._inbound.parse(request)
 
     # -- publishing ------------------------------------------------------------------------------------------
 

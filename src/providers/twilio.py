@@ -52,7 +52,9 @@ http_client              None      a ready ``twilio.http.HttpClient`` (tests, pr
 =======================  ========  =========================================================================
 
 A message's own ``sender`` overrides ``from_``. Status callbacks (``status_callback``) are verified by
-:meth:`TwilioSMSBackend.parse_status_callback`, which makes the backend a :class:`smscore.StatusCallbackReceiver`.
+:meth:`TwilioSMSBackend.parse_status_callback`, which makes the backend a :class:`smscore.StatusCallbackReceiver`;
+incoming messages (the number's messaging webhook, ``<public_base_url>/inbound/<name>/``) by
+:meth:`TwilioSMSBackend.parse_inbound`, which makes it an :class:`smscore.InboundReceiver`.
 
 Statuses (all thirteen of ``MessageInstance.Status``): ``queued``, ``accepted``, ``scheduled`` and ``sending``
 are SENDING; ``sent`` is SENT; ``delivered`` and ``read`` are DELIVERED; ``failed``, ``undelivered`` and
@@ -98,6 +100,7 @@ from providers._twilio_wire import (
     create_params,
     error_outcome,
     exception_outcome,
+    inbound_report,
     instance_outcome,
     look_up,
     page_error,
@@ -107,6 +110,7 @@ from providers.base import SMSBackend, without_secrets
 from providers.options import Instance, Integer, OneOf, Option, OptionSpec, Seconds, Text
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import InvalidSignatureError, ProviderError
+from smscore.inbound import InboundReport, WebhookRequest
 from smscore.ports import CallbackReport
 
 __all__ = [
@@ -380,13 +384,28 @@ class TwilioSMSBackend(SMSBackend):
         configured to check it), :class:`~smscore.errors.CallbackError` when the request is not a status report
         of this account.
         """
-        signature = next((v for k, v in headers.items() if k.lower() == "x-twilio-signature"), None)
-        if self._validator is None:
-            raise InvalidSignatureError("Twilio status callbacks need the auth_token option to be verified")
-        if not signature or not self._validator.validate(url, MultiValues(params), signature):
-            raise InvalidSignatureError("Twilio status callback signature does not verify")
+        self._verify(url, params, headers, "status callback")
         report = callback_report(params, account_sid=getattr(self._client, "account_sid", None))
         return CallbackReport(provider_ref=report.provider_ref, outcome=self._clean(report.outcome))
+
+    def parse_inbound(self, request: WebhookRequest) -> InboundReport:
+        """Verify a Twilio incoming-message webhook (the URL of the number's "A message comes in", signed as status
+        callbacks are, over ``request.url``) and read it: ``From``, ``To``, ``Body`` and the ``MessageSid``
+        (:func:`~providers._twilio_wire.inbound_report`); this makes the backend an
+        :class:`smscore.InboundReceiver`. Raises as :meth:`parse_status_callback` does.
+        """
+        params = request.form()
+        self._verify(request.url, params, request.headers, "incoming message")
+        return inbound_report(params, account_sid=getattr(self._client, "account_sid", None))
+
+    def _verify(
+        self, url: str, params: Mapping[str, str | Sequence[str]], headers: Mapping[str, str], what: str
+    ) -> None:
+        signature = next((v for k, v in headers.items() if k.lower() == "x-twilio-signature"), None)
+        if self._validator is None:
+            raise InvalidSignatureError(f"Twilio {what}s need the auth_token option to be verified")
+        if not signature or not self._validator.validate(url, MultiValues(params), signature):
+            raise InvalidSignatureError(f"Twilio {what} signature does not verify")
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 

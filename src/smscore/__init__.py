@@ -15,14 +15,17 @@ from smscore import errors
 from smscore.bootstrap import build_service
 from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import *  # noqa: F403 - every error is public at the top level, by errors.__all__
-from smscore.events import Refusal, StateChange
+from smscore.events import InboundReceived, Refusal, StateChange
 from smscore.guards import OptOut, RecipientLimit
+from smscore.inbound import InboundQuery, InboundReport, InboundSMS, WebhookRequest
 from smscore.message import RelatedObject, SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import (
     CallbackReport,
     Clock,
     DeliveryChecker,
+    InboundReceiver,
+    InboundRepository,
     MessageRepository,
     OptOutRepository,
     OptOutSource,
@@ -53,6 +56,12 @@ __all__ = [
     "Clock",
     "DeliveryCheckReport",
     "DeliveryChecker",
+    "InboundQuery",
+    "InboundReceived",
+    "InboundReceiver",
+    "InboundReport",
+    "InboundRepository",
+    "InboundSMS",
     "MessageQuery",
     "MessageRepository",
     "OptOut",
@@ -80,6 +89,7 @@ __all__ = [
     "StatusCallbackReceiver",
     "Storage",
     "TemplateRepository",
+    "WebhookRequest",
     "build_service",
     "load_config",
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "build_provider",
     "build_service",
     "build_storage",
+    "inbound_url",
     "provider_path",
     "resolve",
     "status_callback_url",
@@ -186,6 +187,12 @@ def status_callback_url(public_base_url: str, provider: str) -> str:
     return f"{public_base_url.rstrip('/')}/status/{provider}/"
 
 
+def inbound_url(public_base_url: str, provider: str) -> str:
+    """Where the provider named ``provider`` posts the SMS it receives: ``<public_base_url>/inbound/<provider>/``
+    (set on the Twilio number or the Amazon SNS subscription; neither API takes it with a message)."""
+    return f"{public_base_url.rstrip('/')}/inbound/{provider}/"
+
+
 def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> SMSService:
     """The composition root: build storage, providers, router and subscribers from ``config``, and redact its
     secrets in the logs from now on (:func:`smscore.redaction.protect_logs`).
@@ -201,6 +208,7 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
     router = _build_router(config)
     subscribers = _build_subscribers(config, "subscribers")
     refusal_subscribers = _build_subscribers(config, "refusal_subscribers")
+    inbound_subscribers = _build_subscribers(config, "inbound_subscribers")
     protect_logs(secrets_in(config))
     storage = build_storage(config)  # last: nothing after it can fail and leave it open
     return SMSService(
@@ -216,6 +224,8 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
         opt_outs=storage.opt_outs,
         refusals=storage.refusals,
         refusal_subscribers=refusal_subscribers,
+        inbound=storage.inbound,
+        inbound_subscribers=inbound_subscribers,
     )
 
 
@@ -231,7 +241,8 @@ def _build_router(config: SMSConfig) -> Router | None:
 
 
 def _build_subscribers(config: SMSConfig, key: str) -> list[Any]:
-    """The callables the dotted paths of ``subscribers`` or ``refusal_subscribers`` (``key``) name."""
+    """The callables the dotted paths of ``subscribers``, ``refusal_subscribers`` or ``inbound_subscribers``
+    (``key``) name."""
     subscribers = []
     for index, path in enumerate(getattr(config, key)):
         subscriber = resolve(path, key=f"{key}[{index}]")

@@ -56,6 +56,11 @@ allowed_countries         []         regions (``CZ``) or calling codes (``+420``
 recipient_limits          {}         most messages per recipient and tag in a rolling window, counted
                                      from the stored messages: ``{"otp": {"count": 5, "per": "1h"}}``;
                                      the excess is refused (RecipientRateLimitedError)
+inbound_reply_window      7d         how far back an inbound SMS looks for the message it answers (the
+                                     latest sent to its sender from that number); 0: never linked
+inbound_keywords          built-in   ``{"stop"|"start"|"help": {"words": [...], "reply": "..."}}``: whole
+                                     messages that opt out, opt back in or ask for help, and the replies
+inbound_subscribers       []         dotted paths of callables receiving every inbound SMS stored
 render_timeout_seconds    1.0        wall time one template render may take
 render_max_length         10000      characters a render may output (and the largest width, repetition
                                      or string a template may build)
@@ -77,6 +82,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -85,6 +91,7 @@ import attrs
 from smscore.budget import RenderBudget
 from smscore.errors import ConfigurationError
 from smscore.guards import RecipientLimit, allowed_countries, recipient_limits
+from smscore.inbound import Keywords, inbound_keywords, reply_window
 from smscore.phone import region_for
 from smscore.quiet_hours import AllowedHours, check_zone, parse_quiet_hours
 
@@ -248,6 +255,9 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "opt_out_exempt_tags": _names,
     "allowed_countries": allowed_countries,
     "recipient_limits": recipient_limits,
+    "inbound_reply_window": reply_window,
+    "inbound_keywords": inbound_keywords,
+    "inbound_subscribers": _names,
     "render_timeout_seconds": _positive_float,
     "render_max_length": _positive_int,
     "render_max_iterations": _positive_int,
@@ -298,6 +308,9 @@ class SMSConfig:
     opt_out_exempt_tags: tuple[str, ...] = ()
     allowed_countries: tuple[str, ...] = ()
     recipient_limits: Mapping[str, RecipientLimit] = attrs.field(factory=dict)
+    inbound_reply_window: timedelta = timedelta(days=7)
+    inbound_keywords: Keywords = attrs.field(factory=lambda: inbound_keywords({}, "inbound_keywords"))
+    inbound_subscribers: tuple[str, ...] = ()
     render_timeout_seconds: float = 1.0
     render_max_length: int = 10_000
     render_max_iterations: int = 100_000

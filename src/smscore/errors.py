@@ -24,13 +24,15 @@
     │   ├── MessageNotFoundError      no message has that id
     │   ├── ConcurrentUpdateError     the message changed since it was read (compare-and-set failed)
     │   ├── DuplicateIdempotencyKeyError  another message already holds the idempotency key
+    │   ├── InboundNotFoundError      no inbound SMS has that id
+    │   ├── DuplicateInboundError     the provider's reference of an inbound SMS is already stored
     │   └── OutcomeNotStoredError     the provider took the message, but what it said could not be stored
     ├── ProviderError                 a provider's request or response could not be used
     └── CallbackError                 a pushed status report cannot be used
         └── InvalidSignatureError     its signature is missing or wrong: nothing was changed
 
-``InvalidMessageError`` and its children are also ``ValueError``; ``TemplateNotFoundError`` and
-``MessageNotFoundError`` are also ``LookupError``, so callers who think in built-in terms still catch them.
+``InvalidMessageError`` and its children are also ``ValueError``; ``TemplateNotFoundError``,
+``MessageNotFoundError`` and ``InboundNotFoundError`` are also ``LookupError``, so callers who think in built-in terms still catch them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from smscore.inbound import InboundSMS
     from smscore.message import SMSMessage
     from smscore.states import SMSState
 
@@ -49,6 +52,8 @@ __all__ = [
     "ConcurrentUpdateError",
     "ConfigurationError",
     "DuplicateIdempotencyKeyError",
+    "DuplicateInboundError",
+    "InboundNotFoundError",
     "InvalidContentError",
     "InvalidExtraDataError",
     "InvalidMessageError",
@@ -256,6 +261,23 @@ class DuplicateIdempotencyKeyError(StorageError):
 
     def __init__(self, existing: SMSMessage) -> None:
         super().__init__(f"idempotency key {existing.idempotency_key!r} already used by message {existing.id}")
+        self.existing = existing
+
+
+class InboundNotFoundError(StorageError, LookupError):
+    """No inbound SMS is stored under the id."""
+
+    def __init__(self, inbound_id: int) -> None:
+        super().__init__(f"no inbound SMS with id {inbound_id}")
+        self.inbound_id = inbound_id
+
+
+class DuplicateInboundError(StorageError):
+    """An inbound SMS with the same provider and reference is already stored (a retried webhook); ``existing``
+    is that one."""
+
+    def __init__(self, existing: InboundSMS) -> None:
+        super().__init__(f"inbound SMS {existing.provider_ref!r} of {existing.provider!r} already stored")
         self.existing = existing
 
 

@@ -3,8 +3,9 @@
 Every state change the service stores is announced as a :class:`StateChange` to each subscriber, in the order
 the changes happened for that message. Every message a guard refuses (opted out, a country not allowed, a
 recipient limit reached) is announced as a :class:`Refusal` to each refusal subscriber, so an application can
-alert on a wave of refused one-time codes. Subscribers run after the fact; one that raises is logged and never
-breaks sending.
+alert on a wave of refused one-time codes. Every SMS received and stored is announced as an
+:class:`InboundReceived` to each inbound subscriber. Subscribers run after the fact; one that raises is logged and
+never breaks sending, nor loses a received message.
 """
 
 from __future__ import annotations
@@ -16,9 +17,20 @@ from typing import TypeVar
 
 import attrs
 
+from smscore.inbound import InboundSMS
 from smscore.states import SMSState
 
-__all__ = ["Refusal", "RefusalSubscriber", "StateChange", "Subscriber", "notify", "notify_refusals"]
+__all__ = [
+    "InboundReceived",
+    "InboundSubscriber",
+    "Refusal",
+    "RefusalSubscriber",
+    "StateChange",
+    "Subscriber",
+    "notify",
+    "notify_inbound",
+    "notify_refusals",
+]
 
 log = logging.getLogger("smscore.events")
 
@@ -51,6 +63,27 @@ class Refusal:
 
 
 RefusalSubscriber = Callable[[Refusal], object]
+
+
+@attrs.frozen(kw_only=True)
+class InboundReceived:
+    """An SMS received and stored (``inbound``, with its id), and the kind of keyword it was (``"stop"``,
+    ``"start"``, ``"help"``) or None. Sent once per stored message: a retried webhook announces nothing."""
+
+    inbound: InboundSMS
+    keyword: str | None
+
+
+InboundSubscriber = Callable[[InboundReceived], object]
+
+
+def notify_inbound(subscribers: Iterable[InboundSubscriber], event: InboundReceived) -> None:
+    """Deliver ``event`` to every subscriber; a subscriber's exception is logged and swallowed."""
+    for subscriber in subscribers:
+        try:
+            subscriber(event)
+        except Exception:
+            log.exception("inbound SMS subscriber %r failed for inbound SMS %s", subscriber, event.inbound.id)
 
 
 def notify_refusals(subscribers: Iterable[RefusalSubscriber], refusals: Iterable[Refusal]) -> None:

@@ -2,7 +2,8 @@
 
 Adapters implement them (``adapters_sqlalchemy``, ``adapters_django``, ``providers``); ``smscore.testing``
 ships in-memory fakes that pass the same contract suites. Optional roles are declared here too, and found with
-``isinstance``: :class:`DeliveryChecker`, :class:`StatusCallbackReceiver` and :class:`OptOutSource` of a provider,
+``isinstance``: :class:`DeliveryChecker`, :class:`StatusCallbackReceiver`, :class:`InboundReceiver` and
+:class:`OptOutSource` of a provider,
 :class:`SchemaManager` of a storage factory. :class:`~smscore.templates.TemplateRenderer` (rendering and validating template bodies) is
 defined next to the templates it renders and named here with the other ports. Every repository method is atomic on its own.
 """
@@ -17,6 +18,7 @@ import attrs
 
 from smscore.config import SMSConfig
 from smscore.guards import OptOut, RecipientLimit
+from smscore.inbound import InboundQuery, InboundReport, InboundSMS, WebhookRequest
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.query import MessageQuery
@@ -27,6 +29,8 @@ __all__ = [
     "CallbackReport",
     "Clock",
     "DeliveryChecker",
+    "InboundReceiver",
+    "InboundRepository",
     "MessageRepository",
     "OptOutRepository",
     "OptOutSource",
@@ -243,6 +247,33 @@ class OptOutRepository(Protocol):
         ...
 
 
+class InboundRepository(Protocol):
+    """The SMS received (:class:`~smscore.inbound.InboundSMS`), one per provider name and provider reference.
+
+    Ids are integers assigned by :meth:`add`; datetimes come back timezone-aware (UTC).
+    """
+
+    def add(self, sms: InboundSMS) -> InboundSMS:
+        """Store a new inbound SMS (its ``id`` must be None) and return it with its id.
+
+        Raises :class:`~smscore.errors.DuplicateInboundError` (carrying the stored one) when one of the same
+        provider and ``provider_ref`` is stored; enforced by the store, so of concurrent adds exactly one stores.
+        """
+        ...
+
+    def get(self, inbound_id: int) -> InboundSMS:
+        """The inbound SMS with ``inbound_id``. Raises :class:`~smscore.errors.InboundNotFoundError`."""
+        ...
+
+    def find(self, query: InboundQuery) -> list[InboundSMS]:
+        """Those matching ``query``, newest first, up to its limit."""
+        ...
+
+    def count(self, query: InboundQuery) -> int:
+        """How many match ``query`` (its limit aside)."""
+        ...
+
+
 class RefusalCounter(Protocol):
     """How many messages the guards refused, per (reason, tag), shared by every process using the storage."""
 
@@ -357,6 +388,19 @@ class StatusCallbackReceiver(Protocol):
 
 
 @runtime_checkable
+class InboundReceiver(Protocol):
+    """Optional role of a provider: understand the SMS people send to our numbers, pushed by the provider.
+
+    ``parse_inbound`` verifies the request first and raises :class:`~smscore.errors.InvalidSignatureError` when it
+    does not verify, :class:`~smscore.errors.CallbackError` when it carries no usable message. It returns the
+    message, or None for a request that carries none and needed no more than the provider did (a subscription
+    confirmed).
+    """
+
+    def parse_inbound(self, request: WebhookRequest) -> InboundReport | None: ...
+
+
+@runtime_checkable
 class OptOutSource(Protocol):
     """Optional role of a provider: the numbers that opted out at the provider itself (Amazon SNS keeps such a
     list when people answer STOP), read by ``smscore optout sync``.
@@ -433,8 +477,8 @@ class StorageFactory(Protocol):
 class Storage:
     """The repositories a storage adapter provides, its rate limiter, and how to release its resources.
 
-    ``opt_outs`` and ``refusals`` are the opt-out list and the refusal totals; a storage without them gets
-    in-memory ones from the service (kept only by that process).
+    ``opt_outs``, ``refusals`` and ``inbound`` are the opt-out list, the refusal totals and the SMS received; a
+    storage without them gets in-memory ones from the service (kept only by that process).
     """
 
     messages: MessageRepository
@@ -443,3 +487,4 @@ class Storage:
     rate_limiter: RateLimiter | None = None
     opt_outs: OptOutRepository | None = None
     refusals: RefusalCounter | None = None
+    inbound: InboundRepository | None = None

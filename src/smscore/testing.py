@@ -40,6 +40,7 @@ from smscore.errors import (
 )
 from smscore.guard_stores import InMemoryOptOutRepository, InMemoryRefusalCounter
 from smscore.guards import RecipientLimit, within_limits
+from smscore.inbound_store import InMemoryInboundRepository
 from smscore.message import MUTABLE_FIELDS, SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import MessageRepository, Storage, check_new_batch, check_reservation
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FixedClock",
+    "InMemoryInboundRepository",
     "InMemoryMessageRepository",
     "InMemoryOptOutRepository",
     "InMemoryRateLimiter",
@@ -361,4 +363,5 @@ def memory_storage(config: SMSConfig) -> Storage:
         rate_limiter=InMemoryRateLimiter(),
         opt_outs=InMemoryOptOutRepository(),
         refusals=InMemoryRefusalCounter(),
+        inbound=InMemoryInboundRepository(),
     )

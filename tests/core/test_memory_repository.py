@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smscore.testing import (
+    InMemoryInboundRepository,
     InMemoryMessageRepository,
     InMemoryOptOutRepository,
     InMemoryRateLimiter,
@@ -12,6 +13,7 @@ from smscore.testing import (
     InMemoryTemplateRepository,
 )
 from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
+from tests.contracts.inbound import InboundRepositoryContract
 from tests.contracts.rate_limiters import RateLimiterContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 from tests.contracts.scheduling import SchedulingContract
@@ -58,3 +60,9 @@ class TestInMemoryRefusalCounter(RefusalCounterContract):
     @pytest.fixture
     def refusals(self) -> InMemoryRefusalCounter:
         return InMemoryRefusalCounter()
+
+
+class TestInMemoryInboundRepository(InboundRepositoryContract):
+    @pytest.fixture
+    def inbound(self) -> InMemoryInboundRepository:
+        return InMemoryInboundRepository()

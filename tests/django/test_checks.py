@@ -238,6 +238,42 @@ class TestGuardSettings:
         assert "sms_refused" in message.hint
 
 
+class TestInboundSettings:
+    @pytest.mark.parametrize(
+        ("setting", "value"),
+        [
+            ("PYMESS_SMS_INBOUND_KEYWORDS", {"later": {"reply": "x"}}),
+            ("PYMESS_SMS_INBOUND_KEYWORDS", {"stop": {"words": ["two words"]}}),
+            ("PYMESS_SMS_INBOUND_KEYWORDS", {"help": {"words": ["STOP"]}}),
+            ("PYMESS_SMS_INBOUND_REPLY_WINDOW", "soon"),
+            ("PYMESS_SMS_INBOUND_SUBSCRIBERS", [""]),
+        ],
+    )
+    def test_a_wrong_inbound_setting_is_e001_naming_it(self, setting: str, value: object) -> None:
+        """An unknown kind, a word that is not one, a word of two kinds, a window that is no duration."""
+        with override_settings(**{setting: value}):
+            message = only("adapters_django.E001")
+        assert message.obj == setting
+
+    def test_good_inbound_settings_pass(self) -> None:
+        """Keywords, a window and subscribers as the documentation writes them raise nothing."""
+        good = {
+            "PYMESS_SMS_INBOUND_KEYWORDS": {"stop": {"reply": "Unsubscribed."}, "help": {"words": ["HELP", "INFO"]}},
+            "PYMESS_SMS_INBOUND_REPLY_WINDOW": "3d",
+            "PYMESS_SMS_INBOUND_SUBSCRIBERS": ["logging.warning"],
+        }
+        with override_settings(**good):
+            assert findings("adapters_django.E001", "adapters_django.E010") == []
+
+    def test_an_inbound_subscriber_that_does_not_import_is_e010(self) -> None:
+        """Inbound subscribers are tried at start-up; the hint names the signal."""
+        with override_settings(PYMESS_SMS_INBOUND_SUBSCRIBERS=["myproject.no.receiver"]):
+            message = only("adapters_django.E010")
+        assert message.obj == "PYMESS_SMS_INBOUND_SUBSCRIBERS"
+        assert message.hint is not None
+        assert "sms_received" in message.hint
+
+
 @pytest.mark.django_db
 def test_a_refusal_reaches_the_sms_refused_signal() -> None:
     """adapters_django.send to an opted-out number raises, and receivers of sms_refused hear of it."""

@@ -13,14 +13,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connections, transaction
 
 from adapters_django.guards import DjangoOptOutRepository, DjangoRefusalCounter
+from adapters_django.inbound import DjangoInboundRepository
 from adapters_django.models import OutputSMSMessage, OutputSMSRelatedObject, SMSTemplate
 from adapters_django.repositories import DjangoMessageRepository
 from adapters_django.storage import build_storage
 from adapters_django.template_repository import DjangoTemplateRepository
-from smscore import DuplicateIdempotencyKeyError, RelatedObject, SMSConfig, SMSService, SMSState, Storage
+from smscore import DuplicateIdempotencyKeyError, InboundSMS, RelatedObject, SMSConfig, SMSService, SMSState, Storage
 from smscore.rows import READ_FIELDS
 from tests.contracts.guarded_service import GuardedServiceContract
 from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
+from tests.contracts.inbound import InboundRepositoryContract
 from tests.contracts.repositories import T0, MessageRepositoryContract, TemplateRepositoryContract, make_message
 from tests.contracts.scheduling import SchedulingContract
 from tests.contracts.service import ServiceStorageContract
@@ -100,6 +102,35 @@ class TestPostgresOptOutRepository(OptOutRepositoryContract):
     @pytest.fixture
     def opt_outs(self, postgres: str) -> DjangoOptOutRepository:
         return DjangoOptOutRepository(using=postgres)
+
+
+class ThreadClosingInbound(DjangoInboundRepository):
+    """The real repository; called from another thread, it then closes that thread's connection (the contract's
+    threads end without closing the connections Django opened for them)."""
+
+    def add(self, sms: InboundSMS) -> InboundSMS:
+        try:
+            return super().add(sms)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connections[self.using].close()
+
+
+@pytest.mark.django_db(transaction=True, databases=["sqlite_file"])
+class TestSQLiteInboundRepository(InboundRepositoryContract):
+    """On a file, so the threads' own connections really compete for SQLite's write lock."""
+
+    @pytest.fixture
+    def inbound(self) -> DjangoInboundRepository:
+        return ThreadClosingInbound(using="sqlite_file")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=["postgres"], transaction=True)
+class TestPostgresInboundRepository(InboundRepositoryContract):
+    @pytest.fixture
+    def inbound(self, postgres: str) -> DjangoInboundRepository:
+        return ThreadClosingInbound(using=postgres)
 
 
 @pytest.mark.django_db

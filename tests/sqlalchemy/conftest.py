@@ -18,6 +18,7 @@ from sqlalchemy.pool import StaticPool
 from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import create_engine_for
 from adapters_sqlalchemy.tables import (
+    INBOUND_TABLE,
     MESSAGE_TABLE,
     OPT_OUT_TABLE,
     REFUSAL_TABLE,
@@ -88,7 +89,8 @@ def postgres_engine(postgres_session_engine: Engine) -> Engine:
     with postgres_session_engine.begin() as conn:
         conn.execute(
             text(
-                f"TRUNCATE {RELATED_OBJECT_TABLE}, {MESSAGE_TABLE}, {TEMPLATE_TABLE}, {OPT_OUT_TABLE}, {REFUSAL_TABLE} "
+                f"TRUNCATE {RELATED_OBJECT_TABLE}, {MESSAGE_TABLE}, {TEMPLATE_TABLE}, {OPT_OUT_TABLE}, {REFUSAL_TABLE}, "
+                f"{INBOUND_TABLE} "
                 "RESTART IDENTITY CASCADE"
             )
         )

@@ -7,10 +7,12 @@ from sqlalchemy import Engine
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository, SQLAlchemyRefusalCounter
+from adapters_sqlalchemy.inbound import SQLAlchemyInboundRepository
 from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
 from smscore import Storage
 from tests.contracts.guarded_service import GuardedServiceContract
 from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
+from tests.contracts.inbound import InboundRepositoryContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 from tests.contracts.scheduling import SchedulingContract
 from tests.contracts.service import ServiceStorageContract
@@ -88,3 +90,10 @@ class TestGuardsOnSQLAlchemy(GuardedServiceContract):
             opt_outs=SQLAlchemyOptOutRepository(engine),
             refusals=SQLAlchemyRefusalCounter(engine),
         )
+
+
+class TestSQLAlchemyInboundRepository(InboundRepositoryContract):
+    # Not on in-memory SQLite: its one shared connection cannot hold the concurrent transactions the suite starts.
+    @pytest.fixture(params=["sqlite_file", pytest.param("postgres", marks=pytest.mark.postgres)])
+    def inbound(self, request: pytest.FixtureRequest) -> SQLAlchemyInboundRepository:
+        return SQLAlchemyInboundRepository(request.getfixturevalue(f"{request.param}_engine"))

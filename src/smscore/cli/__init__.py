@@ -8,6 +8,8 @@
     smscore send-template +420777123456 welcome --var name=Eva
     smscore messages --state debug --limit 10
     smscore show 1
+    smscore inbox --since 7d
+    smscore show in:1
     smscore stats
     smscore optout add +420777123456 --reason "asked by phone"
     smscore optout import stop-list.csv
@@ -47,7 +49,7 @@ from smscore.cli.output import format_table, message_json
 from smscore.cli.progress import Progress
 
 # The command groups register themselves on import, in the order of `smscore --help`.
-from smscore.cli import sending, bulk, scheduling, templates, messages, optout, delivery, worker, purge, db  # noqa: F401  # isort: skip
+from smscore.cli import sending, bulk, scheduling, templates, messages, inbox, optout, delivery, worker, purge, db  # noqa: F401  # isort: skip
 
 __all__ = [
     "COMMANDS",

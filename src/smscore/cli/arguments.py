@@ -21,6 +21,7 @@ __all__ = [
     "extra_data",
     "extra_value",
     "json_flag",
+    "listing_flags",
     "pair",
     "parse_send_time",
     "positive_int",
@@ -109,6 +110,13 @@ def send_time(text: str) -> datetime:
 def json_flag(parser: argparse.ArgumentParser) -> None:
     """Add ``--json``."""
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def listing_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add what every listing of ``what`` (``messages``, ``SMS``) takes: ``--provider``, ``--limit`` and ``--json``."""
+    parser.add_argument("--provider", help=f"only {what} of this configured provider")
+    parser.add_argument("--limit", type=positive_int, default=20, help=f"show at most N {what} (default 20)")
+    json_flag(parser)
 
 
 def extra_value(text: str) -> Any:

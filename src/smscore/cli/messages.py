@@ -1,4 +1,5 @@
-"""``smscore messages``, ``show`` and ``stats``: reading what was stored (counts, spend, single messages)."""
+"""``smscore messages``, ``show`` and ``stats``: reading what was stored (counts, spend, single messages; ``show
+in:ID`` and the inbound count are the received SMS of :mod:`smscore.cli.inbox`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from smscore.cli.app import CLIError, Context, command
-from smscore.cli.arguments import duration, json_flag, positive_int, state
+from smscore.cli.arguments import duration, json_flag, listing_flags, positive_int, state
+from smscore.cli.inbox import INBOUND_PREFIX, show_inbound
 from smscore.cli.output import format_table, message_details, message_json, messages_table
+from smscore.inbound import InboundQuery
 from smscore.states import SMSState
 
 __all__ = ["messages", "show", "stats"]
@@ -18,9 +21,7 @@ def _messages_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", type=state, help="only messages in this state (waiting, sent, error...)")
     parser.add_argument("--tag", help="only messages with this tag")
     parser.add_argument("--recipient", help="only messages to this phone number")
-    parser.add_argument("--provider", help="only messages of this configured provider")
-    parser.add_argument("--limit", type=positive_int, default=20, help="show at most N messages (default 20)")
-    json_flag(parser)
+    listing_flags(parser, "messages")
 
 
 @command("messages", help="list messages, newest first", arguments=_messages_arguments)
@@ -38,15 +39,28 @@ def messages(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def _message_id(text: str) -> tuple[bool, int]:
+    """argparse type: a sent message's id (``12``) or a received SMS's (``in:12``); (inbound?, id)."""
+    inbound = text.startswith(INBOUND_PREFIX)
+    return inbound, positive_int(text.removeprefix(INBOUND_PREFIX))
+
+
 def _show_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("id", type=positive_int, help="the message id (see 'smscore messages')")
+    parser.add_argument(
+        "id",
+        type=_message_id,
+        help="the message id (see 'smscore messages'), or in:ID for a received SMS (see 'smscore inbox')",
+    )
     json_flag(parser)
 
 
-@command("show", help="show one message in full", arguments=_show_arguments)
+@command("show", help="show one message (or, as in:ID, one SMS received) in full", arguments=_show_arguments)
 def show(ctx: Context, args: argparse.Namespace) -> int:
-    """Show every field of message ID."""
-    message = ctx.service.messages.get(args.id)
+    """Show every field of message ID, or of received SMS in:ID."""
+    inbound, number = args.id
+    if inbound:
+        return show_inbound(ctx, number)
+    message = ctx.service.messages.get(number)
     ctx.emit(message_json(message), lambda: message_details(message))
     return 0
 
@@ -61,7 +75,7 @@ def _stats_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "stats",
-    help="count messages per provider and state (and refusals per reason), or spend per provider and day",
+    help="count messages per provider and state (refusals per reason, SMS received), or spend per provider and day",
     arguments=_stats_arguments,
 )
 def stats(ctx: Context, args: argparse.Namespace) -> int:
@@ -79,12 +93,17 @@ def stats(ctx: Context, args: argparse.Namespace) -> int:
     ]
     # Messages the guards refused were never stored: their own rows, one per reason and tag.
     rows += [{"refused": reason, "tag": tag, "count": n} for (reason, tag), n in refused]
+    received = {name: ctx.service.inbound.count(InboundQuery(provider=name)) for name in ctx.service.providers}
+    rows += [{"inbound": name, "count": n} for name, n in received.items() if n]
 
     def table() -> str:
         text = _stats_table(counts)
         if refused:
             lines = [(reason, tag or "-", n) for (reason, tag), n in refused]
             text += "\n\n" + format_table(["REFUSED", "TAG", "MESSAGES"], lines, numeric=[2])
+        if any(received.values()):
+            received_rows = [(name, n) for name, n in received.items() if n]
+            text += "\n\n" + format_table(["RECEIVED BY", "SMS"], received_rows, numeric=[1])
         return text
 
     ctx.emit(rows, table)

@@ -18,6 +18,7 @@ module             what lives in it
 ``outbox``         claims, ``publish_waiting``, lease recovery
 ``delivery``       delivery checks and the idle timeout
 ``callbacks``      status reports pushed by providers
+``inbound``        SMS received through providers' webhooks: stored once, keywords, subscribers
 ``retention``      purging finished messages
 =================  ==========================================================================================
 """

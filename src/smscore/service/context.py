@@ -10,7 +10,7 @@ import attrs
 from smscore import ports
 from smscore.breaker import CircuitBreaker
 from smscore.config import SMSConfig
-from smscore.events import RefusalSubscriber, Subscriber
+from smscore.events import InboundSubscriber, RefusalSubscriber, Subscriber
 from smscore.message import SMSMessage
 from smscore.ports import Clock, MessageRepository, RateLimiter, SMSProvider, TemplateRepository
 from smscore.templates import TemplateRenderer
@@ -24,7 +24,7 @@ Router = Callable[[SMSMessage], "str | None"]
 @attrs.define(slots=True, eq=False)
 class ServiceContext:
     """What the use cases work with: repositories, providers, configuration, time and the subscribers (of state
-    changes and of refusals).
+    changes, of refusals and of inbound SMS).
 
     ``default`` is the name of the provider used when nothing else chooses one. Mutable on purpose:
     :class:`~smscore.service.SMSService` lets its clock be replaced and subscribers be added.
@@ -46,6 +46,8 @@ class ServiceContext:
     opt_outs: ports.OptOutRepository
     refusals: ports.RefusalCounter
     refusal_subscribers: list[RefusalSubscriber]
+    inbound: ports.InboundRepository
+    inbound_subscribers: list[InboundSubscriber]
 
 
 def backend_path(provider: SMSProvider) -> str:

@@ -13,11 +13,14 @@ from smscore.breaker import CircuitBreaker
 from smscore.clock import SystemClock
 from smscore.config import SMSConfig
 from smscore.errors import ConfigurationError
-from smscore.events import RefusalSubscriber, Subscriber
+from smscore.events import InboundSubscriber, RefusalSubscriber, Subscriber
 from smscore.guard_stores import InMemoryOptOutRepository, InMemoryRefusalCounter
+from smscore.inbound import InboundSMS, WebhookRequest
+from smscore.inbound_store import InMemoryInboundRepository
 from smscore.message import SMSMessage
 from smscore.ports import (
     Clock,
+    InboundRepository,
     MessageRepository,
     OptOutRepository,
     RateLimiter,
@@ -25,7 +28,7 @@ from smscore.ports import (
     SMSProvider,
     TemplateRepository,
 )
-from smscore.service import callbacks, delivery, outbox, retention, sending
+from smscore.service import callbacks, delivery, inbound, outbox, retention, sending
 from smscore.service.context import Router, ServiceContext
 from smscore.service.delivery import DeliveryCheckReport, SelectedCheckReport
 from smscore.service.drafting import immediate, rule_router
@@ -67,8 +70,8 @@ class SMSService:
 
     Build it with :func:`smscore.build_service` (from configuration) or directly from a message repository,
     a template repository and named providers. ``messages`` and ``templates`` are the repositories, ``opt_outs``
-    the opt-out list and ``refusals`` the totals of refused messages (in memory unless given: pass the storage's
-    ``opt_outs`` and ``refusals`` to share them between processes).
+    the opt-out list, ``refusals`` the totals of refused messages and ``inbound`` the SMS received (in memory
+    unless given: pass the storage's ``opt_outs``, ``refusals`` and ``inbound`` to share them between processes).
     """
 
     #: The configuration the service runs with.
@@ -85,6 +88,8 @@ class SMSService:
     clock: _Shared[Clock] = _Shared()
     #: How many messages the guards refused, per reason and tag.
     refusals: _Shared[RefusalCounter] = _Shared()
+    #: The SMS received (:meth:`handle_inbound` stores them).
+    inbound: _Shared[InboundRepository] = _Shared()
 
     def __init__(
         self,
@@ -104,6 +109,8 @@ class SMSService:
         opt_outs: OptOutRepository | None = None,
         refusals: RefusalCounter | None = None,
         refusal_subscribers: Iterable[RefusalSubscriber] = (),
+        inbound: InboundRepository | None = None,
+        inbound_subscribers: Iterable[InboundSubscriber] = (),
     ) -> None:
         config = config or SMSConfig()
         if not providers:
@@ -136,6 +143,8 @@ class SMSService:
             opt_outs=opt_outs if opt_outs is not None else InMemoryOptOutRepository(),
             refusals=refusals if refusals is not None else InMemoryRefusalCounter(),
             refusal_subscribers=list(refusal_subscribers),
+            inbound=inbound if inbound is not None else InMemoryInboundRepository(),
+            inbound_subscribers=list(inbound_subscribers),
         )
         self._on_close = on_close
         self._opt_outs = OptOutList(self._ctx)
@@ -153,6 +162,10 @@ class SMSService:
     def subscribe_refusals(self, subscriber: RefusalSubscriber) -> None:
         """Call ``subscriber`` with a :class:`~smscore.events.Refusal` for every message a guard refuses."""
         self._ctx.refusal_subscribers.append(subscriber)
+
+    def subscribe_inbound(self, subscriber: InboundSubscriber) -> None:
+        """Call ``subscriber`` with an :class:`~smscore.events.InboundReceived` for every SMS received and stored."""
+        self._ctx.inbound_subscribers.append(subscriber)
 
     def send(
         self,
@@ -325,6 +338,18 @@ class SMSService:
         message, or None when no message has that reference.
         """
         return callbacks.handle_status_callback(self._ctx, provider, url, params, headers)
+
+    def handle_inbound(self, provider: str, request: WebhookRequest) -> InboundSMS | None:
+        """Receive an SMS the provider named ``provider`` pushes (a webhook request) and return it as stored.
+
+        The provider verifies the request (raising :class:`~smscore.errors.InvalidSignatureError`, nothing
+        stored) and reads it (:class:`~smscore.errors.CallbackError` when it carries no usable message; nothing
+        stored). The message is linked to the message it answers, stored once per provider reference (a retried
+        webhook returns the stored one and does nothing more), its keyword acted on (opt-out, opt-in, help and
+        their replies, see ``inbound_keywords``) and announced to the inbound subscribers. Returns None for a
+        request that carries no message (an Amazon SNS subscription confirmation, confirmed).
+        """
+        return inbound.handle_inbound(self._ctx, provider, request)
 
     def purge(
         self, older_than: timedelta, *, batch_size: int = 1000, progress: Callable[[int], object] | None = None

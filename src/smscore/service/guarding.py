@@ -64,10 +64,11 @@ def _policy_error(ctx: ServiceContext, draft: SMSMessage, listed: bool | None) -
     return RecipientOptedOutError(draft.recipient, draft.tag) if listed else None
 
 
-def admit(ctx: ServiceContext, draft: SMSMessage) -> None:
+def admit(ctx: ServiceContext, draft: SMSMessage, *, opt_out_confirmation: bool = False) -> None:
     """Raise the :class:`~smscore.errors.RecipientRefusedError` of a draft whose country is not allowed or whose
-    number opted out (counted and announced first)."""
-    error = _policy_error(ctx, draft, None)
+    number opted out (counted and announced first). ``opt_out_confirmation``: the draft is the one reply that
+    confirms an opt-out just recorded (what carriers expect), let through the opt-out list."""
+    error = _policy_error(ctx, draft, False if opt_out_confirmation else None)
     if error is not None:
         refuse(ctx, [error])
         raise error

@@ -52,6 +52,8 @@ def send(
     options: Mapping[str, Any],
     extra_data: Mapping[str, Any],
     template_slug: str | None = None,
+    *,
+    opt_out_confirmation: bool = False,
 ) -> SMSMessage:
     """See :meth:`smscore.service.SMSService.send`: draft one message, store it (or return the one already holding
     its idempotency key) and publish it now unless the outbox will.
@@ -59,6 +61,7 @@ def send(
     ``options`` are the keyword options of :func:`~smscore.service.drafting.prepare` (``priority``,
     ``idempotency_key``, ``sender``, ``provider``, ``immediate``, ``send_at``). A message already stored under the
     idempotency key is returned before any guard is asked: it was admitted when it was sent.
+    ``opt_out_confirmation`` as for :func:`~smscore.service.guarding.admit`.
     """
     draft = prepare(
         ctx, recipient, content, related_objects, tag, extra_data=extra_data, template_slug=template_slug, **options
@@ -67,7 +70,7 @@ def send(
         existing = ctx.messages.get_by_idempotency_key(draft.idempotency_key)
         if existing is not None:
             return existing
-    guarding.admit(ctx, draft)
+    guarding.admit(ctx, draft, opt_out_confirmation=opt_out_confirmation)
     try:
         [stored] = guarding.store(ctx, [draft])
     except DuplicateIdempotencyKeyError as exc:
