@@ -343,9 +343,18 @@ PYMESS_SETTINGS: Mapping[str, tuple[str, str]] = {
         "(new)",
         "Callables receiving every refused message.",
     ),
-    "PYMESS_SMS_INBOUND_KEYWORDS": ("(new)", "STOP, START and HELP words of received SMS and their replies."),
-    "PYMESS_SMS_INBOUND_REPLY_WINDOW": ("(new)", "How far back a received SMS looks for the message it answers."),
-    "PYMESS_SMS_INBOUND_SUBSCRIBERS": ("(new)", "Callables receiving every received SMS."),
+    "PYMESS_SMS_INBOUND_KEYWORDS": (
+        "(new)",
+        "STOP, START and HELP words of received SMS and their replies.",
+    ),
+    "PYMESS_SMS_INBOUND_REPLY_WINDOW": (
+        "(new)",
+        "How far back a received SMS looks for the message it answers.",
+    ),
+    "PYMESS_SMS_INBOUND_SUBSCRIBERS": (
+        "(new)",
+        "Callables receiving every received SMS.",
+    ),
     "PYMESS_SMS_DATABASE": ("(new)", "The database alias of the SMS tables."),
     "PYMESS_SMS_CONFIG": ("(new)", "Any other core key, by its name."),
     "PYMESS_SMS_TEMPLATE_MODEL": (
