@@ -9,13 +9,14 @@ SQLite, the databases the adapter is tested on; inside a caller's transaction th
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 
 from adapters_django.errors import storage_errors
 from adapters_django.models import OutputSMSMessage, SMSOptOut, SMSRefusalCount
+from adapters_django.stores import OnModel
 from smscore.guards import OptOut, lock_id, unique_chunks
 
 __all__ = ["DjangoOptOutRepository", "DjangoRefusalCounter", "lock_pairs"]
@@ -50,16 +51,11 @@ def _row(opt_out: OptOut) -> SMSOptOut:
     )
 
 
-class DjangoOptOutRepository:
+class DjangoOptOutRepository(OnModel):
     """A :class:`~smscore.ports.OptOutRepository` over :class:`~adapters_django.models.SMSOptOut` on the database
     alias ``using``."""
 
-    def __init__(self, *, using: str = DEFAULT_DB_ALIAS) -> None:
-        self.using = using
-
-    @property
-    def _rows(self) -> Any:
-        return SMSOptOut.objects.using(self.using)
+    model = SMSOptOut
 
     @storage_errors()
     def add(self, opt_out: OptOut) -> OptOut:
@@ -127,18 +123,17 @@ class DjangoOptOutRepository:
         return int(self._rows.count())
 
 
-class DjangoRefusalCounter:
+class DjangoRefusalCounter(OnModel):
     """A :class:`~smscore.ports.RefusalCounter` over :class:`~adapters_django.models.SMSRefusalCount` on the
     database alias ``using``: each total is one row raised with ``UPDATE ... SET count = count + n``, created on its
     first refusal (a creation race is settled in a savepoint, the loser then updating the winner's row)."""
 
-    def __init__(self, *, using: str = DEFAULT_DB_ALIAS) -> None:
-        self.using = using
+    model = SMSRefusalCount
 
     @storage_errors()
     def add(self, counts: Mapping[tuple[str, str | None], int]) -> None:
         """See :meth:`smscore.ports.RefusalCounter.add`."""
-        rows = SMSRefusalCount.objects.using(self.using)
+        rows = self._rows
         with transaction.atomic(using=self.using):
             for (reason, tag), count in sorted(counts.items(), key=lambda item: (item[0][0], item[0][1] or "")):
                 if rows.filter(reason=reason, tag=tag or "").update(count=F("count") + count):

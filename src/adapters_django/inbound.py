@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 
 from adapters_django.errors import storage_errors
 from adapters_django.models import InputSMSMessage
+from adapters_django.stores import OnModel
 from smscore.errors import DuplicateInboundError, InboundNotFoundError
 from smscore.inbound import InboundQuery, InboundSMS
 
@@ -26,16 +27,11 @@ def _sms(row: InputSMSMessage) -> InboundSMS:
     return InboundSMS(id=row.pk, **{name: getattr(row, name) for name in _FIELDS})
 
 
-class DjangoInboundRepository:
+class DjangoInboundRepository(OnModel):
     """A :class:`~smscore.ports.InboundRepository` over :class:`~adapters_django.models.InputSMSMessage` on the
     database alias ``using``. Database failures raise :class:`~smscore.errors.StorageError`."""
 
-    def __init__(self, *, using: str = DEFAULT_DB_ALIAS) -> None:
-        self.using = using
-
-    @property
-    def _rows(self) -> Any:
-        return InputSMSMessage.objects.using(self.using)
+    model = InputSMSMessage
 
     @storage_errors()
     def add(self, sms: InboundSMS) -> InboundSMS:

@@ -22,8 +22,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, false, func, select, text, update
 
 from adapters_sqlalchemy.errors import storage_errors
-from adapters_sqlalchemy.tables import Tables
-from adapters_sqlalchemy.tables import tables as default_tables
+from adapters_sqlalchemy.tables import OnTable, Tables
 from smscore.guards import OptOut, RecipientLimit, limited_keys, lock_id, unique_chunks, within_limits
 from smscore.message import SMSMessage
 
@@ -88,14 +87,12 @@ def _row(opt_out: OptOut) -> dict[str, Any]:
     }
 
 
-class SQLAlchemyOptOutRepository:
+class SQLAlchemyOptOutRepository(OnTable):
     """A :class:`~smscore.ports.OptOutRepository` in the ``smscore_opt_out`` table (``tables`` as for
     :class:`~adapters_sqlalchemy.SQLAlchemyMessageRepository`). Database failures raise
     :class:`~smscore.errors.StorageError`."""
 
-    def __init__(self, engine: Engine, *, tables: Tables | None = None) -> None:
-        self.engine = engine
-        self._t = (tables or default_tables).opt_outs
+    table = "opt_outs"
 
     def add(self, opt_out: OptOut) -> OptOut:
         """See :meth:`smscore.ports.OptOutRepository.add`: one ``INSERT ... ON CONFLICT DO NOTHING``."""
@@ -178,13 +175,11 @@ def _opt_out(row: Any) -> OptOut:
     return OptOut(recipient=row["recipient"], reason=row["reason"], source=row["source"], created_at=row["created_at"])
 
 
-class SQLAlchemyRefusalCounter:
+class SQLAlchemyRefusalCounter(OnTable):
     """A :class:`~smscore.ports.RefusalCounter` in the ``smscore_refusal`` table: each total is one row, raised by
     ``INSERT ... ON CONFLICT DO UPDATE SET count = count + n``, so concurrent processes never lose a count."""
 
-    def __init__(self, engine: Engine, *, tables: Tables | None = None) -> None:
-        self.engine = engine
-        self._t = (tables or default_tables).refusals
+    table = "refusals"
 
     def add(self, counts: Mapping[tuple[str, str | None], int]) -> None:
         """See :meth:`smscore.ports.RefusalCounter.add`."""

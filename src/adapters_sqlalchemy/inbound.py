@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Select, func, select
 
 from adapters_sqlalchemy.errors import storage_errors
 from adapters_sqlalchemy.guards import _insert_for
-from adapters_sqlalchemy.tables import Tables
-from adapters_sqlalchemy.tables import tables as default_tables
+from adapters_sqlalchemy.tables import OnTable
 from smscore.errors import DuplicateInboundError, InboundNotFoundError
 from smscore.inbound import InboundQuery, InboundSMS
 
@@ -24,14 +23,12 @@ __all__ = ["SQLAlchemyInboundRepository"]
 _FIELDS = tuple(field.name for field in attrs.fields(InboundSMS) if field.name != "id")
 
 
-class SQLAlchemyInboundRepository:
+class SQLAlchemyInboundRepository(OnTable):
     """A :class:`~smscore.ports.InboundRepository` in the ``smscore_inbound`` table (``tables`` as for
     :class:`~adapters_sqlalchemy.SQLAlchemyMessageRepository`). Database failures raise
     :class:`~smscore.errors.StorageError`."""
 
-    def __init__(self, engine: Engine, *, tables: Tables | None = None) -> None:
-        self.engine = engine
-        self._t = (tables or default_tables).inbound
+    table = "inbound"
 
     def add(self, sms: InboundSMS) -> InboundSMS:
         """See :meth:`smscore.ports.InboundRepository.add`."""

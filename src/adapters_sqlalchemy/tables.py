@@ -22,7 +22,7 @@ database.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import attrs
 from sqlalchemy import (
@@ -43,6 +43,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeEngine
 
 from adapters_sqlalchemy.types import ExactDecimal, UTCDateTime
@@ -58,6 +59,7 @@ __all__ = [
     "RELATED_OBJECT_TABLE",
     "TABLE_NAMES",
     "TEMPLATE_TABLE",
+    "OnTable",
     "Tables",
     "define_tables",
     "metadata",
@@ -289,3 +291,15 @@ metadata: Final = MetaData()
 
 #: The tables on :data:`metadata`.
 tables: Final = define_tables(metadata)
+_PACKAGE_TABLES: Final = tables  # what OnTable uses when given none (its argument hides the name ``tables``)
+
+
+class OnTable:
+    """The base of a store kept in one of the :class:`Tables`: ``table`` names which (``"opt_outs"``, ...); an
+    instance keeps the engine and that table, of the given ``tables`` or the package's own."""
+
+    table: ClassVar[str]
+
+    def __init__(self, engine: Engine, *, tables: Tables | None = None) -> None:
+        self.engine = engine
+        self._t: Table = getattr(tables or _PACKAGE_TABLES, self.table)

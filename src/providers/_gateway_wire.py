@@ -30,6 +30,7 @@ import attrs
 
 from providers._http import Failure, FailureKind
 from providers._xml import illegal_characters
+from providers.options import Checked
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import ConfigurationError
 
@@ -114,14 +115,11 @@ def check_prefix(prefix: object, *, key: str = "uniq_prefix") -> str:
 
 
 @attrs.frozen
-class Prefix:
+class Prefix(Checked):
     """The option kind of an id prefix (see :func:`check_prefix`)."""
 
-    description: ClassVar[str] = "text without control characters or surrounding whitespace"
-
-    def convert(self, value: object, key: str) -> str:
-        """See :class:`providers.options.OptionKind`."""
-        return check_prefix(value, key=key)
+    description = "text without control characters or surrounding whitespace"
+    check = staticmethod(check_prefix)
 
 
 # -- code tables --------------------------------------------------------------------------------------------

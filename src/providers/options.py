@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Final, Protocol
 
@@ -42,6 +42,7 @@ __all__ = [
     "URL",
     "Amount",
     "Boolean",
+    "Checked",
     "Choice",
     "Instance",
     "Integer",
@@ -213,14 +214,24 @@ class Amount:
 
 
 @attrs.frozen
-class URL:
+class Checked:
+    """The base of a kind that one function checks: ``check(value, key=key)`` returns the value to use or raises
+    :class:`~smscore.errors.ConfigurationError`."""
+
+    description: ClassVar[str]
+    check: ClassVar[Callable[..., Any]]
+
+    def convert(self, value: object, key: str) -> Any:
+        """See :class:`OptionKind`."""
+        return type(self).check(value, key=key)
+
+
+@attrs.frozen
+class URL(Checked):
     """An ``http://`` or ``https://`` URL with a host and without credentials in it (they would be logged)."""
 
-    description: ClassVar[str] = "http(s) URL"
-
-    def convert(self, value: object, key: str) -> str:
-        """See :class:`OptionKind`."""
-        return check_url(value, key=key)
+    description = "http(s) URL"
+    check = staticmethod(check_url)
 
 
 @attrs.frozen
