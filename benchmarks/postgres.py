@@ -99,6 +99,7 @@ def raw_row(recipient: str, state: str = "waiting") -> tuple[Any, ...]:
         "{}",
         "default",
         "providers.dummy.DummySMSBackend",
+        now,  # next_attempt_at: due now, as a stored message is
     )
 
 
