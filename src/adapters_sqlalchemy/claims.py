@@ -1,10 +1,10 @@
 """The outbox claim in SQL: taking the due WAITING messages for one worker, never the same ones for two.
 
 Per priority, the messages due by now are one range of the claim index (state, priority, next_attempt_at, id),
-read in due-time order, so a backlog of messages scheduled for later is never read. On PostgreSQL the ranges are
-read ``FOR UPDATE SKIP LOCKED``, highest priority first until the page is full, and leased in the same
-transaction; on SQLite one ``UPDATE ... WHERE id IN (...) RETURNING`` over the union of the ranges runs under the
-database's single write lock.
+read in due-time order, so a backlog of messages scheduled for later is never read. The ranges are taken highest
+priority first until the page is full, each leased in the claim's transaction: on PostgreSQL read
+``FOR UPDATE SKIP LOCKED`` and then updated; on SQLite with one ``UPDATE ... WHERE id IN (...) RETURNING`` each,
+the first of which takes the database's single write lock until the commit.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, select, union_all, update
+from sqlalchemy import Connection, Row, Select, Table, select, update
 
 from smscore.message import PRIORITIES
 from smscore.states import SMSState
@@ -24,27 +24,28 @@ __all__ = ["claim_rows"]
 def claim_rows(conn: Connection, m: Table, *, now: datetime, lease_until: datetime, limit: int) -> Sequence[Row[Any]]:
     """Lease up to ``limit`` due messages of the table ``m`` until ``lease_until``; return their whole rows, in no
     particular order. Runs in the caller's transaction, which must commit to hand them over."""
-    pages = [_due(m, priority, now, limit) for priority in PRIORITIES]
     lease = update(m).values(lease_expires_at=lease_until, version=m.c.version + 1)
-    if conn.dialect.name == "sqlite":
-        # Each range keeps its own ORDER BY and LIMIT only as a subquery of the union.
-        due = union_all(*(select(page.subquery()) for page in pages)).subquery()
-        first = select(due.c.id).order_by(due.c.priority, due.c.next_attempt_at, due.c.id).limit(limit)
-        return conn.execute(lease.where(m.c.id.in_(first)).returning(*m.c)).all()
-    ids: list[int] = []
-    for page in pages:
-        ids += conn.execute(page.limit(limit - len(ids)).with_for_update(skip_locked=True)).scalars()
-        if len(ids) == limit:
+    sqlite = conn.dialect.name == "sqlite"
+    rows: list[Row[Any]] = []
+    for priority in PRIORITIES:
+        due = _due(m, priority, now, limit - len(rows))
+        if sqlite:
+            # The first UPDATE takes SQLite's single write lock, held to the commit: nobody claims in between.
+            rows += conn.execute(lease.where(m.c.id.in_(due)).returning(*m.c))
+        else:
+            ids = conn.execute(due.with_for_update(skip_locked=True)).scalars().all()
+            if ids:
+                rows += conn.execute(lease.where(m.c.id.in_(ids)).returning(*m.c))
+        if len(rows) >= limit:
             break
-    if not ids:
-        return []
-    return conn.execute(lease.where(m.c.id.in_(ids)).returning(*m.c)).all()
+    return rows
 
 
 def _due(m: Table, priority: int, now: datetime, limit: int) -> Select[Any]:
-    """The first ``limit`` unleased WAITING messages of ``priority`` due by ``now``, by due time then id."""
+    """The ids of the first ``limit`` unleased WAITING messages of ``priority`` due by ``now``, by due time then
+    id."""
     return (
-        select(m.c.id, m.c.priority, m.c.next_attempt_at)
+        select(m.c.id)
         .where(
             m.c.state == SMSState.WAITING.value,
             m.c.priority == priority,

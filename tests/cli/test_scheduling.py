@@ -58,6 +58,12 @@ class TestSendLater:
         assert message in cli.fails("send", RECIPIENT, "x", *args, status=2)
         assert json.loads(cli.ok("messages", "--json")) == []
 
+    def test_times_beyond_any_plan_fail_with_one_line(self, cli: CLI) -> None:
+        """A delay past the calendar, or a time past the year 9000, is refused and stores nothing."""
+        assert "beyond the calendar" in cli.fails("send", RECIPIENT, "x", "--in", "999999w")
+        assert "before the year 9001" in cli.fails("send", RECIPIENT, "x", "--at", "9999-01-01T00:00Z")
+        assert json.loads(cli.ok("messages", "--json")) == []
+
 
 class TestCampaignTimes:
     def test_a_send_at_column_schedules_its_rows(self, cli: CLI) -> None:

@@ -108,6 +108,8 @@ class SchedulingContract:
             service.send_many([RECIPIENT, {"recipient": RECIPIENT, "send_at": naive}], "x")
         with pytest.raises(ValueError, match="datetime"):
             service.send(RECIPIENT, "x", send_at="2030-01-02T15:00+01:00")  # type: ignore[arg-type]
+        with pytest.raises(InvalidSendTimeError, match="before the year 9001"):
+            service.send(RECIPIENT, "x", send_at=datetime.max.replace(tzinfo=UTC), tag="t")
         assert repo.count() == 0
         assert provider.published == []
 

@@ -244,28 +244,38 @@ class TestBulkPaths:
 
 class TestQueryPlans:
     def test_a_claim_reads_its_page_from_the_index_without_sorting_the_backlog(self, tmp_path: Path) -> None:
-        """SQLite walks ix_smscore_message_claim in (priority, id) order and stops after the page: a claim
-        costs the same with 10 or a million messages waiting."""
-        from datetime import UTC, datetime, timedelta
+        """SQLite reads, per priority, the range of ix_smscore_message_claim due by now in due-time order and stops
+        after the page, never sorting: a claim costs the same with 10 or a million messages waiting, and with any
+        number due later."""
+        from datetime import timedelta
 
-        from tests.contracts.repositories import make_message
+        from tests.contracts.repositories import T0, make_message
 
         engine = create_engine_for(sqlite_url(tmp_path))
         statements: list[tuple[str, Any]] = []
         try:
             repo = build_storage(SMSConfig(storage="sqlalchemy", storage_options={"engine": engine})).messages
             repo.add_many([make_message(priority=1 + i % 3) for i in range(30)])
+            repo.add_many([make_message(next_attempt_at=T0 + timedelta(days=1)) for i in range(30)])
             event.listen(engine, "before_cursor_execute", lambda *args: statements.append((args[2], args[3])))
-            now = datetime.now(UTC)
-            claimed = repo.claim(now=now, lease_until=now + timedelta(minutes=1), limit=10)
-            assert [m.priority for m in claimed] == [1] * 10
-            (statement, parameters) = statements[0]
+            claimed = repo.claim(now=T0, lease_until=T0 + timedelta(minutes=1), limit=15)
+            assert [m.priority for m in claimed] == [1] * 10 + [2] * 5
             with engine.connect() as conn:
-                plan = " / ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+                plans = [
+                    " / ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+                    for statement, parameters in statements
+                    if statement.startswith("UPDATE")
+                ]
         finally:
             engine.dispose()
-        assert "ix_smscore_message_claim" in plan, plan
-        assert "TEMP B-TREE" not in plan, plan
+        ranges = (
+            "SEARCH smscore_message USING INDEX ix_smscore_message_claim (state=? AND priority=? AND next_attempt_at<?)"
+        )
+        assert len(plans) == 2, plans  # priority 1 (10 due), then priority 2 for the rest of the page
+        for plan in plans:
+            assert ranges in plan, plan
+            assert "SCAN smscore_message" not in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
 
     @staticmethod
     def _plans(engine: Engine, work: Any, containing: str = "") -> list[str]:

@@ -32,7 +32,12 @@ def scheduled_time(ctx: Context, args: argparse.Namespace) -> datetime | None:
     """The send time ``--at`` or ``--in`` asks for (``None``: now)."""
     after: timedelta | None = args.after
     at: datetime | None = args.at
-    return ctx.service.clock.now() + after if after is not None else at
+    if after is None:
+        return at
+    try:
+        return ctx.service.clock.now() + after
+    except OverflowError:
+        raise CLIError("--in: that delay goes beyond the calendar") from None
 
 
 def _one_message_options(parser: argparse.ArgumentParser) -> None:

@@ -25,6 +25,10 @@ RESERVED_KEYWORDS: Final = frozenset(
 )
 
 
+#: The last year a message may be scheduled in.
+_LAST_YEAR: Final = 9000
+
+
 def rule_router(rules: Mapping[str, Mapping[str, str]]) -> Router:
     """The router of the ``router`` table: by tag first, then by the longest matching recipient prefix."""
     prefixes = sorted(rules.get("prefixes", {}).items(), key=lambda item: -len(item[0]))
@@ -156,6 +160,9 @@ def check_send_at(value: object) -> datetime:
         raise InvalidSendTimeError(f"send_at must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidSendTimeError(f"send_at must be timezone-aware, not the naive {value.isoformat()}")
+    if value.year > _LAST_YEAR:
+        # Far enough for any plan; the days after it are where date arithmetic runs out of calendar.
+        raise InvalidSendTimeError(f"send_at must be before the year {_LAST_YEAR + 1}, not {value.isoformat()}")
     return value.astimezone(UTC)
 
 

@@ -291,7 +291,8 @@ class SMSService:
 
         Safe against a worker claiming it at the same moment: exactly one of the two wins. Raises
         :class:`~smscore.errors.MessageNotCancellableError` when the message is no longer WAITING or a worker
-        holds it (it is being published), and :class:`~smscore.errors.MessageNotFoundError`.
+        holds it (it is being published), :class:`~smscore.errors.MessageNotFoundError`, and
+        :class:`~smscore.errors.ConcurrentUpdateError` when others write to it on every one of many tries.
         """
         return outbox.cancel(self._ctx, message_id)
 

@@ -31,6 +31,8 @@ __all__ = [
 
 #: The error of a cancelled message.
 CANCELLED: Final = "cancelled"
+#: Reads a cancel makes of a message that others keep writing, before it gives up.
+_CANCEL_TRIES: Final = 100
 
 log = logging.getLogger("smscore")
 
@@ -118,7 +120,7 @@ def _end_unsendable(
 
 def cancel(ctx: ServiceContext, message_id: int) -> SMSMessage:
     """See :meth:`smscore.service.SMSService.cancel`."""
-    while True:
+    for _ in range(_CANCEL_TRIES):
         message = ctx.messages.get(message_id)
         if message.state is not SMSState.WAITING or message.lease_expires_at is not None:
             raise MessageNotCancellableError(message_id, message.state, leased=message.lease_expires_at is not None)
@@ -130,6 +132,7 @@ def cancel(ctx: ServiceContext, message_id: int) -> SMSMessage:
             continue  # written meanwhile (claimed, or any other change): look again
         notify_changes(ctx, [message], [saved])
         return saved
+    raise ConcurrentUpdateError([message_id])
 
 
 def recover_expired_leases(ctx: ServiceContext, now: datetime) -> int:

@@ -147,6 +147,8 @@ def send_many(
     announce_new(ctx, stored)
     # Only the messages due now were leased; the outbox publishes the others when they are due.
     now = [message for message in stored if message.lease_expires_at is not None]
+    if len(now) == len(stored):
+        return publish(ctx, stored)
     if not now:
         return SentBatch(stored, refused)
     published = {message.id: message for message in publish(ctx, now)}
