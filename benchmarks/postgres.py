@@ -82,7 +82,8 @@ RAW_UPDATE = (
 )
 RAW_CLAIM = (
     "UPDATE smscore_message SET lease_expires_at=%s, version=version+1 WHERE id IN (SELECT id FROM smscore_message"
-    " WHERE state='waiting' AND lease_expires_at IS NULL ORDER BY priority, id LIMIT %s FOR UPDATE SKIP LOCKED)"
+    " WHERE state='waiting' AND priority=3 AND next_attempt_at<=%s AND lease_expires_at IS NULL"
+    " ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED)"
     " RETURNING id"
 )
 
@@ -219,7 +220,8 @@ def bench_pg_outbox(n: int) -> None:
                 start = time.perf_counter()
                 while True:
                     lease = datetime.now(UTC) + timedelta(minutes=5)
-                    claimed = [row[0] for row in db.execute(RAW_CLAIM, (lease, 1000)).fetchall()]
+                    now = datetime.now(UTC)
+                    claimed = [row[0] for row in db.execute(RAW_CLAIM, (lease, now, 1000)).fetchall()]
                     db.commit()
                     if not claimed:
                         break
