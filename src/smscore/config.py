@@ -89,10 +89,22 @@ from typing import Any, Final
 import attrs
 
 from smscore.budget import RenderBudget
+from smscore.config_values import (
+    boolean,
+    mapping_value,
+    names,
+    non_negative_real,
+    optional,
+    positive_int,
+    positive_real,
+    rates,
+    region,
+    router_rules,
+    text,
+)
 from smscore.errors import ConfigurationError
 from smscore.guards import RecipientLimit, allowed_countries, recipient_limits
 from smscore.inbound import Keywords, inbound_keywords, reply_window
-from smscore.phone import region_for
 from smscore.quiet_hours import AllowedHours, check_zone, parse_quiet_hours
 
 __all__ = ["SECRET_OPTION_NAMES", "ProviderConfig", "SMSConfig", "load_config"]
@@ -124,144 +136,46 @@ class ProviderConfig:
         return f"ProviderConfig(backend={self.backend!r}, options=<{', '.join(sorted(self.options))}>)"
 
 
-def _positive_int(value: Any, key: str) -> int:
-    number = _int(value, key)
-    if number < 1:
-        raise ConfigurationError(f"{key} must be at least 1, not {number}", key=key)
-    return number
-
-
-def _int(value: Any, key: str) -> int:
-    if isinstance(value, bool):
-        raise ConfigurationError(f"{key} must be an integer, not {value!r}", key=key)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{key} must be an integer, not {value!r}", key=key) from None
-
-
-def _number(value: Any, key: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{key} must be a number, not {value!r}", key=key) from None
-
-
-def _positive_float(value: Any, key: str) -> float:
-    number = _number(value, key)
-    if not number > 0:
-        raise ConfigurationError(f"{key} must be positive, not {value!r}", key=key)
-    return number
-
-
-def _non_negative_float(value: Any, key: str) -> float:
-    number = _number(value, key)
-    if not 0 <= number < float("inf"):
-        raise ConfigurationError(f"{key} must be zero or more, not {value!r}", key=key)
-    return number
-
-
-def _bool(value: Any, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
-        return True
-    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigurationError(f"{key} must be true or false, not {value!r}", key=key)
-
-
-def _str(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigurationError(f"{key} must be a non-empty string, not {value!r}", key=key)
-    return value
-
-
-def _optional(coerce: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
-    def convert(value: Any, key: str) -> Any:
-        return None if value is None or value == "" else coerce(value, key)
-
-    return convert
-
-
-def _mapping(value: Any, key: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigurationError(f"{key} must be a table/mapping, not {type(value).__name__}", key=key)
-    return dict(value)
-
-
-def _names(value: Any, key: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigurationError(f"{key} must be a list of names", key=key)
-    return tuple(value)
-
-
-def _router(value: Any, key: str) -> str | Mapping[str, Any] | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    table = _mapping(value, key)
-    for part in table:
-        if part not in {"prefixes", "tags"}:
-            raise ConfigurationError(f"{key}.{part}: unknown router rule (use prefixes or tags)", key=f"{key}.{part}")
-        _mapping(table[part], f"{key}.{part}")
-    return table
-
-
-def _rates(value: Any, key: str) -> Mapping[str, float]:
-    table = _mapping(value, key)
-    return {str(name): _positive_float(rate, f"{key}.{name}") for name, rate in table.items()}
-
-
-def _region(value: Any, key: str) -> str | None:
-    if value is None or value == "":
-        return None
-    return region_for(_str(value, key))
-
-
 _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
-    "storage": _str,
-    "database_url": _optional(_str),
-    "storage_options": _mapping,
-    "default_provider": _str,
-    "router": _router,
-    "failover": _names,
-    "use_accent": _bool,
-    "default_region": _region,
-    "max_segments": _positive_int,
-    "default_priority": _positive_int,
-    "batch_sending": _bool,
-    "batch_size": _positive_int,
-    "retry_sending": _bool,
-    "max_attempts": _positive_int,
-    "max_seconds_to_send": _optional(_positive_float),
-    "retry_backoff_seconds": _positive_float,
-    "retry_backoff_max_seconds": _positive_float,
-    "lease_seconds": _positive_float,
-    "outcome_retry_seconds": _non_negative_float,
-    "idle_timeout_minutes": _positive_float,
-    "log_idle_messages": _bool,
-    "set_error_to_idle_messages": _bool,
-    "check_chunk_size": _positive_int,
-    "rate_limits": _rates,
-    "circuit_breaker_threshold": _positive_int,
-    "circuit_breaker_cooldown_seconds": _positive_float,
-    "public_base_url": _optional(_str),
-    "subscribers": _names,
-    "refusal_subscribers": _names,
-    "opt_out_exempt_tags": _names,
+    "storage": text,
+    "database_url": optional(text),
+    "storage_options": mapping_value,
+    "default_provider": text,
+    "router": router_rules,
+    "failover": names,
+    "use_accent": boolean,
+    "default_region": region,
+    "max_segments": positive_int,
+    "default_priority": positive_int,
+    "batch_sending": boolean,
+    "batch_size": positive_int,
+    "retry_sending": boolean,
+    "max_attempts": positive_int,
+    "max_seconds_to_send": optional(positive_real),
+    "retry_backoff_seconds": positive_real,
+    "retry_backoff_max_seconds": positive_real,
+    "lease_seconds": positive_real,
+    "outcome_retry_seconds": non_negative_real,
+    "idle_timeout_minutes": positive_real,
+    "log_idle_messages": boolean,
+    "set_error_to_idle_messages": boolean,
+    "check_chunk_size": positive_int,
+    "rate_limits": rates,
+    "circuit_breaker_threshold": positive_int,
+    "circuit_breaker_cooldown_seconds": positive_real,
+    "public_base_url": optional(text),
+    "subscribers": names,
+    "refusal_subscribers": names,
+    "opt_out_exempt_tags": names,
     "allowed_countries": allowed_countries,
     "recipient_limits": recipient_limits,
     "inbound_reply_window": reply_window,
     "inbound_keywords": inbound_keywords,
-    "inbound_subscribers": _names,
-    "render_timeout_seconds": _positive_float,
-    "render_max_length": _positive_int,
-    "render_max_iterations": _positive_int,
-    "render_max_depth": _positive_int,
+    "inbound_subscribers": names,
+    "render_timeout_seconds": positive_real,
+    "render_max_length": positive_int,
+    "render_max_iterations": positive_int,
+    "render_max_depth": positive_int,
     "quiet_hours": parse_quiet_hours,
     "quiet_hours_zone": check_zone,
 }
@@ -380,10 +294,10 @@ def _providers(mapping: Mapping[str, Any], default_name: str | None) -> tuple[di
     if named is None:
         if "provider_options" in mapping and "provider" not in mapping:
             raise ConfigurationError("provider_options given without provider", key="provider")
-        backend = _str(provider, "provider") if provider is not None else "dummy"
+        backend = text(provider, "provider") if provider is not None else "dummy"
         name = default_name or "default"
-        return {name: ProviderConfig(backend, _mapping(options, "provider_options"))}, name
-    table = _mapping(named, "providers")
+        return {name: ProviderConfig(backend, mapping_value(options, "provider_options"))}, name
+    table = mapping_value(named, "providers")
     if not table:
         raise ConfigurationError("providers is empty", key="providers")
     if "provider_options" in mapping:
@@ -391,7 +305,7 @@ def _providers(mapping: Mapping[str, Any], default_name: str | None) -> tuple[di
     result: dict[str, ProviderConfig] = {}
     for name, entry in table.items():
         key = f"providers.{name}"
-        entry = _mapping(entry, key)
+        entry = mapping_value(entry, key)
         unknown = set(entry) - {"backend", "options"}
         if unknown:
             bad = sorted(unknown)[0]
@@ -399,9 +313,9 @@ def _providers(mapping: Mapping[str, Any], default_name: str | None) -> tuple[di
         if "backend" not in entry:
             raise ConfigurationError(f"{key}.backend is missing", key=f"{key}.backend")
         result[name] = ProviderConfig(
-            _str(entry["backend"], f"{key}.backend"), _mapping(entry.get("options", {}), f"{key}.options")
+            text(entry["backend"], f"{key}.backend"), mapping_value(entry.get("options", {}), f"{key}.options")
         )
-    default = default_name or (_str(provider, "provider") if provider is not None else None)
+    default = default_name or (text(provider, "provider") if provider is not None else None)
     if default is None:
         default = "default" if "default" in result else next(iter(result))
     if default not in result:

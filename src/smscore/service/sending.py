@@ -148,7 +148,7 @@ def send_many(
     # Only the messages due now were leased; the outbox publishes the others when they are due.
     now = [message for message in stored if message.lease_expires_at is not None]
     if len(now) == len(stored):
-        return publish(ctx, stored)
+        return SentBatch(publish(ctx, stored), refused)
     if not now:
         return SentBatch(stored, refused)
     published = {message.id: message for message in publish(ctx, now)}
