@@ -43,7 +43,8 @@ PRIORITIES: Final = (1, 2, 3)
 
 #: The fields that change over a message's life, and so the only ones a repository's ``save`` writes; the others
 #: (recipient, content, created_at, sender, template_slug, extra_data, tag, priority, encoding, idempotency_key,
-#: send_at, deferred_reason, related_objects) are fixed when the message is added.
+#: related_objects) are fixed when the message is added. ``send_at`` and ``deferred_reason`` change when a worker
+#: reaching a message in the quiet hours of its tag puts it back for later.
 MUTABLE_FIELDS: frozenset[str] = frozenset(
     {
         "state",
@@ -57,6 +58,8 @@ MUTABLE_FIELDS: frozenset[str] = frozenset(
         "provider_ref",
         "segments",
         "next_attempt_at",
+        "send_at",
+        "deferred_reason",
         "lease_expires_at",
         "price",
         "price_unit",

@@ -155,6 +155,29 @@ class SchedulingContract:
         service.process_outbox()
         assert repo.get(deferred.id or 0).state is SMSState.SENT
 
+    def test_a_worker_reaching_a_message_in_its_quiet_hours_puts_it_back_for_the_next_start(
+        self, repo: MessageRepository, clock: FixedClock
+    ) -> None:
+        """Queued at noon (allowed), a marketing message a worker only reaches at 22:00 in Prague is not sent then:
+        it waits, unleased, for 09:00 the next morning there, with the reason recorded; then it goes."""
+        service, provider = self._service(
+            repo, clock, batch_sending=True, quiet_hours={"marketing": {"allowed": "09:00-20:00"}}
+        )
+        queued = service.send(RECIPIENT, "Sale!", tag="marketing")
+        assert queued.state is SMSState.WAITING
+        clock.set(datetime(2030, 1, 2, 21, 0, tzinfo=UTC))  # 22:00 in Prague
+        report = service.process_outbox()
+        assert report.claimed == 1
+        assert provider.published == []
+        held = repo.get(queued.id or 0)
+        assert (held.state, held.lease_expires_at) == (SMSState.WAITING, None)
+        assert held.next_attempt_at == held.send_at == datetime(2030, 1, 3, 8, 0, tzinfo=UTC)
+        assert "quiet hours" in (held.deferred_reason or "")
+        assert service.process_outbox().claimed == 0
+        clock.set(datetime(2030, 1, 3, 8, 0, tzinfo=UTC))
+        service.process_outbox()
+        assert repo.get(queued.id or 0).state is SMSState.SENT
+
     def test_cancel_stops_a_waiting_message_and_tells_subscribers(
         self, repo: MessageRepository, clock: FixedClock
     ) -> None:

@@ -7,12 +7,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from smscore.errors import ConcurrentUpdateError, MessageNotCancellableError, MessageNotFoundError
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
+from smscore.quiet_hours import defer
 from smscore.service import guarding
 from smscore.service.context import ServiceContext
 from smscore.service.publishing import after_attempt, deadline_error, past_deadline, publish
@@ -105,7 +107,8 @@ def _end_unsendable(
 
     No longer sendable: past the send deadline, or refused by a guard asked again now (the number opted out, or
     its country is no longer allowed, since the message was stored, e.g. while it waited for its send time);
-    such refusals are counted and announced as at sending."""
+    such refusals are counted and announced as at sending. Messages now in the quiet hours of their tag are put
+    back for later and returned with the ended ones."""
     late = [message for message in claimed if past_deadline(ctx, message, now)]
     waiting = [message for message in claimed if not past_deadline(ctx, message, now)]
     kept, refused = guarding.screen(ctx, waiting)
@@ -115,7 +118,32 @@ def _end_unsendable(
         ctx, ended, [m.transition(SMSState.ERROR, at=now, error=e) for m, e in zip(ended, errors, strict=True)]
     )
     guarding.refuse(ctx, [item.error for item in refused])
-    return done, [waiting[index] for index in kept]
+    held, sendable = _hold_in_quiet_hours(ctx, [waiting[index] for index in kept], now)
+    return done + held, sendable
+
+
+def _hold_in_quiet_hours(
+    ctx: ServiceContext, messages: Sequence[SMSMessage], now: datetime
+) -> tuple[list[SMSMessage], list[SMSMessage]]:
+    """Put back, due at their next allowed time and unleased, the messages whose tag is in its quiet hours now
+    (a retry, or a worker behind on its backlog, reaching them later than planned); return them stored, and the
+    rest."""
+    config = ctx.config
+    if not config.quiet_hours:
+        return [], list(messages)
+    fallback = ZoneInfo(config.quiet_hours_zone)
+    held: list[SMSMessage] = []
+    rest: list[SMSMessage] = []
+    for message in messages:
+        hours = config.quiet_hours.get(message.tag) if message.tag is not None else None
+        allowed, reason = defer(now, message.recipient, message.tag or "", hours, fallback) if hours else (now, None)
+        if reason is None:
+            rest.append(message)
+        else:
+            held.append(
+                message.replace(next_attempt_at=allowed, send_at=allowed, deferred_reason=reason, lease_expires_at=None)
+            )
+    return store(ctx, held, held), rest
 
 
 def cancel(ctx: ServiceContext, message_id: int) -> SMSMessage:
