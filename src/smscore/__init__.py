@@ -11,8 +11,11 @@ The core is framework-agnostic: storage (``memory``, ``sqlalchemy``, ``django``)
 :mod:`smscore.ports`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from smscore import errors
-from smscore.bootstrap import build_service
+from smscore.async_ports import AsyncDeliveryChecker, AsyncPublisher, AsyncStorage, BlockingRunner
+from smscore.bootstrap import build_async_service, build_service
 from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import *  # noqa: F403 - every error is public at the top level, by errors.__all__
 from smscore.events import InboundReceived, Refusal, StateChange
@@ -49,9 +52,17 @@ from smscore.service import (
 from smscore.states import FINAL_STATES, TRANSITIONS, SMSState
 from smscore.templates import SMSTemplate
 
+if TYPE_CHECKING:
+    from smscore.service.async_facade import AsyncSMSService
+
 __all__ = [
     "FINAL_STATES",
     "TRANSITIONS",
+    "AsyncDeliveryChecker",
+    "AsyncPublisher",
+    "AsyncSMSService",
+    "AsyncStorage",
+    "BlockingRunner",
     "CallbackReport",
     "Clock",
     "DeliveryCheckReport",
@@ -90,7 +101,17 @@ __all__ = [
     "Storage",
     "TemplateRepository",
     "WebhookRequest",
+    "build_async_service",
     "build_service",
     "load_config",
 ]
 __all__ += errors.__all__
+
+
+def __getattr__(name: str) -> Any:
+    # The asyncio service loads asyncio: only for those who use it.
+    if name == "AsyncSMSService":
+        from smscore.service.async_facade import AsyncSMSService
+
+        return AsyncSMSService
+    raise AttributeError(f"module 'smscore' has no attribute {name!r}")

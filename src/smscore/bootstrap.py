@@ -10,9 +10,10 @@ core never imports an adapter.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
+from smscore.async_ports import AsyncStorage, AsyncStorageFactory
 from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import ConfigurationError
 from smscore.ports import (
@@ -28,9 +29,14 @@ from smscore.redaction import protect_logs, secrets_in
 from smscore.routers import router_from
 from smscore.service import Router, SMSService
 
+if TYPE_CHECKING:
+    from smscore.service.async_facade import AsyncSMSService
+
 __all__ = [
     "PROVIDER_ALIASES",
     "STORAGE_ALIASES",
+    "build_async_service",
+    "build_async_storage",
     "build_provider",
     "build_service",
     "build_storage",
@@ -200,33 +206,54 @@ def build_service(config: SMSConfig | Mapping[str, Any] | None = None, *, clock:
     ``config`` is an :class:`SMSConfig`, a mapping (validated with :meth:`SMSConfig.from_mapping`) or None
     (:func:`load_config`: file and environment). Raises :class:`ConfigurationError` naming the wrong key.
     """
+    config, parts = _parts(config, clock)
+    storage = build_storage(config)  # last: nothing after it can fail and leave it open
+    return SMSService(**parts, **_storage_parts(storage), on_close=storage.close)
+
+
+def build_async_service(
+    config: SMSConfig | Mapping[str, Any] | None = None, *, clock: Clock | None = None
+) -> AsyncSMSService:
+    """:func:`build_service` for asyncio: the same configuration, an :class:`~smscore.service.AsyncSMSService`
+    whose storage is the configured one built for the event loop (:func:`build_async_storage`).
+
+    ``async with smscore.build_async_service(config) as service: await service.send(...)``.
+    """
+    from smscore.service.async_facade import AsyncSMSService  # asyncio is loaded by those who use it
+
+    config, parts = _parts(config, clock)
+    built = build_async_storage(config)  # last, as in build_service
+    return AsyncSMSService(**parts, **_storage_parts(built.storage), run_storage=built.run, on_close=built.aclose)
+
+
+def _parts(config: SMSConfig | Mapping[str, Any] | None, clock: Clock | None) -> tuple[SMSConfig, dict[str, Any]]:
+    """``config`` read, and what both services are built from besides the storage."""
     if config is None:
         config = load_config()
     elif not isinstance(config, SMSConfig):
         config = SMSConfig.from_mapping(config)
-    providers = _build_providers(config)
-    router = _build_router(config)
-    subscribers = _build_subscribers(config, "subscribers")
-    refusal_subscribers = _build_subscribers(config, "refusal_subscribers")
-    inbound_subscribers = _build_subscribers(config, "inbound_subscribers")
+    parts = {
+        "providers": _build_providers(config),
+        "config": config,
+        "clock": clock,
+        "router": _build_router(config),
+        "subscribers": _build_subscribers(config, "subscribers"),
+        "refusal_subscribers": _build_subscribers(config, "refusal_subscribers"),
+        "inbound_subscribers": _build_subscribers(config, "inbound_subscribers"),
+    }
     protect_logs(secrets_in(config))
-    storage = build_storage(config)  # last: nothing after it can fail and leave it open
-    return SMSService(
-        messages=storage.messages,
-        templates=storage.templates,
-        providers=providers,
-        config=config,
-        clock=clock,
-        router=router,
-        subscribers=subscribers,
-        on_close=storage.close,
-        rate_limiter=storage.rate_limiter,
-        opt_outs=storage.opt_outs,
-        refusals=storage.refusals,
-        refusal_subscribers=refusal_subscribers,
-        inbound=storage.inbound,
-        inbound_subscribers=inbound_subscribers,
-    )
+    return config, parts
+
+
+def _storage_parts(storage: Storage) -> dict[str, Any]:
+    return {
+        "messages": storage.messages,
+        "templates": storage.templates,
+        "rate_limiter": storage.rate_limiter,
+        "opt_outs": storage.opt_outs,
+        "refusals": storage.refusals,
+        "inbound": storage.inbound,
+    }
 
 
 def _build_providers(config: SMSConfig) -> dict[str, SMSProvider]:
@@ -250,3 +277,27 @@ def _build_subscribers(config: SMSConfig, key: str) -> list[Any]:
             raise ConfigurationError(f"{key}[{index}]: {path!r} is not callable", key=f"{key}[{index}]")
         subscribers.append(subscriber)
     return subscribers
+
+
+def build_async_storage(config: SMSConfig) -> AsyncStorage:
+    """Build the configured storage for the asyncio service: its factory's
+    :meth:`~smscore.async_ports.AsyncStorageFactory.build_async` when it has one, else the storage itself with its
+    calls run in a pool of threads. Raises :class:`ConfigurationError`."""
+    import asyncio
+    import functools
+    from concurrent.futures import ThreadPoolExecutor
+
+    factory = _storage_factory(config)
+    if isinstance(factory, AsyncStorageFactory):
+        return factory.build_async(config)
+    storage = factory(config)
+    threads = ThreadPoolExecutor(max_workers=min(config.max_in_flight, 32), thread_name_prefix="smscore-storage")
+
+    async def run(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(fn, *args, **kwargs))
+
+    async def aclose() -> None:
+        threads.shutdown(wait=True)
+        storage.close()
+
+    return AsyncStorage(storage=storage, run=run, aclose=aclose)

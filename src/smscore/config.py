@@ -40,6 +40,9 @@ idle_timeout_minutes      240        SENDING / UNKNOWN longer than this after se
 log_idle_messages         True       log how many messages timed out
 set_error_to_idle_messages True      move idle messages to ERROR (otherwise only log)
 check_chunk_size          500        messages per delivery-check query and provider request
+max_in_flight             100        provider requests the asyncio service makes at the same time (for
+                                     providers that take one message per request); the synchronous
+                                     service makes one at a time
 rate_limits               {}         messages per second per provider name, shared by every worker
                                      using the same storage: ``{"ats": 50}``
 circuit_breaker_threshold 5          whole-call failures in a row before a provider is skipped
@@ -160,6 +163,7 @@ _COERCE: Final[Mapping[str, Callable[[Any, str], Any]]] = {
     "log_idle_messages": boolean,
     "set_error_to_idle_messages": boolean,
     "check_chunk_size": positive_int,
+    "max_in_flight": positive_int,
     "rate_limits": rates,
     "circuit_breaker_threshold": positive_int,
     "circuit_breaker_cooldown_seconds": positive_real,
@@ -213,6 +217,7 @@ class SMSConfig:
     log_idle_messages: bool = True
     set_error_to_idle_messages: bool = True
     check_chunk_size: int = 500
+    max_in_flight: int = 100
     rate_limits: Mapping[str, float] = attrs.field(factory=dict)
     circuit_breaker_threshold: int = 5
     circuit_breaker_cooldown_seconds: float = 30.0

@@ -7,7 +7,10 @@ transition and stores it with compare-and-set; returns the stored message.
 =================  ==========================================================================================
 module             what lives in it
 =================  ==========================================================================================
-``facade``         :class:`SMSService`, one method per use case, each delegating to its module
+``base``           what both services share: their parts and subscriptions
+``facade``         :class:`SMSService`, one method per use case, each running its module's flow
+``async_facade``   :class:`AsyncSMSService`: the same methods as coroutines, on the same flows
+``async_driver``   how the asyncio service awaits a flow's I/O (storage runner, provider roles, threads)
 ``context``        the dependencies the use cases share (repositories, providers, configuration, clock, breaker)
 ``drafting``       caller input to a validated message, routing
 ``sending``        ``send``, ``send_template``, ``send_many``, idempotency
@@ -23,6 +26,8 @@ module             what lives in it
 =================  ==========================================================================================
 """
 
+from typing import TYPE_CHECKING, Any
+
 from smscore.service.context import Router
 from smscore.service.delivery import DeliveryCheckReport, SelectedCheckReport
 from smscore.service.drafting import RESERVED_KEYWORDS
@@ -31,8 +36,13 @@ from smscore.service.guarding import RefusedItem, SentBatch
 from smscore.service.opt_outs import OptOutImport, OptOutList
 from smscore.service.outbox import OutboxReport, ProviderFailures
 
+if TYPE_CHECKING:
+    from smscore.service.async_facade import AsyncOptOutList, AsyncSMSService
+
 __all__ = [
     "RESERVED_KEYWORDS",
+    "AsyncOptOutList",
+    "AsyncSMSService",
     "DeliveryCheckReport",
     "OptOutImport",
     "OptOutList",
@@ -44,3 +54,12 @@ __all__ = [
     "SelectedCheckReport",
     "SentBatch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The asyncio service loads asyncio: only for those who use it.
+    if name in ("AsyncSMSService", "AsyncOptOutList"):
+        from smscore.service import async_facade
+
+        return getattr(async_facade, name)
+    raise AttributeError(f"module 'smscore.service' has no attribute {name!r}")

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from smscore.errors import CallbackError, ConcurrentUpdateError
+from smscore.flow import Flow, blocking, call
 from smscore.message import SMSMessage
 from smscore.ports import StatusCallbackReceiver
 from smscore.service.context import ServiceContext
@@ -25,14 +26,14 @@ def handle_status_callback(
     url: str,
     params: Mapping[str, str | Sequence[str]],
     headers: Mapping[str, str],
-) -> SMSMessage | None:
+) -> Flow[SMSMessage | None]:
     """See :meth:`smscore.service.SMSService.handle_status_callback`."""
     receiver = ctx.providers.get(provider)
     if not isinstance(receiver, StatusCallbackReceiver):
         raise CallbackError(f"provider {provider!r} is not configured or takes no status callbacks")
-    report = receiver.parse_status_callback(url, params, headers)
+    report = yield from blocking(receiver.parse_status_callback, url, params, headers)
     for _ in range(_ATTEMPTS):
-        message = ctx.messages.get_by_provider_ref(report.provider_ref, provider=provider)
+        message = yield from call(ctx.messages.get_by_provider_ref, report.provider_ref, provider=provider)
         if message is None:
             log.warning("status callback from %r for unknown reference %r", provider, report.provider_ref)
             return None
@@ -40,7 +41,7 @@ def handle_status_callback(
         if updated == message:
             return message
         try:
-            saved = ctx.messages.save(updated)
+            saved = yield from call(ctx.messages.save, updated)
         except ConcurrentUpdateError:
             continue
         notify_changes(ctx, [message], [saved])

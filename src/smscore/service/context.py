@@ -26,7 +26,8 @@ class ServiceContext:
     """What the use cases work with: repositories, providers, configuration, time and the subscribers (of state
     changes, of refusals and of inbound SMS).
 
-    ``default`` is the name of the provider used when nothing else chooses one. Mutable on purpose:
+    ``default`` is the name of the provider used when nothing else chooses one. ``sleep`` pauses the synchronous
+    service (the asyncio one pauses with ``asyncio.sleep``). Mutable on purpose:
     :class:`~smscore.service.SMSService` lets its clock be replaced and subscribers be added.
     """
 
@@ -48,6 +49,9 @@ class ServiceContext:
     refusal_subscribers: list[RefusalSubscriber]
     inbound: ports.InboundRepository
     inbound_subscribers: list[InboundSubscriber]
+    #: Provider requests made at the same time by one publishing step: 1 for the synchronous service, whose
+    #: requests follow one another, ``max_in_flight`` for the asyncio one.
+    in_flight: int = 1
 
 
 def backend_path(provider: SMSProvider) -> str:

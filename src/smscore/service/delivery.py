@@ -3,15 +3,15 @@ the idle timeout of messages that never get an answer."""
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
 import attrs
 
 from smscore.errors import MessageNotFoundError
+from smscore.flow import Flow, call, check
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import DeliveryChecker
@@ -86,16 +86,16 @@ class _Tally:
         self.failures[name] = ProviderFailures(messages=before.messages + len(chunk), last_error=error)
 
 
-def check_delivery(ctx: ServiceContext, progress: Callable[[int], object] | None = None) -> DeliveryCheckReport:
+def check_delivery(ctx: ServiceContext, progress: Callable[[int], object] | None = None) -> Flow[DeliveryCheckReport]:
     """See :meth:`smscore.service.SMSService.check_delivery`."""
     now = ctx.clock.now()
-    recovered = recover_expired_leases(ctx, now)
+    recovered = yield from recover_expired_leases(ctx, now)
     cutoff = now - timedelta(minutes=ctx.config.idle_timeout_minutes)
     tally = _Tally()
     for name, provider in ctx.providers.items():
         if isinstance(provider, DeliveryChecker):
-            _check_provider(ctx, name, provider, cutoff, tally, progress)
-    timed_out = _time_out_idle(ctx, cutoff)
+            yield from _check_provider(ctx, name, provider, cutoff, tally, progress)
+    timed_out = yield from _time_out_idle(ctx, cutoff)
     return DeliveryCheckReport(
         checked=tally.checked,
         changed=tally.changed,
@@ -106,15 +106,17 @@ def check_delivery(ctx: ServiceContext, progress: Callable[[int], object] | None
     )
 
 
-def pending_checks(ctx: ServiceContext) -> int:
+def pending_checks(ctx: ServiceContext) -> Flow[int]:
     """See :meth:`smscore.service.SMSService.pending_delivery_checks`."""
     cutoff = ctx.clock.now() - timedelta(minutes=ctx.config.idle_timeout_minutes)
-    return sum(
-        ctx.messages.count(state, provider=name, sent_after=_sent_after(state, cutoff))
-        for name, provider in ctx.providers.items()
-        if isinstance(provider, DeliveryChecker)
-        for state in CHECKED_STATES
-    )
+    total = 0
+    for name, provider in ctx.providers.items():
+        if isinstance(provider, DeliveryChecker):
+            for state in CHECKED_STATES:
+                total += yield from call(
+                    ctx.messages.count, state, provider=name, sent_after=_sent_after(state, cutoff)
+                )
+    return total
 
 
 def _sent_after(state: SMSState, cutoff: datetime) -> datetime | None:
@@ -140,14 +142,14 @@ class SelectedCheckReport:
     missing: tuple[int, ...] = ()
 
 
-def check_delivery_of(ctx: ServiceContext, message_ids: Iterable[int]) -> SelectedCheckReport:
+def check_delivery_of(ctx: ServiceContext, message_ids: Iterable[int]) -> Flow[SelectedCheckReport]:
     """See :meth:`smscore.service.SMSService.check_delivery_of`."""
     missing: list[int] = []
     skipped: list[tuple[SMSMessage, str]] = []
     asked: dict[str, list[SMSMessage]] = {}
     for message_id in dict.fromkeys(message_ids):
         try:
-            message = ctx.messages.get(message_id)
+            message = yield from call(ctx.messages.get, message_id)
         except MessageNotFoundError:
             missing.append(message_id)
             continue
@@ -165,7 +167,7 @@ def check_delivery_of(ctx: ServiceContext, message_ids: Iterable[int]) -> Select
         assert isinstance(provider, DeliveryChecker)  # _why_not_asked let only these through
         for start in range(0, len(messages), ctx.config.check_chunk_size):
             chunk = messages[start : start + ctx.config.check_chunk_size]
-            reports = _ask(name, provider, chunk, tally)
+            reports = yield from _ask(name, provider, chunk, tally)
             if reports is None:
                 failed.extend(chunk)
                 continue
@@ -173,7 +175,7 @@ def check_delivery_of(ctx: ServiceContext, message_ids: Iterable[int]) -> Select
             pairs = [(m, m if r is None else m.apply_report(r, at=at)) for m, r in zip(chunk, reports, strict=True)]
             moved = [(old, new) for old, new in pairs if new is not old]
             unchanged.extend(old for old, new in pairs if new is old)
-            saved = store(ctx, [old for old, _ in moved], [new for _, new in moved])
+            saved = yield from store(ctx, [old for old, _ in moved], [new for _, new in moved])
             changed.extend(zip((old for old, _ in moved), saved, strict=True))
     return SelectedCheckReport(
         changed=tuple(changed),
@@ -205,35 +207,35 @@ def _check_provider(
     cutoff: datetime,
     tally: _Tally,
     progress: Callable[[int], object] | None,
-) -> None:
+) -> Flow[None]:
     # One walk per state, in CHECKED_STATES' order: each message is asked about at most once per run, with
     # nothing remembered between walks.
-    pages = itertools.chain.from_iterable(
-        _pages(ctx, state, provider=name, sent_after=_sent_after(state, cutoff)) for state in CHECKED_STATES
-    )
-    for chunk in pages:
-        tally.checked += len(chunk)
-        reports = _ask(name, provider, chunk, tally)
-        if progress is not None:
-            progress(len(chunk))
-        if reports is None:
-            continue
-        at = ctx.clock.now()
-        pairs = [
-            (message, message.apply_report(report, at=at))
-            for message, report in zip(chunk, reports, strict=True)
-            if report is not None
-        ]
-        pairs = [(old, new) for old, new in pairs if new is not old]
-        store(ctx, [old for old, _ in pairs], [new for _, new in pairs])
-        tally.changed += len(pairs)
+    for state in CHECKED_STATES:
+        after_id = 0
+        while chunk := (yield from _page(ctx, state, after_id, provider=name, sent_after=_sent_after(state, cutoff))):
+            after_id = chunk[-1].id or 0
+            tally.checked += len(chunk)
+            reports = yield from _ask(name, provider, chunk, tally)
+            if progress is not None:
+                progress(len(chunk))
+            if reports is None:
+                continue
+            at = ctx.clock.now()
+            pairs = [
+                (message, message.apply_report(report, at=at))
+                for message, report in zip(chunk, reports, strict=True)
+                if report is not None
+            ]
+            pairs = [(old, new) for old, new in pairs if new is not old]
+            yield from store(ctx, [old for old, _ in pairs], [new for _, new in pairs])
+            tally.changed += len(pairs)
 
 
 def _ask(
     name: str, provider: DeliveryChecker, chunk: Sequence[SMSMessage], tally: _Tally
-) -> list[Outcome | None] | None:
+) -> Flow[list[Outcome | None] | None]:
     try:
-        reports = list(provider.bulk_check_sms_states(chunk))
+        reports = list((yield from check(provider, chunk)))
     except Exception as exc:
         log.exception("delivery check of %d message(s) by provider %r failed", len(chunk), name)
         tally.fail(name, chunk, f"{type(exc).__name__}: {exc}")
@@ -245,43 +247,46 @@ def _ask(
     return reports
 
 
-def _pages(
+def _page(
     ctx: ServiceContext,
     state: SMSState,
+    after_id: int,
     *,
     provider: str | None = None,
     sent_before: datetime | None = None,
     sent_after: datetime | None = None,
-) -> Iterator[list[SMSMessage]]:
-    """The messages in ``state`` (and of ``provider``, sent in the window given), ``check_chunk_size`` at a
-    time in id order; each page is read when the previous one has been handled.
+) -> Flow[list[SMSMessage]]:
+    """The next ``check_chunk_size`` messages in ``state`` after the id ``after_id`` (and of ``provider``, sent in
+    the window given), in id order; empty at the end. A walk reads each page when the previous one is handled.
 
-    One state per scan: a database can then page through its (state, provider) or (state, id) index in id
+    One state per walk: a database can then page through its (state, provider) or (state, id) index in id
     order, where several states would make it sort every remaining row for each page.
     """
-    after_id = 0
-    while chunk := ctx.messages.scan(
+    page = yield from call(
+        ctx.messages.scan,
         states={state},
-        provider=provider,
         after_id=after_id,
         limit=ctx.config.check_chunk_size,
+        provider=provider,
         sent_before=sent_before,
         sent_after=sent_after,
-    ):
-        after_id = chunk[-1].id or 0
-        yield chunk
+    )
+    return page
 
 
-def _time_out_idle(ctx: ServiceContext, cutoff: datetime) -> int:
+def _time_out_idle(ctx: ServiceContext, cutoff: datetime) -> Flow[int]:
     config = ctx.config
     minutes = f"{config.idle_timeout_minutes:g}"
     error = f"timed out: no delivery report within {minutes} minutes of sending"
     total = 0
-    for chunk in itertools.chain.from_iterable(_pages(ctx, state, sent_before=cutoff) for state in _IN_FLIGHT):
-        total += len(chunk)
-        if config.set_error_to_idle_messages:
-            now = ctx.clock.now()
-            store(ctx, chunk, [m.transition(SMSState.ERROR, at=now, error=error) for m in chunk])
+    for state in _IN_FLIGHT:
+        after_id = 0
+        while chunk := (yield from _page(ctx, state, after_id, sent_before=cutoff)):
+            after_id = chunk[-1].id or 0
+            total += len(chunk)
+            if config.set_error_to_idle_messages:
+                now = ctx.clock.now()
+                yield from store(ctx, chunk, [m.transition(SMSState.ERROR, at=now, error=error) for m in chunk])
     if total and config.log_idle_messages:
         action = "moved to ERROR" if config.set_error_to_idle_messages else "left as they are"
         log.warning(

@@ -2,173 +2,48 @@
 
 from __future__ import annotations
 
-import random
-import time
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from types import MappingProxyType
-from typing import Any, Generic, Self, TypeVar, overload
+from typing import Any, TypeVar
 
-from smscore.breaker import CircuitBreaker
-from smscore.clock import SystemClock
-from smscore.config import SMSConfig
-from smscore.errors import ConfigurationError
-from smscore.events import InboundSubscriber, RefusalSubscriber, Subscriber
-from smscore.guard_stores import InMemoryOptOutRepository, InMemoryRefusalCounter
+from smscore.flow import Flow, run
 from smscore.inbound import InboundSMS, WebhookRequest
-from smscore.inbound_store import InMemoryInboundRepository
 from smscore.message import SMSMessage
-from smscore.ports import (
-    Clock,
-    InboundRepository,
-    MessageRepository,
-    OptOutRepository,
-    RateLimiter,
-    RefusalCounter,
-    SMSProvider,
-    TemplateRepository,
-)
 from smscore.service import callbacks, delivery, inbound, outbox, retention, sending
-from smscore.service.context import Router, ServiceContext
+from smscore.service.base import ServiceBase
 from smscore.service.delivery import DeliveryCheckReport, SelectedCheckReport
-from smscore.service.drafting import immediate, rule_router
+from smscore.service.drafting import immediate
 from smscore.service.guarding import SentBatch
 from smscore.service.opt_outs import OptOutList
 from smscore.service.outbox import OutboxReport
 from smscore.states import SMSState
-from smscore.templates import JinjaRenderer, TemplateRenderer
 
 __all__ = ["SMSService"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
-class _Shared(Generic[T]):
-    """An attribute of the façade that is the use cases' shared dependency of the same name."""
-
-    def __set_name__(self, owner: type[SMSService], name: str) -> None:
-        self._name = name
-
-    @overload
-    def __get__(self, service: None, owner: type[SMSService]) -> Self: ...
-
-    @overload
-    def __get__(self, service: SMSService, owner: type[SMSService]) -> T: ...
-
-    def __get__(self, service: SMSService | None, owner: type[SMSService]) -> T | Self:
-        if service is None:
-            return self
-        value: T = getattr(service._ctx, self._name)
-        return value
-
-    def __set__(self, service: SMSService, value: T) -> None:
-        setattr(service._ctx, self._name, value)
-
-
-class SMSService:
+class SMSService(ServiceBase):
     """Send SMS, keep their record, learn what became of them.
 
     Build it with :func:`smscore.build_service` (from configuration) or directly from a message repository,
-    a template repository and named providers. ``messages`` and ``templates`` are the repositories, ``opt_outs``
-    the opt-out list, ``refusals`` the totals of refused messages and ``inbound`` the SMS received (in memory
-    unless given: pass the storage's ``opt_outs``, ``refusals`` and ``inbound`` to share them between processes).
+    a template repository and named providers (the keyword arguments of :class:`~smscore.service.base.ServiceBase`).
+    ``messages`` and ``templates`` are the repositories, ``opt_outs`` the opt-out list, ``refusals`` the totals of
+    refused messages and ``inbound`` the SMS received (in memory unless given: pass the storage's ``opt_outs``,
+    ``refusals`` and ``inbound`` to share them between processes). Each method waits for its I/O in the calling
+    thread; :class:`~smscore.service.AsyncSMSService` has the same methods as coroutines.
     """
 
-    #: The configuration the service runs with.
-    config: _Shared[SMSConfig] = _Shared()
-    #: The message repository.
-    messages: _Shared[MessageRepository] = _Shared()
-    #: The template repository.
-    templates: _Shared[TemplateRepository] = _Shared()
-    #: The providers by configured name (read-only).
-    providers: _Shared[Mapping[str, SMSProvider]] = _Shared()
-    #: What renders template bodies.
-    renderer: _Shared[TemplateRenderer] = _Shared()
-    #: Where every timestamp comes from.
-    clock: _Shared[Clock] = _Shared()
-    #: How many messages the guards refused, per reason and tag.
-    refusals: _Shared[RefusalCounter] = _Shared()
-    #: The SMS received (:meth:`handle_inbound` stores them).
-    inbound: _Shared[InboundRepository] = _Shared()
-
-    def __init__(
-        self,
-        *,
-        messages: MessageRepository,
-        templates: TemplateRepository,
-        providers: Mapping[str, SMSProvider],
-        config: SMSConfig | None = None,
-        clock: Clock | None = None,
-        router: Router | None = None,
-        subscribers: Iterable[Subscriber] = (),
-        renderer: TemplateRenderer | None = None,
-        on_close: Callable[[], None] | None = None,
-        rng: random.Random | None = None,
-        rate_limiter: RateLimiter | None = None,
-        sleep: Callable[[float], object] = time.sleep,
-        opt_outs: OptOutRepository | None = None,
-        refusals: RefusalCounter | None = None,
-        refusal_subscribers: Iterable[RefusalSubscriber] = (),
-        inbound: InboundRepository | None = None,
-        inbound_subscribers: Iterable[InboundSubscriber] = (),
-    ) -> None:
-        config = config or SMSConfig()
-        if not providers:
-            raise ConfigurationError("at least one provider is needed", key="providers")
-        default = config.default_provider
-        if default not in providers:
-            if len(providers) != 1:
-                raise ConfigurationError(f"default provider {default!r} is not among providers", key="default_provider")
-            default = next(iter(providers))
-        if router is None and isinstance(config.router, Mapping):
-            router = rule_router(config.router)
-        if config.rate_limits and rate_limiter is None:
-            raise ConfigurationError("rate_limits need a storage that provides a rate limiter", key="rate_limits")
-        self._ctx = ServiceContext(
-            messages=messages,
-            templates=templates,
-            providers=MappingProxyType(dict(providers)),
-            config=config,
-            clock=clock or SystemClock(),
-            default=default,
-            router=router,
-            subscribers=list(subscribers),
-            renderer=renderer or JinjaRenderer(budget=config.render_budget),
-            rng=rng or random.Random(),
-            rate_limiter=rate_limiter,
-            sleep=sleep,
-            breaker=CircuitBreaker(
-                threshold=config.circuit_breaker_threshold, cooldown_seconds=config.circuit_breaker_cooldown_seconds
-            ),
-            opt_outs=opt_outs if opt_outs is not None else InMemoryOptOutRepository(),
-            refusals=refusals if refusals is not None else InMemoryRefusalCounter(),
-            refusal_subscribers=list(refusal_subscribers),
-            inbound=inbound if inbound is not None else InMemoryInboundRepository(),
-            inbound_subscribers=list(inbound_subscribers),
-        )
-        self._on_close = on_close
-        self._opt_outs = OptOutList(self._ctx)
-
-    @property
+    @functools.cached_property
     def opt_outs(self) -> OptOutList:
         """The opt-out list: ``service.opt_outs.add("+420777123456", reason="STOP")`` (see
         :class:`~smscore.service.opt_outs.OptOutList`)."""
-        return self._opt_outs
-
-    def subscribe(self, subscriber: Subscriber) -> None:
-        """Call ``subscriber`` with a :class:`~smscore.events.StateChange` for every stored state change."""
-        self._ctx.subscribers.append(subscriber)
-
-    def subscribe_refusals(self, subscriber: RefusalSubscriber) -> None:
-        """Call ``subscriber`` with a :class:`~smscore.events.Refusal` for every message a guard refuses."""
-        self._ctx.refusal_subscribers.append(subscriber)
-
-    def subscribe_inbound(self, subscriber: InboundSubscriber) -> None:
-        """Call ``subscriber`` with an :class:`~smscore.events.InboundReceived` for every SMS received and stored."""
-        self._ctx.inbound_subscribers.append(subscriber)
+        return OptOutList(self._ctx, self._drive)
 
     def send(
         self,
+        /,
         recipient: str,
         content: str,
         related_objects: Iterable[object] | None = None,
@@ -200,7 +75,7 @@ class SMSService:
         is stored.
         """
         options = self._options(priority, idempotency_key, send_immediately, sender, provider, send_at)
-        return sending.send(self._ctx, recipient, content, related_objects, tag, options, extra_data)
+        return self._drive(sending.send(self._ctx, recipient, content, related_objects, tag, options, extra_data))
 
     def send_template(
         self,
@@ -226,12 +101,13 @@ class SMSService:
         of :meth:`send`; ``send_at`` as for :meth:`send`.
         """
         options = self._options(priority, idempotency_key, send_immediately, sender, provider, send_at)
-        return sending.send_template(
-            self._ctx, recipient, slug, context_data, related_objects, tag, options, extra_data
+        return self._drive(
+            sending.send_template(self._ctx, recipient, slug, context_data, related_objects, tag, options, extra_data)
         )
 
     def send_many(
         self,
+        /,
         recipients: Iterable[str | Mapping[str, Any]],
         content: str | None = None,
         related_objects: Iterable[object] | None = None,
@@ -267,14 +143,14 @@ class SMSService:
             "send_at": send_at,
             "extra_data": extra_data,
         }
-        return sending.send_many(self._ctx, recipients, shared, send_immediately)
+        return self._drive(sending.send_many(self._ctx, recipients, shared, send_immediately))
 
     def process_outbox(self, limit: int | None = None) -> OutboxReport:
         """One outbox step: end dead workers' leases, claim due messages, publish them in provider batches.
 
         Safe to run from any number of workers at once (claims never overlap). Returns what happened.
         """
-        return outbox.process_outbox(self._ctx, limit)
+        return self._drive(outbox.process_outbox(self._ctx, limit))
 
     def publish_waiting(self, message_id: int) -> SMSMessage:
         """Publish one stored WAITING message now: the step of a per-message task queue (Celery).
@@ -283,7 +159,7 @@ class SMSService:
         is not WAITING, is held by a worker, or is not yet due is returned as stored, untouched. Raises
         :class:`~smscore.errors.MessageNotFoundError`.
         """
-        return outbox.publish_waiting(self._ctx, message_id)
+        return self._drive(outbox.publish_waiting(self._ctx, message_id))
 
     def cancel(self, message_id: int) -> SMSMessage:
         """Stop a message that is still WAITING (scheduled, deferred, queued or between retries): it ends in
@@ -294,7 +170,7 @@ class SMSService:
         holds it (it is being published), :class:`~smscore.errors.MessageNotFoundError`, and
         :class:`~smscore.errors.ConcurrentUpdateError` when others write to it on every one of many tries.
         """
-        return outbox.cancel(self._ctx, message_id)
+        return self._drive(outbox.cancel(self._ctx, message_id))
 
     def check_delivery(self, progress: Callable[[int], object] | None = None) -> DeliveryCheckReport:
         """Ask each delivery-checking provider (by configured name) about recently SENT, SENDING and UNKNOWN
@@ -304,12 +180,12 @@ class SMSService:
 
         ``progress``, when given, is called with the size of each chunk once it has been checked.
         """
-        return delivery.check_delivery(self._ctx, progress)
+        return self._drive(delivery.check_delivery(self._ctx, progress))
 
     def pending_delivery_checks(self) -> int:
         """How many messages :meth:`check_delivery` would ask about now: the SENDING, UNKNOWN and recently SENT
         messages of the providers that report delivery (a progress total)."""
-        return delivery.pending_checks(self._ctx)
+        return self._drive(delivery.pending_checks(self._ctx))
 
     def check_delivery_of(self, message_ids: Iterable[int]) -> SelectedCheckReport:
         """Ask the providers now about the messages ``message_ids`` only (what an operator asks for a few
@@ -321,7 +197,7 @@ class SMSService:
         left to :meth:`check_delivery`. A provider that cannot be reached changes nothing and raises nothing;
         the report lists its messages as failed.
         """
-        return delivery.check_delivery_of(self._ctx, message_ids)
+        return self._drive(delivery.check_delivery_of(self._ctx, message_ids))
 
     def handle_status_callback(
         self,
@@ -338,7 +214,7 @@ class SMSService:
         one message are applied one after the other (compare-and-set, re-read on conflict). Returns the stored
         message, or None when no message has that reference.
         """
-        return callbacks.handle_status_callback(self._ctx, provider, url, params, headers)
+        return self._drive(callbacks.handle_status_callback(self._ctx, provider, url, params, headers))
 
     def handle_inbound(self, provider: str, request: WebhookRequest) -> InboundSMS | None:
         """Receive an SMS the provider named ``provider`` pushes (a webhook request) and return it as stored.
@@ -350,7 +226,7 @@ class SMSService:
         their replies, see ``inbound_keywords``) and announced to the inbound subscribers. Returns None for a
         request that carries no message (an Amazon SNS subscription confirmation, confirmed).
         """
-        return inbound.handle_inbound(self._ctx, provider, request)
+        return self._drive(inbound.handle_inbound(self._ctx, provider, request))
 
     def purge(
         self, older_than: timedelta, *, batch_size: int = 1000, progress: Callable[[int], object] | None = None
@@ -361,12 +237,15 @@ class SMSService:
         Finished means a final state, or SENT: a retention period is far longer than any delivery report takes,
         and keeping SENT texts (often one-time codes) forever is what retention exists to prevent.
         """
-        return retention.purge(self._ctx, older_than, batch_size=batch_size, progress=progress)
+        return self._drive(retention.purge(self._ctx, older_than, batch_size=batch_size, progress=progress))
 
     def purgeable(self, older_than: timedelta) -> dict[SMSState, int]:
         """What :meth:`purge` with ``older_than`` would delete now, per state (states with none left out);
         nothing is deleted."""
-        return retention.purgeable(self._ctx, older_than)
+        return self._drive(retention.purgeable(self._ctx, older_than))
+
+    def _drive(self, flow: Flow[_T]) -> _T:
+        return run(flow, self._ctx.sleep)
 
     def close(self) -> None:
         """Release the storage's and the providers' resources (connections, HTTP clients)."""

@@ -23,6 +23,7 @@ from smscore.errors import (
     StorageError,
 )
 from smscore.events import Refusal, notify_refusals
+from smscore.flow import Flow, call
 from smscore.guards import country_allowed
 from smscore.message import SMSMessage
 from smscore.service.context import ServiceContext
@@ -51,34 +52,38 @@ class SentBatch(list[SMSMessage]):
         self.refused: list[RefusedItem] = sorted(refused, key=lambda item: item.index)
 
 
-def _policy_error(ctx: ServiceContext, draft: SMSMessage, listed: bool | None) -> RecipientRefusedError | None:
-    """Why ``draft`` may not go out by country or opt-out (``listed``: whether its number is on the list, None to
-    ask the list), or None."""
-    config = ctx.config
-    if not country_allowed(draft.recipient, config.allowed_countries):
+def _policy_error(ctx: ServiceContext, draft: SMSMessage, listed: bool) -> RecipientRefusedError | None:
+    """Why ``draft`` may not go out by country or opt-out (``listed``: whether its number is on the list), or None."""
+    if not country_allowed(draft.recipient, ctx.config.allowed_countries):
         return RecipientNotAllowedError(draft.recipient, draft.tag)
-    if draft.tag is not None and draft.tag in config.opt_out_exempt_tags:
-        return None
-    if listed is None:
-        listed = ctx.opt_outs.contains(draft.recipient)
-    return RecipientOptedOutError(draft.recipient, draft.tag) if listed else None
+    if listed and _asks_list(ctx, draft):
+        return RecipientOptedOutError(draft.recipient, draft.tag)
+    return None
 
 
-def admit(ctx: ServiceContext, draft: SMSMessage, *, opt_out_confirmation: bool = False) -> None:
+def _asks_list(ctx: ServiceContext, draft: SMSMessage) -> bool:
+    """Whether the opt-out list applies to ``draft`` (its tag is not exempt)."""
+    return draft.tag is None or draft.tag not in ctx.config.opt_out_exempt_tags
+
+
+def admit(ctx: ServiceContext, draft: SMSMessage, *, opt_out_confirmation: bool = False) -> Flow[None]:
     """Raise the :class:`~smscore.errors.RecipientRefusedError` of a draft whose country is not allowed or whose
     number opted out (counted and announced first). ``opt_out_confirmation``: the draft is the one reply that
     confirms an opt-out just recorded (what carriers expect), let through the opt-out list."""
-    error = _policy_error(ctx, draft, False if opt_out_confirmation else None)
+    error = _policy_error(ctx, draft, listed=False)
+    if error is None and not opt_out_confirmation and _asks_list(ctx, draft):
+        listed = yield from call(ctx.opt_outs.contains, draft.recipient)
+        error = _policy_error(ctx, draft, listed=listed)
     if error is not None:
-        refuse(ctx, [error])
+        yield from refuse(ctx, [error])
         raise error
 
 
-def screen(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> tuple[list[int], list[RefusedItem]]:
+def screen(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> Flow[tuple[list[int], list[RefusedItem]]]:
     """The indexes of ``drafts`` the country and opt-out guards let through, and the refused ones (one look-up
     of the opt-out list per call, not per draft). Refusals are not counted here: see :func:`refuse`."""
-    asked = {d.recipient for d in drafts if d.tag is None or d.tag not in ctx.config.opt_out_exempt_tags}
-    listed = ctx.opt_outs.among(asked) if asked else set()
+    asked = {d.recipient for d in drafts if _asks_list(ctx, d)}
+    listed = (yield from call(ctx.opt_outs.among, asked)) if asked else set()
     kept: list[int] = []
     refused: list[RefusedItem] = []
     for index, draft in enumerate(drafts):
@@ -90,13 +95,13 @@ def screen(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> tuple[list[int]
     return kept, refused
 
 
-def store(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> list[SMSMessage | RecipientRateLimitedError]:
+def store(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> Flow[list[SMSMessage | RecipientRateLimitedError]]:
     """Store ``drafts`` (one transaction); where the tag has a recipient limit, counted in that transaction. One
     entry per draft: the stored message, or the error of one the limit refused (not counted here)."""
     limits = ctx.config.recipient_limits
     if not any(d.tag is not None and d.tag in limits for d in drafts):
-        return list(ctx.messages.add_many(drafts))
-    stored = ctx.messages.add_within_limits(drafts, limits)
+        return list((yield from call(ctx.messages.add_many, drafts)))
+    stored = yield from call(ctx.messages.add_within_limits, drafts, limits)
     results: list[SMSMessage | RecipientRateLimitedError] = []
     for draft, message in zip(drafts, stored, strict=True):
         if message is not None:
@@ -107,13 +112,13 @@ def store(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> list[SMSMessage 
     return results
 
 
-def refuse(ctx: ServiceContext, errors: Sequence[RecipientRefusedError]) -> None:
+def refuse(ctx: ServiceContext, errors: Sequence[RecipientRefusedError]) -> Flow[None]:
     """Add ``errors`` to the refusal totals and announce them to the refusal subscribers. A storage that cannot
     count them is logged, never raised: the refusal itself stands."""
     if not errors:
         return
     try:
-        ctx.refusals.add(Counter((error.reason, error.tag) for error in errors))
+        yield from call(ctx.refusals.add, Counter((error.reason, error.tag) for error in errors))
     except StorageError as exc:
         log.warning("%d SMS refusal(s) could not be counted: %s", len(errors), exc)
     if ctx.refusal_subscribers:

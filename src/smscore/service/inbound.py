@@ -20,6 +20,7 @@ from typing import Final
 
 from smscore.errors import CallbackError, DuplicateInboundError, InvalidMessageError, SMSError
 from smscore.events import InboundReceived, notify_inbound
+from smscore.flow import Flow, blocking, call
 from smscore.guards import OptOut
 from smscore.inbound import REPLY_TAG, InboundReport, InboundSMS, WebhookRequest
 from smscore.message import SMSMessage
@@ -38,32 +39,34 @@ log = logging.getLogger("smscore.inbound")
 _CANDIDATES: Final = 20
 
 
-def handle_inbound(ctx: ServiceContext, provider: str, request: WebhookRequest) -> InboundSMS | None:
+def handle_inbound(ctx: ServiceContext, provider: str, request: WebhookRequest) -> Flow[InboundSMS | None]:
     """See :meth:`smscore.service.SMSService.handle_inbound`."""
     receiver = ctx.providers.get(provider)
     if not isinstance(receiver, InboundReceiver):
         raise CallbackError(f"provider {provider!r} is not configured or receives no SMS")
-    report = receiver.parse_inbound(request)
+    report = yield from blocking(receiver.parse_inbound, request)
     if report is None:
         return None
     now = ctx.clock.now()
-    replied = replied_message(ctx, provider, report, now)
+    replied = yield from replied_message(ctx, provider, report, now)
     try:
         sms = report.received(provider=provider, at=now, reply_to=None if replied is None else replied.id)
     except InvalidMessageError as exc:
         raise CallbackError(f"inbound SMS cannot be stored: {exc}") from exc
     try:
-        stored = ctx.inbound.add(sms)
+        stored = yield from call(ctx.inbound.add, sms)
     except DuplicateInboundError as exc:
         return exc.existing
     keyword = ctx.config.inbound_keywords.match(stored.content)
     if keyword is not None:
-        _act(ctx, stored, keyword)
+        yield from _act(ctx, stored, keyword)
     notify_inbound(ctx.inbound_subscribers, InboundReceived(inbound=stored, keyword=keyword))
     return stored
 
 
-def replied_message(ctx: ServiceContext, provider: str, report: InboundReport, now: datetime) -> SMSMessage | None:
+def replied_message(
+    ctx: ServiceContext, provider: str, report: InboundReport, now: datetime
+) -> Flow[SMSMessage | None]:
     """The message ``report`` answers: the one the provider names (``replies_to_ref``), else the latest sent to
     its sender from the number written to (or, for messages sent without a sender, by the same provider) within
     ``inbound_reply_window``; None when there is none."""
@@ -71,18 +74,18 @@ def replied_message(ctx: ServiceContext, provider: str, report: InboundReport, n
     if not window:
         return None
     if report.replies_to_ref is not None:
-        named = ctx.messages.get_by_provider_ref(report.replies_to_ref, provider=provider)
+        named = yield from call(ctx.messages.get_by_provider_ref, report.replies_to_ref, provider=provider)
         if named is not None:
             return named
     query = MessageQuery(recipient=report.sender, sent_after=now - window, newest_first=True, limit=_CANDIDATES)
-    candidates = ctx.messages.fetch(query)
+    candidates = yield from call(ctx.messages.fetch, query)
     same_number = (
         m for m in candidates if m.sender == report.recipient or (m.sender is None and m.provider == provider)
     )
     return next(same_number, None)
 
 
-def _act(ctx: ServiceContext, sms: InboundSMS, kind: str) -> None:
+def _act(ctx: ServiceContext, sms: InboundSMS, kind: str) -> Flow[None]:
     """Act on the keyword of ``kind`` in ``sms`` (see the module docstring); failures are logged, never raised."""
     try:
         changed = True
@@ -95,20 +98,19 @@ def _act(ctx: ServiceContext, sms: InboundSMS, kind: str) -> None:
                 default_region=ctx.config.default_region,
             )
             # Listed before: no second confirmation (the add returns the earlier entry when it races another).
-            changed = not ctx.opt_outs.contains(entry.recipient) and ctx.opt_outs.add(entry) == entry
+            listed = yield from call(ctx.opt_outs.contains, entry.recipient)
+            changed = not listed and (yield from call(ctx.opt_outs.add, entry)) == entry
         elif kind == "start":
-            changed = (
-                ctx.opt_outs.remove(normalize_recipient(sms.sender, default_region=ctx.config.default_region))
-                is not None
-            )
+            number = normalize_recipient(sms.sender, default_region=ctx.config.default_region)
+            changed = (yield from call(ctx.opt_outs.remove, number)) is not None
         text = ctx.config.inbound_keywords.reply(kind)
         if text is not None and changed:
-            _reply(ctx, sms, text, confirms_opt_out=kind == "stop")
+            yield from _reply(ctx, sms, text, confirms_opt_out=kind == "stop")
     except SMSError as exc:
         log.warning("%s keyword of inbound SMS %s not acted on: %s", kind.upper(), sms.id, exc)
 
 
-def _reply(ctx: ServiceContext, sms: InboundSMS, text: str, *, confirms_opt_out: bool) -> None:
+def _reply(ctx: ServiceContext, sms: InboundSMS, text: str, *, confirms_opt_out: bool) -> Flow[None]:
     options = {
         "priority": None,
         # One reply per inbound SMS, whatever retries the webhook sees.
@@ -117,6 +119,6 @@ def _reply(ctx: ServiceContext, sms: InboundSMS, text: str, *, confirms_opt_out:
         "provider": sms.provider,
         "immediate": immediate(ctx.config, None),
     }
-    sending.send(
+    yield from sending.send(
         ctx, sms.sender, text, None, REPLY_TAG, options, {"inbound_id": sms.id}, opt_out_confirmation=confirms_opt_out
     )

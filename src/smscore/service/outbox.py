@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from smscore.errors import ConcurrentUpdateError, MessageNotCancellableError, MessageNotFoundError
+from smscore.flow import Flow, call
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.quiet_hours import defer
@@ -59,14 +60,16 @@ class OutboxReport:
     failures: Mapping[str, ProviderFailures] = attrs.field(factory=dict)
 
 
-def process_outbox(ctx: ServiceContext, limit: int | None = None) -> OutboxReport:
+def process_outbox(ctx: ServiceContext, limit: int | None = None) -> Flow[OutboxReport]:
     """See :meth:`smscore.service.SMSService.process_outbox`."""
     now = ctx.clock.now()
-    recovered = recover_expired_leases(ctx, now)
+    recovered = yield from recover_expired_leases(ctx, now)
     lease_until = now + timedelta(seconds=ctx.config.lease_seconds)
-    claimed = ctx.messages.claim(now=now, lease_until=lease_until, limit=limit or ctx.config.batch_size)
-    done, due = _end_unsendable(ctx, claimed, now)
-    done.extend(publish(ctx, due))
+    claimed = yield from call(
+        ctx.messages.claim, now=now, lease_until=lease_until, limit=limit or ctx.config.batch_size
+    )
+    done, due = yield from _end_unsendable(ctx, claimed, now)
+    done.extend((yield from publish(ctx, due)))
     states: dict[SMSState, int] = {}
     for message in done:
         states[message.state] = states.get(message.state, 0) + 1
@@ -84,25 +87,25 @@ def _failures(published: Sequence[SMSMessage]) -> dict[str, ProviderFailures]:
     return failures
 
 
-def publish_waiting(ctx: ServiceContext, message_id: int) -> SMSMessage:
+def publish_waiting(ctx: ServiceContext, message_id: int) -> Flow[SMSMessage]:
     """See :meth:`smscore.service.SMSService.publish_waiting`."""
     now = ctx.clock.now()
-    message = ctx.messages.get(message_id)
+    message = yield from call(ctx.messages.get, message_id)
     due = message.next_attempt_at is not None and message.next_attempt_at <= now
     if message.state is not SMSState.WAITING or message.lease_expires_at is not None or not due:
         return message
     lease_until = now + timedelta(seconds=ctx.config.lease_seconds)
     try:
-        claimed = ctx.messages.save(message.replace(lease_expires_at=lease_until))
+        claimed = yield from call(ctx.messages.save, message.replace(lease_expires_at=lease_until))
     except ConcurrentUpdateError:
-        return ctx.messages.get(message_id)
-    ended, sendable = _end_unsendable(ctx, [claimed], now)
-    return ended[0] if ended else publish(ctx, sendable)[0]
+        return (yield from call(ctx.messages.get, message_id))
+    ended, sendable = yield from _end_unsendable(ctx, [claimed], now)
+    return ended[0] if ended else (yield from publish(ctx, sendable))[0]
 
 
 def _end_unsendable(
     ctx: ServiceContext, claimed: Sequence[SMSMessage], now: datetime
-) -> tuple[list[SMSMessage], list[SMSMessage]]:
+) -> Flow[tuple[list[SMSMessage], list[SMSMessage]]]:
     """Store as ERROR the claimed messages that may no longer go out, and return them with the rest, to publish.
 
     No longer sendable: past the send deadline, or refused by a guard asked again now (the number opted out, or
@@ -111,20 +114,20 @@ def _end_unsendable(
     back for later and returned with the ended ones."""
     late = [message for message in claimed if past_deadline(ctx, message, now)]
     waiting = [message for message in claimed if not past_deadline(ctx, message, now)]
-    kept, refused = guarding.screen(ctx, waiting)
+    kept, refused = yield from guarding.screen(ctx, waiting)
     ended = late + [waiting[item.index] for item in refused]
     errors = [deadline_error(ctx) for _ in late] + [str(item.error) for item in refused]
-    done = store(
+    done = yield from store(
         ctx, ended, [m.transition(SMSState.ERROR, at=now, error=e) for m, e in zip(ended, errors, strict=True)]
     )
-    guarding.refuse(ctx, [item.error for item in refused])
-    held, sendable = _hold_in_quiet_hours(ctx, [waiting[index] for index in kept], now)
+    yield from guarding.refuse(ctx, [item.error for item in refused])
+    held, sendable = yield from _hold_in_quiet_hours(ctx, [waiting[index] for index in kept], now)
     return done + held, sendable
 
 
 def _hold_in_quiet_hours(
     ctx: ServiceContext, messages: Sequence[SMSMessage], now: datetime
-) -> tuple[list[SMSMessage], list[SMSMessage]]:
+) -> Flow[tuple[list[SMSMessage], list[SMSMessage]]]:
     """Put back, due at their next allowed time and unleased, the messages whose tag is in its quiet hours now
     (a retry, or a worker behind on its backlog, reaching them later than planned); return them stored, and the
     rest."""
@@ -143,19 +146,19 @@ def _hold_in_quiet_hours(
             held.append(
                 message.replace(next_attempt_at=allowed, send_at=allowed, deferred_reason=reason, lease_expires_at=None)
             )
-    return store(ctx, held, held), rest
+    return (yield from store(ctx, held, held)), rest
 
 
-def cancel(ctx: ServiceContext, message_id: int) -> SMSMessage:
+def cancel(ctx: ServiceContext, message_id: int) -> Flow[SMSMessage]:
     """See :meth:`smscore.service.SMSService.cancel`."""
     for _ in range(_CANCEL_TRIES):
-        message = ctx.messages.get(message_id)
+        message = yield from call(ctx.messages.get, message_id)
         if message.state is not SMSState.WAITING or message.lease_expires_at is not None:
             raise MessageNotCancellableError(message_id, message.state, leased=message.lease_expires_at is not None)
         cancelled = message.transition(SMSState.ERROR, at=ctx.clock.now(), error=CANCELLED)
         try:
             # Compare-and-set: a claim bumps the version, so either it or this write is first, never both.
-            saved = ctx.messages.save(cancelled)
+            saved = yield from call(ctx.messages.save, cancelled)
         except ConcurrentUpdateError:
             continue  # written meanwhile (claimed, or any other change): look again
         notify_changes(ctx, [message], [saved])
@@ -163,17 +166,17 @@ def cancel(ctx: ServiceContext, message_id: int) -> SMSMessage:
     raise ConcurrentUpdateError([message_id])
 
 
-def recover_expired_leases(ctx: ServiceContext, now: datetime) -> int:
+def recover_expired_leases(ctx: ServiceContext, now: datetime) -> Flow[int]:
     """End the expired leases of dead workers; return how many this call ended. Workers running this at the
     same moment race harmlessly: the first write wins, the others look again (and count nothing)."""
     total = conflicts = 0
     while conflicts < 10:
-        expired = ctx.messages.find_expired_leases(now=now, limit=ctx.config.batch_size)
+        expired = yield from call(ctx.messages.find_expired_leases, now=now, limit=ctx.config.batch_size)
         if not expired:
             break
         updated = [_after_dead_worker(ctx, message, now) for message in expired]
         try:
-            saved = ctx.messages.save_many(updated)
+            saved = yield from call(ctx.messages.save_many, updated)
         except (ConcurrentUpdateError, MessageNotFoundError):
             # Another worker ended some of these leases first (its write ends the lease): look again.
             conflicts += 1

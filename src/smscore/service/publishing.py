@@ -18,6 +18,7 @@ from smscore.errors import (
     OutcomeNotStoredError,
     StorageError,
 )
+from smscore.flow import Flow, call, concurrently, publish_on, sleep
 from smscore.message import SMSMessage
 from smscore.outcome import Outcome
 from smscore.ports import SMSProvider
@@ -37,10 +38,11 @@ _FIRST_STORE_RETRY_SECONDS: Final = 0.05
 _LAST_STORE_RETRY_SECONDS: Final = 1.0
 
 
-def publish(ctx: ServiceContext, messages: Sequence[SMSMessage]) -> list[SMSMessage]:
+def publish(ctx: ServiceContext, messages: Sequence[SMSMessage]) -> Flow[list[SMSMessage]]:
     """Publish leased messages through their providers in provider-sized batches; return them as stored, in order.
 
-    A message whose provider is no longer configured ends in ERROR.
+    A message whose provider is no longer configured ends in ERROR. Up to ``ctx.in_flight`` provider requests of a
+    provider are made at the same time (by the asyncio service); their outcomes are stored together.
     """
     results: dict[int | None, SMSMessage] = {}
     groups: dict[str | None, list[SMSMessage]] = {}
@@ -51,11 +53,11 @@ def publish(ctx: ServiceContext, messages: Sequence[SMSMessage]) -> list[SMSMess
         if provider is None or name is None:
             now = ctx.clock.now()
             error = f"provider {name!r} is no longer configured"
-            saved = store(ctx, group, [m.transition(SMSState.ERROR, at=now, error=error) for m in group])
+            saved = yield from store(ctx, group, [m.transition(SMSState.ERROR, at=now, error=error) for m in group])
             results.update((m.id, m) for m in saved)
             continue
-        for chunk in _chunks(group, max(1, provider.max_batch_size)):
-            results.update((m.id, m) for m in _publish_with_failover(ctx, name, chunk))
+        for chunk in _chunks(group, max(1, provider.max_batch_size) * ctx.in_flight):
+            results.update((m.id, m) for m in (yield from _publish_with_failover(ctx, name, chunk)))
     return [results[m.id] for m in messages]
 
 
@@ -64,7 +66,7 @@ def _chunks(items: Sequence[SMSMessage], size: int) -> Iterable[Sequence[SMSMess
         yield items[start : start + size]
 
 
-def _publish_with_failover(ctx: ServiceContext, name: str, chunk: Sequence[SMSMessage]) -> list[SMSMessage]:
+def _publish_with_failover(ctx: ServiceContext, name: str, chunk: Sequence[SMSMessage]) -> Flow[list[SMSMessage]]:
     """Publish through ``name``; when it is down (every message transient, or its circuit is open), try the
     failover providers in order. Ambiguous answers never fail over: the first provider may have sent.
 
@@ -85,9 +87,9 @@ def _publish_with_failover(ctx: ServiceContext, name: str, chunk: Sequence[SMSMe
                 continue
             if ctx.config.batch_sending:
                 if not outcomes:
-                    return _wait_for_circuits(ctx, chunk, candidates)
+                    return (yield from _wait_for_circuits(ctx, chunk, candidates))
                 break
-        outcomes = _call_chunked(ctx, candidate, provider, batch)
+        outcomes = yield from _call_chunked(ctx, candidate, provider, batch)
         down = all(o.state is SMSState.WAITING for o in outcomes)
         ctx.breaker.record(candidate, ok=not down, now=ctx.clock.now())
         if not down or last:
@@ -98,10 +100,12 @@ def _publish_with_failover(ctx: ServiceContext, name: str, chunk: Sequence[SMSMe
         after_attempt(ctx, own if outcome.state is SMSState.WAITING else tried, outcome, now)
         for own, tried, outcome in zip(chunk, batch, outcomes, strict=True)
     ]
-    return _store_outcomes(ctx, chunk, updated)
+    return (yield from _store_outcomes(ctx, chunk, updated))
 
 
-def _store_outcomes(ctx: ServiceContext, old: Sequence[SMSMessage], new: Sequence[SMSMessage]) -> list[SMSMessage]:
+def _store_outcomes(
+    ctx: ServiceContext, old: Sequence[SMSMessage], new: Sequence[SMSMessage]
+) -> Flow[list[SMSMessage]]:
     """Store what the provider said, retrying for ``outcome_retry_seconds`` while the storage fails: the provider
     has been called, and giving up loses its answer.
 
@@ -113,7 +117,7 @@ def _store_outcomes(ctx: ServiceContext, old: Sequence[SMSMessage], new: Sequenc
     delay, waited = _FIRST_STORE_RETRY_SECONDS, 0.0
     while True:
         try:
-            return store(ctx, old, new)
+            return (yield from store(ctx, old, new))
         except _NOT_TRANSIENT:
             raise
         except StorageError as exc:
@@ -124,12 +128,14 @@ def _store_outcomes(ctx: ServiceContext, old: Sequence[SMSMessage], new: Sequenc
                     raise
                 raise OutcomeNotStoredError(taken, str(exc)) from exc
             log.warning("storing the outcome of %d SMS message(s) failed, retrying: %s", len(new), exc)
-        ctx.sleep(delay)
+        yield from sleep(delay)
         waited += delay
         delay = min(delay * 2, _LAST_STORE_RETRY_SECONDS)
 
 
-def _wait_for_circuits(ctx: ServiceContext, chunk: Sequence[SMSMessage], candidates: Sequence[str]) -> list[SMSMessage]:
+def _wait_for_circuits(
+    ctx: ServiceContext, chunk: Sequence[SMSMessage], candidates: Sequence[str]
+) -> Flow[list[SMSMessage]]:
     """Every candidate is cooling down: keep the messages WAITING, attempts unchanged, until the first
     cool-down ends (ERROR when that is past their send deadline)."""
     now = ctx.clock.now()
@@ -142,18 +148,25 @@ def _wait_for_circuits(ctx: ServiceContext, chunk: Sequence[SMSMessage], candida
         else m.transition(SMSState.WAITING, at=now, error=reason).replace(next_attempt_at=due)
         for m in chunk
     ]
-    return store(ctx, chunk, updated)
+    return (yield from store(ctx, chunk, updated))
 
 
-def _call_chunked(ctx: ServiceContext, name: str, provider: SMSProvider, batch: Sequence[SMSMessage]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    for part in _chunks(batch, max(1, provider.max_batch_size)):
-        _wait_for_slots(ctx, name, len(part))
-        outcomes.extend(_call(name, provider, part))
-    return outcomes
+def _call_chunked(
+    ctx: ServiceContext, name: str, provider: SMSProvider, batch: Sequence[SMSMessage]
+) -> Flow[list[Outcome]]:
+    parts = list(_chunks(batch, max(1, provider.max_batch_size)))
+    answers = yield from concurrently([_call_part(ctx, name, provider, part) for part in parts])
+    return [outcome for answer in answers for outcome in answer]
 
 
-def _wait_for_slots(ctx: ServiceContext, name: str, count: int) -> None:
+def _call_part(
+    ctx: ServiceContext, name: str, provider: SMSProvider, part: Sequence[SMSMessage]
+) -> Flow[list[Outcome]]:
+    yield from _wait_for_slots(ctx, name, len(part))
+    return (yield from _call(name, provider, part))
+
+
+def _wait_for_slots(ctx: ServiceContext, name: str, count: int) -> Flow[None]:
     """Honour ``rate_limits``: book ``count`` send slots of provider ``name`` in the shared limiter and
     wait for the first. Keep ``lease_seconds`` above the longest such wait (messages claimed by all workers
     divided by the rate), or a lease could end while its messages wait."""
@@ -161,15 +174,15 @@ def _wait_for_slots(ctx: ServiceContext, name: str, count: int) -> None:
     if rate is None or ctx.rate_limiter is None:
         return
     now = ctx.clock.now()
-    start = ctx.rate_limiter.reserve(name, count, interval=1.0 / rate, now=now)
+    start = yield from call(ctx.rate_limiter.reserve, name, count, interval=1.0 / rate, now=now)
     wait = (start - now).total_seconds()
     if wait > 0:
-        ctx.sleep(wait)
+        yield from sleep(wait)
 
 
-def _call(name: str | None, provider: SMSProvider, chunk: Sequence[SMSMessage]) -> list[Outcome]:
+def _call(name: str | None, provider: SMSProvider, chunk: Sequence[SMSMessage]) -> Flow[list[Outcome]]:
     try:
-        outcomes = list(provider.publish(chunk))
+        outcomes = list((yield from publish_on(provider, chunk)))
     except Exception as exc:
         # It may have reached the provider before failing: ambiguous, never re-sent blindly.
         log.exception("provider %r raised while publishing %d message(s)", name, len(chunk))

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from smscore.errors import ConcurrentUpdateError, MessageNotFoundError
 from smscore.events import StateChange, notify
+from smscore.flow import Flow, call
 from smscore.message import SMSMessage
 from smscore.service.context import ServiceContext
 from smscore.states import SMSState
@@ -17,7 +18,7 @@ __all__ = ["announce_new", "notify_changes", "store"]
 log = logging.getLogger("smscore")
 
 
-def store(ctx: ServiceContext, old: Sequence[SMSMessage], new: Sequence[SMSMessage]) -> list[SMSMessage]:
+def store(ctx: ServiceContext, old: Sequence[SMSMessage], new: Sequence[SMSMessage]) -> Flow[list[SMSMessage]]:
     """Save ``new`` (the changed versions of ``old``) and announce the state changes; return what is stored.
 
     A message someone else changed meanwhile keeps their write: it comes back as stored, and the loss is logged.
@@ -25,20 +26,24 @@ def store(ctx: ServiceContext, old: Sequence[SMSMessage], new: Sequence[SMSMessa
     if not new:
         return []
     try:
-        saved = ctx.messages.save_many(new)
+        saved = yield from call(ctx.messages.save_many, new)
     except ConcurrentUpdateError:
-        saved = [_save_one(ctx, message) for message in new]
+        saved = []
+        for message in new:
+            saved.append((yield from _save_one(ctx, message)))
     notify_changes(ctx, old, saved)
     return saved
 
 
-def _save_one(ctx: ServiceContext, message: SMSMessage) -> SMSMessage:
+def _save_one(ctx: ServiceContext, message: SMSMessage) -> Flow[SMSMessage]:
     try:
-        return ctx.messages.save(message)
+        return (yield from call(ctx.messages.save, message))
     except (ConcurrentUpdateError, MessageNotFoundError) as exc:
         # Someone else changed it since we read it: their write stands, ours is dropped and said so.
         log.error("SMS message %s: outcome %s not stored: %s", message.id, message.state, exc)
-        return ctx.messages.get(message.id or 0) if isinstance(exc, ConcurrentUpdateError) else message
+        if isinstance(exc, ConcurrentUpdateError):
+            return (yield from call(ctx.messages.get, message.id or 0))
+        return message
 
 
 def notify_changes(ctx: ServiceContext, old: Sequence[SMSMessage], saved: Sequence[SMSMessage]) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Final
 
+from smscore.flow import Flow, call
 from smscore.service.context import ServiceContext
 from smscore.states import FINAL_STATES, SMSState
 
@@ -22,12 +23,12 @@ def purge(
     *,
     batch_size: int = 1000,
     progress: Callable[[int], object] | None = None,
-) -> int:
+) -> Flow[int]:
     """See :meth:`smscore.service.SMSService.purge`."""
     before = ctx.clock.now() - older_than
     total = 0
     while True:
-        deleted = ctx.messages.purge(states=PURGEABLE, changed_before=before, limit=batch_size)
+        deleted = yield from call(ctx.messages.purge, states=PURGEABLE, changed_before=before, limit=batch_size)
         total += deleted
         if progress is not None and deleted:
             progress(deleted)
@@ -35,8 +36,11 @@ def purge(
             return total
 
 
-def purgeable(ctx: ServiceContext, older_than: timedelta) -> dict[SMSState, int]:
+def purgeable(ctx: ServiceContext, older_than: timedelta) -> Flow[dict[SMSState, int]]:
     """See :meth:`smscore.service.SMSService.purgeable`."""
     before = ctx.clock.now() - older_than
-    counts = {state: ctx.messages.count(state, changed_before=before) for state in SMSState if state in PURGEABLE}
+    counts: dict[SMSState, int] = {}
+    for state in SMSState:
+        if state in PURGEABLE:
+            counts[state] = yield from call(ctx.messages.count, state, changed_before=before)
     return {state: n for state, n in counts.items() if n}

@@ -13,6 +13,7 @@ from smscore.errors import (
     RecipientRateLimitedError,
     TemplateInactiveError,
 )
+from smscore.flow import Flow, call
 from smscore.message import SMSMessage
 from smscore.phone import normalize_recipient
 from smscore.service import guarding
@@ -54,7 +55,7 @@ def send(
     template_slug: str | None = None,
     *,
     opt_out_confirmation: bool = False,
-) -> SMSMessage:
+) -> Flow[SMSMessage]:
     """See :meth:`smscore.service.SMSService.send`: draft one message, store it (or return the one already holding
     its idempotency key) and publish it now unless the outbox will.
 
@@ -67,21 +68,21 @@ def send(
         ctx, recipient, content, related_objects, tag, extra_data=extra_data, template_slug=template_slug, **options
     )
     if draft.idempotency_key is not None:
-        existing = ctx.messages.get_by_idempotency_key(draft.idempotency_key)
+        existing = yield from call(ctx.messages.get_by_idempotency_key, draft.idempotency_key)
         if existing is not None:
             return existing
-    guarding.admit(ctx, draft, opt_out_confirmation=opt_out_confirmation)
+    yield from guarding.admit(ctx, draft, opt_out_confirmation=opt_out_confirmation)
     try:
-        [stored] = guarding.store(ctx, [draft])
+        [stored] = yield from guarding.store(ctx, [draft])
     except DuplicateIdempotencyKeyError as exc:
         return exc.existing
     if isinstance(stored, RecipientRateLimitedError):
-        guarding.refuse(ctx, [stored])
+        yield from guarding.refuse(ctx, [stored])
         raise stored
     announce_new(ctx, [stored])
     if stored.lease_expires_at is None:
         return stored
-    return publish(ctx, [stored])[0]
+    return (yield from publish(ctx, [stored]))[0]
 
 
 def send_template(
@@ -93,14 +94,14 @@ def send_template(
     tag: str | None,
     options: Mapping[str, Any],
     extra_data: Mapping[str, Any] | None,
-) -> SMSMessage | None:
+) -> Flow[SMSMessage | None]:
     """See :meth:`smscore.service.SMSService.send_template`; ``options`` as for :func:`send`.
 
     The render is metered against the configured budget whatever renders the template (the core's renderer, or a
     template that renders itself, as Django's do).
     """
     context = check_context(context_data)
-    template = ctx.templates.get(slug)
+    template = yield from call(ctx.templates.get, slug)
     if not template.is_active:
         raise TemplateInactiveError(template.slug)
     normalized = normalize_recipient(recipient, default_region=ctx.config.default_region)
@@ -109,7 +110,7 @@ def send_template(
     with metered(ctx.config.render_budget):
         content = template.render_body(context, ctx.renderer)
     extra = {} if extra_data is None else extra_data
-    return send(ctx, normalized, content, related_objects, tag, options, extra, template.slug)
+    return (yield from send(ctx, normalized, content, related_objects, tag, options, extra, template.slug))
 
 
 def send_many(
@@ -117,7 +118,7 @@ def send_many(
     recipients: Iterable[str | Mapping[str, Any]],
     shared: Mapping[str, Any],
     send_immediately: bool | None,
-) -> SentBatch:
+) -> Flow[SentBatch]:
     """See :meth:`smscore.service.SMSService.send_many`; ``shared`` holds the arguments every item may override."""
     publish_now = immediate(ctx.config, send_immediately)
     memo = BatchMemo(ctx.clock.now())
@@ -127,31 +128,31 @@ def send_many(
         fields = _item_fields(index, item, shared)
         try:
             if "template" in fields:
-                _render_item(ctx, fields, templates)
+                yield from _render_item(ctx, fields, templates)
             elif fields["content"] is None:
                 raise InvalidMessageError("no content")
             drafts.append(prepare(ctx, idempotency_key=None, immediate=publish_now, memo=memo, **fields))
         except InvalidMessageError as exc:
             raise type(exc)(f"item {index}: {exc}") from exc
-    kept, refused = guarding.screen(ctx, drafts)
-    results = guarding.store(ctx, [drafts[index] for index in kept]) if kept else []
+    kept, refused = yield from guarding.screen(ctx, drafts)
+    results = (yield from guarding.store(ctx, [drafts[index] for index in kept])) if kept else []
     stored: list[SMSMessage] = []
     for index, result in zip(kept, results, strict=True):
         if isinstance(result, SMSMessage):
             stored.append(result)
         else:
             refused.append(RefusedItem(index, result.recipient, result))
-    guarding.refuse(ctx, [item.error for item in sorted(refused, key=lambda item: item.index)])
+    yield from guarding.refuse(ctx, [item.error for item in sorted(refused, key=lambda item: item.index)])
     if not stored:
         return SentBatch((), refused)
     announce_new(ctx, stored)
     # Only the messages due now were leased; the outbox publishes the others when they are due.
     now = [message for message in stored if message.lease_expires_at is not None]
     if len(now) == len(stored):
-        return SentBatch(publish(ctx, stored), refused)
+        return SentBatch((yield from publish(ctx, stored)), refused)
     if not now:
         return SentBatch(stored, refused)
-    published = {message.id: message for message in publish(ctx, now)}
+    published = {message.id: message for message in (yield from publish(ctx, now))}
     return SentBatch([published.get(message.id, message) for message in stored], refused)
 
 
@@ -170,7 +171,7 @@ def _item_fields(index: int, item: str | Mapping[str, Any], shared: Mapping[str,
     return fields
 
 
-def _render_item(ctx: ServiceContext, fields: dict[str, Any], templates: dict[str, SMSTemplate]) -> None:
+def _render_item(ctx: ServiceContext, fields: dict[str, Any], templates: dict[str, SMSTemplate]) -> Flow[None]:
     """Replace an item's ``template`` and ``context`` with its rendered ``content`` and ``template_slug``, checked
     as :func:`send_template` checks them (each template is read once per call)."""
     slug = fields.pop("template")
@@ -179,7 +180,7 @@ def _render_item(ctx: ServiceContext, fields: dict[str, Any], templates: dict[st
         raise InvalidMessageError("both content and a template")
     template = templates.get(slug)
     if template is None:
-        template = templates[slug] = ctx.templates.get(slug)
+        template = templates[slug] = yield from call(ctx.templates.get, slug)
     if not template.is_active:
         raise TemplateInactiveError(template.slug)
     recipient = normalize_recipient(fields["recipient"], default_region=ctx.config.default_region)
