@@ -11,6 +11,9 @@ import socket
 
 import pytest
 
+#: ``flavoured``: run a suite written for ``SMSService`` against its asyncio twin too (tests/async_twin.py).
+pytest_plugins = ["tests.async_twin"]
+
 POSTGRES_URL = os.environ.get("SMSCORE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SMSCORE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -51,15 +51,18 @@ def provider() -> ScriptedProvider:
 
 
 @pytest.fixture
-def make_service(clock: FixedClock, provider: ScriptedProvider) -> Factory:
+def make_service(clock: FixedClock, provider: ScriptedProvider, flavoured: Callable[[SMSService], Any]) -> Factory:
+    """Services on the shipped fakes: each test runs against ``SMSService`` and against its asyncio twin."""
+
     def make(providers: Mapping[str, Any] | None = None, **config: Any) -> SMSService:
-        return SMSService(
+        service = SMSService(
             messages=InMemoryMessageRepository(),
             templates=InMemoryTemplateRepository(clock=clock.now),
             providers=providers or {"default": provider},
             config=SMSConfig.from_mapping(config),
             clock=clock,
         )
+        return flavoured(service)  # type: ignore[no-any-return]
 
     return make
 

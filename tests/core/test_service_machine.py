@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from smscore import Outcome, SMSConfig, SMSService, SMSState
 from smscore.testing import FixedClock, InMemoryMessageRepository, InMemoryTemplateRepository, ScriptedProvider
+from tests.async_twin import twin
 
 ANSWERS = {
     "accept": lambda: Outcome.accepted(SMSState.SENDING),
@@ -143,3 +144,18 @@ class Outbox(RuleBasedStateMachine):
 
 Outbox.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 TestOutbox = Outbox.TestCase
+
+
+class AsyncOutbox(Outbox):
+    """The same machine against ``AsyncSMSService`` (on the same flows, awaited): the same guarantees hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.service = twin(self.service)  # type: ignore[assignment]
+
+    def teardown(self) -> None:
+        self.service.close()
+
+
+AsyncOutbox.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+TestAsyncOutbox = AsyncOutbox.TestCase
