@@ -18,7 +18,7 @@ import pytest
 
 from smscore.service import AsyncSMSService, SMSService
 
-__all__ = ["BlockingTwin", "flavoured", "twin"]
+__all__ = ["BlockingTwin", "both_services", "flavoured", "twin", "under_test"]
 
 
 class _Loops:
@@ -130,3 +130,20 @@ def flavoured(request: pytest.FixtureRequest) -> Iterator[Callable[[SMSService],
     yield flavour
     for each in made:
         each.close()
+
+
+_FLAVOURS: list[Callable[[SMSService], Any]] = []
+
+
+@pytest.fixture
+def both_services(flavoured: Callable[[SMSService], Any]) -> Iterator[None]:
+    """``pytestmark = pytest.mark.usefixtures("both_services")``: each test of a module that builds its services
+    with :func:`under_test` runs against ``SMSService`` and against its asyncio twin."""
+    _FLAVOURS.append(flavoured)
+    yield
+    _FLAVOURS.pop()
+
+
+def under_test(service: SMSService) -> Any:
+    """``service``, or its asyncio twin in the ``async`` run of a test using ``both_services``."""
+    return _FLAVOURS[-1](service) if _FLAVOURS else service

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -19,6 +19,9 @@ class PublishOnly:
 
     def publish(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
         return [Outcome.accepted(SMSState.SENDING) for _ in messages]
+
+    def close(self) -> None:
+        """Holds nothing."""
 
 
 class Unreachable(ScriptedProvider):
@@ -39,13 +42,20 @@ def checking() -> ScriptedProvider:
 
 
 @pytest.fixture
-def service(clock: FixedClock, checking: ScriptedProvider) -> SMSService:
-    return SMSService(
-        messages=InMemoryMessageRepository(),
-        templates=InMemoryTemplateRepository(clock=clock.now),
-        providers={"default": checking, "plain": PublishOnly(), "down": Unreachable(default_state=SMSState.SENDING)},
-        config=SMSConfig.from_mapping({"check_chunk_size": 2, "idle_timeout_minutes": 60}),
-        clock=clock,
+def service(clock: FixedClock, checking: ScriptedProvider, flavoured: Callable[[SMSService], Any]) -> SMSService:
+    """The synchronous service, and its asyncio twin."""
+    return flavoured(
+        SMSService(
+            messages=InMemoryMessageRepository(),
+            templates=InMemoryTemplateRepository(clock=clock.now),
+            providers={
+                "default": checking,
+                "plain": PublishOnly(),
+                "down": Unreachable(default_state=SMSState.SENDING),
+            },
+            config=SMSConfig.from_mapping({"check_chunk_size": 2, "idle_timeout_minutes": 60}),
+            clock=clock,
+        )
     )
 
 

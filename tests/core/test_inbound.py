@@ -25,6 +25,7 @@ from smscore import (
 )
 from smscore.inbound import REPLY_TAG, inbound_keywords
 from smscore.testing import FixedClock, ScriptedProvider
+from tests.async_twin import under_test
 
 OURS = "+15005550006"
 PERSON = "+420777123456"
@@ -43,6 +44,9 @@ def webhook(content: str, ref: str = "SM1", sender: str = PERSON, **more: Any) -
     return WebhookRequest("https://sms.example.com/inbound/default/", json.dumps(fields).encode())
 
 
+pytestmark = pytest.mark.usefixtures("both_services")
+
+
 def make_service(**config: Any) -> tuple[SMSService, ReceivingProvider, FixedClock]:
     provider, clock = ReceivingProvider(), FixedClock()
     keywords = config.pop("inbound_keywords", {})
@@ -53,7 +57,7 @@ def make_service(**config: Any) -> tuple[SMSService, ReceivingProvider, FixedClo
         config=smscore.SMSConfig.from_mapping({"inbound_keywords": keywords, **config}),
         clock=clock,
     )
-    return service, provider, clock
+    return under_test(service), provider, clock
 
 
 REPLIES = {

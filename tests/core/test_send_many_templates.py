@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 import smscore
@@ -16,12 +19,13 @@ from smscore import (
 
 
 @pytest.fixture
-def service() -> SMSService:
+def service(flavoured: Callable[[SMSService], Any]) -> SMSService:
+    """The synchronous service, and its asyncio twin."""
     service = smscore.build_service(
         {"storage": "memory", "provider": "dummy", "default_region": "CZ", "render_max_iterations": 1000}
     )
     service.templates.save(SMSTemplate(slug="welcome", body="Hello {{ name }}"))
-    return service
+    return flavoured(service)  # type: ignore[no-any-return]
 
 
 def test_an_item_renders_its_template_and_records_the_slug(service: SMSService) -> None:

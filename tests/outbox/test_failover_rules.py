@@ -9,8 +9,11 @@ import pytest
 
 from smscore import Outcome, SMSConfig, SMSService, SMSState
 from smscore.testing import FixedClock, InMemoryMessageRepository, InMemoryTemplateRepository, ScriptedProvider
+from tests.async_twin import under_test
 
 NUMBER = "+420777123456"
+
+pytestmark = pytest.mark.usefixtures("both_services")
 
 
 class Pair:
@@ -38,6 +41,7 @@ class Pair:
             ),
             clock=self.clock,
         )
+        self.service = under_test(self.service)
 
     def both_down_once(self) -> int:
         """Queue a message and publish it while both providers answer 503; return its id."""
