@@ -245,15 +245,12 @@ def _parts(config: SMSConfig | Mapping[str, Any] | None, clock: Clock | None) ->
     return config, parts
 
 
+#: What a service takes from a storage, by the name both use.
+_STORAGE_PARTS: Final = ("messages", "templates", "rate_limiter", "opt_outs", "refusals", "inbound")
+
+
 def _storage_parts(storage: Storage) -> dict[str, Any]:
-    return {
-        "messages": storage.messages,
-        "templates": storage.templates,
-        "rate_limiter": storage.rate_limiter,
-        "opt_outs": storage.opt_outs,
-        "refusals": storage.refusals,
-        "inbound": storage.inbound,
-    }
+    return {name: getattr(storage, name) for name in _STORAGE_PARTS}
 
 
 def _build_providers(config: SMSConfig) -> dict[str, SMSProvider]:
