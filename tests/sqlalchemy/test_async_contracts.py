@@ -14,8 +14,14 @@ from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import build_storage, create_engine_for
 from adapters_sqlalchemy.tables import tables
 from smscore import SMSConfig, Storage
-from smscore.ports import InboundRepository, MessageRepository, OptOutRepository, RateLimiter, RefusalCounter
-from smscore.ports import TemplateRepository
+from smscore.ports import (
+    InboundRepository,
+    MessageRepository,
+    OptOutRepository,
+    RateLimiter,
+    RefusalCounter,
+    TemplateRepository,
+)
 from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
 from tests.contracts.inbound import InboundRepositoryContract
 from tests.contracts.on_event_loop import on_event_loop
