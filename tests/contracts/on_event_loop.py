@@ -6,7 +6,7 @@ every method call is ``await storage.run(method, *args, **kwargs)`` on an event 
 own, and waits for the answer. The suites' assertions then exercise the real asyncio paths (SQLAlchemy's greenlet
 bridge on aiosqlite or psycopg, Django's ``sync_to_async``). The loop lives in its own thread because some cases
 call from several threads at once: their calls become concurrent tasks on the one loop, as in an asyncio
-application.
+application. The ``...OnEventLoop`` suites take the repositories from an ``async_storage`` fixture built so.
 """
 
 from __future__ import annotations
@@ -18,8 +18,22 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import pytest
+
 from smscore.async_ports import AsyncStorage, BlockingRunner
-from smscore.ports import Storage
+from smscore.ports import (
+    InboundRepository,
+    MessageRepository,
+    OptOutRepository,
+    RateLimiter,
+    RefusalCounter,
+    Storage,
+    TemplateRepository,
+)
+from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
+from tests.contracts.inbound import InboundRepositoryContract
+from tests.contracts.rate_limiters import RateLimiterContract
+from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 
 _T = TypeVar("_T")
 
@@ -88,3 +102,43 @@ def on_event_loop(storage: AsyncStorage) -> Iterator[Storage]:
             loop.run(storage.aclose())
         finally:
             loop.close()
+
+
+# The suites on the repositories of an ``async_storage`` fixture (a Storage from :func:`on_event_loop`) that a test
+# module provides: subclass each as ``Test...`` there.
+
+
+class MessagesOnEventLoop(MessageRepositoryContract):
+    @pytest.fixture
+    def repo(self, async_storage: Storage) -> MessageRepository:
+        return async_storage.messages
+
+
+class TemplatesOnEventLoop(TemplateRepositoryContract):
+    @pytest.fixture
+    def templates(self, async_storage: Storage) -> TemplateRepository:
+        return async_storage.templates
+
+
+class OptOutsOnEventLoop(OptOutRepositoryContract):
+    @pytest.fixture
+    def opt_outs(self, async_storage: Storage) -> OptOutRepository | None:
+        return async_storage.opt_outs
+
+
+class RefusalsOnEventLoop(RefusalCounterContract):
+    @pytest.fixture
+    def refusals(self, async_storage: Storage) -> RefusalCounter | None:
+        return async_storage.refusals
+
+
+class InboundOnEventLoop(InboundRepositoryContract):
+    @pytest.fixture
+    def inbound(self, async_storage: Storage) -> InboundRepository | None:
+        return async_storage.inbound
+
+
+class RateLimiterOnEventLoop(RateLimiterContract):
+    @pytest.fixture
+    def limiter(self, async_storage: Storage) -> RateLimiter | None:
+        return async_storage.rate_limiter

@@ -12,20 +12,16 @@ import pytest
 from smscore import SMSConfig, SMSTemplate, Storage
 from smscore.async_ports import AsyncStorageFactory, call_directly
 from smscore.bootstrap import build_async_storage
-from smscore.ports import (
-    InboundRepository,
-    MessageRepository,
-    OptOutRepository,
-    RateLimiter,
-    RefusalCounter,
-    TemplateRepository,
-)
 from smscore.testing import memory_storage
-from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
-from tests.contracts.inbound import InboundRepositoryContract
-from tests.contracts.on_event_loop import on_event_loop
-from tests.contracts.rate_limiters import RateLimiterContract
-from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
+from tests.contracts.on_event_loop import (
+    InboundOnEventLoop,
+    MessagesOnEventLoop,
+    OptOutsOnEventLoop,
+    RateLimiterOnEventLoop,
+    RefusalsOnEventLoop,
+    TemplatesOnEventLoop,
+    on_event_loop,
+)
 
 
 @pytest.fixture
@@ -35,40 +31,28 @@ def async_storage() -> Iterator[Storage]:
         yield storage
 
 
-class TestAsyncMemoryMessageRepository(MessageRepositoryContract):
-    @pytest.fixture
-    def repo(self, async_storage: Storage) -> MessageRepository:
-        return async_storage.messages
+class TestAsyncMemoryMessageRepository(MessagesOnEventLoop):
+    """The message repository suite (the Hypothesis query contract included)."""
 
 
-class TestAsyncMemoryTemplateRepository(TemplateRepositoryContract):
-    @pytest.fixture
-    def templates(self, async_storage: Storage) -> TemplateRepository:
-        return async_storage.templates
+class TestAsyncMemoryTemplateRepository(TemplatesOnEventLoop):
+    """The template repository suite."""
 
 
-class TestAsyncMemoryOptOutRepository(OptOutRepositoryContract):
-    @pytest.fixture
-    def opt_outs(self, async_storage: Storage) -> OptOutRepository | None:
-        return async_storage.opt_outs
+class TestAsyncMemoryOptOutRepository(OptOutsOnEventLoop):
+    """The opt-out list suite."""
 
 
-class TestAsyncMemoryRefusalCounter(RefusalCounterContract):
-    @pytest.fixture
-    def refusals(self, async_storage: Storage) -> RefusalCounter | None:
-        return async_storage.refusals
+class TestAsyncMemoryRefusalCounter(RefusalsOnEventLoop):
+    """The refusal totals suite."""
 
 
-class TestAsyncMemoryInboundRepository(InboundRepositoryContract):
-    @pytest.fixture
-    def inbound(self, async_storage: Storage) -> InboundRepository | None:
-        return async_storage.inbound
+class TestAsyncMemoryInboundRepository(InboundOnEventLoop):
+    """The inbound SMS suite (concurrent adds become concurrent tasks)."""
 
 
-class TestAsyncMemoryRateLimiter(RateLimiterContract):
-    @pytest.fixture
-    def limiter(self, async_storage: Storage) -> RateLimiter | None:
-        return async_storage.rate_limiter
+class TestAsyncMemoryRateLimiter(RateLimiterOnEventLoop):
+    """The rate limiter suite (concurrent reservations become concurrent tasks)."""
 
 
 def test_the_memory_storage_is_called_directly() -> None:

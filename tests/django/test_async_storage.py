@@ -20,19 +20,15 @@ from django.db import connections, transaction
 from adapters_django.storage import build_storage, run_in_django_thread
 from smscore import ConfigurationError, SMSConfig, Storage
 from smscore.async_ports import AsyncStorageFactory
-from smscore.ports import (
-    InboundRepository,
-    MessageRepository,
-    OptOutRepository,
-    RateLimiter,
-    RefusalCounter,
-    TemplateRepository,
+from tests.contracts.on_event_loop import (
+    InboundOnEventLoop,
+    MessagesOnEventLoop,
+    OptOutsOnEventLoop,
+    RateLimiterOnEventLoop,
+    RefusalsOnEventLoop,
+    TemplatesOnEventLoop,
+    on_event_loop,
 )
-from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
-from tests.contracts.inbound import InboundRepositoryContract
-from tests.contracts.on_event_loop import EventLoopThread, on_event_loop
-from tests.contracts.rate_limiters import RateLimiterContract
-from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 
 
 @pytest.fixture(
@@ -68,40 +64,28 @@ def _empty_tables(database: str) -> None:
         connection.close()
 
 
-class TestAsyncDjangoMessageRepository(MessageRepositoryContract):
-    @pytest.fixture
-    def repo(self, async_storage: Storage) -> MessageRepository:
-        return async_storage.messages
+class TestAsyncDjangoMessageRepository(MessagesOnEventLoop):
+    """The message repository suite (the Hypothesis query contract included)."""
 
 
-class TestAsyncDjangoTemplateRepository(TemplateRepositoryContract):
-    @pytest.fixture
-    def templates(self, async_storage: Storage) -> TemplateRepository:
-        return async_storage.templates
+class TestAsyncDjangoTemplateRepository(TemplatesOnEventLoop):
+    """The template repository suite."""
 
 
-class TestAsyncDjangoOptOutRepository(OptOutRepositoryContract):
-    @pytest.fixture
-    def opt_outs(self, async_storage: Storage) -> OptOutRepository | None:
-        return async_storage.opt_outs
+class TestAsyncDjangoOptOutRepository(OptOutsOnEventLoop):
+    """The opt-out list suite."""
 
 
-class TestAsyncDjangoRefusalCounter(RefusalCounterContract):
-    @pytest.fixture
-    def refusals(self, async_storage: Storage) -> RefusalCounter | None:
-        return async_storage.refusals
+class TestAsyncDjangoRefusalCounter(RefusalsOnEventLoop):
+    """The refusal totals suite."""
 
 
-class TestAsyncDjangoInboundRepository(InboundRepositoryContract):
-    @pytest.fixture
-    def inbound(self, async_storage: Storage) -> InboundRepository | None:
-        return async_storage.inbound
+class TestAsyncDjangoInboundRepository(InboundOnEventLoop):
+    """The inbound SMS suite (concurrent adds become concurrent tasks)."""
 
 
-class TestAsyncDjangoRateLimiter(RateLimiterContract):
-    @pytest.fixture
-    def limiter(self, async_storage: Storage) -> RateLimiter | None:
-        return async_storage.rate_limiter
+class TestAsyncDjangoRateLimiter(RateLimiterOnEventLoop):
+    """The rate limiter suite (concurrent reservations become concurrent tasks)."""
 
 
 def test_the_factory_plays_the_async_role() -> None:
@@ -118,8 +102,4 @@ def test_an_unknown_database_alias_is_refused_by_build_async_too() -> None:
 
 def test_the_runner_leaves_the_event_loops_thread() -> None:
     """A call runs in Django's sync thread, never on the loop's (where the ORM refuses to run)."""
-    loop = EventLoopThread()
-    try:
-        assert loop.run(run_in_django_thread(threading.current_thread)) is not loop._thread
-    finally:
-        loop.close()
+    assert asyncio.run(run_in_django_thread(threading.current_thread)) is not threading.current_thread()

@@ -14,19 +14,15 @@ from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import build_storage, create_engine_for
 from adapters_sqlalchemy.tables import tables
 from smscore import SMSConfig, Storage
-from smscore.ports import (
-    InboundRepository,
-    MessageRepository,
-    OptOutRepository,
-    RateLimiter,
-    RefusalCounter,
-    TemplateRepository,
+from tests.contracts.on_event_loop import (
+    InboundOnEventLoop,
+    MessagesOnEventLoop,
+    OptOutsOnEventLoop,
+    RateLimiterOnEventLoop,
+    RefusalsOnEventLoop,
+    TemplatesOnEventLoop,
+    on_event_loop,
 )
-from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContract
-from tests.contracts.inbound import InboundRepositoryContract
-from tests.contracts.on_event_loop import on_event_loop
-from tests.contracts.rate_limiters import RateLimiterContract
-from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 from tests.sqlalchemy.conftest import sqlite_url
 
 
@@ -57,37 +53,25 @@ def async_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
         yield storage
 
 
-class TestAsyncMessageRepository(MessageRepositoryContract):
-    @pytest.fixture
-    def repo(self, async_storage: Storage) -> MessageRepository:
-        return async_storage.messages
+class TestAsyncMessageRepository(MessagesOnEventLoop):
+    """The message repository suite (the Hypothesis query contract included)."""
 
 
-class TestAsyncTemplateRepository(TemplateRepositoryContract):
-    @pytest.fixture
-    def templates(self, async_storage: Storage) -> TemplateRepository:
-        return async_storage.templates
+class TestAsyncTemplateRepository(TemplatesOnEventLoop):
+    """The template repository suite."""
 
 
-class TestAsyncOptOutRepository(OptOutRepositoryContract):
-    @pytest.fixture
-    def opt_outs(self, async_storage: Storage) -> OptOutRepository | None:
-        return async_storage.opt_outs
+class TestAsyncOptOutRepository(OptOutsOnEventLoop):
+    """The opt-out list suite."""
 
 
-class TestAsyncRefusalCounter(RefusalCounterContract):
-    @pytest.fixture
-    def refusals(self, async_storage: Storage) -> RefusalCounter | None:
-        return async_storage.refusals
+class TestAsyncRefusalCounter(RefusalsOnEventLoop):
+    """The refusal totals suite."""
 
 
-class TestAsyncInboundRepository(InboundRepositoryContract):
-    @pytest.fixture
-    def inbound(self, async_storage: Storage) -> InboundRepository | None:
-        return async_storage.inbound
+class TestAsyncInboundRepository(InboundOnEventLoop):
+    """The inbound SMS suite (concurrent adds become concurrent tasks)."""
 
 
-class TestAsyncRateLimiter(RateLimiterContract):
-    @pytest.fixture
-    def limiter(self, async_storage: Storage) -> RateLimiter | None:
-        return async_storage.rate_limiter
+class TestAsyncRateLimiter(RateLimiterOnEventLoop):
+    """The rate limiter suite (concurrent reservations become concurrent tasks)."""
