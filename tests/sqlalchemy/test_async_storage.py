@@ -16,7 +16,7 @@ from sqlalchemy.pool import StaticPool
 from adapters_sqlalchemy import DatabaseUnavailableError
 from adapters_sqlalchemy.schema import check, head_revision
 from adapters_sqlalchemy.storage import build_storage, create_engine_for
-from adapters_sqlalchemy.tables import TEMPLATE_TABLE
+from adapters_sqlalchemy.tables import MESSAGE_TABLE, TEMPLATE_TABLE
 from smscore import ConfigurationError, SMSConfig, SMSTemplate
 from smscore.async_ports import AsyncStorage, AsyncStorageFactory
 from tests.contracts.repositories import T0, make_message
@@ -84,6 +84,24 @@ def test_postgres_runs_on_psycopgs_async_mode_and_claims_with_skip_locked(fresh_
 
     asyncio.run(scenario())
     assert any("FOR UPDATE SKIP LOCKED" in sql for sql in statements)
+
+
+def test_aiosqlite_inserts_a_batch_in_one_statement(tmp_path: Path) -> None:
+    """add_many on aiosqlite packs as many rows in one INSERT as the sync driver does (the library's limit of
+    parameters, read without asking aiosqlite's connection)."""
+    storage = _build(database_url=sqlite_url(tmp_path))
+    statements: list[str] = []
+    event.listen(_engine(storage), "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    async def scenario() -> None:
+        try:
+            stored = await storage.run(storage.storage.messages.add_many, [make_message() for _ in range(500)])
+            assert [m.id for m in stored] == list(range(1, 501))
+        finally:
+            await storage.aclose()
+
+    asyncio.run(scenario())
+    assert len([sql for sql in statements if sql.startswith(f"INSERT INTO {MESSAGE_TABLE} ")]) == 1, statements
 
 
 def test_an_application_engine_gets_its_schema_at_the_first_call_and_stays_open() -> None:
