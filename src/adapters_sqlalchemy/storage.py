@@ -244,7 +244,9 @@ def _driver_errors(url: URL) -> Iterator[None]:
             f"database_url: unknown database dialect {url.drivername!r}", key="database_url"
         ) from None
     except ImportError as exc:
-        extra = {"postgresql": "postgres", "sqlite": "asyncio"}.get(url.get_backend_name(), "<driver>")
+        extra = "postgres" if url.get_backend_name() == "postgresql" else "<driver>"
+        if url.drivername == "sqlite+aiosqlite":
+            extra = "asyncio"
         raise ConfigurationError(
             f"database_url: the driver {exc.name or url.get_driver_name()!r} is not installed: "
             f"pip install 'smscore[{extra}]'",

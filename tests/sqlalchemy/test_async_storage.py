@@ -4,6 +4,7 @@ memory, and the errors of the async drivers translated as the sync ones are."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,15 @@ class TestConfigurationErrors:
             _build(**config)
         assert info.value.key == key
         assert "hunter2" not in str(info.value)
+
+    def test_a_missing_async_driver_names_the_extra_to_install(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without aiosqlite: a ConfigurationError naming smscore[asyncio], and no file is created."""
+        monkeypatch.setitem(sys.modules, "aiosqlite", None)
+        with pytest.raises(ConfigurationError, match=r"'aiosqlite' is not installed: pip install 'smscore\[asyncio\]'"):
+            _build(database_url=sqlite_url(tmp_path))
+        assert list(tmp_path.iterdir()) == []
 
     def test_a_sync_engine_is_refused(self) -> None:
         """The asyncio storage needs an AsyncEngine; a sync one is named as the wrong kind."""
