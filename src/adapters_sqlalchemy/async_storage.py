@@ -17,8 +17,10 @@ The schema (``storage_options.migrate``) is prepared
   same bridge: another engine would see another, empty in-memory database, and only the application knows how its
   engine connects (arguments, creator, pool).
 
-SQLite in memory has one connection (a second one would see another database): its runner lets one call at a time
-use it, so that two tasks never interleave their transactions on it.
+An engine with one shared connection (``StaticPool``: SQLite in memory, ours or the application's) gets a runner
+that lets one call at a time use it, so that two tasks never interleave their transactions on it. For the same
+reason, code run in the bridge never holds a thread lock across a statement: every call runs in the loop's thread,
+and a second task waiting for that lock would block the loop for good (see :mod:`adapters_sqlalchemy.rate_limit`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import greenlet_spawn
 
 from adapters_sqlalchemy.schema import MigrateMode, ensure_schema
@@ -105,16 +108,15 @@ def build_async_storage(config: SMSConfig) -> AsyncStorage:
     given = config.storage_options.get("engine")
     if given is not None:
         engine = _application_engine(given, config)
-        prepare = functools.partial(ensure_schema, engine.sync_engine, migrate)
         return AsyncStorage(
             storage=repositories_on(engine.sync_engine, config, close=_released_by_aclose),
-            run=GreenletRunner(prepare=prepare),
+            run=_prepared_by_first_call(engine, migrate),
             aclose=_keep_open,
         )
     url = parse_database_url(config.database_url or DEFAULT_DATABASE_URL)
     engine = create_async_engine_for(url, busy_timeout=busy_timeout)
     if is_memory_sqlite(url):
-        run = GreenletRunner(prepare=functools.partial(ensure_schema, engine.sync_engine, migrate), one_at_a_time=True)
+        run = _prepared_by_first_call(engine, migrate)
     else:
         # The engine has not connected yet: should this fail, it holds nothing to release.
         _prepare_schema(_sync_twin(url), migrate, busy_timeout)
@@ -138,6 +140,14 @@ def _application_engine(given: Any, config: SMSConfig) -> AsyncEngine:
             "give either database_url or storage_options.engine, not both", key="storage_options.engine"
         )
     return given
+
+
+def _prepared_by_first_call(engine: AsyncEngine, migrate: MigrateMode) -> GreenletRunner:
+    """A runner whose first call makes the schema on ``engine``; one call at a time on a single connection."""
+    return GreenletRunner(
+        prepare=functools.partial(ensure_schema, engine.sync_engine, migrate),
+        one_at_a_time=isinstance(engine.sync_engine.pool, StaticPool),
+    )
 
 
 def _sync_twin(url: URL) -> URL:

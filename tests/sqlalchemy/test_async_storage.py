@@ -142,10 +142,16 @@ def test_migrate_never_leaves_an_application_engine_alone() -> None:
     asyncio.run(scenario())
 
 
-def test_sqlite_in_memory_is_one_database_whose_calls_take_turns() -> None:
-    """sqlite:// keeps one connection: the schema is made on it by the first call, and concurrent tasks each get
-    the whole connection for their call (no interleaved transactions)."""
-    storage = _build(database_url="sqlite://")
+@pytest.mark.parametrize("given", ["url", "engine"])
+def test_sqlite_in_memory_is_one_database_whose_calls_take_turns(given: str) -> None:
+    """sqlite:// (or an application's in-memory engine) keeps one connection: the schema is made on it by the
+    first call, and concurrent tasks each get the whole connection for their call (no interleaved
+    transactions)."""
+    engine = create_async_engine("sqlite+aiosqlite://", poolclass=StaticPool)
+    config: dict[str, Any] = (
+        {"database_url": "sqlite://"} if given == "url" else {"storage_options": {"engine": engine}}
+    )
+    storage = _build(**config)
     messages = storage.storage.messages
 
     async def scenario() -> None:
@@ -155,6 +161,7 @@ def test_sqlite_in_memory_is_one_database_whose_calls_take_turns() -> None:
             assert await storage.run(messages.count) == 24
         finally:
             await storage.aclose()
+            await engine.dispose()
 
     asyncio.run(scenario())
 
