@@ -87,6 +87,30 @@ def test_postgres_runs_on_psycopgs_async_mode_and_claims_with_skip_locked(fresh_
     assert any("FOR UPDATE SKIP LOCKED" in sql for sql in statements)
 
 
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_concurrent_claims_on_the_loop_never_take_the_same_message(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Four tasks claiming at once, each on its own connection, share the due messages without overlap."""
+    url = sqlite_url(tmp_path) if database == "sqlite" else request.getfixturevalue("fresh_postgres_url")
+    storage = _build(database_url=url)
+    messages = storage.storage.messages
+
+    async def scenario() -> None:
+        try:
+            await storage.run(messages.add_many, [make_message() for _ in range(40)])
+            lease = T0 + timedelta(minutes=5)
+            pages = await asyncio.gather(
+                *[storage.run(messages.claim, now=T0, lease_until=lease, limit=10) for _ in range(4)]
+            )
+            ids = [m.id for page in pages for m in page]
+            assert sorted(ids) == list(range(1, 41))
+        finally:
+            await storage.aclose()
+
+    asyncio.run(scenario())
+
+
 def test_aiosqlite_inserts_a_batch_in_one_statement(tmp_path: Path) -> None:
     """add_many on aiosqlite packs as many rows in one INSERT as the sync driver does (the library's limit of
     parameters, read without asking aiosqlite's connection)."""
