@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, Final
@@ -223,8 +224,16 @@ class MessageWriter:
 
 def _sqlite_variables(conn: Connection) -> int:
     """How many bound parameters this SQLite connection allows in one statement."""
-    raw = conn.connection.dbapi_connection
+    if conn.dialect.is_async:
+        # aiosqlite's connection lives in a thread of its own and cannot be asked from here. It runs on the same
+        # library, and a new connection has the library's limit.
+        with closing(sqlite3.connect(":memory:")) as library:
+            return _variable_limit(library)
+    return _variable_limit(conn.connection.dbapi_connection)
+
+
+def _variable_limit(raw: Any) -> int:
     try:
-        return int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[union-attr]
+        return int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     except (AttributeError, sqlite3.Error):
         return _DEFAULT_SQLITE_VARIABLES
