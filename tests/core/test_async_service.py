@@ -19,7 +19,9 @@ from smscore.testing import (
     InMemoryRateLimiter,
     InMemoryTemplateRepository,
     ScriptedProvider,
+    memory_storage,
 )
+from tests.async_scenario import every_use_case
 
 pytestmark = pytest.mark.anyio
 
@@ -192,3 +194,7 @@ async def test_opt_out_list_methods_are_coroutines() -> None:
         assert await service.opt_outs.count() == 2
         with pytest.raises(smscore.RecipientOptedOutError):
             await service.send("+420777000111", "hello")
+
+
+async def test_every_use_case_runs_on_the_memory_storage() -> None:
+    await every_use_case(memory_storage.build_async(SMSConfig()))

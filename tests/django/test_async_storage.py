@@ -20,6 +20,7 @@ from django.db import connections, transaction
 from adapters_django.storage import build_storage, run_in_django_thread
 from smscore import ConfigurationError, SMSConfig, Storage
 from smscore.async_ports import AsyncStorageFactory
+from tests.async_scenario import every_use_case
 from tests.contracts.on_event_loop import (
     InboundOnEventLoop,
     MessagesOnEventLoop,
@@ -103,3 +104,20 @@ def test_an_unknown_database_alias_is_refused_by_build_async_too() -> None:
 def test_the_runner_leaves_the_event_loops_thread() -> None:
     """A call runs in Django's sync thread, never on the loop's (where the ORM refuses to run)."""
     assert asyncio.run(run_in_django_thread(threading.current_thread)) is not threading.current_thread()
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        pytest.param("default", marks=pytest.mark.django_db(transaction=True)),
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.django_db(databases=["postgres"])]),
+    ],
+)
+def test_every_use_case_runs_on_the_asyncio_storage(database: str) -> None:
+    """The asyncio service end to end on the ORM, each repository call in ``sync_to_async``."""
+    config = SMSConfig(storage="django", storage_options={"database": database})
+    try:
+        asyncio.run(every_use_case(build_storage.build_async(config)))
+    finally:
+        if database == "postgres":
+            asyncio.run(run_in_django_thread(_empty_tables, database))
