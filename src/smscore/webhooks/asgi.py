@@ -18,6 +18,7 @@ from smscore.webhooks.decisions import (
     Endpoint,
     endpoints,
     refusal,
+    request_host,
     route,
 )
 
@@ -118,10 +119,11 @@ def _app(service: AsyncSMSService, endpoint_of: Callable[[str], Endpoint | None]
         if body is None:
             await _answer(send, TOO_LARGE)
             return
-        server = scope.get("server")
+        scheme = str(scope.get("scheme", "http"))
+        server_name, server_port = scope.get("server") or ("", None)
         request = endpoint.request(
-            scheme=str(scope.get("scheme", "http")),
-            host=headers.get("host") or (str(server[0]) if server else ""),
+            scheme=scheme,
+            host=request_host(scheme, headers.get("host"), str(server_name), server_port),
             mount=mount,
             path=path,
             query=bytes(scope.get("query_string", b"")).decode("latin-1"),

@@ -37,6 +37,7 @@ __all__ = [
     "callback_url",
     "endpoints",
     "refusal",
+    "request_host",
     "route",
 ]
 
@@ -108,6 +109,15 @@ def callback_url(*, scheme: str, host: str, path: str, query: str = "", public_b
     else:
         url = f"{scheme}://{host}{path}"
     return f"{url}?{query}" if query else url
+
+
+def request_host(scheme: str, host_header: str | None, server_name: str, server_port: int | str | None) -> str:
+    """The host (and port) the request was sent to: its ``Host`` header, else the server's name, with its port
+    unless that is the scheme's default (PEP 3333's URL reconstruction)."""
+    if host_header:
+        return host_header
+    default = {"http": "80", "https": "443"}.get(scheme)
+    return server_name if server_port is None or str(server_port) == default else f"{server_name}:{server_port}"
 
 
 def refusal(method: str, content_length: str | None) -> Answer | None:

@@ -14,6 +14,7 @@ from smscore.webhooks.decisions import (
     Endpoint,
     endpoints,
     refusal,
+    request_host,
     route,
 )
 
@@ -70,9 +71,10 @@ def _app(service: SMSService, endpoint_of: Callable[[str], Endpoint | None]) -> 
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = _headers(environ)
+        scheme = str(environ.get("wsgi.url_scheme", "http"))
         request = endpoint.request(
-            scheme=environ.get("wsgi.url_scheme", "http"),
-            host=headers.get("host") or environ.get("SERVER_NAME", ""),
+            scheme=scheme,
+            host=request_host(scheme, headers.get("host"), environ.get("SERVER_NAME", ""), environ.get("SERVER_PORT")),
             mount=environ.get("SCRIPT_NAME", ""),
             path=path,
             query=environ.get("QUERY_STRING", ""),
