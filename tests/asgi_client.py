@@ -1,7 +1,8 @@
 """A tiny ASGI client for tests: ASGI applications driven in-process from synchronous tests, without a server.
 
 ``BlockingASGITransport`` lets an ``httpx.Client`` send its requests to an ASGI application (what
-``httpx.WSGITransport`` does for WSGI), so a suite written with ``httpx`` runs unchanged against it. :func:`exchange`
+``httpx.WSGITransport`` does for WSGI), so a suite written with ``httpx`` runs unchanged against it;
+:func:`running` also runs the application's ``lifespan`` around them, as a server does. :func:`exchange`
 plays one HTTP request event by event, as a server would: the body in the chunks given, then ``http.disconnect``
 (right away when ``disconnect``); it returns what the application sent and how many events it read.
 :func:`lifespan` plays a server's startup and shutdown.
@@ -10,7 +11,8 @@ plays one HTTP request event by event, as a server would: the body in the chunks
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -18,16 +20,17 @@ import httpx
 
 from smscore.webhooks import ASGIApp
 
-__all__ = ["BlockingASGITransport", "Exchange", "exchange", "lifespan"]
+__all__ = ["BlockingASGITransport", "Exchange", "exchange", "lifespan", "running"]
 
 
 class BlockingASGITransport(httpx.BaseTransport):
-    """``httpx.ASGITransport`` for a synchronous ``httpx.Client``: each request runs on the transport's own event
-    loop (one for all its requests, as under a server), closed with the client."""
+    """``httpx.ASGITransport`` for a synchronous ``httpx.Client``: each request runs on ``runner``'s event loop
+    (one for all its requests, as under a server); without one, on the transport's own, closed with the client."""
 
-    def __init__(self, app: ASGIApp, *, root_path: str = "") -> None:
+    def __init__(self, app: ASGIApp, *, root_path: str = "", runner: asyncio.Runner | None = None) -> None:
         self._asgi = httpx.ASGITransport(app, root_path=root_path)  # type: ignore[arg-type]
-        self._runner = asyncio.Runner()
+        self._runner = runner or asyncio.Runner()
+        self._owns_runner = runner is None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         async def send() -> httpx.Response:
@@ -37,7 +40,59 @@ class BlockingASGITransport(httpx.BaseTransport):
         return self._runner.run(send())
 
     def close(self) -> None:
-        self._runner.close()
+        if self._owns_runner:
+            self._runner.close()
+
+
+@contextlib.contextmanager
+def running(app: ASGIApp, *, base_url: str = "http://testserver") -> Iterator[httpx.Client]:
+    """``app`` run in-process as a server runs it: its ``lifespan`` started, an ``httpx.Client`` for its requests
+    (each scope with a copy of the lifespan's ``state``, as the specification has it), the lifespan shut down when
+    the block ends. A startup or shutdown the application reports failed raises ``RuntimeError``."""
+    runner = asyncio.Runner()
+    state: dict[str, Any] = {}
+
+    async def with_state(scope: Any, receive: Any, send: Any) -> None:
+        await app({**scope, "state": dict(state)}, receive, send)
+
+    try:
+        life = runner.run(_Lifespan.start(app, state))
+        with httpx.Client(transport=BlockingASGITransport(with_state, runner=runner), base_url=base_url) as client:
+            yield client
+        runner.run(life.stop())
+    finally:
+        runner.close()
+
+
+class _Lifespan:
+    """An application's ``lifespan`` scope, running as a task while its requests are served."""
+
+    def __init__(self, task: asyncio.Task[None], inbox: asyncio.Queue[Any], outbox: asyncio.Queue[Any]) -> None:
+        self._task, self._inbox, self._outbox = task, inbox, outbox
+
+    @classmethod
+    async def start(cls, app: ASGIApp, state: dict[str, Any]) -> _Lifespan:
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        outbox: asyncio.Queue[Any] = asyncio.Queue()
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
+        life = cls(asyncio.create_task(app(scope, inbox.get, outbox.put)), inbox, outbox)  # type: ignore[arg-type]
+        await life._step("startup")
+        return life
+
+    async def stop(self) -> None:
+        await self._step("shutdown")
+        await self._task
+
+    async def _step(self, step: str) -> None:
+        await self._inbox.put({"type": f"lifespan.{step}"})
+        answer = asyncio.ensure_future(self._outbox.get())
+        await asyncio.wait({answer, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not answer.done():
+            answer.cancel()
+            self._task.result()  # the application's own error, if it raised one
+            raise RuntimeError(f"the lifespan ended without answering {step}")
+        if answer.result()["type"] != f"lifespan.{step}.complete":
+            raise RuntimeError(f"lifespan {step} failed: {answer.result().get('message', '')}")
 
 
 @attrs.frozen
