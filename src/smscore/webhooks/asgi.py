@@ -16,10 +16,9 @@ from smscore.webhooks.decisions import (
     TOO_LARGE,
     Answer,
     Endpoint,
-    endpoints,
     refusal,
     request_host,
-    route,
+    router,
 )
 
 if TYPE_CHECKING:  # asyncio is loaded by those who serve ASGI, not by every import of smscore.webhooks
@@ -76,8 +75,7 @@ def asgi_webhook_app(service: AsyncSMSService, *, close_service: bool = False) -
     (``POST /status/<name>/``, ``POST /inbound/<name>/``, 404 for any other path). Mount it where
     ``public_base_url`` points (FastAPI, Starlette: ``app.mount("/sms", asgi_webhook_app(service))``);
     ``close_service`` as in :func:`asgi_status_callback_app`."""
-    routes = endpoints(service.providers, service.config.public_base_url)
-    return _app(service, lambda path: route(routes, path), close_service=close_service)
+    return _app(service, router(service.providers, service.config.public_base_url), close_service=close_service)
 
 
 class _Gone(Exception):

@@ -1,8 +1,8 @@
 """What the WSGI and ASGI webhook applications decide alike: the limits, the routes, the URL a signature covers,
 which service method a request goes to, and every answer; they differ only in how they read and write HTTP.
 
-An application asks :func:`refusal` whether a request is refused before its body is read, finds the
-:class:`Endpoint` of its path (:func:`endpoints`, :func:`route`), reads at most :data:`MAX_CALLBACK_BODY` bytes
+An application finds the :class:`Endpoint` of its path (:func:`router`), asks :func:`refusal` whether the request
+is refused before its body is read, reads at most :data:`MAX_CALLBACK_BODY` bytes
 (else :data:`TOO_LARGE`), builds the :class:`~smscore.inbound.WebhookRequest` with :meth:`Endpoint.request`,
 hands it to the service with :meth:`Endpoint.deliver` (awaiting what it returns for
 :class:`~smscore.service.AsyncSMSService`), and answers :attr:`Endpoint.ok`, or :meth:`Endpoint.refused` for one
@@ -12,7 +12,7 @@ of the :data:`REFUSED` errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,10 +35,9 @@ __all__ = [
     "Kind",
     "Receiver",
     "callback_url",
-    "endpoints",
     "refusal",
     "request_host",
-    "route",
+    "router",
 ]
 
 log = logging.getLogger("smscore.webhooks")
@@ -193,22 +192,20 @@ class Endpoint:
         return Answer("400 Bad Request", f"{error}\n".encode())
 
 
-def endpoints(providers: Mapping[str, SMSProvider], public_base_url: str | None) -> dict[tuple[str, str], Endpoint]:
-    """The endpoints of ``providers`` by ``(kind, name)``: ``status`` for those that take status callbacks
-    (:class:`~smscore.ports.StatusCallbackReceiver`), ``inbound`` for those that push the SMS they receive
-    (:class:`~smscore.ports.InboundReceiver`)."""
-    found: dict[tuple[str, str], Endpoint] = {}
+def router(providers: Mapping[str, SMSProvider], public_base_url: str | None) -> Callable[[str], Endpoint | None]:
+    """The endpoint at a path below the application's mount point, or None: ``/status/<name>/`` for each provider
+    that takes status callbacks (:class:`~smscore.ports.StatusCallbackReceiver`), ``/inbound/<name>/`` for each
+    that pushes the SMS it receives (:class:`~smscore.ports.InboundReceiver`)."""
+    routes: dict[tuple[str, str], Endpoint] = {}
     for name, provider in providers.items():
         if isinstance(provider, StatusCallbackReceiver):
-            found[("status", name)] = Endpoint("status", name, public_base_url)
+            routes[("status", name)] = Endpoint("status", name, public_base_url)
         if isinstance(provider, InboundReceiver):
-            found[("inbound", name)] = Endpoint("inbound", name, public_base_url)
-    return found
+            routes[("inbound", name)] = Endpoint("inbound", name, public_base_url)
 
+    def route(path: str) -> Endpoint | None:
+        # "/status/<name>/" splits into "", "status", name, "".
+        parts = path.split("/")
+        return routes.get((parts[1], parts[2])) if len(parts) == 4 and parts[0] == parts[3] == "" else None
 
-def route(routes: Mapping[tuple[str, str], Endpoint], path: str) -> Endpoint | None:
-    """The endpoint of ``routes`` (:func:`endpoints`) at ``path``, ``/<kind>/<name>/`` below the application's
-    mount point, or None."""
-    # "/status/<name>/" splits into "", "status", name, "".
-    parts = path.split("/")
-    return routes.get((parts[1], parts[2])) if len(parts) == 4 and parts[0] == parts[3] == "" else None
+    return route

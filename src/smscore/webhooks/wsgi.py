@@ -12,10 +12,9 @@ from smscore.webhooks.decisions import (
     REFUSED,
     Answer,
     Endpoint,
-    endpoints,
     refusal,
     request_host,
-    route,
+    router,
 )
 
 __all__ = ["StartResponse", "WSGIApp", "inbound_app", "status_callback_app", "webhook_app"]
@@ -53,8 +52,7 @@ def webhook_app(service: SMSService) -> WSGIApp:
     reports (:class:`~smscore.ports.StatusCallbackReceiver`), ``POST /inbound/<name>/`` for those that push the
     SMS they receive (:class:`~smscore.ports.InboundReceiver`); 404 for any other path. Mount it where
     ``public_base_url`` points."""
-    routes = endpoints(service.providers, service.config.public_base_url)
-    return _app(service, lambda path: route(routes, path))
+    return _app(service, router(service.providers, service.config.public_base_url))
 
 
 def _app(service: SMSService, endpoint_of: Callable[[str], Endpoint | None]) -> WSGIApp:
