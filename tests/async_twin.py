@@ -18,7 +18,7 @@ import pytest
 
 from smscore.service import AsyncSMSService, SMSService
 
-__all__ = ["BlockingTwin", "both_services", "flavoured", "twin", "under_test"]
+__all__ = ["BlockingTwin", "async_twin", "both_services", "flavoured", "twin", "under_test"]
 
 
 class _Loops:
@@ -89,13 +89,19 @@ class _BlockingList(_Blocking):
 
 def twin(service: SMSService) -> BlockingTwin:
     """``service`` rebuilt as an ``AsyncSMSService`` on the same parts, driven blocking."""
+    return BlockingTwin(async_twin(service), _Loops())
+
+
+def async_twin(service: SMSService) -> AsyncSMSService:
+    """``service`` rebuilt as an ``AsyncSMSService`` on the same parts (repositories, providers, clock, subscribers,
+    its ``sleep`` awaited)."""
     ctx = service._ctx
     pause: Callable[[float], object] = ctx.sleep
 
     async def sleep(seconds: float) -> None:
         pause(seconds)
 
-    async_service = AsyncSMSService(
+    return AsyncSMSService(
         messages=ctx.messages,
         templates=ctx.templates,
         providers=ctx.providers,
@@ -113,7 +119,6 @@ def twin(service: SMSService) -> BlockingTwin:
         inbound_subscribers=ctx.inbound_subscribers,
         sleep=sleep,
     )
-    return BlockingTwin(async_service, _Loops())
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -1,4 +1,5 @@
-"""The plain-WSGI example (``examples/wsgi_status_callbacks.py``) receives signed Twilio status callbacks.
+"""The plain-WSGI example (``examples/wsgi_status_callbacks.py``) receives signed Twilio status callbacks; the ASGI
+twin of its application (``asgi_webhook_app``) is held to the same assertions in-process.
 
 Messages are sent through the real ``twilio`` client to the loopback fake Twilio; callbacks are signed with
 twilio's own ``RequestValidator`` over the public URL Twilio was given, and posted over HTTP to the example's
@@ -7,6 +8,7 @@ twilio's own ``RequestValidator`` over the public URL Twilio was given, and post
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import io
 import os
@@ -25,6 +27,9 @@ from twilio.request_validator import RequestValidator
 
 import smscore
 from smscore import SMSService, SMSState
+from smscore.webhooks import asgi_webhook_app
+from tests.asgi_client import BlockingASGITransport, exchange
+from tests.async_twin import async_twin
 from tests.providers.fake_twilio import FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,47 +74,69 @@ def service(fake: FakeTwilio) -> Iterator[SMSService]:
     http.close()
 
 
-@pytest.fixture
-def base_url(service: SMSService) -> Iterator[str]:
-    """The example's server, in this process, on a free port."""
+@pytest.fixture(params=["wsgi", "asgi"])
+def served(request: pytest.FixtureRequest, service: SMSService) -> Iterator[tuple[httpx.Client, str]]:
+    """An HTTP client and the base URL of the application of the kind under test: the example's server, in this
+    process, on a free port; or the ASGI twin of its application (``asgi_webhook_app`` on the asyncio twin of
+    ``service``), in-process."""
+    if request.param == "asgi":
+        async_service = async_twin(service)
+        with httpx.Client(transport=BlockingASGITransport(asgi_webhook_app(async_service))) as client:
+            yield client, "http://10.0.0.5:8000"
+        asyncio.run(async_service.aclose())
+        return
     server = load_example().serve(service, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    with httpx.Client() as client:
+        yield client, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
 
 
+@pytest.fixture
+def client(served: tuple[httpx.Client, str]) -> httpx.Client:
+    return served[0]
+
+
+@pytest.fixture
+def base_url(served: tuple[httpx.Client, str]) -> str:
+    return served[1]
+
+
 class TestInProcess:
-    def test_a_signed_callback_moves_the_message(self, service: SMSService, fake: FakeTwilio, base_url: str) -> None:
+    def test_a_signed_callback_moves_the_message(
+        self, service: SMSService, fake: FakeTwilio, client: httpx.Client, base_url: str
+    ) -> None:
         """Twilio was told <public>/status/us/; a callback signed over it, posted to the server, is applied."""
         message = service.send("+420777123456", "Your parcel is on its way")
         assert message.state is SMSState.SENDING
         public_url = f"{PUBLIC}/status/us/"
         assert fake.creates[-1].field("StatusCallback") == public_url
         params = report(message.provider_ref or "", "delivered")
-        answer = httpx.post(f"{base_url}/status/us/", data=params, headers=signed(public_url, params))
+        answer = client.post(f"{base_url}/status/us/", data=params, headers=signed(public_url, params))
         assert answer.status_code == 200
         assert service.messages.get(message.id or 0).state is SMSState.DELIVERED
 
-    def test_bad_requests_change_nothing(self, service: SMSService, base_url: str) -> None:
+    def test_bad_requests_change_nothing(self, service: SMSService, client: httpx.Client, base_url: str) -> None:
         """A wrong token or the local URL signed: 403; GET: 405; another path or provider: 404; nothing changed."""
         message = service.send("+420777123456", "Your parcel is on its way")
         params = report(message.provider_ref or "", "delivered")
         public_url = f"{PUBLIC}/status/us/"
         local_url = f"{base_url}/status/us/"
-        assert httpx.post(local_url, data=params, headers=signed(public_url, params, "other")).status_code == 403
-        assert httpx.post(local_url, data=params, headers=signed(local_url, params)).status_code == 403
-        assert httpx.get(local_url).status_code == 405
+        assert client.post(local_url, data=params, headers=signed(public_url, params, "other")).status_code == 403
+        assert client.post(local_url, data=params, headers=signed(local_url, params)).status_code == 403
+        assert client.get(local_url).status_code == 405
         for path in ("/status/other/", "/status/us", "/"):
-            assert httpx.post(f"{base_url}{path}", data=params, headers=signed(public_url, params)).status_code == 404
+            assert client.post(f"{base_url}{path}", data=params, headers=signed(public_url, params)).status_code == 404
         assert service.messages.get(message.id or 0) == message
 
 
-def test_mounted_under_a_path_the_public_base_url_stands_for_the_mount_point(fake: FakeTwilio) -> None:
-    """Public base https://example.com/sms, served with SCRIPT_NAME=/sms: the URL checked is the one Twilio was
-    given, not one with the prefix twice."""
+@pytest.mark.parametrize("kind", ["wsgi", "asgi"])
+def test_mounted_under_a_path_the_public_base_url_stands_for_the_mount_point(fake: FakeTwilio, kind: str) -> None:
+    """Public base https://example.com/sms, served with SCRIPT_NAME=/sms (ASGI: root_path=/sms): the URL checked is
+    the one Twilio was given, not one with the prefix twice."""
     http = fake.http_client()
     options = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_": SENDER, "http_client": http}
     config = {
@@ -123,21 +150,31 @@ def test_mounted_under_a_path_the_public_base_url_stands_for_the_mount_point(fak
         assert public_url == "https://example.com/sms/status/us/"
         params = report(message.provider_ref or "", "delivered")
         body = urlencode(params).encode()
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "SCRIPT_NAME": "/sms",
-            "PATH_INFO": "/status/us/",
-            "QUERY_STRING": "",
-            "CONTENT_TYPE": "application/x-www-form-urlencoded",
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_HOST": "10.0.0.5:8000",
-            "HTTP_X_TWILIO_SIGNATURE": signed(public_url, params)["X-Twilio-Signature"],
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-        }
-        statuses: list[str] = []
-        load_example().make_app(service)(environ, lambda status, headers: statuses.append(status))
-        assert statuses == ["200 OK"]
+        signature = signed(public_url, params)["X-Twilio-Signature"]
+        if kind == "asgi":
+            headers = [("Host", "10.0.0.5:8000"), ("Content-Type", "application/x-www-form-urlencoded")]
+            headers += [("Content-Length", str(len(body))), ("X-Twilio-Signature", signature)]
+            async_service = async_twin(service)
+            app = asgi_webhook_app(async_service)
+            answer = asyncio.run(exchange(app, "/sms/status/us/", root_path="/sms", chunks=[body], headers=headers))
+            asyncio.run(async_service.aclose())
+            assert answer.status == 200
+        else:
+            environ = {
+                "REQUEST_METHOD": "POST",
+                "SCRIPT_NAME": "/sms",
+                "PATH_INFO": "/status/us/",
+                "QUERY_STRING": "",
+                "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                "CONTENT_LENGTH": str(len(body)),
+                "HTTP_HOST": "10.0.0.5:8000",
+                "HTTP_X_TWILIO_SIGNATURE": signature,
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.url_scheme": "http",
+            }
+            statuses: list[str] = []
+            load_example().make_app(service)(environ, lambda status, headers: statuses.append(status))
+            assert statuses == ["200 OK"]
         assert service.messages.get(message.id or 0).state is SMSState.DELIVERED
     http.close()
 

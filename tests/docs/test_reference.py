@@ -67,7 +67,9 @@ def _documented() -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("module", ["smscore", "smscore.testing", "adapters_django", "adapters_django.testing"])
+@pytest.mark.parametrize(
+    "module", ["smscore", "smscore.testing", "smscore.webhooks", "adapters_django", "adapters_django.testing"]
+)
 def test_public_names_are_exactly_the_documented_ones(module: str) -> None:
     """Each public name of the module has its entry in the API reference, and the entries name only public names."""
     public = {f"{module}.{name}" for name in importlib.import_module(module).__all__}
