@@ -116,12 +116,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> FastAPI:
         return Message.of(message)
 
     @app.get("/messages/{message_id}")
-    def get_message(message_id: int, request: Request) -> Message:
-        """A stored message. A plain ``def``: reading the record is a blocking repository call, and FastAPI runs
-        such endpoints in its thread pool."""
+    async def get_message(message_id: int, request: Request) -> Message:
+        """A stored message, read through the service's storage runner (``service.call``)."""
         service: smscore.AsyncSMSService = request.state.sms
         try:
-            return Message.of(service.messages.get(message_id))
+            return Message.of(await service.call(service.messages.get, message_id))
         except smscore.MessageNotFoundError as exc:
             raise HTTPException(404, f"no message {message_id}") from exc
 

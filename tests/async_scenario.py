@@ -56,11 +56,10 @@ async def every_use_case(storage: AsyncStorage) -> None:
         on_close=storage.aclose,
     )
     async with service:
-        run = storage.run
         first = await service.send("+420777000001", "Hello", tag="welcome", order=1)
         assert (first.state, first.extra_data) == (SMSState.SENDING, {"order": 1})
 
-        await run(parts.templates.save, SMSTemplate(slug="otp", body="Code {{ code }}"))
+        await service.call(parts.templates.save, SMSTemplate(slug="otp", body="Code {{ code }}"))
         rendered = await service.send_template("+420777000002", "otp", {"code": "1234"})
         assert rendered is not None
         assert (rendered.content, rendered.template_slug) == ("Code 1234", "otp")
@@ -83,7 +82,7 @@ async def every_use_case(storage: AsyncStorage) -> None:
         provider.report(first.id or 0, Outcome.accepted(SMSState.DELIVERED))
         report = await service.check_delivery()
         assert (report.checked, report.changed) == (5, 1)
-        assert (await run(parts.messages.get, first.id or 0)).state is SMSState.DELIVERED
+        assert (await service.call(parts.messages.get, first.id or 0)).state is SMSState.DELIVERED
 
         ref = f"scripted-{rendered.id}"
         updated = await service.handle_status_callback("default", "https://example.com/", {"ref": ref}, {})
@@ -96,7 +95,7 @@ async def every_use_case(storage: AsyncStorage) -> None:
         )
         assert inbound is not None
         assert await service.opt_outs.contains("+420777000003")
-        replies = await run(parts.messages.find, tag=smscore.inbound.REPLY_TAG)
+        replies = await service.call(parts.messages.find, tag=smscore.inbound.REPLY_TAG)
         assert [m.content for m in replies] == ["You will get no more SMS."]
 
         clock.advance(days=400)

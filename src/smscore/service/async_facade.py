@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from smscore.async_ports import AsyncPublisher, BlockingRunner, call_directly
-from smscore.flow import Flow
+from smscore.flow import Flow, call
 from smscore.service.async_driver import AsyncDriver
 from smscore.service.base import ServiceBase
 from smscore.service.context import ServiceContext
@@ -109,6 +109,15 @@ class AsyncSMSService(ServiceBase):
     purge = awaiting(SMSService.purge)
     purgeable = awaiting(SMSService.purgeable)
     _options = SMSService._options
+
+    async def call(self, fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Run one call of the service's storage (``messages``, ``templates``, ``refusals``, ``inbound``) without
+        blocking the event loop: ``await service.call(service.messages.get, 7)``.
+
+        The repositories are the storage's own, and on an asyncio storage their calls must go through its runner
+        (an ``aiosqlite`` or psycopg engine cannot be called from the loop directly): this is that runner.
+        """
+        return await self._driver(call(fn, *args, **kwargs))
 
     def _drive(self, flow: Flow[_T]) -> Awaitable[_T]:
         return self._driver(flow)
