@@ -147,15 +147,11 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         self._inner = backend
 
     async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
+        self, host: str, port: int, timeout: float | None = None, *other: Any, **named: Any
     ) -> httpcore.AsyncNetworkStream:
+        # The local address and socket options go through untouched.
         left = remaining(timeout, httpcore.ConnectTimeout)
-        return _AsyncStream(await self._inner.connect_tcp(host, port, left, local_address, socket_options))
+        return _AsyncStream(await self._inner.connect_tcp(host, port, left, *other, **named))
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
