@@ -6,11 +6,10 @@ gateway's wire object and code table, and secrets scrubbed from everything that 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Generic, Required, Self, TypeAlias, TypedDict, TypeVar, Unpack
+from typing import Any, ClassVar, Required, Self, TypeAlias, TypedDict, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -28,6 +27,7 @@ from providers._gateway_wire import (
     shown_code,
 )
 from providers._http import Failure, FailureKind, Redactor, apost_xml, build_async_client, build_client, post_xml
+from providers._steps import Steps, adrive, drive
 from providers._urls import check_url, safe_url
 from providers._xml import MAX_RESPONSE_BYTES
 from providers.base import SMSBackend, without_secrets
@@ -85,29 +85,11 @@ def gateway_options(provider: str, default_url: str, *own: Option) -> OptionSpec
 
 _R = TypeVar("_R")
 #: Requests to make: each yields a request body and is sent back the answer's bytes (or the request's Failure).
-_Steps: TypeAlias = Generator[bytes, "bytes | Failure", _R]
+_Steps: TypeAlias = Steps[bytes, "bytes | Failure", _R]
 
 
 def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-@attrs.frozen
-class _Done(Generic[_R]):
-    """What the requests of a :data:`_Steps` came to, once it has no more to make."""
-
-    value: _R
-
-
-def _advance(steps: _Steps[_R], reply: bytes | Failure | Exception | None) -> bytes | _Done[_R]:
-    """The next request body of ``steps`` once given ``reply`` (None: the first; an exception is raised where
-    the request was made), or what they came to."""
-    try:
-        if reply is None:
-            return next(steps)
-        return steps.throw(reply) if isinstance(reply, Exception) else steps.send(reply)
-    except StopIteration as done:
-        return _Done(done.value)
 
 
 class _Limits(TypedDict):
@@ -218,7 +200,7 @@ class XMLGatewayBackend(SMSBackend):
 
     def publish_messages(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
         """Send ``messages`` in requests of at most :attr:`max_batch_size`; one outcome per message, in order."""
-        return self._drive(self._publishing(messages))
+        return drive(self._publishing(messages), self._post)
 
     def bulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
         """Ask the gateway about ``messages`` (one delivery-report request per :attr:`max_batch_size`); one
@@ -227,7 +209,7 @@ class XMLGatewayBackend(SMSBackend):
         When not a single request got an answer, :class:`~smscore.errors.ProviderError` is raised, so that the
         service counts the failure (``DeliveryCheckReport.failed_chunks``) instead of taking it for silence.
         """
-        return self._drive(self._checking(messages))
+        return drive(self._checking(messages), self._post)
 
     # -- the asyncio roles (smscore.async_ports) ---------------------------------------------------------
 
@@ -235,11 +217,11 @@ class XMLGatewayBackend(SMSBackend):
         """:meth:`publish` on the event loop, through the backend's ``httpx.AsyncClient``: the same requests,
         outcomes and deadlines. ``CancelledError`` propagates (the request in flight is abandoned: its messages
         keep the state the service gave them before publishing)."""
-        return await self._adrive(self._publishing(messages))
+        return await adrive(self._publishing(messages), self._apost)
 
     async def abulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
         """:meth:`bulk_check_sms_states` on the event loop (raising as it does)."""
-        return await self._adrive(self._checking(messages))
+        return await adrive(self._checking(messages), self._apost)
 
     async def aclose(self) -> None:
         """Close the ``httpx.AsyncClient`` (built at the first asyncio call, in the loop that made it); calling
@@ -250,37 +232,16 @@ class XMLGatewayBackend(SMSBackend):
 
     # -- the requests, apart from how they are sent ------------------------------------------------------
     # Each of these generators yields a request body and is sent back the gateway's answer to it (its bytes, or
-    # the Failure of the request): every decision is made here once; _drive and _adrive only carry bodies.
+    # the Failure of the request): every decision is made here once; _post and _apost only carry bodies.
 
-    def _drive(self, steps: _Steps[_R]) -> _R:
-        """Run ``steps`` with the sync client."""
-        with contextlib.closing(steps):
-            step = _advance(steps, None)
-            while not isinstance(step, _Done):
-                step = _advance(steps, self._post(step))
-            return step.value
+    def _post(self, body: bytes) -> bytes | Failure:
+        return post_xml(self._client, self._url, body, **self._limits)
 
-    async def _adrive(self, steps: _Steps[_R]) -> _R:
-        """Run ``steps`` with the async client, created at the first call (inside the running loop)."""
-        with contextlib.closing(steps):
-            step = _advance(steps, None)
-            while not isinstance(step, _Done):
-                step = _advance(steps, await self._apost(step))
-            return step.value
-
-    def _post(self, body: bytes) -> bytes | Failure | Exception:
-        try:
-            return post_xml(self._client, self._url, body, **self._limits)
-        except Exception as exc:  # a defect (ours, the client's): the request's own step logs it
-            return exc
-
-    async def _apost(self, body: bytes) -> bytes | Failure | Exception:
+    async def _apost(self, body: bytes) -> bytes | Failure:
+        # Built at the first asyncio call, in the running loop whose task makes the request.
         if self._async_client is None:
             self._async_client = build_async_client(timeout=self._timeout)
-        try:
-            return await apost_xml(self._async_client, self._url, body, **self._limits)
-        except Exception as exc:  # as in _post; CancelledError is no Exception and goes through
-            return exc
+        return await apost_xml(self._async_client, self._url, body, **self._limits)
 
     def _publishing(self, messages: Sequence[SMSMessage]) -> _Steps[list[Outcome]]:
         outcomes: list[Outcome | None] = [None] * len(messages)
