@@ -38,6 +38,7 @@ from providers._xml import MAX_RESPONSE_BYTES, escape_attribute, escape_text
 
 __all__ = [
     "CONTENT_TYPE",
+    "CappedBody",
     "Failure",
     "FailureKind",
     "Redactor",
@@ -143,8 +144,8 @@ def exception_failure(exc: httpx.HTTPError) -> Failure:
     return Failure(FailureKind.AMBIGUOUS, f"connection failed after the request was sent ({name})")
 
 
-class _Body:
-    """The answer's bytes as they arrive, up to a cap (the one reading rule of both clients)."""
+class CappedBody:
+    """An answer's bytes as they arrive, up to a cap (the one reading rule of every client, sync or async)."""
 
     def __init__(self, cap: int) -> None:
         self._cap = cap
@@ -159,11 +160,16 @@ class _Body:
         self._chunks.append(chunk)
         return True
 
+    @property
+    def data(self) -> bytes:
+        """The bytes kept (all of them while :meth:`add` has not refused one)."""
+        return b"".join(self._chunks)
+
     def result(self) -> bytes | Failure:
         """The whole answer, or the failure of one larger than the cap."""
         if self._size > self._cap:
             return Failure(FailureKind.AMBIGUOUS, f"gateway answer larger than {self._cap} bytes; not read")
-        return b"".join(self._chunks)
+        return self.data
 
 
 def post_xml(
@@ -178,8 +184,8 @@ def post_xml(
     """
     try:
         with deadline(timeout), client.stream("POST", url, content=body, headers=_HEADERS) as response:
-            answer = _status_failure(response) or _Body(max_response_bytes)
-            if isinstance(answer, _Body):
+            answer = _status_failure(response) or CappedBody(max_response_bytes)
+            if isinstance(answer, CappedBody):
                 for chunk in response.iter_bytes():
                     if not answer.add(chunk):
                         break
@@ -202,8 +208,8 @@ async def apost_xml(
     try:
         with deadline(timeout):
             async with client.stream("POST", url, content=body, headers=_HEADERS) as response:
-                answer = _status_failure(response) or _Body(max_response_bytes)
-                if isinstance(answer, _Body):
+                answer = _status_failure(response) or CappedBody(max_response_bytes)
+                if isinstance(answer, CappedBody):
                     async for chunk in response.aiter_bytes():
                         if not answer.add(chunk):
                             break
