@@ -45,19 +45,10 @@ class DeadlineHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no t
         super().__init__(logging.getLogger(__name__), is_async=False, timeout=timeout)
         self._client = bounded_client(timeout=httpx.Timeout(timeout), max_connections=max_connections)
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        """Make one request (see ``twilio.http.HttpClient.request``); raises ``httpx.HTTPError`` on failure."""
-        seconds, request = _request(self.timeout, method, url, params, data, headers, auth, timeout, allow_redirects)
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        """Make one request, taking what ``twilio.http.HttpClient.request`` takes (``params``, ``data``,
+        ``headers``, ``auth``, ``timeout``, ``allow_redirects``); raises ``httpx.HTTPError`` on failure."""
+        seconds, request = _request(self.timeout, method, url, *args, **kwargs)
         with deadline(seconds), self._client.stream(**request) as answer:
             body = CappedBody(MAX_ANSWER_BYTES)
             for chunk in answer.iter_bytes():
@@ -81,20 +72,10 @@ class AsyncDeadlineHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio 
         super().__init__(logging.getLogger(__name__), is_async=True, timeout=timeout)
         self._client = bounded_async_client(timeout=httpx.Timeout(timeout), max_connections=max_connections)
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        """Make one request (see ``twilio.http.AsyncHttpClient.request``); raises ``httpx.HTTPError`` on failure
-        and lets ``CancelledError`` through (the connection in use is dropped, not pooled)."""
-        seconds, request = _request(self.timeout, method, url, params, data, headers, auth, timeout, allow_redirects)
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        """Make one request, taking what :meth:`DeadlineHttpClient.request` takes; raises ``httpx.HTTPError`` on
+        failure and lets ``CancelledError`` through (the connection in use is dropped, not pooled)."""
+        seconds, request = _request(self.timeout, method, url, *args, **kwargs)
         with deadline(seconds):
             async with self._client.stream(**request) as answer:
                 body = CappedBody(MAX_ANSWER_BYTES)
@@ -126,12 +107,12 @@ def _request(
     default: float | None,
     method: str,
     url: str,
-    params: dict[str, object] | None,
-    data: dict[str, object] | None,
-    headers: dict[str, str] | None,
-    auth: tuple[str, str] | None,
-    timeout: float | None,
-    allow_redirects: bool,
+    params: dict[str, object] | None = None,
+    data: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: float | None = None,
+    allow_redirects: bool = False,
 ) -> tuple[float, dict[str, Any]]:
     """The deadline of one request and the keyword arguments of ``httpx``'s ``stream`` for it."""
     seconds = timeout if timeout is not None else default
