@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import attrs
@@ -152,13 +152,21 @@ def _backend(**options: Any) -> SNSSMSBackend:
 class TestSNSContract(ProviderContract):
     """The provider contract, SNS on moto."""
 
+    options: ClassVar[dict[str, Any]] = {}
+
     @pytest.fixture
     def harness(self, aws: None) -> Iterator[MotoHarness]:
-        provider = _backend()
+        provider = _backend(**self.options)
         harness = MotoHarness(provider)
         yield harness
         harness.peer_accepts()
         provider.close()
+
+
+class TestSNSDeliveryCheckingContract(TestSNSContract):
+    """The provider contract, SNS with delivery checks (moto's CloudWatch Logs, which has no log group yet)."""
+
+    options: ClassVar[dict[str, Any]] = {"check_delivery": True, "account_id": DEFAULT_ACCOUNT_ID}
 
 
 class TestPublish:
@@ -300,6 +308,8 @@ class TestOptions:
             ({"aws_secret_access_key": "x"}, "aws_access_key_id"),
             ({"read_timeout": 0}, "read_timeout"),
             ({"max_attempts": 0}, "max_attempts"),
+            ({"threads": 0}, "threads"),
+            ({"threads": "many"}, "threads"),
             ({"check_delivery": "perhaps"}, "check_delivery"),
             ({"sms_tipe": "Transactional"}, "sms_tipe"),
             ({"region": "not a region!"}, "region"),

@@ -781,6 +781,7 @@ class TestOptions:
             ({"validity_period": 36001}, "validity_period"),
             ({"validity_period": "soon"}, "validity_period"),
             ({"http_client": object()}, "http_client"),
+            ({"async_http_client": object()}, "async_http_client"),
             ({"http_client": None, "timeout": -1}, "timeout"),
             ({"form": SENDER}, "form"),
             ({"not_found_grace": -1}, "not_found_grace"),
