@@ -472,8 +472,10 @@ class TwilioSMSBackend(SMSBackend):
         """Close the asyncio client (built at the first asyncio call, in the loop that made it); calling it again,
         or before any asyncio call, does nothing. :meth:`close` closes the sync one."""
         client, self._async_client = self._async_client, None
-        if client is not None:
-            await client.http_client.close()
+        # twilio's AsyncHttpClient declares no close: the SDK's and ours have a coroutine.
+        close = getattr(client.http_client, "close", None) if client is not None else None
+        if close is not None:
+            await close()
 
     def __repr__(self) -> str:
         # The sender and service are not secret; the account, token and client stay out.
