@@ -92,7 +92,8 @@ class AsyncDeadlineHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio 
 
 
 def async_twin(client: Client, http_client: AsyncHttpClient) -> Client:
-    """A ``twilio.rest.Client`` with ``client``'s account, credentials, region and edge over ``http_client``."""
+    """A ``twilio.rest.Client`` with ``client``'s account, credentials, region, edge and user agent over
+    ``http_client``: every setting as ``client`` resolved it."""
     return Client(
         username=client.username,
         password=client.password,
@@ -100,6 +101,8 @@ def async_twin(client: Client, http_client: AsyncHttpClient) -> Client:
         region=client.region,
         edge=client.edge,
         http_client=http_client,
+        user_agent_extensions=client.user_agent_extensions,
+        credential_provider=client.credential_provider,
     )
 
 
