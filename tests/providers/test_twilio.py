@@ -7,6 +7,7 @@ request. Request shapes are also checked against Twilio's OpenAPI description in
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import collections
 import json
@@ -658,6 +659,32 @@ class TestLookUpWithoutSid:
         assert reports[0] is not None
         assert reports[1:] == [None, None]
         assert (len(fake.fetches), len(fake.lists)) == (1, 1)
+
+    def test_under_asyncio_fetches_and_look_ups_give_the_same_reports(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """The asyncio check makes the same fetch and list requests (through ``fetch_async``, ``list_async``) and
+        gives the same reports as the sync one; a failing look-up stops it the same way."""
+        fake.accept()
+        sent = wire_message("fetched")
+        (outcome,) = backend.publish([sent])
+        fetched = attrs.evolve(sent, state=SMSState.SENDING, provider_ref=outcome.provider_ref)
+        fake.drop()
+        lost = _unknown(backend)
+        fake.set_status(list(fake.messages)[-1], "delivered")
+
+        async def check(messages: list[Any]) -> list[Outcome | None]:
+            try:
+                return await backend.abulk_check_sms_states(messages)
+            finally:
+                await backend.aclose()
+
+        reports = asyncio.run(check([fetched, lost]))
+        assert reports == backend.bulk_check_sms_states([fetched, lost])
+        assert [r.state if r else None for r in reports] == [SMSState.SENDING, SMSState.DELIVERED]
+        assert (len(fake.fetches), len(fake.lists)) == (2, 2)
+        fake.fail_lists(503, 20503)
+        assert asyncio.run(check([fetched, lost, fetched])) == [reports[0], None, None]
 
     def test_a_check_whose_only_answer_failed_raises_but_a_silent_answer_counts(
         self, fake: FakeTwilio, backend: TwilioSMSBackend
