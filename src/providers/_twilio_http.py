@@ -31,6 +31,17 @@ __all__ = [
 #: Largest answer read from Twilio (a page of messages is some tens of kilobytes).
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
+#: What a ``twilio.rest.Client`` is built from, besides its HTTP client (each kept as an attribute of that name).
+_CLIENT_SETTINGS = (
+    "username",
+    "password",
+    "account_sid",
+    "region",
+    "edge",
+    "user_agent_extensions",
+    "credential_provider",
+)
+
 _JSON_TYPES = frozenset({"application/json", "application/scim+json"})
 
 
@@ -94,16 +105,8 @@ class AsyncDeadlineHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio 
 def async_twin(client: Client, http_client: AsyncHttpClient) -> Client:
     """A ``twilio.rest.Client`` with ``client``'s account, credentials, region, edge and user agent over
     ``http_client``: every setting as ``client`` resolved it."""
-    return Client(
-        username=client.username,
-        password=client.password,
-        account_sid=client.account_sid,
-        region=client.region,
-        edge=client.edge,
-        http_client=http_client,
-        user_agent_extensions=client.user_agent_extensions,
-        credential_provider=client.credential_provider,
-    )
+    settings = {name: getattr(client, name) for name in _CLIENT_SETTINGS}
+    return Client(http_client=http_client, **settings)
 
 
 def _request(
