@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import threading
@@ -75,6 +76,9 @@ class ATSHarness:
         self.gateway.script(Reply(status=503))
 
     def peer_times_out_after_receiving(self) -> None:
+        self.gateway.script(Reply(delay=2.0))
+
+    def peer_holds_the_request(self) -> None:
         self.gateway.script(Reply(delay=2.0))
 
     def received(self) -> list[tuple[str, str]]:
@@ -166,6 +170,26 @@ class TestSendRequest:
         backend.bulk_check_sms_states([wire_message()])
         assert len(gateway.requests) == 6
         assert gateway.connections == 1
+
+    def test_under_asyncio_batches_are_chunked_over_one_kept_connection(self, gateway: ATSGateway) -> None:
+        """The asyncio client chunks as the sync one does, keeps its connection alive, and checks the same way."""
+
+        async def publish_then_check(backend: ATSSMSBackend, messages: list[Any]) -> Any:
+            try:
+                outcomes = await backend.apublish(messages)
+                return outcomes, await backend.abulk_check_sms_states(messages)
+            finally:
+                await backend.aclose()
+
+        messages = [wire_message(f"m{i}") for i in range(250)]
+        with ATSSMSBackend.from_options(options(gateway, max_batch_size="100")) as backend:
+            outcomes, reports = asyncio.run(publish_then_check(backend, messages))
+        assert [len(sms_elements(r.body)) for r in gateway.requests[:3]] == [100, 100, 50]
+        assert len(gateway.requests) == 6
+        assert gateway.connections == 1
+        assert [o.provider_ref for o in outcomes] == [f"app1-{m.id}" for m in messages]
+        assert all(o.state is SMSState.SENDING for o in outcomes)
+        assert all(r is not None and r.state is SMSState.DELIVERED for r in reports)
 
     def test_a_message_without_id_is_rejected_without_a_request(
         self, gateway: ATSGateway, backend: ATSSMSBackend

@@ -108,3 +108,17 @@ def test_delivery_checks_are_a_role_of_the_class() -> None:
     """A provider checks delivery because its class does, never by a method bound to one instance."""
     assert "bulk_check_sms_states" in vars(ScriptedProvider)
     assert isinstance(ScriptedProvider(), DeliveryChecker)
+
+
+def test_every_shipped_provider_plays_the_asyncio_roles_its_sync_port_has() -> None:
+    """Each shipped backend class publishes (and, when it checks delivery, checks) as a coroutine too."""
+    from providers.dummy import DummySMSBackend
+    from providers.sms_operator import SMSOperatorBackend
+    from providers.sns import SNSDeliveryCheckingBackend, SNSSMSBackend
+    from providers.twilio import TwilioSMSBackend
+
+    classes = [ATSSMSBackend, SMSOperatorBackend, TwilioSMSBackend, SNSSMSBackend, SNSDeliveryCheckingBackend]
+    for cls in [*classes, DummySMSBackend]:
+        assert all(callable(getattr(cls, name, None)) for name in ("apublish", "aclose")), cls
+        checks = callable(getattr(cls, "bulk_check_sms_states", None))
+        assert checks == callable(getattr(cls, "abulk_check_sms_states", None)), cls

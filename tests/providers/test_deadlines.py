@@ -4,6 +4,8 @@ peer may hold it) or the delivery-check chunk failed, never minutes later."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,7 +26,7 @@ from smscore import SMSState
 from smscore.errors import ProviderError
 from tests.contracts.providers import wire_message
 from tests.providers.fake_gateways import ATSGateway, free_port
-from tests.providers.fake_twilio import LoopbackDeadlineHttpClient
+from tests.providers.fake_twilio import LoopbackAsyncDeadlineHttpClient, LoopbackDeadlineHttpClient
 from tests.providers.hostile_peers import TricklingPeer
 
 TIMEOUT = 1.0
@@ -97,6 +99,26 @@ class TestXMLGateways:
             elapsed = time.monotonic() - started
         assert elapsed < TIMEOUT + MARGIN
 
+    def test_under_asyncio_publish_and_check_end_at_the_deadline(
+        self, peer: TricklingPeer, alias: str, backend: type[SMSBackend], options: Callable[[str], dict[str, Any]]
+    ) -> None:
+        """The asyncio client is bounded by the same deadline: UNKNOWN, then a failed check, each by ``timeout``."""
+
+        async def publish_then_check(built: Any) -> tuple[Any, float, float]:
+            started = time.monotonic()
+            (outcome,) = await built.apublish([wire_message()])
+            published = time.monotonic()
+            with pytest.raises(ProviderError):
+                await built.abulk_check_sms_states([wire_message(state=SMSState.SENDING)])
+            await built.aclose()
+            return outcome, published - started, time.monotonic() - published
+
+        with backend.from_options(options(peer.url)) as built:  # type: ignore[attr-defined]
+            outcome, publishing, checking = asyncio.run(publish_then_check(built))
+        assert outcome.state is SMSState.UNKNOWN
+        assert publishing < TIMEOUT + MARGIN
+        assert checking < TIMEOUT + MARGIN
+
     def test_each_request_of_a_batch_gets_its_own_deadline(
         self, alias: str, backend: type[SMSBackend], options: Callable[[str], dict[str, Any]]
     ) -> None:
@@ -133,6 +155,7 @@ class TestTwilio:
             "auth_token": "token",
             "from_": "+15005550006",
             "http_client": LoopbackDeadlineHttpClient(peer.base_url, timeout=TIMEOUT),
+            "async_http_client": functools.partial(LoopbackAsyncDeadlineHttpClient, peer.base_url, timeout=TIMEOUT),
         }
         return TwilioSMSBackend.from_options(options)
 
@@ -141,6 +164,22 @@ class TestTwilio:
         """The create request left; its answer trickles (or the connection resets): UNKNOWN at the deadline."""
         backend = self._backend(peer)
         (outcome,), elapsed = _timed(lambda: backend.publish([wire_message()]))
+        assert elapsed < TIMEOUT + MARGIN
+        assert outcome.state is SMSState.UNKNOWN
+        assert peer.requests == 1
+
+    @pytest.mark.parametrize("peer", MODES, indirect=True)
+    def test_under_asyncio_create_ends_at_the_deadline_with_the_message_unknown(self, peer: TricklingPeer) -> None:
+        """The asyncio client (``httpx.AsyncClient``) is bounded by the same deadline."""
+        backend = self._backend(peer)
+
+        async def create() -> Any:
+            try:
+                return await backend.apublish([wire_message()])
+            finally:
+                await backend.aclose()
+
+        (outcome,), elapsed = _timed(lambda: asyncio.run(create()))
         assert elapsed < TIMEOUT + MARGIN
         assert outcome.state is SMSState.UNKNOWN
         assert peer.requests == 1

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import attrs
@@ -93,12 +93,19 @@ class MotoHarness:
         self.provider = provider
         self._stubber: Stubber | None = None
         self._timeout = False
+        self._hold = False
         # On the same (generic) event as moto's handler and registered after it, so it runs after moto has
         # taken the message: the answer is lost on the way back. A more specific event name would run first.
         provider.client.meta.events.register("before-send", self._after_moto)
 
     def _after_moto(self, request: Any, event_name: str, **kwargs: Any) -> None:
-        if self._timeout and event_name == "before-send.sns.Publish":
+        if event_name != "before-send.sns.Publish":
+            return
+        if self._hold:
+            self._hold = False
+            # Longer than the test takes to cancel; the call still ends, as its deadline would end it.
+            time.sleep(1.0)
+        if self._timeout:
             raise ReadTimeoutError(endpoint_url=request.url)
 
     def _stub(self, code: str, message: str, status: int, times: int) -> None:
@@ -124,6 +131,10 @@ class MotoHarness:
         self.peer_accepts()
         self._timeout = True
 
+    def peer_holds_the_request(self) -> None:
+        self.peer_accepts()
+        self._hold = True
+
     def received(self) -> list[tuple[str, str]]:
         return received_sms()
 
@@ -141,13 +152,21 @@ def _backend(**options: Any) -> SNSSMSBackend:
 class TestSNSContract(ProviderContract):
     """The provider contract, SNS on moto."""
 
+    options: ClassVar[dict[str, Any]] = {}
+
     @pytest.fixture
     def harness(self, aws: None) -> Iterator[MotoHarness]:
-        provider = _backend()
+        provider = _backend(**self.options)
         harness = MotoHarness(provider)
         yield harness
         harness.peer_accepts()
         provider.close()
+
+
+class TestSNSDeliveryCheckingContract(TestSNSContract):
+    """The provider contract, SNS with delivery checks (moto's CloudWatch Logs, which has no log group yet)."""
+
+    options: ClassVar[dict[str, Any]] = {"check_delivery": True, "account_id": DEFAULT_ACCOUNT_ID}
 
 
 class TestPublish:
@@ -289,6 +308,8 @@ class TestOptions:
             ({"aws_secret_access_key": "x"}, "aws_access_key_id"),
             ({"read_timeout": 0}, "read_timeout"),
             ({"max_attempts": 0}, "max_attempts"),
+            ({"threads": 0}, "threads"),
+            ({"threads": "many"}, "threads"),
             ({"check_delivery": "perhaps"}, "check_delivery"),
             ({"sms_tipe": "Transactional"}, "sms_tipe"),
             ({"region": "not a region!"}, "region"),

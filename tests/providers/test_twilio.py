@@ -7,6 +7,7 @@ request. Request shapes are also checked against Twilio's OpenAPI description in
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import collections
 import json
@@ -75,7 +76,7 @@ def http(fake: FakeTwilio) -> Iterator[Any]:
 
 @pytest.fixture
 def backend(fake: FakeTwilio, http: Any) -> TwilioSMSBackend:
-    return TwilioSMSBackend.from_options(_options(fake, http))
+    return TwilioSMSBackend.from_options(_options(fake, http, async_http_client=fake.async_http_client(timeout=0.5)))
 
 
 class TwilioHarness:
@@ -95,6 +96,9 @@ class TwilioHarness:
         self.fake.fail(503, 20503, "Service Unavailable")
 
     def peer_times_out_after_receiving(self) -> None:
+        self.fake.hang()
+
+    def peer_holds_the_request(self) -> None:
         self.fake.hang()
 
     def received(self) -> list[tuple[str, str]]:
@@ -656,6 +660,32 @@ class TestLookUpWithoutSid:
         assert reports[1:] == [None, None]
         assert (len(fake.fetches), len(fake.lists)) == (1, 1)
 
+    def test_under_asyncio_fetches_and_look_ups_give_the_same_reports(
+        self, fake: FakeTwilio, backend: TwilioSMSBackend
+    ) -> None:
+        """The asyncio check makes the same fetch and list requests (through ``fetch_async``, ``list_async``) and
+        gives the same reports as the sync one; a failing look-up stops it the same way."""
+        fake.accept()
+        sent = wire_message("fetched")
+        (outcome,) = backend.publish([sent])
+        fetched = attrs.evolve(sent, state=SMSState.SENDING, provider_ref=outcome.provider_ref)
+        fake.drop()
+        lost = _unknown(backend)
+        fake.set_status(list(fake.messages)[-1], "delivered")
+
+        async def check(messages: list[Any]) -> list[Outcome | None]:
+            try:
+                return await backend.abulk_check_sms_states(messages)
+            finally:
+                await backend.aclose()
+
+        reports = asyncio.run(check([fetched, lost]))
+        assert reports == backend.bulk_check_sms_states([fetched, lost])
+        assert [r.state if r else None for r in reports] == [SMSState.SENDING, SMSState.DELIVERED]
+        assert (len(fake.fetches), len(fake.lists)) == (2, 2)
+        fake.fail_lists(503, 20503)
+        assert asyncio.run(check([fetched, lost, fetched])) == [reports[0], None, None]
+
     def test_a_check_whose_only_answer_failed_raises_but_a_silent_answer_counts(
         self, fake: FakeTwilio, backend: TwilioSMSBackend
     ) -> None:
@@ -778,6 +808,7 @@ class TestOptions:
             ({"validity_period": 36001}, "validity_period"),
             ({"validity_period": "soon"}, "validity_period"),
             ({"http_client": object()}, "http_client"),
+            ({"async_http_client": object()}, "async_http_client"),
             ({"http_client": None, "timeout": -1}, "timeout"),
             ({"form": SENDER}, "form"),
             ({"not_found_grace": -1}, "not_found_grace"),
