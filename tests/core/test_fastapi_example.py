@@ -59,7 +59,13 @@ def config(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A SQLite file and a Twilio provider named ``default`` talking to the loopback fake."""
     with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN) as fake:
         http = fake.http_client()
-        options = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_": SENDER, "http_client": http}
+        options = {
+            "account_sid": ACCOUNT_SID,
+            "auth_token": AUTH_TOKEN,
+            "from_": SENDER,
+            "http_client": http,
+            "async_http_client": fake.async_http_client(),
+        }
         yield {
             "storage": "sqlalchemy",
             "database_url": f"sqlite:///{tmp_path / 'sms.sqlite3'}",
