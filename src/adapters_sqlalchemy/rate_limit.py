@@ -17,6 +17,7 @@ slots.
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, Executable, exists, insert, literal, select, update
@@ -44,8 +45,10 @@ class SQLAlchemyRateLimiter:
         self.tables = tables or default_tables
         self._t = self.tables.rate_limits
         # Reservations of one limiter take turns in this process too: an engine with a single shared connection
-        # (SQLite in memory) must never interleave two transactions on it.
-        self._lock = threading.Lock()
+        # (SQLite in memory) must never interleave two transactions on it. Not on the sync facade of an async
+        # engine: its calls share the event loop's thread, where a thread lock held across an awaited statement
+        # would block the loop for good (that storage's runner makes a single connection take turns itself).
+        self._lock: AbstractContextManager[object] = nullcontext() if engine.dialect.is_async else threading.Lock()
 
     def reserve(self, key: str, count: int, *, interval: float, now: datetime) -> datetime:
         """See :meth:`smscore.ports.RateLimiter.reserve`.

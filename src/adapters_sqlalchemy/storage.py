@@ -21,15 +21,19 @@ busy_timeout  5        seconds an SQLite connection waits for another process's 
 
 SQLite files are tuned for several processes at once: write-ahead logging, ``synchronous=NORMAL``, a
 busy timeout (five seconds unless ``busy_timeout`` says otherwise) and enforced foreign keys.
+
+For the asyncio service the factory's ``build_async`` runs the same repositories on an ``AsyncEngine``
+(:mod:`adapters_sqlalchemy.async_storage`); there ``storage_options.engine`` is an ``AsyncEngine``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -46,13 +50,23 @@ from smscore.errors import ConfigurationError
 from smscore.ports import Storage
 from smscore.templates import JinjaRenderer
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from smscore.async_ports import AsyncStorage
+
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
     "DEFAULT_DATABASE_URL",
     "SQLAlchemyStorageFactory",
     "build_storage",
     "check_database",
+    "checked_options",
+    "create_async_engine_for",
     "create_engine_for",
+    "is_memory_sqlite",
+    "parse_database_url",
+    "repositories_on",
     "upgrade_database",
 ]
 
@@ -83,15 +97,15 @@ class SQLAlchemyStorageFactory:
             if owned:
                 engine.dispose()
             raise
-        return Storage(
-            messages=SQLAlchemyMessageRepository(engine),
-            templates=SQLAlchemyTemplateRepository(engine, renderer=JinjaRenderer(budget=config.render_budget)),
-            close=engine.dispose if owned else _keep_open,
-            rate_limiter=SQLAlchemyRateLimiter(engine),
-            opt_outs=SQLAlchemyOptOutRepository(engine),
-            refusals=SQLAlchemyRefusalCounter(engine),
-            inbound=SQLAlchemyInboundRepository(engine),
-        )
+        return repositories_on(engine, config, close=engine.dispose if owned else _keep_open)
+
+    def build_async(self, config: SMSConfig) -> AsyncStorage:
+        """The same repositories for the asyncio service, on an ``AsyncEngine`` (``aiosqlite``, psycopg's async
+        mode); see :mod:`adapters_sqlalchemy.async_storage`. Raises as :meth:`__call__` does."""
+        # Imported here: only the asyncio service needs greenlet and the async drivers (the asyncio extra).
+        from adapters_sqlalchemy.async_storage import build_async_storage
+
+        return build_async_storage(config)
 
     def upgrade_database(self, config: SMSConfig) -> str:
         """See :func:`upgrade_database`."""
@@ -121,6 +135,19 @@ def check_database(config: SMSConfig) -> str:
     """
     _require_existing_sqlite_file(config)
     return f"database schema is at revision {_on_engine(config, check)} and matches the models"
+
+
+def repositories_on(engine: Engine, config: SMSConfig, *, close: Callable[[], None]) -> Storage:
+    """Every repository of this package on ``engine`` (whose schema is ready), released by ``close``."""
+    return Storage(
+        messages=SQLAlchemyMessageRepository(engine),
+        templates=SQLAlchemyTemplateRepository(engine, renderer=JinjaRenderer(budget=config.render_budget)),
+        close=close,
+        rate_limiter=SQLAlchemyRateLimiter(engine),
+        opt_outs=SQLAlchemyOptOutRepository(engine),
+        refusals=SQLAlchemyRefusalCounter(engine),
+        inbound=SQLAlchemyInboundRepository(engine),
+    )
 
 
 def _on_engine(config: SMSConfig, step: Callable[[Engine], str]) -> str:
@@ -156,27 +183,96 @@ def create_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_SECO
     Raises :class:`~smscore.errors.ConfigurationError` keyed ``database_url``; the message never repeats the
     URL, which may hold a password.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigurationError("database_url is not a valid SQLAlchemy URL", key="database_url") from None
-    if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, busy_timeout)
+    parsed = parse_database_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    with _driver_errors(parsed):
+        engine = create_engine(parsed, **_engine_arguments(parsed, busy_timeout))
+    _tune(engine, busy_timeout)
+    return engine
+
+
+def create_async_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> AsyncEngine:
+    """An ``AsyncEngine`` for ``url`` with the tuning of :func:`create_engine_for`, on the asyncio drivers:
+    ``aiosqlite`` for any ``sqlite`` URL, psycopg 3's async mode for ``postgresql`` and ``postgresql+psycopg``.
+
+    Raises :class:`~smscore.errors.ConfigurationError` keyed ``database_url`` as :func:`create_engine_for` does,
+    and for a database or driver without asyncio support here.
+    """
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    parsed = parse_database_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif parsed.drivername in {"postgresql", "postgresql+psycopg", "postgresql+psycopg_async"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    else:
+        raise ConfigurationError(
+            f"database_url: the asyncio storage runs on SQLite and on PostgreSQL with psycopg, not on "
+            f"{parsed.drivername!r}; pass an AsyncEngine of your own in storage_options.engine",
+            key="database_url",
+        )
+    with _driver_errors(parsed):
+        engine = create_async_engine(parsed, **_engine_arguments(parsed, busy_timeout))
+    _tune(engine.sync_engine, busy_timeout)
+    return engine
+
+
+def parse_database_url(url: str | URL) -> URL:
+    """``url`` parsed; raises :class:`~smscore.errors.ConfigurationError` keyed ``database_url`` (without the URL,
+    which may hold a password) when it is not a SQLAlchemy URL."""
     try:
-        return create_engine(parsed, pool_pre_ping=True, json_serializer=_to_json, json_deserializer=_from_json)
+        return make_url(url)
+    except ArgumentError:
+        raise ConfigurationError("database_url is not a valid SQLAlchemy URL", key="database_url") from None
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    """Whether ``url`` is an SQLite database in memory (gone with its last connection, one per connection)."""
+    database = url.database or ""
+    return url.get_backend_name() == "sqlite" and (database in {"", ":memory:"} or url.query.get("mode") == "memory")
+
+
+@contextmanager
+def _driver_errors(url: URL) -> Iterator[None]:
+    """An unknown dialect or a driver that is not installed, as a ConfigurationError naming the extra."""
+    try:
+        yield
     except NoSuchModuleError:
         raise ConfigurationError(
-            f"database_url: unknown database dialect {parsed.drivername!r}", key="database_url"
+            f"database_url: unknown database dialect {url.drivername!r}", key="database_url"
         ) from None
     except ImportError as exc:
-        extra = "postgres" if parsed.get_backend_name() == "postgresql" else "<driver>"
+        extra = {"postgresql": "postgres", "sqlite": "asyncio"}.get(url.get_backend_name(), "<driver>")
         raise ConfigurationError(
-            f"database_url: the driver {exc.name or parsed.get_driver_name()!r} is not installed: "
+            f"database_url: the driver {exc.name or url.get_driver_name()!r} is not installed: "
             f"pip install 'smscore[{extra}]'",
             key="database_url",
         ) from None
+
+
+def _engine_arguments(url: URL, busy_timeout: float) -> dict[str, Any]:
+    """What ``create_engine`` (or ``create_async_engine``) is given for ``url`` besides the URL."""
+    arguments: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": _from_json}
+    if url.get_backend_name() != "sqlite":
+        return {**arguments, "pool_pre_ping": True}
+    if is_memory_sqlite(url):
+        # One shared connection: a second one would see a different, empty in-memory database.
+        return {**arguments, "poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    if url.query.get("uri") != "true":
+        folder = Path(url.database or "").expanduser().absolute().parent
+        if not folder.is_dir():
+            raise ConfigurationError(
+                f"database_url: the folder {str(folder)!r} of the SQLite file does not exist", key="database_url"
+            )
+    return {**arguments, "connect_args": {"timeout": busy_timeout}}
+
+
+def _tune(engine: Engine, busy_timeout: float) -> None:
+    """Set the SQLite pragmas on every new connection of ``engine`` (the sync facade of an async one too)."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", functools.partial(_tune_sqlite, busy_ms=int(busy_timeout * 1000)))
 
 
 def _engine(config: SMSConfig) -> tuple[Engine, bool]:
@@ -197,6 +293,16 @@ def _engine(config: SMSConfig) -> tuple[Engine, bool]:
             "give either database_url or storage_options.engine, not both", key="storage_options.engine"
         )
     return given, False
+
+
+def checked_options(config: SMSConfig) -> tuple[MigrateMode, float]:
+    """The ``migrate`` mode and the ``busy_timeout`` seconds of ``config.storage_options``, checked.
+
+    Raises :class:`~smscore.errors.ConfigurationError` naming the wrong option.
+    """
+    migrate = _migrate_mode(config.storage_options)
+    busy_timeout = config.storage_options.get("busy_timeout", BUSY_TIMEOUT_SECONDS)
+    return migrate, _seconds(busy_timeout, "storage_options.busy_timeout")
 
 
 def _check_options(options: Mapping[str, Any]) -> None:
@@ -233,31 +339,6 @@ def _migrate_mode(options: Mapping[str, Any]) -> MigrateMode:
             key="storage_options.migrate",
         )
     return cast(MigrateMode, mode)
-
-
-def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
-    database = url.database or ""
-    if database in {"", ":memory:"} or url.query.get("mode") == "memory":
-        # One shared connection: a second one would see a different, empty in-memory database.
-        engine = create_engine(
-            url,
-            poolclass=StaticPool,
-            connect_args={"check_same_thread": False},
-            json_serializer=_to_json,
-            json_deserializer=_from_json,
-        )
-    else:
-        if url.query.get("uri") != "true":
-            folder = Path(database).expanduser().absolute().parent
-            if not folder.is_dir():
-                raise ConfigurationError(
-                    f"database_url: the folder {str(folder)!r} of the SQLite file does not exist", key="database_url"
-                )
-        engine = create_engine(
-            url, connect_args={"timeout": busy_timeout}, json_serializer=_to_json, json_deserializer=_from_json
-        )
-    event.listen(engine, "connect", functools.partial(_tune_sqlite, busy_ms=int(busy_timeout * 1000)))
-    return engine
 
 
 def _tune_sqlite(dbapi_connection: Any, connection_record: ConnectionPoolEntry, *, busy_ms: int) -> None:

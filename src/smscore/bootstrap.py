@@ -9,9 +9,12 @@ core never imports an adapter.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 from smscore.async_ports import AsyncStorage, AsyncStorageFactory
 from smscore.config import ProviderConfig, SMSConfig, load_config
@@ -46,6 +49,9 @@ __all__ = [
     "status_callback_url",
     "storage_schema",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 #: Short names of the shipped providers, and django-pymess's dotted paths so that its projects can switch over.
 PROVIDER_ALIASES: Final[Mapping[str, str]] = {
@@ -280,24 +286,26 @@ def _build_subscribers(config: SMSConfig, key: str) -> list[Any]:
 
 
 def build_async_storage(config: SMSConfig) -> AsyncStorage:
-    """Build the configured storage for the asyncio service: its factory's
-    :meth:`~smscore.async_ports.AsyncStorageFactory.build_async` when it has one, else the storage itself with its
-    calls run in a pool of threads. Raises :class:`ConfigurationError`."""
-    import asyncio
-    import functools
-    from concurrent.futures import ThreadPoolExecutor
+    """Build the configured storage for the asyncio service. Raises as :func:`build_storage` does.
 
+    A factory that plays :class:`~smscore.async_ports.AsyncStorageFactory` builds it (``build_async``). Any other
+    factory's sync storage is used as it is, each call run in a pool of threads of its own, bounded as Python's
+    default pool is (``min(32, CPUs + 4)`` threads), so that a blocking call never holds up the event loop;
+    ``aclose`` closes the storage in that pool, then stops the pool's threads.
+    """
     factory = _storage_factory(config)
     if isinstance(factory, AsyncStorageFactory):
         return factory.build_async(config)
     storage = factory(config)
-    threads = ThreadPoolExecutor(max_workers=min(config.max_in_flight, 32), thread_name_prefix="smscore-storage")
+    pool = ThreadPoolExecutor(thread_name_prefix="smscore-storage")
 
-    async def run(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(fn, *args, **kwargs))
+    async def run(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args, **kwargs))
 
     async def aclose() -> None:
-        threads.shutdown(wait=True)
-        storage.close()
+        try:
+            await run(storage.close)
+        finally:
+            pool.shutdown()
 
     return AsyncStorage(storage=storage, run=run, aclose=aclose)

@@ -28,10 +28,11 @@ import itertools
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from smscore.async_ports import AsyncStorage, call_directly
 from smscore.errors import (
     ConcurrentUpdateError,
     DuplicateIdempotencyKeyError,
@@ -59,6 +60,7 @@ __all__ = [
     "InMemoryRateLimiter",
     "InMemoryRefusalCounter",
     "InMemoryTemplateRepository",
+    "MemoryStorageFactory",
     "ScriptedProvider",
     "memory_storage",
 ]
@@ -354,14 +356,30 @@ class ScriptedProvider:
         self.closed = True
 
 
-def memory_storage(config: SMSConfig) -> Storage:
-    """Storage factory for ``{"storage": "memory"}``: fresh in-memory repositories (template bodies checked
-    within the configured render budget)."""
-    return Storage(
-        messages=InMemoryMessageRepository(),
-        templates=InMemoryTemplateRepository(renderer=JinjaRenderer(budget=config.render_budget)),
-        rate_limiter=InMemoryRateLimiter(),
-        opt_outs=InMemoryOptOutRepository(),
-        refusals=InMemoryRefusalCounter(),
-        inbound=InMemoryInboundRepository(),
-    )
+class MemoryStorageFactory:
+    """The storage factory ``{"storage": "memory"}`` names (:data:`memory_storage`): fresh in-memory repositories
+    (template bodies checked within the configured render budget), for the sync service or the asyncio one."""
+
+    def __call__(self, config: SMSConfig) -> Storage:
+        """Fresh, empty in-memory repositories and rate limiter."""
+        return Storage(
+            messages=InMemoryMessageRepository(),
+            templates=InMemoryTemplateRepository(renderer=JinjaRenderer(budget=config.render_budget)),
+            rate_limiter=InMemoryRateLimiter(),
+            opt_outs=InMemoryOptOutRepository(),
+            refusals=InMemoryRefusalCounter(),
+            inbound=InMemoryInboundRepository(),
+        )
+
+    def build_async(self, config: SMSConfig) -> AsyncStorage:
+        """The same repositories for the asyncio service, called directly on the loop: they never wait (their
+        locks are held only within one call, never across an ``await``)."""
+        return AsyncStorage(storage=self(config), run=call_directly, aclose=_nothing_to_release)
+
+
+#: Storage factory for ``{"storage": "memory"}``: ``memory_storage(config)``; see :class:`MemoryStorageFactory`.
+memory_storage: Final = MemoryStorageFactory()
+
+
+async def _nothing_to_release() -> None:
+    """``aclose`` of the in-memory storage: it holds no resource."""
