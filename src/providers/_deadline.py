@@ -8,7 +8,9 @@ network operation fails at once with the timeout ``httpx`` already classifies (`
 request left, ``WriteTimeout``/``ReadTimeout`` after), so a trickling peer ends the request at the deadline, to
 within one operation's slack. No thread and no timer: the cost is a clock read per network operation.
 :func:`bounded_client` builds an ``httpx.Client`` on such transports, proxies from the environment included
-(``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, as ``httpx`` reads them).
+(``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, as ``httpx`` reads them);
+:func:`bounded_async_client` the ``httpx.AsyncClient`` twin for the event loop, bounded by the same deadlines
+(each asyncio task has its own context, so concurrent requests keep their own deadlines).
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ import ipaddress
 import ssl
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
 
-__all__ = ["bounded_client", "deadline", "remaining", "transport"]
+__all__ = ["async_transport", "bounded_async_client", "bounded_client", "deadline", "remaining", "transport"]
+
+_Transport = TypeVar("_Transport", httpx.HTTPTransport, httpx.AsyncHTTPTransport)
 
 _DEADLINE: ContextVar[float | None] = ContextVar("providers_deadline", default=None)
 
@@ -111,6 +115,54 @@ class _Backend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+class _AsyncStream(httpcore.AsyncNetworkStream):
+    """The event loop's :class:`_Stream`."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._inner = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, remaining(timeout, httpcore.ReadTimeout))
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, remaining(timeout, httpcore.WriteTimeout))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        left = remaining(timeout, httpcore.ConnectTimeout)
+        return _AsyncStream(await self._inner.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _AsyncBackend(httpcore.AsyncNetworkBackend):
+    """The event loop's :class:`_Backend`."""
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = backend
+
+    async def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, *other: Any, **named: Any
+    ) -> httpcore.AsyncNetworkStream:
+        # The local address and socket options go through untouched.
+        left = remaining(timeout, httpcore.ConnectTimeout)
+        return _AsyncStream(await self._inner.connect_tcp(host, port, left, *other, **named))
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        left = remaining(timeout, httpcore.ConnectTimeout)
+        return _AsyncStream(await self._inner.connect_unix_socket(path, left, socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
 def transport(*, limits: httpx.Limits, proxy: str | None = None) -> httpx.HTTPTransport:
     """An ``httpx`` transport (TLS verified; through ``proxy`` when given) whose exchanges end by the
     :func:`deadline` they run under."""
@@ -121,23 +173,49 @@ def transport(*, limits: httpx.Limits, proxy: str | None = None) -> httpx.HTTPTr
     return made
 
 
+def async_transport(*, limits: httpx.Limits, proxy: str | None = None) -> httpx.AsyncHTTPTransport:
+    """The event loop's :func:`transport`."""
+    made = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+    pool: Any = made._pool
+    pool._network_backend = _AsyncBackend(pool._network_backend)
+    return made
+
+
+def _client_settings(
+    make: Callable[..., _Transport], *, timeout: httpx.Timeout, max_connections: int, headers: dict[str, str] | None
+) -> dict[str, Any]:
+    """The keyword arguments of a bounded client whose transports ``make`` builds (one per proxy route)."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    mounts = {
+        pattern: None if proxy is None else make(limits=limits, proxy=proxy)
+        for pattern, proxy in _environment_proxies().items()
+    }
+    return {
+        "timeout": timeout,
+        "transport": make(limits=limits),
+        "mounts": mounts,
+        "follow_redirects": False,
+        "headers": headers,
+    }
+
+
 def bounded_client(
     *, timeout: httpx.Timeout, max_connections: int = 10, headers: dict[str, str] | None = None
 ) -> httpx.Client:
     """An ``httpx.Client`` (keep-alive, no redirects) whose exchanges end by the :func:`deadline` they run under,
     going through the proxies the environment names."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    mounts: dict[str, httpx.BaseTransport | None] = {
-        pattern: None if proxy is None else transport(limits=limits, proxy=proxy)
-        for pattern, proxy in _environment_proxies().items()
-    }
     return httpx.Client(
-        timeout=timeout,
-        transport=transport(limits=limits),
-        mounts=mounts,
-        follow_redirects=False,
-        headers=headers,
+        **_client_settings(transport, timeout=timeout, max_connections=max_connections, headers=headers)
     )
+
+
+def bounded_async_client(
+    *, timeout: httpx.Timeout, max_connections: int = 10, headers: dict[str, str] | None = None
+) -> httpx.AsyncClient:
+    """The event loop's :func:`bounded_client`: an ``httpx.AsyncClient`` bounded by the same deadlines. Build it
+    inside the running loop that uses it."""
+    settings = _client_settings(async_transport, timeout=timeout, max_connections=max_connections, headers=headers)
+    return httpx.AsyncClient(**settings)
 
 
 def _environment_proxies() -> dict[str, str | None]:

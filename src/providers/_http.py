@@ -1,8 +1,9 @@
 """HTTP transport for the XML gateways: one POST, every httpx failure translated at the edge.
 
-:func:`post_xml` never raises for anything the network or the gateway did. It returns the answer's bytes, or a
-:class:`Failure` saying whether the request certainly did not reach the gateway (``TRANSIENT``: safe to send
-again), was refused for good (``REJECTED``), or may have been processed (``AMBIGUOUS``: never re-sent blindly).
+:func:`post_xml` (``httpx.Client``) and :func:`apost_xml` (``httpx.AsyncClient``, the same rules) never raise for
+anything the network or the gateway did. They return the answer's bytes, or a :class:`Failure` saying whether the
+request certainly did not reach the gateway (``TRANSIENT``: safe to send again), was refused for good
+(``REJECTED``), or may have been processed (``AMBIGUOUS``: never re-sent blindly).
 
 ================================================  ==========  ==============================================
 what happened                                     kind        why
@@ -32,16 +33,29 @@ from typing import Final
 import attrs
 import httpx
 
-from providers._deadline import bounded_client, deadline
+from providers._deadline import bounded_async_client, bounded_client, deadline
 from providers._xml import MAX_RESPONSE_BYTES, escape_attribute, escape_text
 
-__all__ = ["CONTENT_TYPE", "Failure", "FailureKind", "Redactor", "build_client", "exception_failure", "post_xml"]
+__all__ = [
+    "CONTENT_TYPE",
+    "CappedBody",
+    "Failure",
+    "FailureKind",
+    "Redactor",
+    "apost_xml",
+    "build_async_client",
+    "build_client",
+    "exception_failure",
+    "post_xml",
+]
 
 
 #: The content type of every request body.
 CONTENT_TYPE: Final = "text/xml; charset=utf-8"
 
 _TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
+_HEADERS: Final = {"Content-Type": CONTENT_TYPE}
+_ACCEPT: Final = {"Accept": "text/xml, application/xml;q=0.9, */*;q=0.1"}
 
 
 class FailureKind(enum.Enum):
@@ -66,9 +80,14 @@ def build_client(*, timeout: float, max_connections: int = 10) -> httpx.Client:
     Its transport ends every exchange by the deadline :func:`post_xml` opens (:mod:`providers._deadline`).
     """
     return bounded_client(
-        timeout=httpx.Timeout(timeout),
-        max_connections=max_connections,
-        headers={"Content-Type": CONTENT_TYPE, "Accept": "text/xml, application/xml;q=0.9, */*;q=0.1"},
+        timeout=httpx.Timeout(timeout), max_connections=max_connections, headers={**_HEADERS, **_ACCEPT}
+    )
+
+
+def build_async_client(*, timeout: float, max_connections: int = 10) -> httpx.AsyncClient:
+    """:func:`build_client` for the event loop (build it inside the running loop that uses it)."""
+    return bounded_async_client(
+        timeout=httpx.Timeout(timeout), max_connections=max_connections, headers={**_HEADERS, **_ACCEPT}
     )
 
 
@@ -125,6 +144,34 @@ def exception_failure(exc: httpx.HTTPError) -> Failure:
     return Failure(FailureKind.AMBIGUOUS, f"connection failed after the request was sent ({name})")
 
 
+class CappedBody:
+    """An answer's bytes as they arrive, up to a cap (the one reading rule of every client, sync or async)."""
+
+    def __init__(self, cap: int) -> None:
+        self._cap = cap
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; False once the answer has grown past the cap (stop reading then)."""
+        self._size += len(chunk)
+        if self._size > self._cap:
+            return False
+        self._chunks.append(chunk)
+        return True
+
+    @property
+    def data(self) -> bytes:
+        """The bytes kept (all of them while :meth:`add` has not refused one)."""
+        return b"".join(self._chunks)
+
+    def result(self) -> bytes | Failure:
+        """The whole answer, or the failure of one larger than the cap."""
+        if self._size > self._cap:
+            return Failure(FailureKind.AMBIGUOUS, f"gateway answer larger than {self._cap} bytes; not read")
+        return self.data
+
+
 def post_xml(
     client: httpx.Client, url: str, body: bytes, *, timeout: float, max_response_bytes: int = MAX_RESPONSE_BYTES
 ) -> bytes | Failure:
@@ -136,22 +183,36 @@ def post_xml(
     docstring for the classification).
     """
     try:
-        with (
-            deadline(timeout),
-            client.stream("POST", url, content=body, headers={"Content-Type": CONTENT_TYPE}) as response,
-        ):
-            failure = _status_failure(response)
-            if failure is not None:
-                return failure
-            chunks = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_response_bytes:
-                    return Failure(
-                        FailureKind.AMBIGUOUS, f"gateway answer larger than {max_response_bytes} bytes; not read"
-                    )
-                chunks.append(chunk)
-            return b"".join(chunks)
+        with deadline(timeout), client.stream("POST", url, content=body, headers=_HEADERS) as response:
+            answer = _status_failure(response) or CappedBody(max_response_bytes)
+            if isinstance(answer, CappedBody):
+                for chunk in response.iter_bytes():
+                    if not answer.add(chunk):
+                        break
+            return answer if isinstance(answer, Failure) else answer.result()
+    except httpx.HTTPError as exc:
+        return exception_failure(exc)
+
+
+async def apost_xml(
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    *,
+    timeout: float,
+    max_response_bytes: int = MAX_RESPONSE_BYTES,
+) -> bytes | Failure:
+    """:func:`post_xml` on the event loop, through a client made by :func:`build_async_client` (the same deadline,
+    classification and cap). Cancelling the task raises ``CancelledError`` here; the connection it held is
+    dropped by ``httpx``, never returned to the pool half-read."""
+    try:
+        with deadline(timeout):
+            async with client.stream("POST", url, content=body, headers=_HEADERS) as response:
+                answer = _status_failure(response) or CappedBody(max_response_bytes)
+                if isinstance(answer, CappedBody):
+                    async for chunk in response.aiter_bytes():
+                        if not answer.add(chunk):
+                            break
+                return answer if isinstance(answer, Failure) else answer.result()
     except httpx.HTTPError as exc:
         return exception_failure(exc)

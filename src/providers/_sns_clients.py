@@ -68,6 +68,13 @@ OPTIONS: Final = OptionSpec(
         default=3,
         description="attempts per message while SNS certainly did not take it",
     ),
+    Option(
+        "threads",
+        Integer(1, 100),
+        default=10,
+        description="most SNS or CloudWatch Logs calls running at once under asyncio (the threads boto3 runs in); "
+        "also the size of each client's connection pool",
+    ),
     Option("check_delivery", Boolean(), default=False, description="read delivery status logs"),
     Option(
         "delivery_status_log_group",
@@ -109,7 +116,10 @@ def _config(values: OptionValues, *, attempts: int) -> Config:
 
 def _http_session(values: OptionValues) -> DeadlineSession:
     return DeadlineSession(
-        timeout=values["timeout"], connect_timeout=values["connect_timeout"], read_timeout=values["read_timeout"]
+        timeout=values["timeout"],
+        connect_timeout=values["connect_timeout"],
+        read_timeout=values["read_timeout"],
+        max_connections=values["threads"],
     )
 
 

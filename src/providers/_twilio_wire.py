@@ -1,5 +1,6 @@
 """The Twilio wire as pure functions: create parameters in; statuses, errors, look-ups and status callbacks out.
-No I/O here: the backend (:mod:`providers.twilio`) makes the requests through the ``twilio`` client.
+No I/O here: the backend (:mod:`providers.twilio`) makes the requests (:class:`ApiCall`) through a ``twilio``
+client, sync or asyncio.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "LOOKUP_MARGIN",
     "STATUS_STATES",
     "TRANSIENT_ERROR_CODES",
+    "ApiCall",
     "CreateSettings",
     "Lookup",
     "MultiValues",
@@ -305,6 +307,20 @@ class CreateSettings:
     def sender_of(self, message: SMSMessage) -> str | None:
         """The ``From`` a create request for ``message`` carries (None: only the Messaging Service)."""
         return message.sender or self.from_
+
+
+@attrs.frozen
+class ApiCall:
+    """One call of the Messages API, made by a sync or an asyncio client: ``method`` (``create``, ``fetch``,
+    ``list``; ``<method>_async`` on the event loop) of the message ``sid``, or of the list without one."""
+
+    method: str
+    sid: str | None = None
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def resource(self, client: Any) -> Any:
+        """The part of ``client`` the call is made on."""
+        return client.messages(self.sid) if self.sid else client.messages
 
 
 def create_params(message: SMSMessage, settings: CreateSettings) -> dict[str, Any]:

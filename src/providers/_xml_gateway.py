@@ -1,14 +1,15 @@
 """The I/O half both XML gateways (ATS, SMS-operator) share: their common options, chunking, one POST per chunk
-through a kept ``httpx.Client``, answers mapped through the gateway's wire object and code table, and secrets
-scrubbed from everything that leaves. The pure half is :mod:`providers._gateway_wire`.
+through a kept ``httpx.Client`` (or, for the asyncio service, an ``httpx.AsyncClient``), answers mapped through the
+gateway's wire object and code table, and secrets scrubbed from everything that leaves. The pure half is
+:mod:`providers._gateway_wire`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Required, Self, TypedDict, TypeVar, Unpack
+from typing import Any, ClassVar, Required, Self, TypeAlias, TypedDict, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -25,7 +26,8 @@ from providers._gateway_wire import (
     send_outcomes,
     shown_code,
 )
-from providers._http import Failure, FailureKind, Redactor, build_client, post_xml
+from providers._http import Failure, FailureKind, Redactor, apost_xml, build_async_client, build_client, post_xml
+from providers._steps import Steps, adrive, drive
 from providers._urls import check_url, safe_url
 from providers._xml import MAX_RESPONSE_BYTES
 from providers.base import SMSBackend, without_secrets
@@ -82,10 +84,17 @@ def gateway_options(provider: str, default_url: str, *own: Option) -> OptionSpec
 
 
 _R = TypeVar("_R")
+#: Requests to make: each yields a request body and is sent back the answer's bytes (or the request's Failure).
+_Steps: TypeAlias = Steps[bytes, "bytes | Failure", _R]
 
 
 def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class _Limits(TypedDict):
+    timeout: float
+    max_response_bytes: int
 
 
 class GatewayOptions(TypedDict, total=False):
@@ -137,6 +146,7 @@ class XMLGatewayBackend(SMSBackend):
             raise ValueError("not_found_grace must not be negative")
         self._not_found_grace = timedelta(seconds=not_found_grace)
         self._client = client
+        self._async_client: httpx.AsyncClient | None = None
         self._wire = self._make_wire(
             options["username"], options["password"], check_prefix(options.get("uniq_prefix", ""))
         )
@@ -144,8 +154,10 @@ class XMLGatewayBackend(SMSBackend):
         # What logs and the repr may show of the URL (no credentials, no query); computed once.
         self._shown_url = safe_url(self._url)
         self._max_batch_size = max_batch_size
-        self._max_response_bytes = options.get("max_response_bytes", MAX_RESPONSE_BYTES)
         self._timeout = options.get("timeout", 5.0)
+        self._limits = _Limits(
+            timeout=self._timeout, max_response_bytes=options.get("max_response_bytes", MAX_RESPONSE_BYTES)
+        )
         self._redact = Redactor(self._wire.secrets())
 
     def _make_wire(self, username: str, password: str, prefix: str) -> GatewayWire:
@@ -188,21 +200,7 @@ class XMLGatewayBackend(SMSBackend):
 
     def publish_messages(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
         """Send ``messages`` in requests of at most :attr:`max_batch_size`; one outcome per message, in order."""
-        outcomes: list[Outcome | None] = [None] * len(messages)
-        sendable = []
-        for index, message in enumerate(messages):
-            if message.id is None or message.id < 0:
-                outcomes[index] = Outcome.rejected("message has no id: store it before publishing")
-            else:
-                sendable.append(index)
-        for chunk, batch, results in self._per_request(messages, sendable, self._publish_chunk, "publishing"):
-            if isinstance(results, Exception):
-                # The request may have left: never re-send blindly.
-                failure = Failure(FailureKind.AMBIGUOUS, f"unexpected {type(results).__name__} while publishing")
-                results = failure_outcomes(failure, batch, prefix=self._wire.prefix)
-            for index, outcome in zip(chunk, results, strict=True):
-                outcomes[index] = self._scrub(outcome)
-        return [outcome for outcome in outcomes if outcome is not None]
+        return drive(self._publishing(messages), self._post)
 
     def bulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
         """Ask the gateway about ``messages`` (one delivery-report request per :attr:`max_batch_size`); one
@@ -211,11 +209,67 @@ class XMLGatewayBackend(SMSBackend):
         When not a single request got an answer, :class:`~smscore.errors.ProviderError` is raised, so that the
         service counts the failure (``DeliveryCheckReport.failed_chunks``) instead of taking it for silence.
         """
+        return drive(self._checking(messages), self._post)
+
+    # -- the asyncio roles (smscore.async_ports) ---------------------------------------------------------
+
+    async def apublish(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
+        """:meth:`publish` on the event loop, through the backend's ``httpx.AsyncClient``: the same requests,
+        outcomes and deadlines. ``CancelledError`` propagates (the request in flight is abandoned: its messages
+        keep the state the service gave them before publishing)."""
+        return await adrive(self._publishing(messages), self._apost)
+
+    async def abulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
+        """:meth:`bulk_check_sms_states` on the event loop (raising as it does)."""
+        return await adrive(self._checking(messages), self._apost)
+
+    async def aclose(self) -> None:
+        """Close the ``httpx.AsyncClient`` (built at the first asyncio call, in the loop that made it); calling
+        it again, or before any asyncio call, does nothing. :meth:`close` closes the sync client."""
+        client, self._async_client = self._async_client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- the requests, apart from how they are sent ------------------------------------------------------
+    # Each of these generators yields a request body and is sent back the gateway's answer to it (its bytes, or
+    # the Failure of the request): every decision is made here once; _post and _apost only carry bodies.
+
+    def _post(self, body: bytes) -> bytes | Failure:
+        return post_xml(self._client, self._url, body, **self._limits)
+
+    async def _apost(self, body: bytes) -> bytes | Failure:
+        # Built at the first asyncio call, in the running loop whose task makes the request.
+        if self._async_client is None:
+            self._async_client = build_async_client(timeout=self._timeout)
+        return await apost_xml(self._async_client, self._url, body, **self._limits)
+
+    def _publishing(self, messages: Sequence[SMSMessage]) -> _Steps[list[Outcome]]:
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        sendable = []
+        for index, message in enumerate(messages):
+            if message.id is None or message.id < 0:
+                outcomes[index] = Outcome.rejected("message has no id: store it before publishing")
+            else:
+                sendable.append(index)
+        for chunk in _chunks(sendable, self._max_batch_size):
+            batch = [messages[index] for index in chunk]
+            results = yield from self._guarded(self._publish_chunk(batch), "publishing", batch)
+            if isinstance(results, Exception):
+                # The request may have left: never re-send blindly.
+                failure = Failure(FailureKind.AMBIGUOUS, f"unexpected {type(results).__name__} while publishing")
+                results = failure_outcomes(failure, batch, prefix=self._wire.prefix)
+            for index, outcome in zip(chunk, results, strict=True):
+                outcomes[index] = self._scrub(outcome)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _checking(self, messages: Sequence[SMSMessage]) -> _Steps[list[Outcome | None]]:
         reports: list[Outcome | None] = [None] * len(messages)
         checkable = [index for index, message in enumerate(messages) if message.id is not None and message.id >= 0]
         answered = 0
         failure: str | None = None
-        for chunk, _, results in self._per_request(messages, checkable, self._check_chunk, "delivery check of"):
+        for chunk in _chunks(checkable, self._max_batch_size):
+            batch = [messages[index] for index in chunk]
+            results = yield from self._guarded(self._check_chunk(batch), "delivery check of", batch)
             if isinstance(results, Exception):
                 failure = f"unexpected {type(results).__name__}"
                 continue
@@ -229,32 +283,19 @@ class XMLGatewayBackend(SMSBackend):
             raise ProviderError(f"{self._wire.table.name} delivery check failed: {failure}")
         return reports
 
-    # -- one request -------------------------------------------------------------------------------------
+    def _guarded(self, steps: _Steps[_R], what: str, batch: Sequence[SMSMessage]) -> _Steps[_R | Exception]:
+        """What ``steps`` gave for one chunk, or the exception it raised: a defect of ours, not the gateway's,
+        logged here."""
+        try:
+            return (yield from steps)
+        except Exception as exc:
+            self._log(logging.ERROR, "%s %d message(s) failed unexpectedly: %r", what, len(batch), exc)
+            return exc
 
-    def _per_request(
-        self,
-        messages: Sequence[SMSMessage],
-        indexes: Sequence[int],
-        request: Callable[[list[SMSMessage]], _R],
-        what: str,
-    ) -> Iterator[tuple[Sequence[int], list[SMSMessage], _R | Exception]]:
-        """Each chunk of ``indexes`` (at most :attr:`max_batch_size`), its messages, and what ``request`` gave
-        for them, or the exception it raised: a defect of ours, not the gateway's, logged here."""
-        for chunk in _chunks(indexes, self._max_batch_size):
-            batch = [messages[index] for index in chunk]
-            try:
-                result: _R | Exception = request(batch)
-            except Exception as exc:
-                self._log(logging.ERROR, "%s %d message(s) failed unexpectedly: %r", what, len(batch), exc)
-                result = exc
-            yield chunk, batch, result
-
-    def _exchange(self, body: bytes, what: str, messages: Sequence[SMSMessage]) -> Answer | Failure:
+    def _exchange(self, body: bytes, what: str, messages: Sequence[SMSMessage]) -> _Steps[Answer | Failure]:
         name, count = self._wire.table.name, len(messages)
         self._log(logging.DEBUG, "%s: POST %s of %d message(s) to %s", name, what, count, self._shown_url)
-        reply = post_xml(
-            self._client, self._url, body, timeout=self._timeout, max_response_bytes=self._max_response_bytes
-        )
+        reply = yield body
         if isinstance(reply, Failure):
             self._log(logging.WARNING, "%s %s of %d message(s) failed: %s", name, what, count, reply.reason)
             return reply
@@ -288,17 +329,17 @@ class XMLGatewayBackend(SMSBackend):
             self._log(logging.WARNING, "%s answered the whole %s with code(s) %s", name, what, codes)
         return answer
 
-    def _publish_chunk(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
-        result = self._exchange(self._wire.send_request(messages), "send request", messages)
+    def _publish_chunk(self, messages: Sequence[SMSMessage]) -> _Steps[list[Outcome]]:
+        result = yield from self._exchange(self._wire.send_request(messages), "send request", messages)
         if isinstance(result, Failure):
             return failure_outcomes(result, messages, prefix=self._wire.prefix)
         return send_outcomes(
             self._wire.table, messages, result, prefix=self._wire.prefix, extra=self._wire.send_extra()
         )
 
-    def _check_chunk(self, messages: Sequence[SMSMessage]) -> list[Outcome | None] | Failure:
+    def _check_chunk(self, messages: Sequence[SMSMessage]) -> _Steps[list[Outcome | None] | Failure]:
         """The reports of one delivery-report request, or the failure of the request as a whole."""
-        result = self._exchange(self._wire.check_request(messages), "delivery check", messages)
+        result = yield from self._exchange(self._wire.check_request(messages), "delivery check", messages)
         if isinstance(result, Failure):
             return result
         if result.request_codes and not result.codes:

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Self
 
 import attrs
 
+from providers._steps import Steps, drive
 from providers.options import OptionSpec
 from smscore import Outcome, SMSMessage, SMSState
 
@@ -104,13 +105,18 @@ class SMSBackend:
         Once the service is unavailable for a message (a transient outcome), the rest are not tried: they stay
         WAITING too, so an outage costs one request, not one per message of the batch.
         """
+        return drive(self._publishing_steps(messages), self.publish_message)
+
+    def _publishing_steps(self, messages: Sequence[SMSMessage]) -> Steps[SMSMessage, Outcome, list[Outcome]]:
+        """The rule of :meth:`publish_messages` apart from how one message is published: yields each message to
+        publish and is sent back its outcome (an asyncio role drives it with a coroutine)."""
         outcomes: list[Outcome] = []
         unavailable: Outcome | None = None
         for message in messages:
             if unavailable is not None:
                 outcomes.append(Outcome.transient(f"not tried: {unavailable.error}", error_code=unavailable.error_code))
                 continue
-            outcome = self.publish_message(message)
+            outcome = yield message
             if outcome.state is SMSState.WAITING:
                 unavailable = outcome
             outcomes.append(outcome)

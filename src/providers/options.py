@@ -44,6 +44,7 @@ __all__ = [
     "Boolean",
     "Checked",
     "Choice",
+    "Factory",
     "Instance",
     "Integer",
     "Option",
@@ -249,6 +250,20 @@ class Instance:
         """See :class:`OptionKind`."""
         if not isinstance(value, self.cls):
             raise _fail(key, f"must be a {self.description}")
+        return value
+
+
+@attrs.frozen
+class Factory:
+    """A callable given in code, called when what it makes is needed (an asyncio HTTP client, made in the
+    running loop, say)."""
+
+    description: ClassVar[str] = "callable"
+
+    def convert(self, value: object, key: str) -> Any:
+        """See :class:`OptionKind`."""
+        if not callable(value):
+            raise _fail(key, "must be callable")
         return value
 
 

@@ -25,6 +25,8 @@ timeout                     15               seconds one whole call may take (co
                                              answer, retries of reads included): a trickled answer leaves the
                                              message UNKNOWN then
 max_attempts                3                attempts per message while SNS certainly did not take it
+threads                     10               most SNS or CloudWatch Logs calls running at once under asyncio
+                                             (the threads boto3 runs in); also each client's connection pool size
 check_delivery              False            read delivery status logs (see below)
 delivery_status_log_group   None             the success log group; implies ``check_delivery``
 account_id                  None             AWS account of the log groups (asked from STS when missing)
@@ -63,6 +65,12 @@ message) and list the topic in ``inbound_topic_arns``. :meth:`SNSSMSBackend.pars
 (:mod:`providers._sns_inbound`: the topic, the certificate URL, the signature of version 1 or 2), confirms the
 subscription, and reads the SMS.
 
+Under asyncio (:meth:`SNSSMSBackend.apublish`, :meth:`SNSDeliveryCheckingBackend.abulk_check_sms_states`) the
+same blocking boto3 calls run in a pool of at most ``threads`` threads of the backend's own
+(:class:`providers._threads.BlockingCalls`), one message at a time per batch, so the service's concurrent batches
+share that bound. A cancelled batch starts no further message; a call already running ends by its ``timeout``
+(a thread cannot be stopped). :meth:`SNSSMSBackend.aclose` shuts the pool down.
+
 Credentials never appear in outcomes, errors or the backend's repr; botocore logs request headers, including a
 session token, at DEBUG, so the backend scrubs its secrets from botocore's loggers while it is open.
 """
@@ -98,6 +106,8 @@ from providers._sns_wire import (
     publish_params,
     published_outcome,
 )
+from providers._steps import adrive
+from providers._threads import BlockingCalls
 from providers.base import SMSBackend, without_secrets
 from providers.options import OptionSpec
 from smscore import InboundReport, Outcome, ProviderError, SMSMessage, SMSState, WebhookRequest
@@ -133,9 +143,10 @@ class SNSSMSBackend(SMSBackend):
     :class:`SNSDeliveryCheckingBackend`). ``secrets`` are strings never to show anywhere (they are also scrubbed
     from botocore's DEBUG logs while the backend is open). ``close_clients``: :meth:`close` closes the clients
     (:meth:`from_options` sets it, as it built them). ``sleep`` waits between attempts. ``inbound`` reads the
-    SMS the topic delivers (:class:`providers._sns_inbound.SNSInbound`; one accepting no topic unless given). ``timeout``: seconds
-    each call to a client may take in all (enforced on clients whose HTTP session is a
-    :class:`providers._boto_http.DeadlineSession`, as :meth:`from_options` builds them).
+    SMS the topic delivers (:class:`providers._sns_inbound.SNSInbound`; one accepting no topic unless given).
+    ``threads``: most calls at once under asyncio. ``timeout``: seconds each call to a client may take in all
+    (enforced on clients whose HTTP session is a :class:`providers._boto_http.DeadlineSession`, as
+    :meth:`from_options` builds them).
     """
 
     max_batch_size = 100
@@ -157,6 +168,7 @@ class SNSSMSBackend(SMSBackend):
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 15.0,
         inbound: SNSInbound | None = None,
+        threads: int = 10,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -169,6 +181,7 @@ class SNSSMSBackend(SMSBackend):
         self._timeout = timeout
         self._closed = False
         self._inbound = inbound if inbound is not None else SNSInbound()
+        self._threads = BlockingCalls(threads, "smscore-sns")
         _SCRUBBER.add(self._secrets)
 
     @classmethod
@@ -191,6 +204,7 @@ class SNSSMSBackend(SMSBackend):
             "secrets": values.secrets,
             "close_clients": True,
             "timeout": values["timeout"],
+            "threads": values["threads"],
             "inbound": SNSInbound(
                 [arn.strip() for arn in (values["inbound_topic_arns"] or "").split(",") if arn.strip()]
             ),
@@ -233,6 +247,14 @@ class SNSSMSBackend(SMSBackend):
         if outcome.state is not SMSState.SENT:
             log.warning("SNS publish of SMS message %s: %s: %s", message.id, outcome.state.name, outcome.error)
         return outcome
+
+    async def apublish(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
+        """:meth:`publish` on the event loop: each message's :meth:`publish_message` in the backend's pool of
+        threads (see the module docstring). ``CancelledError`` propagates; no further message is started."""
+        return await adrive(self._publishing_steps(messages), self._apublish_message)
+
+    async def _apublish_message(self, message: SMSMessage) -> Outcome:
+        return await self._threads.run(self.publish_message, message)
 
     def _publish_once(self, message: SMSMessage, params: Mapping[str, Any]) -> Outcome:
         try:
@@ -286,6 +308,11 @@ class SNSSMSBackend(SMSBackend):
                 client.close()
         _SCRUBBER.discard(self._secrets)
 
+    async def aclose(self) -> None:
+        """Shut the pool of threads of the asyncio roles down, waiting (without blocking the loop) for the calls
+        still running; calling it again does nothing. The boto3 clients stay open until :meth:`close`."""
+        await self._threads.aclose()
+
     def __repr__(self) -> str:
         # Settings only: never the client, whose configuration may lead to credentials.
         attributes = self._attributes
@@ -329,6 +356,10 @@ class SNSDeliveryCheckingBackend(SNSSMSBackend):
             for event in self._events(group + suffix, pattern, start_ms)
         )
         return [None if report is None else self._clean(report) for report in latest_reports(messages, events)]
+
+    async def abulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
+        """:meth:`bulk_check_sms_states` in the backend's pool of threads, raising as it does."""
+        return await self._threads.run(self.bulk_check_sms_states, messages)
 
     def _resolve_log_group(self) -> str:
         if callable(self._log_group):

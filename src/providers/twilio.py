@@ -49,7 +49,15 @@ not_found_grace          120       seconds a message must have been UNKNOWN with
 region / edge            None      Twilio region and edge to talk to
 http_client              None      a ready ``twilio.http.HttpClient`` (tests, proxies); ``timeout`` is then
                                    the client's business
+async_http_client        None      a callable making the asyncio client, a ``twilio.http.AsyncHttpClient``,
+                                   called in the event loop at the first asyncio call
 =======================  ========  =========================================================================
+
+Under asyncio (:meth:`TwilioSMSBackend.apublish`, :meth:`~TwilioSMSBackend.abulk_check_sms_states`) the same
+requests go through the ``*_async`` methods of a second ``twilio.rest.Client`` with the same account, over
+:class:`providers._twilio_http.AsyncDeadlineHttpClient` (``httpx.AsyncClient`` under the same whole-request
+deadline as the sync client), made in the running loop at the first call and closed by
+:meth:`~TwilioSMSBackend.aclose`. Every decision (parameters, outcomes, look-ups) is shared with the sync path.
 
 A message's own ``sender`` overrides ``from_``. Status callbacks (``status_callback``) are verified by
 :meth:`TwilioSMSBackend.parse_status_callback`, which makes the backend a :class:`smscore.StatusCallbackReceiver`;
@@ -76,23 +84,26 @@ request may have left is ambiguous, because creating a message is not idempotent
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final, Self
 
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http import HttpClient
+from twilio.http import AsyncHttpClient, HttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from providers._twilio_http import DeadlineHttpClient
+from providers._steps import Steps, adrive, drive
+from providers._twilio_http import AsyncDeadlineHttpClient, DeadlineHttpClient, async_twin
 from providers._twilio_wire import (
     LOOKUP_LIMIT,
     LOOKUP_MARGIN,
     STATUS_STATES,
     TRANSIENT_ERROR_CODES,
+    ApiCall,
     CreateSettings,
     MultiValues,
     as_int,
@@ -107,7 +118,7 @@ from providers._twilio_wire import (
     status_outcome,
 )
 from providers.base import SMSBackend, without_secrets
-from providers.options import Instance, Integer, OneOf, Option, OptionSpec, Seconds, Text
+from providers.options import Factory, Instance, Integer, OneOf, Option, OptionSpec, Seconds, Text
 from smscore import Outcome, SMSMessage, SMSState
 from smscore.errors import InvalidSignatureError, ProviderError
 from smscore.inbound import InboundReport, WebhookRequest
@@ -194,6 +205,12 @@ OPTIONS: Final = OptionSpec(
         Instance(HttpClient),
         description="a ready HTTP client (tests, proxies); ``timeout`` is then the client's business",
     ),
+    Option(
+        "async_http_client",
+        Factory(),
+        description="makes the asyncio HTTP client, a ``twilio.http.AsyncHttpClient`` (tests, proxies), called "
+        "in the event loop at the first asyncio call; ``timeout`` is then its business",
+    ),
     one_of=(
         OneOf(("auth_token", "api_key"), "option 'auth_token' (or api_key and api_secret) is required"),
         OneOf(("from_", "messaging_service_sid"), "option 'from_' (the sender) or 'messaging_service_sid' is required"),
@@ -233,6 +250,7 @@ class TwilioSMSBackend(SMSBackend):
         secrets: Iterable[str] = (),
         close_client: bool = False,
         not_found_grace: float = _DEFAULT_NOT_FOUND_GRACE,
+        async_http_client: Callable[[], AsyncHttpClient] | None = None,
     ) -> None:
         if not from_ and not messaging_service_sid:
             raise ValueError("a sender (from_) or a messaging_service_sid is required")
@@ -249,6 +267,8 @@ class TwilioSMSBackend(SMSBackend):
             secret_values.append(base64.b64encode(f"{username}:{password}".encode()).decode())
         self._secrets = tuple(dict.fromkeys(secret_values))
         self._close_client = close_client
+        self._async_http_client = async_http_client or functools.partial(AsyncDeadlineHttpClient, timeout=10.0)
+        self._async_client: Client | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Self:
@@ -281,6 +301,8 @@ class TwilioSMSBackend(SMSBackend):
             secrets=values.secrets,
             close_client=owns_http_client,
             not_found_grace=values["not_found_grace"],
+            async_http_client=values["async_http_client"]
+            or functools.partial(AsyncDeadlineHttpClient, timeout=values["timeout"]),
         )
 
     @property
@@ -302,8 +324,20 @@ class TwilioSMSBackend(SMSBackend):
 
     def publish_message(self, message: SMSMessage) -> Outcome:
         """Create one message at Twilio and translate the answer. Never raises."""
+        return drive(self._creating(message), self._call)
+
+    async def apublish(self, messages: Sequence[SMSMessage]) -> list[Outcome]:
+        """:meth:`publish` on the event loop, through the ``*_async`` methods of a ``twilio.rest.Client`` of its
+        own (see :meth:`aclose`): the same requests and outcomes, the messages of a batch one after the other.
+        ``CancelledError`` propagates (the request in flight is abandoned, its connection dropped)."""
+        return await adrive(self._publishing_steps(messages), self._apublish_message)
+
+    async def _apublish_message(self, message: SMSMessage) -> Outcome:
+        return await adrive(self._creating(message), self._acall)
+
+    def _creating(self, message: SMSMessage) -> Steps[ApiCall, Any, Outcome]:
         try:
-            created = self._client.messages.create(**create_params(message, self._settings))
+            created = yield ApiCall("create", kwargs=create_params(message, self._settings))
         except Exception as exc:
             outcome = self._clean(exception_outcome(exc))
         else:
@@ -328,6 +362,13 @@ class TwilioSMSBackend(SMSBackend):
         look-up the rest of the chunk is left for the next check (``None``); when not a single message could be
         answered, :class:`~smscore.errors.ProviderError` is raised so the service counts the chunk as failed.
         """
+        return drive(self._checking(messages), self._call)
+
+    async def abulk_check_sms_states(self, messages: Sequence[SMSMessage]) -> list[Outcome | None]:
+        """:meth:`bulk_check_sms_states` on the event loop (see :meth:`apublish`), raising as it does."""
+        return await adrive(self._checking(messages), self._acall)
+
+    def _checking(self, messages: Sequence[SMSMessage]) -> Steps[ApiCall, Any, list[Outcome | None]]:
         reports: list[Outcome | None] = []
         answered = 0
         failure: str | None = None
@@ -338,7 +379,11 @@ class TwilioSMSBackend(SMSBackend):
                 reports.append(None)
                 continue
             try:
-                report = self._look_up(message, now) if lookup else self._fetch(message)
+                if lookup:
+                    report = yield from self._look_up(message, now)
+                else:
+                    fetched = yield ApiCall("fetch", sid=message.provider_ref)
+                    report = self._clean(instance_outcome(fetched))
             except Exception as exc:
                 exc = page_error(exc) or exc
                 if not lookup and _is_not_found(exc):
@@ -356,20 +401,28 @@ class TwilioSMSBackend(SMSBackend):
             raise ProviderError(f"Twilio delivery check failed: {failure}")
         return reports
 
-    def _fetch(self, message: SMSMessage) -> Outcome:
-        return self._clean(instance_outcome(self._client.messages(message.provider_ref).fetch()))
-
-    def _look_up(self, message: SMSMessage, now: datetime) -> Outcome | None:
+    def _look_up(self, message: SMSMessage, now: datetime) -> Steps[ApiCall, Any, Outcome | None]:
         """Find the message Twilio may have created for ``message`` (UNKNOWN, no sid) by one list request.
 
         Raises what the list call raises; the caller counts it as a failed check.
         """
         # By recipient only: a sender changed since, or picked by a Messaging Service, must not hide the message.
-        listed = list(self._client.messages.list(to=message.recipient, limit=LOOKUP_LIMIT))
+        listed = yield ApiCall("list", kwargs={"to": message.recipient, "limit": LOOKUP_LIMIT})
         found = look_up(message, listed, sender=self._settings.sender_of(message), now=now, grace=self.not_found_grace)
         if found.warning:
             log.warning("%s", found.warning)
         return None if found.report is None else self._clean(found.report)
+
+    # -- the two clients -------------------------------------------------------------------------------------
+
+    def _call(self, call: ApiCall) -> Any:
+        return getattr(call.resource(self._client), call.method)(**call.kwargs)
+
+    async def _acall(self, call: ApiCall) -> Any:
+        if self._async_client is None:
+            # Built here, in the running loop, at the first asyncio call.
+            self._async_client = async_twin(self._client, self._async_http_client())
+        return await getattr(call.resource(self._async_client), f"{call.method}_async")(**call.kwargs)
 
     # -- status callbacks ------------------------------------------------------------------------------------
 
@@ -414,6 +467,13 @@ class TwilioSMSBackend(SMSBackend):
         http_client = self._client.http_client
         if self._close_client and isinstance(http_client, DeadlineHttpClient):
             http_client.close()
+
+    async def aclose(self) -> None:
+        """Close the asyncio client (built at the first asyncio call, in the loop that made it); calling it again,
+        or before any asyncio call, does nothing. :meth:`close` closes the sync one."""
+        client, self._async_client = self._async_client, None
+        if client is not None:
+            await client.http_client.close()
 
     def __repr__(self) -> str:
         # The sender and service are not secret; the account, token and client stay out.

@@ -18,13 +18,14 @@ dropped connection or a gateway's 502/504 would); the status later fetches and l
 one, say). ``date_created`` is read from :attr:`FakeTwilio.clock` (the wall clock unless a test sets it).
 
 The real client reaches it through :class:`LoopbackDeadlineHttpClient` (the HTTP client the backend builds,
-:class:`providers._twilio_http.DeadlineHttpClient`) or :class:`LoopbackHttpClient` (the library's own
+:class:`providers._twilio_http.DeadlineHttpClient`; :class:`LoopbackAsyncDeadlineHttpClient` for asyncio) or :class:`LoopbackHttpClient` (the library's own
 ``TwilioHttpClient``), which send ``https://api.twilio.com/...`` requests to a loopback base URL instead.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import re
@@ -41,7 +42,7 @@ import attrs
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
-from providers._twilio_http import DeadlineHttpClient
+from providers._twilio_http import AsyncDeadlineHttpClient, DeadlineHttpClient
 
 TWILIO_BASE_URL = "https://api.twilio.com"
 _CREATE = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json")
@@ -80,6 +81,17 @@ class LoopbackDeadlineHttpClient(DeadlineHttpClient):
         if url.startswith(TWILIO_BASE_URL):
             url = self.base_url + url[len(TWILIO_BASE_URL) :]
         return super().request(method, url, *args, **kwargs)
+
+
+class LoopbackAsyncDeadlineHttpClient(AsyncDeadlineHttpClient):
+    """The backend's own asyncio HTTP client with Twilio's base URL replaced by a loopback server's."""
+
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        return await super().request(method, url.replace(TWILIO_BASE_URL, self.base_url, 1), *args, **kwargs)
 
 
 @attrs.define
@@ -255,6 +267,10 @@ class FakeTwilio:
     def http_client(self, *, timeout: float = 2.0) -> LoopbackDeadlineHttpClient:
         """The backend's HTTP client (``twilio.rest.Client(..., http_client=...)``), talking to this fake."""
         return LoopbackDeadlineHttpClient(self.base_url, timeout=timeout)
+
+    def async_http_client(self, *, timeout: float = 2.0) -> Callable[[], LoopbackAsyncDeadlineHttpClient]:
+        """What makes the backend's asyncio HTTP client (the ``async_http_client`` option), talking to this fake."""
+        return functools.partial(LoopbackAsyncDeadlineHttpClient, self.base_url, timeout=timeout)
 
     def requests_http_client(self, *, timeout: float = 2.0) -> LoopbackHttpClient:
         """twilio's own ``TwilioHttpClient`` (``requests``), talking to this fake."""

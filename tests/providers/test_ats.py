@@ -77,6 +77,9 @@ class ATSHarness:
     def peer_times_out_after_receiving(self) -> None:
         self.gateway.script(Reply(delay=2.0))
 
+    def peer_holds_the_request(self) -> None:
+        self.gateway.script(Reply(delay=2.0))
+
     def received(self) -> list[tuple[str, str]]:
         return [(sms.recipient, sms.text) for sms in self.gateway.received]
 

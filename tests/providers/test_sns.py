@@ -93,12 +93,19 @@ class MotoHarness:
         self.provider = provider
         self._stubber: Stubber | None = None
         self._timeout = False
+        self._hold = False
         # On the same (generic) event as moto's handler and registered after it, so it runs after moto has
         # taken the message: the answer is lost on the way back. A more specific event name would run first.
         provider.client.meta.events.register("before-send", self._after_moto)
 
     def _after_moto(self, request: Any, event_name: str, **kwargs: Any) -> None:
-        if self._timeout and event_name == "before-send.sns.Publish":
+        if event_name != "before-send.sns.Publish":
+            return
+        if self._hold:
+            self._hold = False
+            # Longer than the test takes to cancel; the call still ends, as its deadline would end it.
+            time.sleep(1.0)
+        if self._timeout:
             raise ReadTimeoutError(endpoint_url=request.url)
 
     def _stub(self, code: str, message: str, status: int, times: int) -> None:
@@ -123,6 +130,10 @@ class MotoHarness:
     def peer_times_out_after_receiving(self) -> None:
         self.peer_accepts()
         self._timeout = True
+
+    def peer_holds_the_request(self) -> None:
+        self.peer_accepts()
+        self._hold = True
 
     def received(self) -> list[tuple[str, str]]:
         return received_sms()

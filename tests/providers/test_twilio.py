@@ -75,7 +75,7 @@ def http(fake: FakeTwilio) -> Iterator[Any]:
 
 @pytest.fixture
 def backend(fake: FakeTwilio, http: Any) -> TwilioSMSBackend:
-    return TwilioSMSBackend.from_options(_options(fake, http))
+    return TwilioSMSBackend.from_options(_options(fake, http, async_http_client=fake.async_http_client(timeout=0.5)))
 
 
 class TwilioHarness:
@@ -95,6 +95,9 @@ class TwilioHarness:
         self.fake.fail(503, 20503, "Service Unavailable")
 
     def peer_times_out_after_receiving(self) -> None:
+        self.fake.hang()
+
+    def peer_holds_the_request(self) -> None:
         self.fake.hang()
 
     def received(self) -> list[tuple[str, str]]:
