@@ -154,8 +154,10 @@ class TestAsyncWorker:
         self, cli: CLI, gateway: ATSGateway
     ) -> None:
         """Two SIGTERMs while a step's requests are answered late: exit 1 saying the step was cancelled; its ten
-        messages stay leased. Once the lease ends, the next run recovers them as UNKNOWN (ATS can be asked by our
-        id: never re-sent blindly) and publishes the rest. Nothing is lost, nothing reaches the gateway twice."""
+        messages stay leased (some of their requests never left). Once the lease ends, the next run recovers them
+        as UNKNOWN (ATS can be asked by our id: never re-sent blindly) and publishes the rest; the delivery check
+        finds which of the ten the gateway has and puts the others back in the queue, and the worker sends those.
+        Nothing is lost, nothing reaches the gateway twice."""
         _queue(cli, gateway, lease_seconds=1)
         gateway.default = Reply(delay=2.0)
         process = _worker(cli)
@@ -174,6 +176,9 @@ class TestAsyncWorker:
         rest = json.loads(cli.ok("worker", "--async", "--once", "--json"))
         assert rest["recovered"] == int(BATCH)
         assert _states(cli) == {"unknown": int(BATCH), "sending": QUEUED - int(BATCH)}
+        cli.ok("check-delivery")
+        cli.ok("worker", "--async", "--once")
+        assert set(_states(cli)) <= {"delivered", "sending"}
         sends = _sends_per_message(gateway)
         assert len(sends) == QUEUED
         assert set(sends.values()) == {1}
