@@ -214,16 +214,18 @@ class AsyncWorker(_Rounds[AsyncSMSService]):
             loop.add_signal_handler(signum, self._signalled, signum)
 
     def _signalled(self, signum: int) -> bool:
-        if super()._signalled(signum) or self.cancelled:
+        """Stop on a first stop signal; cancel the steps in hand on the second."""
+        if super()._signalled(signum):
             return True
-        log.warning(
-            "signal %s received again: cancelling the step in hand; its messages not stored yet stay leased until "
-            "lease recovery (lease_seconds)",
-            signum,
-        )
-        self.cancelled = True
-        for task in self._tasks:
-            task.cancel()
+        if not self.cancelled:
+            log.warning(
+                "signal %s received again: cancelling the step in hand; its messages not stored yet stay leased "
+                "until lease recovery (lease_seconds)",
+                signum,
+            )
+            self.cancelled = True
+            for task in self._tasks:
+                task.cancel()
         return False
 
     async def run(self, *, once: bool = False) -> WorkerStats:
