@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import sqlalchemy as sa
@@ -25,14 +25,16 @@ sys.path.insert(0, str(ROOT))
 import smscore  # noqa: E402
 
 
-class RemoteGateway:
-    """The fake ATS gateway running in its own process (see ``gateway_process.py``)."""
+class GatewayProcess:
+    """A loopback gateway running in its own process, driven over stdin: ``script`` started with ``options``
+    (JSON) prints its URL, then answers one line per command."""
 
-    def __init__(self, *, keep_requests: bool = True, code: int | None = None) -> None:
-        options = json.dumps({"keep_requests": keep_requests, "code": code})
-        script = str(ROOT / "benchmarks" / "gateway_process.py")
+    def __init__(self, script: str, options: dict[str, Any]) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, script, options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, str(ROOT / "benchmarks" / script), json.dumps(options)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.url = self._read()
         #: The gateway process's id (for its CPU time).
@@ -48,19 +50,13 @@ class RemoteGateway:
         self._process.stdin.flush()
         return self._read()
 
-    @property
-    def request_count(self) -> int:
-        """How many requests the gateway served."""
-        return int(self._ask("count"))
-
-    def bodies(self) -> list[bytes]:
-        """Every request body received, in order."""
+    def _dump(self) -> Any:
+        """What the gateway's ``dump PATH`` command pickles."""
         with tempfile.NamedTemporaryFile(suffix=".pickle") as dump:
             self._ask(f"dump {dump.name}")
-            bodies: list[bytes] = pickle.loads(Path(dump.name).read_bytes())
-        return bodies
+            return pickle.loads(Path(dump.name).read_bytes())
 
-    def __enter__(self) -> RemoteGateway:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -70,6 +66,23 @@ class RemoteGateway:
         self._process.wait(timeout=30)
         if self._process.stdout is not None:
             self._process.stdout.close()
+
+
+class RemoteGateway(GatewayProcess):
+    """The fake ATS gateway running in its own process (see ``gateway_process.py``)."""
+
+    def __init__(self, *, keep_requests: bool = True, code: int | None = None) -> None:
+        super().__init__("gateway_process.py", {"keep_requests": keep_requests, "code": code})
+
+    @property
+    def request_count(self) -> int:
+        """How many requests the gateway served."""
+        return int(self._ask("count"))
+
+    def bodies(self) -> list[bytes]:
+        """Every request body received, in order."""
+        bodies: list[bytes] = self._dump()
+        return bodies
 
 
 RUNS = 3

@@ -13,6 +13,7 @@ row stored, every request posted, every outcome stored), the most any code could
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -56,6 +57,7 @@ from harness import (  # noqa: E402
     seed_sending,
     service_for,
 )
+from twilio_drain import bench_twilio_outbox  # noqa: E402
 
 import smscore  # noqa: E402
 from smscore import SMSState  # noqa: E402
@@ -100,11 +102,40 @@ def bench_send(tmp: Path, n: int) -> None:
         db.close()
         return n / elapsed
 
+    def ours_async() -> float:
+        """``await service.send(...)`` on the asyncio service, built on the same SQLite file storage."""
+        path = tmp / f"async-send-{time.perf_counter_ns()}.db"
+        numbers = recipients(n)
+
+        async def sends() -> float:
+            config = {"storage": "sqlalchemy", "database_url": f"sqlite:///{path}", "provider": "dummy"}
+            async with smscore.build_async_service(config) as service:
+                await service.pending_delivery_checks()  # the schema and the first connection, outside the timing
+                start = time.perf_counter()
+                for number in numbers:
+                    await service.send(number, "Hello from the benchmark", tag="bench")
+                return time.perf_counter() - start
+
+        elapsed = asyncio.run(sends())
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT count(*) FROM smscore_message WHERE state = 'debug'").fetchone() == (n,)
+        return n / elapsed
+
     limit_value, _ = median_run(limit)
     value, runs = median_run(ours(False))
     record("send", value, limit_value, "msgs/s", runs)
     value, runs = median_run(ours(True))
     record("send_template", value, limit_value, "msgs/s", runs)
+    value, runs = median_run(ours_async)
+    record("async_send", value, limit_value, "msgs/s", runs, storage=_async_storage_kind())
+
+
+def _async_storage_kind() -> str:
+    """How the asyncio service reaches the SQLAlchemy storage: its own asyncio storage, or the sync one in threads."""
+    from adapters_sqlalchemy.storage import build_storage
+    from smscore.async_ports import AsyncStorageFactory
+
+    return "asyncio (aiosqlite)" if isinstance(build_storage, AsyncStorageFactory) else "sync storage in threads"
 
 
 # -- 3: send_many --------------------------------------------------------------------------------------------
@@ -382,11 +413,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="smscore-bench-") as name:
         tmp = Path(name)
         steps: list[tuple[str, Callable[[], None]]] = [
-            ("send / send_template", lambda: bench_send(tmp, 3000 // scale)),
+            ("send / send_template / async send", lambda: bench_send(tmp, 3000 // scale)),
             ("send_many", lambda: bench_send_many(tmp, 10_000 // scale)),
             ("ATS single sends", lambda: bench_ats_single(tmp, 1000 // scale)),
             ("outbox with ATS batches", lambda: bench_outbox(tmp, 10_000 // scale)),
             ("check_delivery", lambda: bench_check_delivery(tmp, 10_000 // scale)),
+            (
+                "outbox to a 50 ms Twilio gateway, asyncio and threaded",
+                lambda: bench_twilio_outbox(tmp, 2000 // scale, 40 // scale),
+            ),
             ("claims past scheduled messages", lambda: bench_claim_backlog(tmp, 10_000 // scale, 100_000 // scale)),
             ("peak RSS", lambda: bench_peak_rss(tmp, (10_000 // scale, 100_000 // scale))),
             ("import", bench_import),
@@ -424,7 +459,14 @@ def main() -> int:
         print(
             f"{name:<28} {figure['value']:>10,.1f} {limit:>10} {floor:>10}  {figure['unit']:<8} {of_limit:>8} {of_floor:>8}"
         )
-    for name in ("check_delivery", "check_delivery_peak_rss_mib", *(f"pg_outbox_workers_{k}" for k in (1, 2, 4))):
+    details = (
+        "check_delivery",
+        "check_delivery_peak_rss_mib",
+        "async_send",
+        "async_outbox_twilio",
+        "sync_outbox_twilio",
+    )
+    for name in (*details, *(f"pg_outbox_workers_{k}" for k in (1, 2, 4))):
         if name not in RESULTS:
             continue
         extra = {k: v for k, v in RESULTS[name].items() if k not in {"value", "limit", "unit", "runs", "floor"}}

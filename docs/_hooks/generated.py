@@ -855,11 +855,14 @@ def _figure(svg: str) -> str:
 _FIGURE_NAMES = {
     "send": "send(), dummy provider",
     "send_template": "send_template()",
+    "async_send": "await send(), asyncio service",
     "send_many": "send_many(), 10,000 messages",
     "ats_single": "ATS, one message per send()",
     "outbox_ats_batch": "outbox drain, ATS batches of 100",
     "check_delivery": "check_delivery, 10,000 messages",
     "claim_with_backlog": "claims past 100,000 messages due later",
+    "async_outbox_twilio": "outbox drain, Twilio 50 ms, worker --async",
+    "sync_outbox_twilio": "outbox drain, Twilio 50 ms, one thread",
 }
 
 

@@ -1,4 +1,5 @@
-"""The outbox worker: runs :meth:`SMSService.process_outbox` until told to stop.
+"""The outbox workers: run the service's ``process_outbox`` until told to stop, in threads (:class:`Worker`) or on
+an event loop (:class:`AsyncWorker`).
 
 Any number of workers, on any number of machines, can drain one outbox: claims never overlap. A worker stops
 gracefully on SIGTERM or SIGINT: it finishes the batch in hand (publishes it and stores every outcome) and
@@ -10,24 +11,42 @@ SMS-operator) a message is sent at most once; a crash between the provider's acc
 outcome leaves it UNKNOWN until the delivery check resolves it. For the others (SNS, Twilio) delivery is at
 least once: a crash in that same window, which lasts from the provider's answer to the commit of the outcome
 (milliseconds), sends the message again after the lease expires (``lease_seconds``).
+
+Both workers make the same decisions (when to step, when to wait, what to count and log), written once as a
+flow (:mod:`smscore.flow`): the threaded worker runs it with the synchronous driver, the asyncio one awaits it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
+from typing import Any, Final, Generic, TypeVar, cast
 
 import attrs
 
+from smscore import flow
+from smscore.async_ports import BlockingRunner
+from smscore.flow import Call, Flow, Sleep
 from smscore.service import OutboxReport, ProviderFailures, SMSService
+from smscore.service.async_driver import AsyncDriver
+from smscore.service.async_facade import AsyncSMSService
 from smscore.states import SMSState
 
-__all__ = ["Worker", "WorkerStats"]
+__all__ = ["AsyncWorker", "Worker", "WorkerStats"]
 
 log = logging.getLogger("smscore.worker")
+
+#: The signals that stop a worker after the batch in hand.
+STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+
+_S = TypeVar("_S", SMSService, AsyncSMSService)
+_T = TypeVar("_T")
 
 
 @attrs.define
@@ -54,16 +73,14 @@ class WorkerStats:
             self.failures[name] = ProviderFailures(messages=total, last_error=failed.last_error)
 
 
-class Worker:
-    """Drains the outbox with ``concurrency`` threads, each claiming up to ``batch_size`` messages per step.
-
-    ``idle_seconds`` is how long a thread waits when it found nothing to do. ``on_step`` is called after each
-    step with the running totals (for progress output).
-    """
+class _Rounds(Generic[_S]):
+    """What both workers decide, whatever runs them: ``concurrency`` loops, each claiming up to ``batch_size``
+    messages per step, waiting ``idle_seconds`` when it found nothing to do (or the step failed), calling
+    ``on_step`` after each step with the running totals (for progress output), until stopped."""
 
     def __init__(
         self,
-        service: SMSService,
+        service: _S,
         *,
         concurrency: int = 1,
         batch_size: int | None = None,
@@ -72,7 +89,7 @@ class Worker:
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self.service = service
+        self.service: _S = service
         self.concurrency = concurrency
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
@@ -82,7 +99,7 @@ class Worker:
         self._lock = threading.Lock()
 
     def stop(self) -> None:
-        """Ask every thread to stop after the batch in hand."""
+        """Ask every loop to stop after the batch in hand."""
         self._stopping.set()
 
     @property
@@ -90,15 +107,52 @@ class Worker:
         """True once :meth:`stop` was called."""
         return self._stopping.is_set()
 
+    def _signalled(self, signum: int) -> bool:
+        """Stop on a first stop signal (True); a repeated one changes nothing here (False)."""
+        if self.stopping:
+            return False
+        log.info("signal %s received: finishing the batch in hand, then stopping", signum)
+        self.stop()
+        return True
+
+    def _rounds(self, once: bool) -> Flow[None]:
+        """One loop: step (the service's ``process_outbox``, performed by the driver), count, and wait when
+        nothing was due or the step failed; with ``once``, end instead of waiting."""
+        while not self.stopping:
+            try:
+                report = cast(OutboxReport, (yield Call(self.service.process_outbox, (self.batch_size,), {})))
+            except Exception:
+                log.exception("outbox step failed; retrying after %s s", self.idle_seconds)
+                if once:
+                    return
+                yield Sleep(self.idle_seconds)
+                continue
+            with self._lock:
+                self.stats.add(report)
+                if self._on_step is not None:
+                    self._on_step(self.stats)
+            if report.claimed == 0:
+                if once:
+                    return
+                yield Sleep(self.idle_seconds)
+
+
+class Worker(_Rounds[SMSService]):
+    """Drains the outbox of an :class:`~smscore.service.SMSService` with ``concurrency`` threads, each claiming up
+    to ``batch_size`` messages per step.
+
+    ``idle_seconds`` is how long a thread waits when it found nothing to do. ``on_step`` is called after each
+    step with the running totals (for progress output).
+    """
+
     def install_signal_handlers(self) -> None:
         """Stop gracefully on SIGTERM and SIGINT (call from the main thread)."""
 
         def handle(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %s received: finishing the batch in hand, then stopping", signum)
-            self.stop()
+            self._signalled(signum)
 
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, handle)
 
     def run(self, *, once: bool = False) -> WorkerStats:
         """Run until :meth:`stop` (or, with ``once``, until the outbox has nothing due). Returns the totals."""
@@ -115,20 +169,73 @@ class Worker:
         return self.stats
 
     def _loop(self, once: bool) -> None:
-        while not self._stopping.is_set():
-            try:
-                report = self.service.process_outbox(self.batch_size)
-            except Exception:
-                log.exception("outbox step failed; retrying after %s s", self.idle_seconds)
-                if once:
-                    return
-                self._stopping.wait(self.idle_seconds)
-                continue
-            with self._lock:
-                self.stats.add(report)
-                if self._on_step is not None:
-                    self._on_step(self.stats)
-            if report.claimed == 0:
-                if once:
-                    return
-                self._stopping.wait(self.idle_seconds)
+        flow.run(self._rounds(once), self._stopping.wait)
+
+
+async def _awaited(fn: Callable[..., Awaitable[_T]], /, *args: Any, **kwargs: Any) -> _T:
+    return await fn(*args, **kwargs)
+
+
+#: How :class:`AsyncWorker`'s driver performs the loop's one call, the asyncio service's step: it awaits it.
+_AWAIT_STEP = cast(BlockingRunner, _awaited)
+
+
+class AsyncWorker(_Rounds[AsyncSMSService]):
+    """Drains the outbox of an :class:`~smscore.service.AsyncSMSService` on the running event loop, with
+    ``concurrency`` tasks, each claiming up to ``batch_size`` messages per step (whose provider requests go out
+    up to ``max_in_flight`` at a time).
+
+    The same decisions as :class:`Worker` (it runs the same loop). :meth:`stop` and the signal handlers belong
+    to the loop's thread. A second SIGTERM or SIGINT cancels the steps in hand (:attr:`cancelled`): their
+    messages whose outcome was not stored yet stay leased, and when the lease ends (``lease_seconds``) the next
+    worker step recovers them as after a worker that died (UNKNOWN until a delivery check for providers asked by
+    our id, due again for the others).
+    """
+
+    #: True once a second stop signal cancelled the steps in hand.
+    cancelled: bool = False
+    _tasks: tuple[asyncio.Task[None], ...] = ()
+
+    @functools.cached_property
+    def _wake(self) -> asyncio.Event:
+        """Set by :meth:`stop`: ends the idle waits."""
+        return asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask every task to stop after the batch in hand (idle ones at once)."""
+        super().stop()
+        self._wake.set()
+
+    def install_signal_handlers(self) -> None:
+        """Stop gracefully on SIGTERM and SIGINT, cancel the steps in hand on a second one (call in the running
+        loop; closing the loop removes them)."""
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._signalled, signum)
+
+    def _signalled(self, signum: int) -> bool:
+        """Stop on a first stop signal; cancel the steps in hand on the second."""
+        if super()._signalled(signum):
+            return True
+        if not self.cancelled:
+            log.warning(
+                "signal %s received again: cancelling the step in hand; its messages not stored yet stay leased "
+                "until lease recovery (lease_seconds)",
+                signum,
+            )
+            self.cancelled = True
+            for task in self._tasks:
+                task.cancel()
+        return False
+
+    async def run(self, *, once: bool = False) -> WorkerStats:
+        """Run until :meth:`stop` (or, with ``once``, until the outbox has nothing due, or until a second stop
+        signal cancels the steps in hand). Returns the totals."""
+        drive = AsyncDriver(_AWAIT_STEP, max_in_flight=1, sleep=self._idle)
+        async with asyncio.TaskGroup() as group:
+            self._tasks = tuple(group.create_task(drive(self._rounds(once))) for _ in range(self.concurrency))
+        return self.stats
+
+    async def _idle(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)

@@ -17,10 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {
     "send": ("msgs/s", True, False),
     "send_template": ("msgs/s", True, False),
+    "async_send": ("msgs/s", True, False),
     "send_many": ("msgs/s", True, True),
     "ats_single": ("msgs/s", True, True),
     "outbox_ats_batch": ("msgs/s", True, True),
     "check_delivery": ("msgs/s", True, False),
+    "async_outbox_twilio": ("msgs/s", True, False),
+    "sync_outbox_twilio": ("msgs/s", True, False),
     "claim_with_backlog": ("msgs/s", True, False),
     "check_delivery_peak_rss_mib": ("MiB", False, False),
     "import_ms": ("ms", False, False),
@@ -74,7 +77,8 @@ def test_every_figure_is_written_with_its_runs_limit_and_unit(results: dict[str,
 
 @pytest.mark.slow
 def test_the_details_that_make_a_figure_trustworthy_are_recorded(results: dict[str, object]) -> None:
-    """Queries per chunk, memory by count, the import's adapter check and the machine are part of the output."""
+    """Queries per chunk, memory by count, the import's adapter check, how the asyncio figures were measured
+    and the machine are part of the output."""
     figures = results["figures"]
     assert isinstance(figures, dict)
     check = figures["check_delivery"]
@@ -82,6 +86,12 @@ def test_the_details_that_make_a_figure_trustworthy_are_recorded(results: dict[s
     assert check["http_requests"] == check["chunks"]
     assert set(figures["check_delivery_peak_rss_mib"]["by_count"]) == {"1000", "10000"}
     assert figures["import_ms"]["adapter_dependencies_loaded"] == 0
+    assert figures["async_send"]["storage"] in {"asyncio (aiosqlite)", "sync storage in threads"}
+    drain = figures["async_outbox_twilio"]
+    assert (drain["max_in_flight"], drain["gateway_delay_ms"]) == (200, 50)
+    assert drain["limit"] == max(drain["limit_one_client"], drain["limit_clients"])
+    assert drain["times_sync"] > 0
+    assert figures["sync_outbox_twilio"]["threads"] == 1
     for workers in (1, 2, 4):
         scaling = figures[f"pg_outbox_workers_{workers}"]
         assert scaling["worker_cpu_ms_per_msg"] > 0
