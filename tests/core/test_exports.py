@@ -38,32 +38,29 @@ HEAVY = [
 ]
 
 
-def _type_checking_imports() -> dict[str, tuple[str, ...]]:
-    """What the ``if TYPE_CHECKING:`` block of ``smscore/__init__.py`` imports, module by module."""
+def _type_checking_imports() -> dict[str, str]:
+    """The names the ``if TYPE_CHECKING:`` block of ``smscore/__init__.py`` imports, each with its module."""
     tree = ast.parse(INIT.read_text(encoding="utf-8"))
     (block,) = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
-    imports: dict[str, tuple[str, ...]] = {}
+    imports: dict[str, str] = {}
     for node in block.body:
         assert isinstance(node, ast.ImportFrom)
         assert node.module is not None
-        imports[node.module] = tuple(alias.name for alias in node.names)
+        imports.update((alias.name, node.module) for alias in node.names)
     return imports
 
 
 def test_the_lazy_names_are_the_ones_type_checkers_see() -> None:
-    """The runtime table of lazy names imports exactly what the TYPE_CHECKING block imports (which mypy and the
-    API reference read), and together with the errors they are ``__all__``."""
-    lazy = smscore._LAZY
-    assert {module: set(names) for module, names in lazy.items()} == {
-        module: set(names) for module, names in _type_checking_imports().items()
-    }
-    assert sorted(smscore.__all__) == sorted([*(name for names in lazy.values() for name in names), *errors.__all__])
+    """The runtime table of lazy names is exactly what the TYPE_CHECKING block imports (which mypy and the API
+    reference read), and together with the errors they are ``__all__``."""
+    assert _type_checking_imports() == smscore._ORIGIN
+    assert sorted(smscore.__all__) == sorted([*smscore._ORIGIN, *errors.__all__])
 
 
 @pytest.mark.parametrize("name", smscore.__all__)
 def test_each_public_name_is_the_object_of_its_module(name: str) -> None:
     """``smscore.NAME`` is the very object its module defines (not a copy), and ``dir(smscore)`` lists it."""
-    origin = next((module for module, names in smscore._LAZY.items() if name in names), "smscore.errors")
+    origin = smscore._ORIGIN.get(name, "smscore.errors")
     assert getattr(smscore, name) is getattr(importlib.import_module(origin), name)
     assert name in dir(smscore)
 
