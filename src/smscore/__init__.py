@@ -14,8 +14,6 @@ The core is framework-agnostic: storage (``memory``, ``sqlalchemy``, ``django``)
 imported when it is first used, so a program that needs one part does not pay for the others.
 """
 
-from __future__ import annotations
-
 import importlib
 from typing import TYPE_CHECKING, Any, Final
 
