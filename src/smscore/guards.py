@@ -15,7 +15,6 @@ True
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -238,6 +237,8 @@ def limited_keys(messages: Sequence[SMSMessage], limits: Mapping[str, RecipientL
 
 def lock_id(recipient: str, tag: str) -> int:
     """A signed 64-bit number for the pair (PostgreSQL's advisory locks take one), the same in every process."""
+    import hashlib  # only the PostgreSQL storages lock: hashlib loads OpenSSL, which other storages never need
+
     digest = hashlib.blake2b(f"smscore-limit\x00{recipient}\x00{tag}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 

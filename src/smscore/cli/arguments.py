@@ -12,7 +12,6 @@ from typing import Any, Final
 
 from smscore.cli.app import CLIError
 from smscore.durations import parse_duration
-from smscore.service import RESERVED_KEYWORDS
 from smscore.states import SMSState
 
 __all__ = [
@@ -30,8 +29,8 @@ __all__ = [
     "state",
 ]
 
-#: Keyword names ``--extra`` may not use: they are options of ``send``, not extra data.
-_NOT_EXTRA: Final = frozenset({*RESERVED_KEYWORDS, "recipient", "content", "related_objects", "tag"})
+#: Keyword names ``--extra`` may not use besides the reserved keywords of sending: arguments of ``send``.
+_NOT_EXTRA: Final = frozenset({"recipient", "content", "related_objects", "tag"})
 
 #: How ``--extra`` values are read, for the help of every command that takes them.
 EXTRA_HELP: Final = (
@@ -154,9 +153,12 @@ def extra_data(pairs: Sequence[tuple[str, str]], *, option: str = "--extra") -> 
 
     Raises :class:`CLIError` for a key given twice or one that names an option of ``send``.
     """
+    # The use cases load when a command runs, not for `smscore --help` or a command line that does not parse.
+    from smscore.service import RESERVED_KEYWORDS
+
     data: dict[str, Any] = {}
     for key, value in pairs:
-        if key in _NOT_EXTRA:
+        if key in RESERVED_KEYWORDS or key in _NOT_EXTRA:
             raise CLIError(f"{option} {key}=...: {key!r} is an option of send, not extra data")
         if key in data:
             raise CLIError(f"{option} {key}=... is given twice")

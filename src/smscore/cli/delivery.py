@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
 from smscore.cli.app import CLIError, Context, command
 from smscore.cli.arguments import json_flag
 from smscore.cli.output import format_table
-from smscore.ports import DeliveryChecker
-from smscore.service import DeliveryCheckReport, ProviderFailures
+
+if TYPE_CHECKING:
+    from smscore.service import DeliveryCheckReport, ProviderFailures
 
 __all__ = ["check_delivery", "report_failures"]
 
@@ -41,6 +43,8 @@ def report_failures(ctx: Context, failures: Mapping[str, ProviderFailures], what
 @command("check-delivery", help="ask the providers what became of sent messages", arguments=json_flag)
 def check_delivery(ctx: Context, args: argparse.Namespace) -> int:
     """Run one delivery check, with a progress line on a terminal. Exit status 1 when a request failed."""
+    from smscore.ports import DeliveryChecker
+
     service = ctx.service
     if not any(isinstance(provider, DeliveryChecker) for provider in service.providers.values()):
         ctx.note("no configured provider reports delivery; only idle timeouts are applied")

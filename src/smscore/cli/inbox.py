@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from smscore.cli.app import Context, command
 from smscore.cli.arguments import duration, listing_flags
 from smscore.cli.output import details, format_table, json_default, short
-from smscore.inbound import InboundQuery, InboundSMS
+
+if TYPE_CHECKING:
+    from smscore.inbound import InboundSMS
 
 __all__ = ["INBOUND_PREFIX", "inbound_json", "inbox", "show_inbound"]
 
@@ -40,6 +42,8 @@ def _inbox_arguments(parser: argparse.ArgumentParser) -> None:
 @command("inbox", help="list the SMS received, newest first", arguments=_inbox_arguments)
 def inbox(ctx: Context, args: argparse.Namespace) -> int:
     """List the newest SMS received that match the filters (ids as ``in:N``, for ``smscore show``)."""
+    from smscore.inbound import InboundQuery
+
     sender = args.sender
     if sender is not None:
         from smscore.phone import normalize_recipient

@@ -11,7 +11,6 @@ from smscore.cli.app import CLIError, Context, command
 from smscore.cli.arguments import duration, json_flag, listing_flags, positive_int, state
 from smscore.cli.inbox import INBOUND_PREFIX, show_inbound
 from smscore.cli.output import format_table, message_details, message_json, messages_table
-from smscore.inbound import InboundQuery
 from smscore.states import SMSState
 
 __all__ = ["messages", "show", "stats"]
@@ -85,6 +84,8 @@ def stats(ctx: Context, args: argparse.Namespace) -> int:
         return _spend(ctx, args)
     if args.since is not None:
         raise CLIError("--since applies to --spend only")
+    from smscore.inbound import InboundQuery
+
     counts = ctx.service.messages.stats()
     refused = sorted(ctx.service.refusals.totals().items(), key=lambda item: (item[0][0], item[0][1] or ""))
     rows: list[dict[str, object]] = [

@@ -8,13 +8,16 @@ in a second column) and names each line it could not use; ``sync`` copies a prov
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from smscore.cli.app import CLIError, Context, command
 from smscore.cli.arguments import json_flag, positive_int
 from smscore.cli.files import lines, opened
 from smscore.cli.output import format_table
-from smscore.guards import OptOut
-from smscore.service.opt_outs import OptOutImport
+
+if TYPE_CHECKING:
+    from smscore.guards import OptOut
+    from smscore.service.opt_outs import OptOutImport
 
 __all__ = ["optout_add", "optout_import", "optout_list", "optout_remove", "optout_sync"]
 

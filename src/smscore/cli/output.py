@@ -6,12 +6,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from smscore.message import SMSMessage
-from smscore.templates import SMSTemplate
+if TYPE_CHECKING:
+    from smscore.message import SMSMessage
+    from smscore.templates import SMSTemplate
 
 __all__ = [
     "details",

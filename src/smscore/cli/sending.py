@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from smscore.cli.app import CLIError, Context, command
 from smscore.cli.arguments import EXTRA_HELP, duration, extra_data, json_flag, pair, priority, send_time
 from smscore.cli.output import message_details, message_json
-from smscore.message import SMSMessage
+
+if TYPE_CHECKING:
+    from smscore.message import SMSMessage
 
 __all__ = ["scheduled_time", "send", "send_template", "sending_options"]
 

@@ -8,7 +8,6 @@ from smscore.cli.app import Context, command
 from smscore.cli.arguments import json_flag
 from smscore.cli.output import details, format_table, short, template_json
 from smscore.errors import TemplateNotFoundError
-from smscore.templates import SMSTemplate
 
 __all__ = ["template_add", "template_delete", "template_list", "template_show"]
 
@@ -22,6 +21,8 @@ def _template_add_arguments(parser: argparse.ArgumentParser) -> None:
 @command("template add", help="add a template, or replace the one with this slug", arguments=_template_add_arguments)
 def template_add(ctx: Context, args: argparse.Namespace) -> int:
     """Store template SLUG with BODY."""
+    from smscore.templates import SMSTemplate
+
     template = SMSTemplate(slug=args.slug, body=args.body)
     ctx.service.renderer.validate(template.body)  # refuse a broken body now, not at the first send
     templates = ctx.service.templates
