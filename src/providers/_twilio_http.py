@@ -9,6 +9,7 @@ classifies; nothing is logged here (twilio's client logs request headers and par
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -22,6 +23,7 @@ from providers._http import CappedBody
 
 __all__ = [
     "MAX_ANSWER_BYTES",
+    "POOL_SIZE",
     "AnswerTooLarge",
     "AsyncDeadlineHttpClient",
     "DeadlineHttpClient",
@@ -30,6 +32,8 @@ __all__ = [
 
 #: Largest answer read from Twilio (a page of messages is some tens of kilobytes).
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
+#: Connections per httpx pool of the asyncio client (see :class:`AsyncDeadlineHttpClient`).
+POOL_SIZE = 4
 
 #: What a ``twilio.rest.Client`` is built from, besides its HTTP client (each kept as an attribute of that name).
 _CLIENT_SETTINGS = (
@@ -77,18 +81,28 @@ class DeadlineHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no t
 class AsyncDeadlineHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships no type information
     """:class:`DeadlineHttpClient` for the event loop (twilio's ``AsyncHttpClient`` interface, the ``*_async``
     methods of ``twilio.rest.Client``) over an ``httpx.AsyncClient``: the same request, deadline, cap and
-    exceptions. Build it inside the running loop that uses it; :meth:`close` is a coroutine."""
+    exceptions. Build it inside the running loop that uses it; :meth:`close` is a coroutine.
 
-    def __init__(self, *, timeout: float, max_connections: int = 10) -> None:
+    It holds up to ``max_connections`` connections (as many as the asyncio service makes requests at once by
+    default, ``max_in_flight``: fewer would queue the requests it sends side by side), in small pools of
+    :data:`POOL_SIZE` taken in turn: the work of one httpx pool grows with the square of its connections, so that
+    one pool of a hundred spends more CPU per request than the request itself."""
+
+    def __init__(self, *, timeout: float, max_connections: int = 100) -> None:
         super().__init__(logging.getLogger(__name__), is_async=True, timeout=timeout)
-        self._client = bounded_async_client(timeout=httpx.Timeout(timeout), max_connections=max_connections)
+        limit = httpx.Timeout(timeout)
+        pools = max(1, -(-max_connections // POOL_SIZE))
+        self._clients = [
+            bounded_async_client(timeout=limit, max_connections=min(POOL_SIZE, max_connections)) for _ in range(pools)
+        ]
+        self._turn = itertools.cycle(self._clients)
 
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         """Make one request, taking what :meth:`DeadlineHttpClient.request` takes; raises ``httpx.HTTPError`` on
         failure and lets ``CancelledError`` through (the connection in use is dropped, not pooled)."""
         seconds, request = _request(self.timeout, method, url, *args, **kwargs)
         with deadline(seconds):
-            async with self._client.stream(**request) as answer:
+            async with next(self._turn).stream(**request) as answer:
                 body = CappedBody(MAX_ANSWER_BYTES)
                 async for chunk in answer.aiter_bytes():
                     _keep(body, chunk)
@@ -96,7 +110,8 @@ class AsyncDeadlineHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio 
 
     async def close(self) -> None:
         """Close the pooled connections."""
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     def __repr__(self) -> str:
         return "<AsyncDeadlineHttpClient>"

@@ -149,7 +149,9 @@ class SNSSMSBackend(SMSBackend):
     :meth:`from_options` builds them).
     """
 
-    max_batch_size = 100
+    # One message per request: the synchronous service sends them one after the other, the asyncio one up to
+    # max_in_flight at once.
+    max_batch_size = 1
     option_spec: ClassVar[OptionSpec | None] = OPTIONS
     # SNS has no look-up by anything but its own MessageId.
     can_check_by_our_id = False

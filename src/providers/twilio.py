@@ -231,7 +231,9 @@ class TwilioSMSBackend(SMSBackend):
     nothing reports it never received (WAITING).
     """
 
-    max_batch_size = 100
+    # One message per request: the synchronous service sends them one after the other, the asyncio one up to
+    # max_in_flight at once.
+    max_batch_size = 1
     option_spec: ClassVar[OptionSpec | None] = OPTIONS
     #: Twilio pushes status reports to the URL of this option (:class:`smscore.ports.StatusCallbackSender`).
     status_callback_option: ClassVar[str] = "status_callback"
