@@ -22,13 +22,14 @@ BATCH = "10"
 
 
 def _config(url: str, *, lease_seconds: float = 300) -> str:
-    # One message per request, so a step of ten makes ten requests at once.
+    # One message per request, so a step of ten makes ten requests at once; "not found" at once means never
+    # received (no grace for a request still on its way: a cancelled one never arrives).
     return (
         'provider = "ats"\nbatch_sending = true\n'
         f"lease_seconds = {lease_seconds}\n"
         "[provider_options]\n"
         'username = "user"\nproject_keyword = "k"\noutput_sender_number = "123"\n'
-        f'url = "{url}"\nmax_batch_size = 1\n'
+        f'url = "{url}"\nmax_batch_size = 1\nnot_found_grace = 0\n'
     )
 
 
