@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, Final
 
-from sqlalchemy import Column, Connection, Dialect, Table, Update
+from sqlalchemy import Column, Connection, Dialect, String, Table, Update
 
 from adapters_sqlalchemy.types import UTCDateTime
 from smscore.message import SMSMessage
@@ -158,6 +158,7 @@ class MessageWriter:
         self._row_marks = "(" + ", ".join("?" * len(insert_columns)) + ")"
         self._insert_sql: dict[int, str] = {}
         self._rows_per_insert: int | None = None
+        self._unnest_sql = _unnest_insert(table, insert_columns, dialect) if dialect.name == "postgresql" else ""
 
         compiled = update.compile(dialect=dialect)
         self._update_sql = compiled.string
@@ -171,11 +172,14 @@ class MessageWriter:
 
     @property
     def can_insert(self) -> bool:
-        """Whether :meth:`insert` serves this dialect (SQLite; elsewhere SQLAlchemy's own bulk insert is used)."""
-        return self.dialect.name == "sqlite"
+        """Whether :meth:`insert` serves this dialect (SQLite and PostgreSQL; elsewhere SQLAlchemy's own bulk
+        insert is used)."""
+        return self.dialect.name in {"sqlite", "postgresql"}
 
     def insert(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
-        """Insert ``messages`` (SQLite only) and return their new ids in the order given."""
+        """Insert ``messages`` (SQLite or PostgreSQL) and return their new ids in the order given."""
+        if self._unnest_sql:
+            return self._insert_unnest(conn, messages)
         if self._rows_per_insert is None:
             # The limit is the SQLite library's, the same for every connection: read once.
             self._rows_per_insert = min(
@@ -194,6 +198,18 @@ class MessageWriter:
             # SQLite gives no order for RETURNING rows. But it inserts VALUES rows in order, each with a larger
             # id than any before (the table is AUTOINCREMENT), so the ids sorted are in parameter order.
             ids.extend(sorted(found))
+        return ids
+
+    def _insert_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
+        """PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per page, each column's values one array."""
+        build = self._insert_row.values
+        ids: list[int] = []
+        for start in range(0, len(messages), _MAX_INSERT_ROWS):
+            rows = [build(message) for message in messages[start : start + _MAX_INSERT_ROWS]]
+            columns = tuple(list(values) for values in zip(*rows, strict=True))
+            # The rows are inserted in ORDER BY order, so the sequence hands out ascending ids in that order;
+            # RETURNING gives no order of its own (SQLAlchemy sorts its insertmanyvalues ids the same way).
+            ids.extend(sorted(row[0] for row in conn.exec_driver_sql(self._unnest_sql, columns)))
         return ids
 
     def update(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
@@ -219,6 +235,25 @@ class MessageWriter:
             if rows in (1, per_statement):
                 self._insert_sql[rows] = sql
         return sql
+
+
+def _unnest_insert(table: Table, names: Sequence[str], dialect: Dialect) -> str:
+    """PostgreSQL's insert of many rows in one statement of constant text: a parameter per column, an array of
+    every row's value. The statement is short and the same for every batch, so the driver parses it once and
+    prepares it, where a multi-row ``VALUES`` of a thousand rows is parsed again on every call."""
+    preparer = dialect.identifier_preparer
+    columns = [table.c[name] for name in names]
+    # Unbounded text elements: a cast to VARCHAR(n) would cut an over-long value, where the column refuses it.
+    arrays = ", ".join(
+        f"%b::{'VARCHAR' if isinstance(column.type.dialect_impl(dialect), String) else column.type.compile(dialect)}[]"
+        for column in columns
+    )
+    aliases = [f"p{index}" for index in range(len(columns))]
+    return (
+        f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.format_column(c) for c in columns)}) "
+        f"SELECT {', '.join(aliases)} FROM unnest({arrays}) WITH ORDINALITY AS rows({', '.join(aliases)}, n) "
+        f"ORDER BY n RETURNING {preparer.format_column(table.c.id)}"
+    )
 
 
 def _sqlite_variables(conn: Connection) -> int:
