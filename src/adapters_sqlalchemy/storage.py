@@ -38,6 +38,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository, SQLAlchemyRefusalCounter
 from adapters_sqlalchemy.inbound import SQLAlchemyInboundRepository
+from adapters_sqlalchemy.liveness import ping_when_in_doubt
 from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
 from adapters_sqlalchemy.repositories import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from adapters_sqlalchemy.schema import MigrateMode, SchemaMismatchError, check, ensure_schema, upgrade
@@ -165,7 +166,7 @@ def create_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_SECO
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True, json_serializer=_to_json, json_deserializer=_from_json)
+        engine = create_engine(parsed, json_serializer=_to_json, json_deserializer=_from_json)
     except NoSuchModuleError:
         raise ConfigurationError(
             f"database_url: unknown database dialect {parsed.drivername!r}", key="database_url"
@@ -177,6 +178,9 @@ def create_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_SECO
             f"pip install 'smscore[{extra}]'",
             key="database_url",
         ) from None
+    # Not pool_pre_ping: a round trip on every checkout, where a look at the socket usually tells as much.
+    ping_when_in_doubt(engine)
+    return engine
 
 
 def _engine(config: SMSConfig) -> tuple[Engine, bool]:
