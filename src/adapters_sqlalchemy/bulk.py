@@ -24,10 +24,10 @@ from sqlalchemy import Column, Connection, Dialect, String, Table, Update
 from adapters_sqlalchemy.types import UTCDateTime
 from smscore.message import SMSMessage
 
-__all__ = ["MessageWriter", "sqlite_datetime", "sqlite_datetime_converter"]
+__all__ = ["MAX_INSERT_ROWS", "MessageWriter", "sqlite_datetime", "sqlite_datetime_converter"]
 
 #: Most rows in one multi-row ``INSERT`` (SQLAlchemy's own page size for the same job).
-_MAX_INSERT_ROWS: Final = 1000
+MAX_INSERT_ROWS: Final = 1000
 
 #: SQLite's bound-parameter limit when the driver cannot tell (builds before 3.32 allow 999).
 _DEFAULT_SQLITE_VARIABLES: Final = 999
@@ -182,9 +182,7 @@ class MessageWriter:
             return self._insert_unnest(conn, messages)
         if self._rows_per_insert is None:
             # The limit is the SQLite library's, the same for every connection: read once.
-            self._rows_per_insert = min(
-                _MAX_INSERT_ROWS, max(1, _sqlite_variables(conn) // len(self._insert_row.names))
-            )
+            self._rows_per_insert = min(MAX_INSERT_ROWS, max(1, _sqlite_variables(conn) // len(self._insert_row.names)))
         per_statement = self._rows_per_insert
         ids: list[int] = []
         for start in range(0, len(messages), per_statement):
@@ -204,8 +202,8 @@ class MessageWriter:
         """PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per page, each column's values one array."""
         build = self._insert_row.values
         ids: list[int] = []
-        for start in range(0, len(messages), _MAX_INSERT_ROWS):
-            rows = [build(message) for message in messages[start : start + _MAX_INSERT_ROWS]]
+        for start in range(0, len(messages), MAX_INSERT_ROWS):
+            rows = [build(message) for message in messages[start : start + MAX_INSERT_ROWS]]
             columns = tuple(list(values) for values in zip(*rows, strict=True))
             # The rows are inserted in ORDER BY order, so the sequence hands out ascending ids in that order;
             # RETURNING gives no order of its own (SQLAlchemy sorts its insertmanyvalues ids the same way).
@@ -215,6 +213,8 @@ class MessageWriter:
     def update(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
         """Run the compare-and-set update for each message; return how many rows matched."""
         rows = [self._update_params(message) for message in messages]
+        if len(rows) == 1:
+            return int(conn.exec_driver_sql(self._update_sql, rows[0]).rowcount)
         if self.dialect.supports_sane_multi_rowcount:
             return int(conn.exec_driver_sql(self._update_sql, rows).rowcount)
         return sum(int(conn.exec_driver_sql(self._update_sql, row).rowcount) for row in rows)

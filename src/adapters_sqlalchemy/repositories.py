@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Final, TypeVar
@@ -39,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from adapters_sqlalchemy.bulk import MessageWriter
+from adapters_sqlalchemy.bulk import MAX_INSERT_ROWS, MessageWriter
 from adapters_sqlalchemy.claims import claim_rows
 from adapters_sqlalchemy.errors import reason, storage_errors
 from adapters_sqlalchemy.mapping import (
@@ -51,6 +52,7 @@ from adapters_sqlalchemy.mapping import (
 )
 from adapters_sqlalchemy.tables import Tables
 from adapters_sqlalchemy.tables import tables as default_tables
+from adapters_sqlalchemy.transactions import one_statement
 from smscore.errors import (
     ConcurrentUpdateError,
     DuplicateIdempotencyKeyError,
@@ -120,7 +122,8 @@ class SQLAlchemyMessageRepository(MessageRepository):
         if not batch:
             return []
         check_new_batch(batch)
-        return self._write_new(batch, self._insert)
+        alone = len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
+        return self._write_new(batch, self._insert, one_statement=alone)
 
     def add_within_limits(
         self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
@@ -136,11 +139,16 @@ class SQLAlchemyMessageRepository(MessageRepository):
         return self._write_new(batch, step)
 
     def _write_new(
-        self, batch: list[SMSMessage], write: Callable[[Connection, list[SMSMessage]], list[_T]]
+        self,
+        batch: list[SMSMessage],
+        write: Callable[[Connection, list[SMSMessage]], list[_T]],
+        *,
+        one_statement: bool = False,
     ) -> list[_T]:
-        """``write(conn, batch)`` in one transaction; a clash of idempotency keys names the message holding one."""
+        """``write(conn, batch)`` in one transaction (``one_statement``: it runs just one, atomic by itself); a
+        clash of idempotency keys names the message holding one."""
         try:
-            with storage_errors(integrity=False), self.engine.begin() as conn:
+            with storage_errors(integrity=False), self._transaction(one_statement) as conn:
                 return write(conn, batch)
         except IntegrityError as error:
             holder = self._first_key_holder(batch)
@@ -163,7 +171,8 @@ class SQLAlchemyMessageRepository(MessageRepository):
                 raise MessageNotFoundError(0)
         writer = self._writer
         try:
-            with storage_errors(), self.engine.begin() as conn:
+            # One message is one UPDATE: atomic by itself.
+            with storage_errors(), self._transaction(len(batch) == 1) as conn:
                 if writer.update(conn, batch) != len(batch):
                     raise _Shortfall
         except _Shortfall:
@@ -254,6 +263,10 @@ class SQLAlchemyMessageRepository(MessageRepository):
         return self._fetch(query.order_by(m.c.id).limit(limit))
 
     # -- helpers -----------------------------------------------------------------------------------------
+
+    def _transaction(self, single: bool) -> AbstractContextManager[Connection]:
+        """A connection in a transaction, or for ``single`` work of one statement see :func:`one_statement`."""
+        return one_statement(self.engine) if single else self.engine.begin()
 
     def _conditions(self, query: MessageQuery) -> list[ColumnElement[bool]]:
         c = self._m.c
