@@ -25,11 +25,14 @@ from typing import Any, Final, TypeVar
 
 import attrs
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Connection,
     Engine,
     Row,
     Select,
+    any_,
     bindparam,
     delete,
     func,
@@ -306,15 +309,30 @@ class SQLAlchemyMessageRepository(MessageRepository):
         """The related objects of every message in ``ids``: one query per 500 messages, never one per message."""
         r = self._r
         found: dict[int, list[RelatedObject]] = {}
-        for chunk in _chunks(ids):
-            query = (
-                select(r.c.message_id, r.c.content_type, r.c.object_id)
-                .where(r.c.message_id.in_(chunk))
-                .order_by(r.c.message_id, r.c.position)
-            )
-            for message_id, content_type, object_id in conn.execute(query):
+        if not ids:
+            return found
+        if conn.dialect.name == "postgresql":
+            # All ids as one array: a statement of constant text, parsed once and prepared by the driver, where an
+            # IN list of 500 parameters is parsed again on every call.
+            pages: Iterator[Any] = iter([conn.execute(self._related_by_array, {"ids": list(ids)})])
+        else:
+            pages = (conn.execute(self._related_query(r.c.message_id.in_(chunk))) for chunk in _chunks(ids))
+        for page in pages:
+            for message_id, content_type, object_id in page:
                 found.setdefault(message_id, []).append(RelatedObject(content_type, object_id))
         return found
+
+    def _related_query(self, condition: ColumnElement[bool]) -> Select[Any]:
+        r = self._r
+        return (
+            select(r.c.message_id, r.c.content_type, r.c.object_id)
+            .where(condition)
+            .order_by(r.c.message_id, r.c.position)
+        )
+
+    @cached_property
+    def _related_by_array(self) -> Select[Any]:
+        return self._related_query(self._r.c.message_id == any_(bindparam("ids", type_=ARRAY(BigInteger()))))
 
     def _insert(self, conn: Connection, batch: Sequence[SMSMessage]) -> list[SMSMessage]:
         m = self._m
