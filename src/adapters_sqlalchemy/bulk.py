@@ -158,7 +158,9 @@ class MessageWriter:
         self._row_marks = "(" + ", ".join("?" * len(insert_columns)) + ")"
         self._insert_sql: dict[int, str] = {}
         self._rows_per_insert: int | None = None
-        self._unnest_sql = _unnest_insert(table, insert_columns, dialect) if dialect.name == "postgresql" else ""
+        postgresql = dialect.name == "postgresql"
+        self._unnest_sql = _unnest_insert(table, insert_columns, dialect) if postgresql else ""
+        self._unnest_update_sql = _unnest_update(table, update_columns, dialect) if postgresql else ""
 
         compiled = update.compile(dialect=dialect)
         self._update_sql = compiled.string
@@ -212,12 +214,27 @@ class MessageWriter:
 
     def update(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
         """Run the compare-and-set update for each message; return how many rows matched."""
+        if len(messages) > 1 and self._unnest_update_sql:
+            return self._update_unnest(conn, messages)
         rows = [self._update_params(message) for message in messages]
         if len(rows) == 1:
             return int(conn.exec_driver_sql(self._update_sql, rows[0]).rowcount)
         if self.dialect.supports_sane_multi_rowcount:
             return int(conn.exec_driver_sql(self._update_sql, rows).rowcount)
         return sum(int(conn.exec_driver_sql(self._update_sql, row).rowcount) for row in rows)
+
+    def _update_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
+        """PostgreSQL: one ``UPDATE ... FROM unnest(...)`` per page, where an executemany sends a statement per
+        message. A message given twice matches once (its version moved on), so a shortfall still shows."""
+        build = self._update_row.values
+        matched = 0
+        for start in range(0, len(messages), MAX_INSERT_ROWS):
+            page = messages[start : start + MAX_INSERT_ROWS]
+            columns = [list(values) for values in zip(*(build(message) for message in page), strict=True)]
+            columns.append([message.id for message in page])
+            columns.append([message.version for message in page])
+            matched += int(conn.exec_driver_sql(self._unnest_update_sql, tuple(columns)).rowcount)
+        return matched
 
     def _update_params(self, message: SMSMessage) -> tuple[Any, ...] | dict[str, Any]:
         values = self._update_row.values(message)
@@ -243,16 +260,35 @@ def _unnest_insert(table: Table, names: Sequence[str], dialect: Dialect) -> str:
     prepares it, where a multi-row ``VALUES`` of a thousand rows is parsed again on every call."""
     preparer = dialect.identifier_preparer
     columns = [table.c[name] for name in names]
-    # Unbounded text elements: a cast to VARCHAR(n) would cut an over-long value, where the column refuses it.
-    arrays = ", ".join(
-        f"%b::{'VARCHAR' if isinstance(column.type.dialect_impl(dialect), String) else column.type.compile(dialect)}[]"
-        for column in columns
-    )
+    arrays = ", ".join(f"%b::{_array_type(column, dialect)}[]" for column in columns)
     aliases = [f"p{index}" for index in range(len(columns))]
     return (
         f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.format_column(c) for c in columns)}) "
         f"SELECT {', '.join(aliases)} FROM unnest({arrays}) WITH ORDINALITY AS rows({', '.join(aliases)}, n) "
         f"ORDER BY n RETURNING {preparer.format_column(table.c.id)}"
+    )
+
+
+def _array_type(column: Column[Any], dialect: Dialect) -> str:
+    """The element type of a PostgreSQL array of ``column``'s values: unbounded text where the column has a
+    length (a cast to VARCHAR(n) would cut an over-long value, where the column refuses it)."""
+    return "VARCHAR" if isinstance(column.type.dialect_impl(dialect), String) else column.type.compile(dialect)
+
+
+def _unnest_update(table: Table, names: Sequence[str], dialect: Dialect) -> str:
+    """PostgreSQL's compare-and-set update of many rows in one statement of constant text: an array per column,
+    then the arrays of the old ids and versions; the version is bumped."""
+    preparer = dialect.identifier_preparer
+    name = preparer.format_table(table)
+    columns = [table.c[column] for column in names]
+    arrays = ", ".join(f"%b::{_array_type(column, dialect)}[]" for column in columns)
+    aliases = [f"p{index}" for index in range(len(columns))]
+    assignments = ", ".join(f"{preparer.format_column(c)} = rows.{a}" for c, a in zip(columns, aliases, strict=True))
+    version, key = preparer.format_column(table.c.version), preparer.format_column(table.c.id)
+    return (
+        f"UPDATE {name} SET {assignments}, {version} = {name}.{version} + 1 "
+        f"FROM unnest({arrays}, %b::BIGINT[], %b::INTEGER[]) AS rows({', '.join(aliases)}, old_id, old_version) "
+        f"WHERE {name}.{key} = rows.old_id AND {name}.{version} = rows.old_version"
     )
 
 

@@ -174,7 +174,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
                 raise MessageNotFoundError(0)
         writer = self._writer
         try:
-            # One message is one UPDATE: atomic by itself.
+            # One message is one UPDATE, atomic by itself; for more, the count is checked before the commit.
             with storage_errors(), self._transaction(len(batch) == 1) as conn:
                 if writer.update(conn, batch) != len(batch):
                     raise _Shortfall

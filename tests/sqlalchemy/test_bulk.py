@@ -18,8 +18,8 @@ from adapters_sqlalchemy.mapping import MESSAGE_COLUMNS
 from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import create_engine_for
 from adapters_sqlalchemy.types import UTCDateTime
-from smscore import SMSState
-from smscore.errors import StorageError
+from smscore import SMSMessage, SMSState
+from smscore.errors import ConcurrentUpdateError, StorageError
 from tests.contracts.repositories import T0, make_message
 from tests.sqlalchemy.conftest import sqlite_url
 
@@ -183,3 +183,33 @@ def test_postgres_refuses_an_over_long_value_instead_of_cutting_it(postgres_engi
     with pytest.raises(StorageError):
         repo.add_many([make_message(), make_message(tag="t" * 51)])
     assert repo.count() == 0
+
+
+@pytest.mark.postgres
+def test_postgres_batch_saves_write_what_single_saves_write(postgres_engine: Engine) -> None:
+    """A batch saved as arrays (one UPDATE ... FROM unnest) leaves each row as saving it alone would."""
+    repo = SQLAlchemyMessageRepository(postgres_engine)
+    one, two, three = repo.add_many([make_message(recipient=f"+42077712345{i}") for i in range(3)])
+
+    def outcome(message: SMSMessage) -> SMSMessage:
+        sent = message.transition(SMSState.SENT, at=T0 + timedelta(seconds=1))
+        return sent.replace(provider_ref="ref", extra_sender_data={"k": "Zoë"}, price=Decimal("0.05"), attempts=1)
+
+    repo.save(outcome(one))
+    repo.save_many([outcome(two), outcome(three)])
+    with postgres_engine.connect() as conn:
+        rows = [row._asdict() for row in conn.execute(text("SELECT * FROM smscore_message ORDER BY id"))]
+    assert [row.pop("recipient") for row in rows] == [one.recipient, two.recipient, three.recipient]
+    assert rows[0] | {"id": 0} == rows[1] | {"id": 0} == rows[2] | {"id": 0}
+    assert rows[0]["version"] == 1
+
+
+@pytest.mark.postgres
+def test_postgres_batch_save_of_a_message_given_twice_writes_nothing(postgres_engine: Engine) -> None:
+    repo = SQLAlchemyMessageRepository(postgres_engine)
+    first, second = repo.add_many([make_message(), make_message(recipient="+420777123457")])
+    sent = first.transition(SMSState.SENT, at=T0)
+    with pytest.raises(ConcurrentUpdateError):
+        repo.save_many([sent, second.transition(SMSState.SENT, at=T0), sent])
+    assert repo.get(first.id or 0) == first
+    assert repo.get(second.id or 0) == second
