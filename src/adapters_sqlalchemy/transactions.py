@@ -9,20 +9,22 @@ runs it in the driver's autocommit mode: one round trip instead of three. Elsewh
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Connection, Engine
 
 __all__ = ["one_statement"]
 
 
-@contextmanager
-def one_statement(engine: Engine) -> Iterator[Connection]:
+def one_statement(engine: Engine) -> AbstractContextManager[Connection]:
     """A connection of ``engine`` for the one statement of an atomic step (the caller runs no more than one)."""
     if engine.dialect.name != "postgresql":
-        with engine.begin() as conn:
-            yield conn
-        return
+        return engine.begin()
+    return _autocommit(engine)
+
+
+@contextmanager
+def _autocommit(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         # Back to the engine's own isolation level when the pool takes the connection back.
         yield conn.execution_options(isolation_level="AUTOCOMMIT")
