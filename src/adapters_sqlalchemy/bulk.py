@@ -20,15 +20,15 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, Final
 
-from sqlalchemy import Column, Connection, Dialect, Table, Update
+from sqlalchemy import Column, Connection, Dialect, String, Table, Update
 
 from adapters_sqlalchemy.types import UTCDateTime
 from smscore.message import SMSMessage
 
-__all__ = ["MessageWriter", "sqlite_datetime", "sqlite_datetime_converter"]
+__all__ = ["MAX_INSERT_ROWS", "MessageWriter", "sqlite_datetime", "sqlite_datetime_converter"]
 
 #: Most rows in one multi-row ``INSERT`` (SQLAlchemy's own page size for the same job).
-_MAX_INSERT_ROWS: Final = 1000
+MAX_INSERT_ROWS: Final = 1000
 
 #: SQLite's bound-parameter limit when the driver cannot tell (builds before 3.32 allow 999).
 _DEFAULT_SQLITE_VARIABLES: Final = 999
@@ -159,6 +159,9 @@ class MessageWriter:
         self._row_marks = "(" + ", ".join("?" * len(insert_columns)) + ")"
         self._insert_sql: dict[int, str] = {}
         self._rows_per_insert: int | None = None
+        postgresql = dialect.name == "postgresql"
+        self._unnest_sql = _unnest_insert(table, insert_columns, dialect) if postgresql else ""
+        self._unnest_update_sql = _unnest_update(table, update_columns, dialect) if postgresql else ""
 
         compiled = update.compile(dialect=dialect)
         self._update_sql = compiled.string
@@ -172,16 +175,17 @@ class MessageWriter:
 
     @property
     def can_insert(self) -> bool:
-        """Whether :meth:`insert` serves this dialect (SQLite; elsewhere SQLAlchemy's own bulk insert is used)."""
-        return self.dialect.name == "sqlite"
+        """Whether :meth:`insert` serves this dialect (SQLite and PostgreSQL; elsewhere SQLAlchemy's own bulk
+        insert is used)."""
+        return self.dialect.name in {"sqlite", "postgresql"}
 
     def insert(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
-        """Insert ``messages`` (SQLite only) and return their new ids in the order given."""
+        """Insert ``messages`` (SQLite or PostgreSQL) and return their new ids in the order given."""
+        if self._unnest_sql:
+            return self._insert_unnest(conn, messages)
         if self._rows_per_insert is None:
             # The limit is the SQLite library's, the same for every connection: read once.
-            self._rows_per_insert = min(
-                _MAX_INSERT_ROWS, max(1, _sqlite_variables(conn) // len(self._insert_row.names))
-            )
+            self._rows_per_insert = min(MAX_INSERT_ROWS, max(1, _sqlite_variables(conn) // len(self._insert_row.names)))
         per_statement = self._rows_per_insert
         ids: list[int] = []
         for start in range(0, len(messages), per_statement):
@@ -197,12 +201,41 @@ class MessageWriter:
             ids.extend(sorted(found))
         return ids
 
+    def _insert_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
+        """PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per page, each column's values one array."""
+        build = self._insert_row.values
+        ids: list[int] = []
+        for start in range(0, len(messages), MAX_INSERT_ROWS):
+            rows = [build(message) for message in messages[start : start + MAX_INSERT_ROWS]]
+            columns = tuple(list(values) for values in zip(*rows, strict=True))
+            # The rows are inserted in ORDER BY order, so the sequence hands out ascending ids in that order;
+            # RETURNING gives no order of its own (SQLAlchemy sorts its insertmanyvalues ids the same way).
+            ids.extend(sorted(row[0] for row in conn.exec_driver_sql(self._unnest_sql, columns)))
+        return ids
+
     def update(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
         """Run the compare-and-set update for each message; return how many rows matched."""
+        if len(messages) > 1 and self._unnest_update_sql:
+            return self._update_unnest(conn, messages)
         rows = [self._update_params(message) for message in messages]
+        if len(rows) == 1:
+            return int(conn.exec_driver_sql(self._update_sql, rows[0]).rowcount)
         if self.dialect.supports_sane_multi_rowcount:
             return int(conn.exec_driver_sql(self._update_sql, rows).rowcount)
         return sum(int(conn.exec_driver_sql(self._update_sql, row).rowcount) for row in rows)
+
+    def _update_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
+        """PostgreSQL: one ``UPDATE ... FROM unnest(...)`` per page, where an executemany sends a statement per
+        message. A message given twice matches once (its version moved on), so a shortfall still shows."""
+        build = self._update_row.values
+        matched = 0
+        for start in range(0, len(messages), MAX_INSERT_ROWS):
+            page = messages[start : start + MAX_INSERT_ROWS]
+            columns = [list(values) for values in zip(*(build(message) for message in page), strict=True)]
+            columns.append([message.id for message in page])
+            columns.append([message.version for message in page])
+            matched += int(conn.exec_driver_sql(self._unnest_update_sql, tuple(columns)).rowcount)
+        return matched
 
     def _update_params(self, message: SMSMessage) -> tuple[Any, ...] | dict[str, Any]:
         values = self._update_row.values(message)
@@ -220,6 +253,44 @@ class MessageWriter:
             if rows in (1, per_statement):
                 self._insert_sql[rows] = sql
         return sql
+
+
+def _unnest_insert(table: Table, names: Sequence[str], dialect: Dialect) -> str:
+    """PostgreSQL's insert of many rows in one statement of constant text: a parameter per column, an array of
+    every row's value. The statement is short and the same for every batch, so the driver parses it once and
+    prepares it, where a multi-row ``VALUES`` of a thousand rows is parsed again on every call."""
+    preparer = dialect.identifier_preparer
+    columns = [table.c[name] for name in names]
+    arrays = ", ".join(f"%b::{_array_type(column, dialect)}[]" for column in columns)
+    aliases = [f"p{index}" for index in range(len(columns))]
+    return (
+        f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.format_column(c) for c in columns)}) "
+        f"SELECT {', '.join(aliases)} FROM unnest({arrays}) WITH ORDINALITY AS rows({', '.join(aliases)}, n) "
+        f"ORDER BY n RETURNING {preparer.format_column(table.c.id)}"
+    )
+
+
+def _array_type(column: Column[Any], dialect: Dialect) -> str:
+    """The element type of a PostgreSQL array of ``column``'s values: unbounded text where the column has a
+    length (a cast to VARCHAR(n) would cut an over-long value, where the column refuses it)."""
+    return "VARCHAR" if isinstance(column.type.dialect_impl(dialect), String) else column.type.compile(dialect)
+
+
+def _unnest_update(table: Table, names: Sequence[str], dialect: Dialect) -> str:
+    """PostgreSQL's compare-and-set update of many rows in one statement of constant text: an array per column,
+    then the arrays of the old ids and versions; the version is bumped."""
+    preparer = dialect.identifier_preparer
+    name = preparer.format_table(table)
+    columns = [table.c[column] for column in names]
+    arrays = ", ".join(f"%b::{_array_type(column, dialect)}[]" for column in columns)
+    aliases = [f"p{index}" for index in range(len(columns))]
+    assignments = ", ".join(f"{preparer.format_column(c)} = rows.{a}" for c, a in zip(columns, aliases, strict=True))
+    version, key = preparer.format_column(table.c.version), preparer.format_column(table.c.id)
+    return (
+        f"UPDATE {name} SET {assignments}, {version} = {name}.{version} + 1 "
+        f"FROM unnest({arrays}, %b::BIGINT[], %b::INTEGER[]) AS rows({', '.join(aliases)}, old_id, old_version) "
+        f"WHERE {name}.{key} = rows.old_id AND {name}.{version} = rows.old_version"
+    )
 
 
 def _sqlite_variables(conn: Connection) -> int:

@@ -3,7 +3,7 @@
 Per priority, the messages due by now are one range of the claim index (state, priority, next_attempt_at, id),
 read in due-time order, so a backlog of messages scheduled for later is never read. The ranges are taken highest
 priority first until the page is full, each leased in the claim's transaction: on PostgreSQL read
-``FOR UPDATE SKIP LOCKED`` and then updated; on SQLite with one ``UPDATE ... WHERE id IN (...) RETURNING`` each,
+``FOR UPDATE SKIP LOCKED`` and updated in one statement; on SQLite with one ``UPDATE ... WHERE id IN (...) RETURNING`` each,
 the first of which takes the database's single write lock until the commit.
 """
 
@@ -33,9 +33,10 @@ def claim_rows(conn: Connection, m: Table, *, now: datetime, lease_until: dateti
             # The first UPDATE takes SQLite's single write lock, held to the commit: nobody claims in between.
             rows += conn.execute(lease.where(m.c.id.in_(due)).returning(*m.c))
         else:
-            ids = conn.execute(due.with_for_update(skip_locked=True)).scalars().all()
-            if ids:
-                rows += conn.execute(lease.where(m.c.id.in_(ids)).returning(*m.c))
+            # One statement: the due rows locked in a CTE the database runs once (MATERIALIZED), then leased.
+            # Not ``IN (SELECT ... SKIP LOCKED)``: a plan may run that subquery again, each time with other rows.
+            locked = due.with_for_update(skip_locked=True).cte(f"due_{priority}").prefix_with("MATERIALIZED")
+            rows += conn.execute(lease.where(m.c.id == locked.c.id).returning(*m.c))
         if len(rows) >= limit:
             break
     return rows

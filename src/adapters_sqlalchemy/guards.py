@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, fal
 
 from adapters_sqlalchemy.errors import storage_errors
 from adapters_sqlalchemy.tables import OnTable, Tables
+from adapters_sqlalchemy.transactions import one_statement
 from smscore.guards import OptOut, RecipientLimit, limited_keys, lock_id, unique_chunks, within_limits
 from smscore.message import SMSMessage
 
@@ -128,14 +129,14 @@ class SQLAlchemyOptOutRepository(OnTable):
 
     def contains(self, recipient: str) -> bool:
         """See :meth:`smscore.ports.OptOutRepository.contains`: one prepared query (on the path of every send)."""
-        with storage_errors(), self.engine.begin() as conn:
+        with storage_errors(), one_statement(self.engine) as conn:
             return conn.execute(self._one, {"recipient": recipient}).first() is not None
 
     def among(self, recipients: Collection[str]) -> set[str]:
         """See :meth:`smscore.ports.OptOutRepository.among`: one prepared query per 500 numbers."""
         numbers = sorted(set(recipients))
         found: set[str] = set()
-        with storage_errors(), self.engine.begin() as conn:
+        with storage_errors(), one_statement(self.engine) if len(numbers) <= _CHUNK else self.engine.begin() as conn:
             for start in range(0, len(numbers), _CHUNK):
                 found.update(conn.execute(self._some, {"numbers": numbers[start : start + _CHUNK]}).scalars())
         return found

@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Final, TypeVar
 
 import attrs
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Connection,
     Engine,
     Row,
     Select,
+    any_,
     bindparam,
     delete,
     func,
@@ -39,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from adapters_sqlalchemy.bulk import MessageWriter
+from adapters_sqlalchemy.bulk import MAX_INSERT_ROWS, MessageWriter
 from adapters_sqlalchemy.claims import claim_rows
 from adapters_sqlalchemy.errors import reason, storage_errors
 from adapters_sqlalchemy.mapping import (
@@ -51,6 +55,7 @@ from adapters_sqlalchemy.mapping import (
 )
 from adapters_sqlalchemy.tables import Tables
 from adapters_sqlalchemy.tables import tables as default_tables
+from adapters_sqlalchemy.transactions import one_statement
 from smscore.errors import (
     ConcurrentUpdateError,
     DuplicateIdempotencyKeyError,
@@ -120,7 +125,8 @@ class SQLAlchemyMessageRepository(MessageRepository):
         if not batch:
             return []
         check_new_batch(batch)
-        return self._write_new(batch, self._insert)
+        alone = len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
+        return self._write_new(batch, self._insert, one_statement=alone)
 
     def add_within_limits(
         self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
@@ -136,11 +142,16 @@ class SQLAlchemyMessageRepository(MessageRepository):
         return self._write_new(batch, step)
 
     def _write_new(
-        self, batch: list[SMSMessage], write: Callable[[Connection, list[SMSMessage]], list[_T]]
+        self,
+        batch: list[SMSMessage],
+        write: Callable[[Connection, list[SMSMessage]], list[_T]],
+        *,
+        one_statement: bool = False,
     ) -> list[_T]:
-        """``write(conn, batch)`` in one transaction; a clash of idempotency keys names the message holding one."""
+        """``write(conn, batch)`` in one transaction (``one_statement``: it runs just one, atomic by itself); a
+        clash of idempotency keys names the message holding one."""
         try:
-            with storage_errors(integrity=False), self.engine.begin() as conn:
+            with storage_errors(integrity=False), self._transaction(one_statement) as conn:
                 return write(conn, batch)
         except IntegrityError as error:
             holder = self._first_key_holder(batch)
@@ -163,7 +174,8 @@ class SQLAlchemyMessageRepository(MessageRepository):
                 raise MessageNotFoundError(0)
         writer = self._writer
         try:
-            with storage_errors(), self.engine.begin() as conn:
+            # One message is one UPDATE, atomic by itself; for more, the count is checked before the commit.
+            with storage_errors(), self._transaction(len(batch) == 1) as conn:
                 if writer.update(conn, batch) != len(batch):
                     raise _Shortfall
         except _Shortfall:
@@ -255,6 +267,10 @@ class SQLAlchemyMessageRepository(MessageRepository):
 
     # -- helpers -----------------------------------------------------------------------------------------
 
+    def _transaction(self, single: bool) -> AbstractContextManager[Connection]:
+        """A connection in a transaction, or for ``single`` work of one statement see :func:`one_statement`."""
+        return one_statement(self.engine) if single else self.engine.begin()
+
     def _conditions(self, query: MessageQuery) -> list[ColumnElement[bool]]:
         c = self._m.c
         conditions: list[ColumnElement[bool]] = []
@@ -293,15 +309,30 @@ class SQLAlchemyMessageRepository(MessageRepository):
         """The related objects of every message in ``ids``: one query per 500 messages, never one per message."""
         r = self._r
         found: dict[int, list[RelatedObject]] = {}
-        for chunk in _chunks(ids):
-            query = (
-                select(r.c.message_id, r.c.content_type, r.c.object_id)
-                .where(r.c.message_id.in_(chunk))
-                .order_by(r.c.message_id, r.c.position)
-            )
-            for message_id, content_type, object_id in conn.execute(query):
+        if not ids:
+            return found
+        if conn.dialect.name == "postgresql":
+            # All ids as one array: a statement of constant text, parsed once and prepared by the driver, where an
+            # IN list of 500 parameters is parsed again on every call.
+            pages: Iterator[Any] = iter([conn.execute(self._related_by_array, {"ids": list(ids)})])
+        else:
+            pages = (conn.execute(self._related_query(r.c.message_id.in_(chunk))) for chunk in _chunks(ids))
+        for page in pages:
+            for message_id, content_type, object_id in page:
                 found.setdefault(message_id, []).append(RelatedObject(content_type, object_id))
         return found
+
+    def _related_query(self, condition: ColumnElement[bool]) -> Select[Any]:
+        r = self._r
+        return (
+            select(r.c.message_id, r.c.content_type, r.c.object_id)
+            .where(condition)
+            .order_by(r.c.message_id, r.c.position)
+        )
+
+    @cached_property
+    def _related_by_array(self) -> Select[Any]:
+        return self._related_query(self._r.c.message_id == any_(bindparam("ids", type_=ARRAY(BigInteger()))))
 
     def _insert(self, conn: Connection, batch: Sequence[SMSMessage]) -> list[SMSMessage]:
         m = self._m

@@ -42,6 +42,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository, SQLAlchemyRefusalCounter
 from adapters_sqlalchemy.inbound import SQLAlchemyInboundRepository
+from adapters_sqlalchemy.liveness import ping_when_in_doubt
 from adapters_sqlalchemy.rate_limit import SQLAlchemyRateLimiter
 from adapters_sqlalchemy.repositories import SQLAlchemyMessageRepository, SQLAlchemyTemplateRepository
 from adapters_sqlalchemy.schema import MigrateMode, SchemaMismatchError, check, ensure_schema, upgrade
@@ -189,6 +190,9 @@ def create_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOUT_SECO
     with _driver_errors(parsed):
         engine = create_engine(parsed, **_engine_arguments(parsed, busy_timeout))
     _tune(engine, busy_timeout)
+    if engine.dialect.name != "sqlite":
+        # Not pool_pre_ping: a round trip on every checkout, where a look at the socket usually tells as much.
+        ping_when_in_doubt(engine)
     return engine
 
 
@@ -202,8 +206,8 @@ def create_async_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOU
     from sqlalchemy.ext.asyncio import create_async_engine
 
     parsed = parse_database_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     elif parsed.drivername in {"postgresql", "postgresql+psycopg", "postgresql+psycopg_async"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -214,7 +218,8 @@ def create_async_engine_for(url: str | URL, *, busy_timeout: float = BUSY_TIMEOU
             key="database_url",
         )
     with _driver_errors(parsed):
-        engine = create_async_engine(parsed, **_engine_arguments(parsed, busy_timeout))
+        # The async drivers keep pool_pre_ping: their sockets are the event loop's to watch.
+        engine = create_async_engine(parsed, **_engine_arguments(parsed, busy_timeout), pool_pre_ping=not sqlite)
     _tune(engine.sync_engine, busy_timeout)
     return engine
 
@@ -258,7 +263,7 @@ def _engine_arguments(url: URL, busy_timeout: float) -> dict[str, Any]:
     """What ``create_engine`` (or ``create_async_engine``) is given for ``url`` besides the URL."""
     arguments: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": _from_json}
     if url.get_backend_name() != "sqlite":
-        return {**arguments, "pool_pre_ping": True}
+        return arguments
     if is_memory_sqlite(url):
         # One shared connection: a second one would see a different, empty in-memory database.
         return {**arguments, "poolclass": StaticPool, "connect_args": {"check_same_thread": False}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from adapters_sqlalchemy.mapping import MESSAGE_COLUMNS
 from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import create_engine_for
 from adapters_sqlalchemy.types import UTCDateTime
-from smscore import SMSState
+from smscore import SMSMessage, SMSState
+from smscore.errors import ConcurrentUpdateError, StorageError
 from tests.contracts.repositories import T0, make_message
 from tests.sqlalchemy.conftest import sqlite_url
 
@@ -127,3 +129,87 @@ def test_row_values_come_in_column_order_for_any_number_of_columns(names: list[s
     expected = {"recipient": "+420777123456", "state": "waiting", "extra_data": '{"k": "v"}'}
     expected["sent_at"] = sqlite_datetime(T0)
     assert _RowBuilder(tables.messages, names, _SQLITE).values(message) == [expected[n] for n in names]
+
+
+# -- PostgreSQL: one INSERT ... SELECT FROM unnest(...) per page ---------------------------------------------
+
+
+@pytest.mark.postgres
+def test_postgres_rows_match_what_sqlalchemy_writes(postgres_engine: Engine) -> None:
+    """Every column of a row inserted as arrays reads back as the same row inserted by SQLAlchemy itself."""
+    repo = SQLAlchemyMessageRepository(postgres_engine)
+    zone = timezone(timedelta(hours=5, minutes=45))
+    message = make_message(
+        created_at=T0.astimezone(zone),
+        changed_at=T0,
+        sent_at=T0 + timedelta(seconds=1),
+        sender="ACME",
+        tag="t",
+        extra_data={"name": "Zoë", "n": [1, 2]},
+        extra_sender_data={"k": None},
+        price=Decimal("0.0012345678901234567890"),
+        price_unit="EUR",
+        idempotency_key="key-1",
+        lease_expires_at=T0 + timedelta(minutes=5),
+    )
+    repo.add(message)
+    m = tables.messages
+    with postgres_engine.begin() as conn:
+        values = {name: getattr(message, name) for name in MESSAGE_COLUMNS if name != "id"}
+        values.update(state=message.state.value, idempotency_key="key-2")
+        conn.execute(insert(m), values)
+        rows = conn.execute(text("SELECT * FROM smscore_message ORDER BY id")).all()
+    ours, reference = (row._asdict() for row in rows)
+    assert ours.pop("idempotency_key") == "key-1"
+    assert reference.pop("idempotency_key") == "key-2"
+    assert ours | {"id": 0} == reference | {"id": 0}
+
+
+@pytest.mark.postgres
+def test_postgres_batches_of_several_pages_keep_their_order(postgres_engine: Engine) -> None:
+    repo = SQLAlchemyMessageRepository(postgres_engine)
+    batch = [make_message(recipient=f"+42077712{i:04d}", sender=None if i % 2 else "ACME") for i in range(2345)]
+    stored = repo.add_many(batch)
+    assert [m.recipient for m in stored] == [m.recipient for m in batch]
+    with postgres_engine.connect() as conn:
+        rows = conn.execute(select(tables.messages.c.id, tables.messages.c.recipient)).all()
+    assert sorted(rows) == [(m.id, m.recipient) for m in stored]
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_an_over_long_value_instead_of_cutting_it(postgres_engine: Engine) -> None:
+    """The arrays are of unbounded text: the column's own length refuses the value, as SQLAlchemy's insert would."""
+    repo = SQLAlchemyMessageRepository(postgres_engine)
+    with pytest.raises(StorageError):
+        repo.add_many([make_message(), make_message(tag="t" * 51)])
+    assert repo.count() == 0
+
+
+@pytest.mark.postgres
+def test_postgres_batch_saves_write_what_single_saves_write(postgres_engine: Engine) -> None:
+    """A batch saved as arrays (one UPDATE ... FROM unnest) leaves each row as saving it alone would."""
+    repo = SQLAlchemyMessageRepository(postgres_engine)
+    one, two, three = repo.add_many([make_message(recipient=f"+42077712345{i}") for i in range(3)])
+
+    def outcome(message: SMSMessage) -> SMSMessage:
+        sent = message.transition(SMSState.SENT, at=T0 + timedelta(seconds=1))
+        return sent.replace(provider_ref="ref", extra_sender_data={"k": "Zoë"}, price=Decimal("0.05"), attempts=1)
+
+    repo.save(outcome(one))
+    repo.save_many([outcome(two), outcome(three)])
+    with postgres_engine.connect() as conn:
+        rows = [row._asdict() for row in conn.execute(text("SELECT * FROM smscore_message ORDER BY id"))]
+    assert [row.pop("recipient") for row in rows] == [one.recipient, two.recipient, three.recipient]
+    assert rows[0] | {"id": 0} == rows[1] | {"id": 0} == rows[2] | {"id": 0}
+    assert rows[0]["version"] == 1
+
+
+@pytest.mark.postgres
+def test_postgres_batch_save_of_a_message_given_twice_writes_nothing(postgres_engine: Engine) -> None:
+    repo = SQLAlchemyMessageRepository(postgres_engine)
+    first, second = repo.add_many([make_message(), make_message(recipient="+420777123457")])
+    sent = first.transition(SMSState.SENT, at=T0)
+    with pytest.raises(ConcurrentUpdateError):
+        repo.save_many([sent, second.transition(SMSState.SENT, at=T0), sent])
+    assert repo.get(first.id or 0) == first
+    assert repo.get(second.id or 0) == second
