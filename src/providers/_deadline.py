@@ -173,26 +173,33 @@ def transport(*, limits: httpx.Limits, proxy: str | None = None) -> httpx.HTTPTr
     return made
 
 
-def async_transport(*, limits: httpx.Limits, proxy: str | None = None) -> httpx.AsyncHTTPTransport:
-    """The event loop's :func:`transport`."""
-    made = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+def async_transport(
+    *, limits: httpx.Limits, proxy: str | None = None, verify: ssl.SSLContext | bool = True
+) -> httpx.AsyncHTTPTransport:
+    """The event loop's :func:`transport`; ``verify`` may be a TLS context shared with other transports."""
+    made = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy, verify=verify)
     pool: Any = made._pool
     pool._network_backend = _AsyncBackend(pool._network_backend)
     return made
 
 
 def _client_settings(
-    make: Callable[..., _Transport], *, timeout: httpx.Timeout, max_connections: int, headers: dict[str, str] | None
+    make: Callable[..., _Transport],
+    *,
+    timeout: httpx.Timeout,
+    max_connections: int,
+    headers: dict[str, str] | None,
+    **tls: Any,
 ) -> dict[str, Any]:
     """The keyword arguments of a bounded client whose transports ``make`` builds (one per proxy route)."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     mounts = {
-        pattern: None if proxy is None else make(limits=limits, proxy=proxy)
+        pattern: None if proxy is None else make(limits=limits, proxy=proxy, **tls)
         for pattern, proxy in _environment_proxies().items()
     }
     return {
         "timeout": timeout,
-        "transport": make(limits=limits),
+        "transport": make(limits=limits, **tls),
         "mounts": mounts,
         "follow_redirects": False,
         "headers": headers,
@@ -210,11 +217,18 @@ def bounded_client(
 
 
 def bounded_async_client(
-    *, timeout: httpx.Timeout, max_connections: int = 10, headers: dict[str, str] | None = None
+    *,
+    timeout: httpx.Timeout,
+    max_connections: int = 10,
+    headers: dict[str, str] | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.AsyncClient:
     """The event loop's :func:`bounded_client`: an ``httpx.AsyncClient`` bounded by the same deadlines. Build it
-    inside the running loop that uses it."""
-    settings = _client_settings(async_transport, timeout=timeout, max_connections=max_connections, headers=headers)
+    inside the running loop that uses it; ``verify`` may be a TLS context shared by several clients (loading
+    the certificate authorities is the costly part of building one)."""
+    settings = _client_settings(
+        async_transport, timeout=timeout, max_connections=max_connections, headers=headers, verify=verify
+    )
     return httpx.AsyncClient(**settings)
 
 
