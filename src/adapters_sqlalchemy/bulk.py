@@ -14,11 +14,12 @@ datetimes as text, so the format must never differ between the rows written here
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from sqlalchemy import Column, Connection, Dialect, String, Table, Update
 
@@ -138,7 +139,7 @@ class MessageWriter:
 
     ``insert_columns`` are the columns :meth:`insert` writes (all but the id); ``update`` is the compare-and-set
     statement that :meth:`update` runs, with bind parameters ``new_<column>`` for each of ``update_columns`` and
-    ``old_id`` / ``old_version``.
+    ``old_id`` / ``old_version``. ``opt_outs`` is the opt-out table :meth:`insert_screened` looks numbers up in.
     """
 
     def __init__(
@@ -149,6 +150,7 @@ class MessageWriter:
         insert_columns: Sequence[str],
         update: Update,
         update_columns: Sequence[str],
+        opt_outs: Table,
     ) -> None:
         self.dialect = dialect
         self._insert_row = _RowBuilder(table, insert_columns, dialect)
@@ -158,9 +160,23 @@ class MessageWriter:
         self._insert_tail = f" RETURNING {preparer.format_column(table.c.id)}"
         self._row_marks = "(" + ", ".join("?" * len(insert_columns)) + ")"
         self._insert_sql: dict[int, str] = {}
-        self._rows_per_insert: int | None = None
+        self._variables: int | None = None
+        # SQLite names the columns of a VALUES list column1, column2, ...; the last one is the screening flag.
+        recipient = insert_columns.index("recipient") + 1
+        listed = _listed(opt_outs, dialect, f"column{recipient}")
+        self._screened_head = (
+            f"INSERT INTO {preparer.format_table(table)} ({columns}) "
+            f"SELECT {', '.join(f'column{i}' for i in range(1, len(insert_columns) + 1))} FROM (VALUES "
+        )
+        self._screened_tail = (
+            f") WHERE NOT (column{len(insert_columns) + 1} AND {listed}) "
+            f"RETURNING {preparer.format_column(table.c.id)}, {preparer.format_column(table.c.recipient)}"
+        )
+        self._screened_marks = "(" + ", ".join("?" * (len(insert_columns) + 1)) + ")"
+        self._screened_sql: dict[int, str] = {}
         postgresql = dialect.name == "postgresql"
         self._unnest_sql = _unnest_insert(table, insert_columns, dialect) if postgresql else ""
+        self._unnest_screened_sql = _unnest_insert(table, insert_columns, dialect, opt_outs) if postgresql else ""
         self._unnest_update_sql = _unnest_update(table, update_columns, dialect) if postgresql else ""
 
         compiled = update.compile(dialect=dialect)
@@ -183,10 +199,7 @@ class MessageWriter:
         """Insert ``messages`` (SQLite or PostgreSQL) and return their new ids in the order given."""
         if self._unnest_sql:
             return self._insert_unnest(conn, messages)
-        if self._rows_per_insert is None:
-            # The limit is the SQLite library's, the same for every connection: read once.
-            self._rows_per_insert = min(MAX_INSERT_ROWS, max(1, _sqlite_variables(conn) // len(self._insert_row.names)))
-        per_statement = self._rows_per_insert
+        per_statement = self._rows_per_statement(conn)
         ids: list[int] = []
         for start in range(0, len(messages), per_statement):
             part = messages[start : start + per_statement]
@@ -201,17 +214,66 @@ class MessageWriter:
             ids.extend(sorted(found))
         return ids
 
-    def _insert_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
-        """PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per page, each column's values one array."""
+    def _rows_per_statement(self, conn: Connection, extra: int = 0) -> int:
+        """Most rows of one SQLite ``INSERT`` with ``extra`` parameters per row besides its columns."""
+        if self._variables is None:
+            # The limit is the SQLite library's, the same for every connection: read once.
+            self._variables = _sqlite_variables(conn)
+        return min(MAX_INSERT_ROWS, max(1, self._variables // (len(self._insert_row.names) + extra)))
+
+    def insert_screened(
+        self, conn: Connection, messages: Sequence[SMSMessage], screened: Sequence[bool]
+    ) -> list[int | None]:
+        """Insert ``messages`` (SQLite or PostgreSQL) except those whose entry in ``screened`` is true and whose
+        recipient is on the opt-out list, each page in one statement: the look-up and the insert see the same
+        list. The new ids in the order given, None for each message left out."""
+        if self._unnest_screened_sql:
+            return self._insert_unnest(conn, messages, screened)
+        per_statement = self._rows_per_statement(conn, extra=1)
+        ids: list[int | None] = []
+        for start in range(0, len(messages), per_statement):
+            part = messages[start : start + per_statement]
+            flags = screened[start : start + per_statement]
+            flat: list[Any] = []
+            for message, flag in zip(part, flags, strict=True):
+                flat.extend(self._insert_row.values(message))
+                flat.append(1 if flag else 0)
+            sql = self._screened_sql.get(len(part))
+            if sql is None:
+                sql = self._screened_head + ", ".join([self._screened_marks] * len(part)) + self._screened_tail
+                if len(part) in (1, per_statement):
+                    self._screened_sql[len(part)] = sql
+            ids.extend(_screened_ids(part, flags, conn.exec_driver_sql(sql, tuple(flat)).all()))
+        return ids
+
+    @overload
+    def _insert_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]: ...
+
+    @overload
+    def _insert_unnest(
+        self, conn: Connection, messages: Sequence[SMSMessage], screened: Sequence[bool]
+    ) -> list[int | None]: ...
+
+    def _insert_unnest(
+        self, conn: Connection, messages: Sequence[SMSMessage], screened: Sequence[bool] | None = None
+    ) -> list[int] | list[int | None]:
+        """PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per page, each column's values one array (and the
+        screening flags one more, for :meth:`insert_screened`)."""
         build = self._insert_row.values
         ids: list[int] = []
+        screened_ids: list[int | None] = []
         for start in range(0, len(messages), MAX_INSERT_ROWS):
-            rows = [build(message) for message in messages[start : start + MAX_INSERT_ROWS]]
-            columns = tuple(list(values) for values in zip(*rows, strict=True))
-            # The rows are inserted in ORDER BY order, so the sequence hands out ascending ids in that order;
-            # RETURNING gives no order of its own (SQLAlchemy sorts its insertmanyvalues ids the same way).
-            ids.extend(sorted(row[0] for row in conn.exec_driver_sql(self._unnest_sql, columns)))
-        return ids
+            page = messages[start : start + MAX_INSERT_ROWS]
+            columns = [list(values) for values in zip(*(build(message) for message in page), strict=True)]
+            if screened is None:
+                # The rows are inserted in ORDER BY order, so the sequence hands out ascending ids in that order;
+                # RETURNING gives no order of its own (SQLAlchemy sorts its insertmanyvalues ids the same way).
+                ids.extend(sorted(row[0] for row in conn.exec_driver_sql(self._unnest_sql, tuple(columns))))
+                continue
+            flags = list(screened[start : start + MAX_INSERT_ROWS])
+            returned = conn.exec_driver_sql(self._unnest_screened_sql, (*columns, flags)).all()
+            screened_ids.extend(_screened_ids(page, flags, returned))
+        return ids if screened is None else screened_ids
 
     def update(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
         """Run the compare-and-set update for each message; return how many rows matched."""
@@ -255,18 +317,53 @@ class MessageWriter:
         return sql
 
 
-def _unnest_insert(table: Table, names: Sequence[str], dialect: Dialect) -> str:
+def _screened_ids(
+    messages: Sequence[SMSMessage], screened: Sequence[bool], returned: Sequence[Any]
+) -> list[int | None]:
+    """The ids of a screened insert in the order of ``messages``, None for each left out, from the ``(id,
+    recipient)`` rows it returned. Within one statement a number is listed or not for all its rows, so a number
+    returned fewer times than given is listed, and every screened row of it was left out. The rows went in in
+    order, each with a larger id than the one before (as for :meth:`MessageWriter.insert`)."""
+    given = Counter(message.recipient for message in messages)
+    got = Counter(row[1] for row in returned)
+    listed = {number for number, count in given.items() if got[number] < count}
+    ids = iter(sorted(row[0] for row in returned))
+    return [
+        None if flag and message.recipient in listed else next(ids)
+        for message, flag in zip(messages, screened, strict=True)
+    ]
+
+
+def _listed(opt_outs: Table, dialect: Dialect, recipient: str) -> str:
+    """SQL that is true when the number in the expression ``recipient`` is on the opt-out list."""
+    preparer = dialect.identifier_preparer
+    name = preparer.format_table(opt_outs)
+    return f"EXISTS (SELECT 1 FROM {name} WHERE {name}.{preparer.format_column(opt_outs.c.recipient)} = {recipient})"
+
+
+def _unnest_insert(table: Table, names: Sequence[str], dialect: Dialect, opt_outs: Table | None = None) -> str:
     """PostgreSQL's insert of many rows in one statement of constant text: a parameter per column, an array of
     every row's value. The statement is short and the same for every batch, so the driver parses it once and
-    prepares it, where a multi-row ``VALUES`` of a thousand rows is parsed again on every call."""
+    prepares it, where a multi-row ``VALUES`` of a thousand rows is parsed again on every call.
+
+    With ``opt_outs``, a last array of flags says which rows to leave out when their number is on that list, and
+    the statement returns each new row's id and recipient (see :meth:`MessageWriter.insert_screened`)."""
     preparer = dialect.identifier_preparer
     columns = [table.c[name] for name in names]
     arrays = ", ".join(f"%b::{_array_type(column, dialect)}[]" for column in columns)
     aliases = [f"p{index}" for index in range(len(columns))]
+    key = preparer.format_column(table.c.id)
+    head = f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.format_column(c) for c in columns)}) "
+    if opt_outs is None:
+        return (
+            f"{head}SELECT {', '.join(aliases)} FROM unnest({arrays}) WITH ORDINALITY AS rows({', '.join(aliases)}, n) "
+            f"ORDER BY n RETURNING {key}"
+        )
+    recipient = aliases[list(names).index("recipient")]
     return (
-        f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.format_column(c) for c in columns)}) "
-        f"SELECT {', '.join(aliases)} FROM unnest({arrays}) WITH ORDINALITY AS rows({', '.join(aliases)}, n) "
-        f"ORDER BY n RETURNING {preparer.format_column(table.c.id)}"
+        f"{head}SELECT {', '.join(aliases)} FROM unnest({arrays}, %b::BOOLEAN[]) WITH ORDINALITY "
+        f"AS rows({', '.join(aliases)}, screened, n) WHERE NOT (rows.screened AND {_listed(opt_outs, dialect, f'rows.{recipient}')}) "
+        f"ORDER BY n RETURNING {key}, {preparer.format_column(table.c.recipient)}"
     )
 
 

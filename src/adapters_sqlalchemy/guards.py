@@ -7,6 +7,8 @@ recipient limits.
 in between: on PostgreSQL a transaction-scoped advisory lock (``pg_advisory_xact_lock``) keyed on the pair, taken in
 sorted order so two transactions never wait for each other; on SQLite the database's single write lock, taken by a
 first statement that writes nothing. The count reads the index ``(recipient, tag, created_at)``.
+:func:`insert_screened` is the step of :meth:`~adapters_sqlalchemy.SQLAlchemyMessageRepository.add_screened`: the
+same, with the opt-out list read by the insert itself.
 
 Upserts are ``INSERT ... ON CONFLICT`` on PostgreSQL and SQLite, the repositories' two databases.
 """
@@ -14,7 +16,7 @@ Upserts are ``INSERT ... ON CONFLICT`` on PostgreSQL and SQLite, the repositorie
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Final
@@ -26,8 +28,9 @@ from adapters_sqlalchemy.tables import OnTable, Tables
 from adapters_sqlalchemy.transactions import one_statement
 from smscore.guards import OptOut, RecipientLimit, limited_keys, lock_id, unique_chunks, within_limits
 from smscore.message import SMSMessage
+from smscore.ports import ScreenedOut
 
-__all__ = ["SQLAlchemyOptOutRepository", "SQLAlchemyRefusalCounter", "insert_within_limits"]
+__all__ = ["SQLAlchemyOptOutRepository", "SQLAlchemyRefusalCounter", "insert_screened", "insert_within_limits"]
 
 #: Numbers per statement: far below every database's parameter limit.
 _CHUNK: Final = 500
@@ -61,7 +64,49 @@ def insert_within_limits(
     insert: Any,
 ) -> list[SMSMessage | None]:
     """Lock the (recipient, tag) pairs of ``batch``, count, and ``insert(conn, admitted)``; see the module docstring."""
-    m = tables.messages
+    _lock_pairs(conn, tables.messages, batch, limits)
+    allowed = within_limits(batch, limits, _counter(conn, tables.messages))
+    admitted = [message for message, ok in zip(batch, allowed, strict=True) if ok]
+    written = iter(insert(conn, admitted) if admitted else [])
+    return [next(written) if ok else None for ok in allowed]
+
+
+def insert_screened(
+    conn: Connection,
+    batch: Sequence[SMSMessage],
+    *,
+    tables: Tables,
+    screened: Sequence[bool],
+    limits: Mapping[str, RecipientLimit],
+    insert: Callable[[Connection, Sequence[SMSMessage], Sequence[bool]], list[SMSMessage | None]],
+) -> list[SMSMessage | ScreenedOut]:
+    """The transaction step of :meth:`~adapters_sqlalchemy.SQLAlchemyMessageRepository.add_screened`.
+
+    Without a limited tag in ``batch`` it is ``insert(conn, batch, screened)`` alone, the statement that leaves
+    out listed numbers itself. With one, the pairs are locked as for :func:`insert_within_limits`, the listed
+    numbers are left out before counting (a message left out counts toward no limit), and the rest within their
+    limits go through the same statement, which also leaves out a number listed since the look-up.
+    """
+    if not any(message.tag is not None and message.tag in limits for message in batch):
+        return [message if message is not None else "opted_out" for message in insert(conn, batch, screened)]
+    _lock_pairs(conn, tables.messages, batch, limits)
+    listed = _listed_among(
+        conn, tables.opt_outs, {m.recipient for m, flag in zip(batch, screened, strict=True) if flag}
+    )
+    out = [flag and message.recipient in listed for message, flag in zip(batch, screened, strict=True)]
+    candidates = [index for index, gone in enumerate(out) if not gone]
+    allowed = within_limits([batch[index] for index in candidates], limits, _counter(conn, tables.messages))
+    admitted = [index for index, ok in zip(candidates, allowed, strict=True) if ok]
+    results: list[SMSMessage | ScreenedOut] = ["opted_out" if gone else "rate_limited" for gone in out]
+    if admitted:
+        written = insert(conn, [batch[index] for index in admitted], [screened[index] for index in admitted])
+        for index, message in zip(admitted, written, strict=True):
+            results[index] = message if message is not None else "opted_out"
+    return results
+
+
+def _lock_pairs(conn: Connection, m: Table, batch: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]) -> None:
+    """Take the locks that make counting and inserting one step (see the module docstring)."""
     if conn.dialect.name == "postgresql":
         for recipient, tag in limited_keys(batch, limits):
             conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id(recipient, tag)})
@@ -69,14 +114,30 @@ def insert_within_limits(
         # SQLite: a write first, so the database's write lock is ours before anything is counted.
         conn.execute(update(m).where(false()).values(version=m.c.version))
 
+
+def _counter(conn: Connection, m: Table) -> Callable[[str, str, datetime], int]:
+    """How many messages of a recipient and tag were created after a time, counted on ``conn``."""
+
     def stored(recipient: str, tag: str, since: datetime) -> int:
         values = {"recipient": recipient, "tag": tag, "since": since}
         return int(conn.execute(_window_count(m), values).scalar_one())
 
-    allowed = within_limits(batch, limits, stored)
-    admitted = [message for message, ok in zip(batch, allowed, strict=True) if ok]
-    written = iter(insert(conn, admitted) if admitted else [])
-    return [next(written) if ok else None for ok in allowed]
+    return stored
+
+
+@functools.cache
+def _among(t: Table) -> Select[Any]:
+    """Which of some numbers are on the list: built once per table."""
+    return select(t.c.recipient).where(t.c.recipient.in_(bindparam("numbers", expanding=True)))
+
+
+def _listed_among(conn: Connection, t: Table, recipients: Collection[str]) -> set[str]:
+    """Those of ``recipients`` on the opt-out list in ``t``, one query per :data:`_CHUNK` numbers."""
+    numbers = sorted(set(recipients))
+    found: set[str] = set()
+    for start in range(0, len(numbers), _CHUNK):
+        found.update(conn.execute(_among(t), {"numbers": numbers[start : start + _CHUNK]}).scalars())
+    return found
 
 
 def _row(opt_out: OptOut) -> dict[str, Any]:
@@ -134,21 +195,14 @@ class SQLAlchemyOptOutRepository(OnTable):
 
     def among(self, recipients: Collection[str]) -> set[str]:
         """See :meth:`smscore.ports.OptOutRepository.among`: one prepared query per 500 numbers."""
-        numbers = sorted(set(recipients))
-        found: set[str] = set()
+        numbers = set(recipients)
         with storage_errors(), one_statement(self.engine) if len(numbers) <= _CHUNK else self.engine.begin() as conn:
-            for start in range(0, len(numbers), _CHUNK):
-                found.update(conn.execute(self._some, {"numbers": numbers[start : start + _CHUNK]}).scalars())
-        return found
+            return _listed_among(conn, self._t, numbers)
 
     @cached_property
     def _one(self) -> Select[Any]:
         # Built once: building a query costs more than running it on an indexed key.
         return select(self._t.c.recipient).where(self._t.c.recipient == bindparam("recipient"))
-
-    @cached_property
-    def _some(self) -> Select[Any]:
-        return select(self._t.c.recipient).where(self._t.c.recipient.in_(bindparam("numbers", expanding=True)))
 
     def list(self, *, limit: int | None = None, after: str | None = None) -> list[OptOut]:
         """See :meth:`smscore.ports.OptOutRepository.list`."""

@@ -65,7 +65,7 @@ from smscore.errors import (
 )
 from smscore.guards import RecipientLimit
 from smscore.message import RelatedObject, SMSMessage
-from smscore.ports import MessageRepository, check_new_batch
+from smscore.ports import MessageRepository, OptOutRepository, ScreenedOut, check_new_batch
 from smscore.query import MessageQuery
 from smscore.rows import SAVED_FIELDS
 from smscore.states import SMSState
@@ -140,6 +140,37 @@ class SQLAlchemyMessageRepository(MessageRepository):
         check_new_batch(batch)
         step = functools.partial(insert_within_limits, tables=self.tables, limits=limits, insert=self._insert)
         return self._write_new(batch, step)
+
+    def screens(self, opt_outs: OptOutRepository) -> bool:
+        """See :meth:`smscore.ports.OptOutScreening.screens`: ``opt_outs`` is this package's opt-out repository on
+        the same engine and opt-out table, on SQLite or PostgreSQL (whose inserts :class:`MessageWriter` writes)."""
+        from adapters_sqlalchemy.guards import SQLAlchemyOptOutRepository
+
+        return (
+            self._writer.can_insert
+            and isinstance(opt_outs, SQLAlchemyOptOutRepository)
+            and opt_outs.kept_in(self.engine, self.tables.opt_outs)
+        )
+
+    def add_screened(
+        self, messages: Sequence[SMSMessage], screened: Sequence[bool], limits: Mapping[str, RecipientLimit]
+    ) -> list[SMSMessage | ScreenedOut]:
+        """See :meth:`smscore.ports.OptOutScreening.add_screened` (and :mod:`adapters_sqlalchemy.guards`): without
+        recipient limits, one ``INSERT ... SELECT ... WHERE NOT EXISTS`` per page of rows."""
+        from adapters_sqlalchemy.guards import insert_screened
+
+        batch, flags = list(messages), list(screened)
+        if len(flags) != len(batch):
+            raise ValueError(f"{len(batch)} messages but {len(flags)} screening flags")
+        if not batch:
+            return []
+        check_new_batch(batch)
+        limited = any(message.tag is not None and message.tag in limits for message in batch)
+        alone = not limited and len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
+        step = functools.partial(
+            insert_screened, tables=self.tables, screened=flags, limits=limits, insert=self._insert_screened
+        )
+        return self._write_new(batch, step, one_statement=alone)
 
     def _write_new(
         self,
@@ -348,6 +379,18 @@ class SQLAlchemyMessageRepository(MessageRepository):
             conn.execute(insert(self._r), related)
         return stored
 
+    def _insert_screened(
+        self, conn: Connection, batch: Sequence[SMSMessage], screened: Sequence[bool]
+    ) -> list[SMSMessage | None]:
+        """:meth:`_insert` of the messages of ``batch`` not left out by the opt-out list (see ``screened`` in
+        :meth:`add_screened`); None for each left out."""
+        ids = self._writer.insert_screened(conn, batch, screened)
+        stored = [None if i is None else message.replace(id=i) for message, i in zip(batch, ids, strict=True)]
+        related = [row for message in stored if message is not None for row in related_object_rows(message)]
+        if related:
+            conn.execute(insert(self._r), related)
+        return stored
+
     def _first_key_holder(self, batch: Sequence[SMSMessage]) -> SMSMessage | None:
         """The stored message holding the first idempotency key of ``batch`` that is taken, if any."""
         keys = [message.idempotency_key for message in batch if message.idempotency_key is not None]
@@ -376,6 +419,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
             insert_columns=MESSAGE_COLUMNS,
             update=statement,
             update_columns=[name for name in SAVED_FIELDS if name != "version"],
+            opt_outs=self.tables.opt_outs,
         )
 
     def _raise_conflict(self, batch: Sequence[SMSMessage]) -> None:

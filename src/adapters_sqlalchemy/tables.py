@@ -303,3 +303,7 @@ class OnTable:
     def __init__(self, engine: Engine, *, tables: Tables | None = None) -> None:
         self.engine = engine
         self._t: Table = getattr(tables or _PACKAGE_TABLES, self.table)
+
+    def kept_in(self, engine: Engine, table: Table) -> bool:
+        """Whether this store is ``table`` reached through ``engine``."""
+        return self.engine is engine and self._t is table

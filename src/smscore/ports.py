@@ -3,7 +3,7 @@
 Adapters implement them (``adapters_sqlalchemy``, ``adapters_django``, ``providers``); ``smscore.testing``
 ships in-memory fakes that pass the same contract suites. Optional roles are declared here too, and found with
 ``isinstance``: :class:`DeliveryChecker`, :class:`StatusCallbackReceiver`, :class:`InboundReceiver` and
-:class:`OptOutSource` of a provider,
+:class:`OptOutSource` of a provider, :class:`OptOutScreening` of a message repository,
 :class:`SchemaManager` of a storage factory. :class:`~smscore.templates.TemplateRenderer` (rendering and validating template bodies) is
 defined next to the templates it renders and named here with the other ports. Every repository method is atomic on its own.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
@@ -33,12 +33,14 @@ __all__ = [
     "InboundRepository",
     "MessageRepository",
     "OptOutRepository",
+    "OptOutScreening",
     "OptOutSource",
     "ProviderFactory",
     "RateLimiter",
     "RefusalCounter",
     "SMSProvider",
     "SchemaManager",
+    "ScreenedOut",
     "StatusCallbackReceiver",
     "StatusCallbackSender",
     "Storage",
@@ -244,6 +246,36 @@ class OptOutRepository(Protocol):
 
     def count(self) -> int:
         """How many numbers are on the list."""
+        ...
+
+
+#: Why :meth:`OptOutScreening.add_screened` left a message out (the ``reason`` of the matching refusal).
+ScreenedOut = Literal["opted_out", "rate_limited"]
+
+
+@runtime_checkable
+class OptOutScreening(Protocol):
+    """The optional role of a message repository that checks the opt-out list in the step that stores messages.
+
+    Asked apart, an opt-out recorded between the look-up and the insert is missed, and a send makes one more trip
+    to the storage. A repository with this role does both at once; the service uses it for the opt-out list it was
+    given when :meth:`screens` says the two share a storage, and asks the list itself otherwise.
+    """
+
+    def screens(self, opt_outs: OptOutRepository) -> bool:
+        """Whether :meth:`add_screened` checks the list that ``opt_outs`` keeps (the two share one storage)."""
+        ...
+
+    def add_screened(
+        self, messages: Sequence[SMSMessage], screened: Sequence[bool], limits: Mapping[str, RecipientLimit]
+    ) -> list[SMSMessage | ScreenedOut]:
+        """:meth:`MessageRepository.add_within_limits`, where a message whose entry in ``screened`` is true is
+        left out when its recipient is on the opt-out list, checked in the same atomic step as its insert.
+
+        One entry per message, in order: the stored message, or why it was left out (``"opted_out"`` before
+        ``"rate_limited"``: a message left out as opted out counts toward no limit). Raises ``ValueError`` when
+        ``screened`` and ``messages`` differ in length; otherwise the errors of :meth:`MessageRepository.add_many`.
+        """
         ...
 
 

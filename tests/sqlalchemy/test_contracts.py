@@ -15,6 +15,7 @@ from tests.contracts.guards import OptOutRepositoryContract, RefusalCounterContr
 from tests.contracts.inbound import InboundRepositoryContract
 from tests.contracts.repositories import MessageRepositoryContract, TemplateRepositoryContract
 from tests.contracts.scheduling import SchedulingContract
+from tests.contracts.screening import OptOutScreeningContract, Screening
 from tests.contracts.service import ServiceStorageContract
 
 
@@ -78,6 +79,12 @@ class TestSQLAlchemyRefusalCounter(RefusalCounterContract):
     @pytest.fixture
     def refusals(self, engine: Engine) -> SQLAlchemyRefusalCounter:
         return SQLAlchemyRefusalCounter(engine)
+
+
+class TestSQLAlchemyOptOutScreening(OptOutScreeningContract):
+    @pytest.fixture
+    def screening(self, engine: Engine) -> Screening:
+        return SQLAlchemyMessageRepository(engine), SQLAlchemyOptOutRepository(engine)
 
 
 class TestGuardsOnSQLAlchemy(GuardedServiceContract):
