@@ -182,6 +182,23 @@ class GuardedServiceContract:
             ("rate_limited", "welcome"): 1,
         }
 
+    def test_a_message_refused_as_opted_out_counts_toward_no_limit(
+        self, service: SMSService, refusals: list[Refusal]
+    ) -> None:
+        """One welcome a day: refused while the number is opted out (by send and by send_many), the one welcome
+        still goes out once the number is off the list; the next is over the limit."""
+        service.opt_outs.add(SK)
+        with pytest.raises(RecipientOptedOutError):
+            service.send(SK, "Welcome", tag="welcome")
+        batch = service.send_many([{"recipient": SK, "tag": "welcome"}, {"recipient": SK, "tag": "welcome"}], "Hi")
+        assert [(r.index, r.error.reason) for r in batch.refused] == [(0, "opted_out"), (1, "opted_out")]
+        service.opt_outs.remove(SK)
+        assert service.send(SK, "Welcome", tag="welcome").state is SMSState.SENT
+        with pytest.raises(RecipientRateLimitedError):
+            service.send(SK, "Welcome", tag="welcome")
+        assert service.refusals.totals() == {("opted_out", "welcome"): 3, ("rate_limited", "welcome"): 1}
+        assert [m.recipient for m in service.messages.find()] == [SK]
+
     def test_send_many_with_every_item_refused_stores_nothing(self, service: SMSService) -> None:
         """An empty result with every item in ``refused``; nothing stored, nothing sent."""
         sent = service.send_many([DE, DE], "Hallo")

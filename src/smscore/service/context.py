@@ -52,6 +52,10 @@ class ServiceContext:
     #: Provider requests made at the same time by one publishing step: 1 for the synchronous service, whose
     #: requests follow one another, ``max_in_flight`` for the asyncio one.
     in_flight: int = 1
+    #: ``messages`` where it checks the opt-out list ``opt_outs`` as it stores (see
+    #: :class:`~smscore.ports.OptOutScreening`), else None, remembered with the pair it was found for:
+    #: ``(messages, opt_outs, answer)``. Kept because finding out costs more than a send's other decisions.
+    screening: tuple[object, object, ports.OptOutScreening | None] | None = None
 
 
 def backend_path(provider: SMSProvider) -> str:

@@ -2,7 +2,9 @@
 
 Three guards, in this order: ``allowed_countries`` (the number's country), the opt-out list (unless the tag is in
 ``opt_out_exempt_tags``) and ``recipient_limits`` (counted by the message repository in the transaction that stores
-the message, so every process sharing the storage sees the same count). A refused message is stored nowhere; it is
+the message, so every process sharing the storage sees the same count). Where the message repository has the
+:class:`~smscore.ports.OptOutScreening` role for the configured opt-out list, the list is checked in that same
+statement too: one trip to the storage fewer, and no opt-out recorded between a look-up and the insert missed. A refused message is stored nowhere; it is
 added to the refusal totals (per reason and tag, shared through the storage) and announced to the refusal
 subscribers as a :class:`~smscore.events.Refusal`.
 """
@@ -26,9 +28,10 @@ from smscore.events import Refusal, notify_refusals
 from smscore.flow import Flow, call
 from smscore.guards import country_allowed
 from smscore.message import SMSMessage
+from smscore.ports import OptOutScreening
 from smscore.service.context import ServiceContext
 
-__all__ = ["RefusedItem", "SentBatch", "admit", "refuse", "screen", "store"]
+__all__ = ["RefusedItem", "SentBatch", "admit", "asks_list", "refuse", "screen", "screens_at_store", "store"]
 
 log = logging.getLogger("smscore.guards")
 
@@ -56,33 +59,56 @@ def _policy_error(ctx: ServiceContext, draft: SMSMessage, listed: bool) -> Recip
     """Why ``draft`` may not go out by country or opt-out (``listed``: whether its number is on the list), or None."""
     if not country_allowed(draft.recipient, ctx.config.allowed_countries):
         return RecipientNotAllowedError(draft.recipient, draft.tag)
-    if listed and _asks_list(ctx, draft):
+    if listed and asks_list(ctx, draft):
         return RecipientOptedOutError(draft.recipient, draft.tag)
     return None
 
 
-def _asks_list(ctx: ServiceContext, draft: SMSMessage) -> bool:
+def asks_list(ctx: ServiceContext, draft: SMSMessage) -> bool:
     """Whether the opt-out list applies to ``draft`` (its tag is not exempt)."""
     return draft.tag is None or draft.tag not in ctx.config.opt_out_exempt_tags
 
 
-def admit(ctx: ServiceContext, draft: SMSMessage, *, opt_out_confirmation: bool = False) -> Flow[None]:
+def screens_at_store(ctx: ServiceContext) -> bool:
+    """Whether the message repository checks the opt-out list as it stores (:func:`store` with ``screened``)."""
+    return _screening(ctx) is not None
+
+
+def _screening(ctx: ServiceContext) -> OptOutScreening | None:
+    """The message repository where it checks the configured opt-out list as it stores, else None."""
+    known = ctx.screening
+    if known is None or known[0] is not ctx.messages or known[1] is not ctx.opt_outs:
+        messages = ctx.messages
+        found = messages if isinstance(messages, OptOutScreening) and messages.screens(ctx.opt_outs) else None
+        ctx.screening = known = (messages, ctx.opt_outs, found)
+    return known[2]
+
+
+def admit(ctx: ServiceContext, draft: SMSMessage, *, opt_out_confirmation: bool = False) -> Flow[bool]:
     """Raise the :class:`~smscore.errors.RecipientRefusedError` of a draft whose country is not allowed or whose
     number opted out (counted and announced first). ``opt_out_confirmation``: the draft is the one reply that
-    confirms an opt-out just recorded (what carriers expect), let through the opt-out list."""
+    confirms an opt-out just recorded (what carriers expect), let through the opt-out list.
+
+    True when the opt-out list is left to :func:`store` (``screened``), which checks it as it stores the draft."""
     error = _policy_error(ctx, draft, listed=False)
-    if error is None and not opt_out_confirmation and _asks_list(ctx, draft):
+    if error is None and not opt_out_confirmation and asks_list(ctx, draft):
+        if screens_at_store(ctx):
+            return True
         listed = yield from call(ctx.opt_outs.contains, draft.recipient)
         error = _policy_error(ctx, draft, listed=listed)
     if error is not None:
         yield from refuse(ctx, [error])
         raise error
+    return False
 
 
-def screen(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> Flow[tuple[list[int], list[RefusedItem]]]:
+def screen(
+    ctx: ServiceContext, drafts: Sequence[SMSMessage], *, opt_outs: bool = True
+) -> Flow[tuple[list[int], list[RefusedItem]]]:
     """The indexes of ``drafts`` the country and opt-out guards let through, and the refused ones (one look-up
-    of the opt-out list per call, not per draft). Refusals are not counted here: see :func:`refuse`."""
-    asked = {d.recipient for d in drafts if _asks_list(ctx, d)}
+    of the opt-out list per call, not per draft; none with ``opt_outs`` false, when :func:`store` checks the list).
+    Refusals are not counted here: see :func:`refuse`."""
+    asked = {d.recipient for d in drafts if asks_list(ctx, d)} if opt_outs else set()
     listed = (yield from call(ctx.opt_outs.among, asked)) if asked else set()
     kept: list[int] = []
     refused: list[RefusedItem] = []
@@ -95,21 +121,45 @@ def screen(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> Flow[tuple[list
     return kept, refused
 
 
-def store(ctx: ServiceContext, drafts: Sequence[SMSMessage]) -> Flow[list[SMSMessage | RecipientRateLimitedError]]:
+def store(
+    ctx: ServiceContext, drafts: Sequence[SMSMessage], screened: Sequence[bool] | None = None
+) -> Flow[list[SMSMessage | RecipientRefusedError]]:
     """Store ``drafts`` (one transaction); where the tag has a recipient limit, counted in that transaction. One
-    entry per draft: the stored message, or the error of one the limit refused (not counted here)."""
+    entry per draft: the stored message, or the error of one a guard refused (not counted here).
+
+    ``screened`` (only where :func:`screens_at_store`): one flag per draft, true where the opt-out list applies,
+    checked by the repository in the statement that stores the drafts."""
     limits = ctx.config.recipient_limits
+    repository = _screening(ctx) if screened is not None and any(screened) else None
+    if repository is not None and screened is not None:
+        return (yield from _store_screened(ctx, repository, drafts, screened))
     if not any(d.tag is not None and d.tag in limits for d in drafts):
         return list((yield from call(ctx.messages.add_many, drafts)))
     stored = yield from call(ctx.messages.add_within_limits, drafts, limits)
-    results: list[SMSMessage | RecipientRateLimitedError] = []
-    for draft, message in zip(drafts, stored, strict=True):
-        if message is not None:
-            results.append(message)
-            continue
-        limit = limits[draft.tag or ""]
-        results.append(RecipientRateLimitedError(draft.recipient, draft.tag, count=limit.count, per=limit.per))
+    return [
+        message if message is not None else _limited(ctx, draft) for draft, message in zip(drafts, stored, strict=True)
+    ]
+
+
+def _store_screened(
+    ctx: ServiceContext, repository: OptOutScreening, drafts: Sequence[SMSMessage], screened: Sequence[bool]
+) -> Flow[list[SMSMessage | RecipientRefusedError]]:
+    stored = yield from call(repository.add_screened, drafts, screened, ctx.config.recipient_limits)
+    results: list[SMSMessage | RecipientRefusedError] = []
+    for draft, result in zip(drafts, stored, strict=True):
+        if isinstance(result, SMSMessage):
+            results.append(result)
+        elif result == "opted_out":
+            results.append(RecipientOptedOutError(draft.recipient, draft.tag))
+        else:
+            results.append(_limited(ctx, draft))
     return results
+
+
+def _limited(ctx: ServiceContext, draft: SMSMessage) -> RecipientRateLimitedError:
+    """The error of ``draft`` refused by the recipient limit of its tag."""
+    limit = ctx.config.recipient_limits[draft.tag or ""]
+    return RecipientRateLimitedError(draft.recipient, draft.tag, count=limit.count, per=limit.per)
 
 
 def refuse(ctx: ServiceContext, errors: Sequence[RecipientRefusedError]) -> Flow[None]:

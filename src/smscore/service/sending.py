@@ -10,7 +10,7 @@ from smscore.budget import metered
 from smscore.errors import (
     DuplicateIdempotencyKeyError,
     InvalidMessageError,
-    RecipientRateLimitedError,
+    RecipientRefusedError,
     TemplateInactiveError,
 )
 from smscore.flow import Flow, call
@@ -71,12 +71,12 @@ def send(
         existing = yield from call(ctx.messages.get_by_idempotency_key, draft.idempotency_key)
         if existing is not None:
             return existing
-    yield from guarding.admit(ctx, draft, opt_out_confirmation=opt_out_confirmation)
+    at_store = yield from guarding.admit(ctx, draft, opt_out_confirmation=opt_out_confirmation)
     try:
-        [stored] = yield from guarding.store(ctx, [draft])
+        [stored] = yield from guarding.store(ctx, [draft], [True] if at_store else None)
     except DuplicateIdempotencyKeyError as exc:
         return exc.existing
-    if isinstance(stored, RecipientRateLimitedError):
+    if isinstance(stored, RecipientRefusedError):
         yield from guarding.refuse(ctx, [stored])
         raise stored
     announce_new(ctx, [stored])
@@ -134,8 +134,11 @@ def send_many(
             drafts.append(prepare(ctx, idempotency_key=None, immediate=publish_now, memo=memo, **fields))
         except InvalidMessageError as exc:
             raise type(exc)(f"item {index}: {exc}") from exc
-    kept, refused = yield from guarding.screen(ctx, drafts)
-    results = (yield from guarding.store(ctx, [drafts[index] for index in kept])) if kept else []
+    at_store = guarding.screens_at_store(ctx)
+    kept, refused = yield from guarding.screen(ctx, drafts, opt_outs=not at_store)
+    admitted = [drafts[index] for index in kept]
+    screened = [guarding.asks_list(ctx, draft) for draft in admitted] if at_store else None
+    results = (yield from guarding.store(ctx, admitted, screened)) if kept else []
     stored: list[SMSMessage] = []
     for index, result in zip(kept, results, strict=True):
         if isinstance(result, SMSMessage):
