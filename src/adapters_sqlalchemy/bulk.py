@@ -177,6 +177,10 @@ class MessageWriter:
         postgresql = dialect.name == "postgresql"
         self._unnest_sql = _unnest_insert(table, insert_columns, dialect) if postgresql else ""
         self._unnest_screened_sql = _unnest_insert(table, insert_columns, dialect, opt_outs) if postgresql else ""
+        self._one_row_sql = _unnest_insert(table, insert_columns, dialect, one_row=True) if postgresql else ""
+        self._one_row_screened_sql = (
+            _unnest_insert(table, insert_columns, dialect, opt_outs, one_row=True) if postgresql else ""
+        )
         self._unnest_update_sql = _unnest_update(table, update_columns, dialect) if postgresql else ""
 
         compiled = update.compile(dialect=dialect)
@@ -198,6 +202,10 @@ class MessageWriter:
     def insert(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
         """Insert ``messages`` (SQLite or PostgreSQL) and return their new ids in the order given."""
         if self._unnest_sql:
+            if len(messages) == 1:
+                return [
+                    conn.exec_driver_sql(self._one_row_sql, tuple(self._insert_row.values(messages[0]))).scalar_one()
+                ]
             return self._insert_unnest(conn, messages)
         per_statement = self._rows_per_statement(conn)
         ids: list[int] = []
@@ -228,6 +236,9 @@ class MessageWriter:
         recipient is on the opt-out list, each page in one statement: the look-up and the insert see the same
         list. The new ids in the order given, None for each message left out."""
         if self._unnest_screened_sql:
+            if len(messages) == 1:
+                row = (*self._insert_row.values(messages[0]), bool(screened[0]))
+                return _screened_ids(messages, screened, conn.exec_driver_sql(self._one_row_screened_sql, row).all())
             return self._insert_unnest(conn, messages, screened)
         per_statement = self._rows_per_statement(conn, extra=1)
         ids: list[int | None] = []
@@ -343,30 +354,38 @@ def _listed(opt_outs: Table, dialect: Dialect, recipient: str) -> str:
     return f"EXISTS (SELECT 1 FROM {name} WHERE {name}.{preparer.format_column(opt_outs.c.recipient)} = {recipient})"
 
 
-def _unnest_insert(table: Table, names: Sequence[str], dialect: Dialect, opt_outs: Table | None = None) -> str:
+def _unnest_insert(
+    table: Table, names: Sequence[str], dialect: Dialect, opt_outs: Table | None = None, *, one_row: bool = False
+) -> str:
     """PostgreSQL's insert of many rows in one statement of constant text: a parameter per column, an array of
     every row's value. The statement is short and the same for every batch, so the driver parses it once and
     prepares it, where a multi-row ``VALUES`` of a thousand rows is parsed again on every call.
 
-    With ``opt_outs``, a last array of flags says which rows to leave out when their number is on that list, and
-    the statement returns each new row's id and recipient (see :meth:`MessageWriter.insert_screened`)."""
+    ``one_row``: the same insert of a single row, a plain value per parameter (a ``send``), which spares the driver
+    building an array per column. With ``opt_outs``, a last array (or value) of flags says which rows to leave out
+    when their number is on that list, and the statement returns each new row's id and recipient (see
+    :meth:`MessageWriter.insert_screened`)."""
     preparer = dialect.identifier_preparer
     columns = [table.c[name] for name in names]
-    arrays = ", ".join(f"%b::{_array_type(column, dialect)}[]" for column in columns)
+    types = [_array_type(column, dialect) for column in columns]
     aliases = [f"p{index}" for index in range(len(columns))]
+    screened = opt_outs is not None
+    flag = ", screened" if screened else ""
+    if one_row:
+        values = ", ".join(f"%b::{type_}" for type_ in types) + (", %b::BOOLEAN" if screened else "")
+        source, order = f"(VALUES ({values})) AS rows({', '.join(aliases)}{flag})", ""
+    else:
+        arrays = ", ".join(f"%b::{type_}[]" for type_ in types) + (", %b::BOOLEAN[]" if screened else "")
+        source, order = f"unnest({arrays}) WITH ORDINALITY AS rows({', '.join(aliases)}{flag}, n)", " ORDER BY n"
     key = preparer.format_column(table.c.id)
-    head = f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.format_column(c) for c in columns)}) "
-    if opt_outs is None:
-        return (
-            f"{head}SELECT {', '.join(aliases)} FROM unnest({arrays}) WITH ORDINALITY AS rows({', '.join(aliases)}, n) "
-            f"ORDER BY n RETURNING {key}"
-        )
-    recipient = aliases[list(names).index("recipient")]
-    return (
-        f"{head}SELECT {', '.join(aliases)} FROM unnest({arrays}, %b::BOOLEAN[]) WITH ORDINALITY "
-        f"AS rows({', '.join(aliases)}, screened, n) WHERE NOT (rows.screened AND {_listed(opt_outs, dialect, f'rows.{recipient}')}) "
-        f"ORDER BY n RETURNING {key}, {preparer.format_column(table.c.recipient)}"
+    head = (
+        f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.format_column(c) for c in columns)}) "
+        f"SELECT {', '.join(aliases)} FROM {source}"
     )
+    if opt_outs is None:
+        return f"{head}{order} RETURNING {key}"
+    listed = _listed(opt_outs, dialect, f"rows.{aliases[list(names).index('recipient')]}")
+    return f"{head} WHERE NOT (rows.screened AND {listed}){order} RETURNING {key}, {preparer.format_column(table.c.recipient)}"
 
 
 def _array_type(column: Column[Any], dialect: Dialect) -> str:
