@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any, Final, overload
+from typing import Any, Final
 
 from sqlalchemy import Column, Connection, Dialect, String, Table, Update
 
@@ -239,7 +239,7 @@ class MessageWriter:
             if len(messages) == 1:
                 row = (*self._insert_row.values(messages[0]), bool(screened[0]))
                 return _screened_ids(messages, screened, conn.exec_driver_sql(self._one_row_screened_sql, row).all())
-            return self._insert_unnest(conn, messages, screened)
+            return self._insert_unnest_screened(conn, messages, screened)
         per_statement = self._rows_per_statement(conn, extra=1)
         ids: list[int | None] = []
         for start in range(0, len(messages), per_statement):
@@ -249,42 +249,34 @@ class MessageWriter:
             for message, flag in zip(part, flags, strict=True):
                 flat.extend(self._insert_row.values(message))
                 flat.append(1 if flag else 0)
-            sql = self._screened_sql.get(len(part))
-            if sql is None:
-                sql = self._screened_head + ", ".join([self._screened_marks] * len(part)) + self._screened_tail
-                if len(part) in (1, per_statement):
-                    self._screened_sql[len(part)] = sql
+            sql = self._insert_statement(len(part), per_statement, screened=True)
             ids.extend(_screened_ids(part, flags, conn.exec_driver_sql(sql, tuple(flat)).all()))
         return ids
 
-    @overload
-    def _insert_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]: ...
-
-    @overload
-    def _insert_unnest(
-        self, conn: Connection, messages: Sequence[SMSMessage], screened: Sequence[bool]
-    ) -> list[int | None]: ...
-
-    def _insert_unnest(
-        self, conn: Connection, messages: Sequence[SMSMessage], screened: Sequence[bool] | None = None
-    ) -> list[int] | list[int | None]:
-        """PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per page, each column's values one array (and the
-        screening flags one more, for :meth:`insert_screened`)."""
-        build = self._insert_row.values
+    def _insert_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
+        """PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per page, each column's values one array."""
         ids: list[int] = []
-        screened_ids: list[int | None] = []
         for start in range(0, len(messages), MAX_INSERT_ROWS):
-            page = messages[start : start + MAX_INSERT_ROWS]
-            columns = [list(values) for values in zip(*(build(message) for message in page), strict=True)]
-            if screened is None:
-                # The rows are inserted in ORDER BY order, so the sequence hands out ascending ids in that order;
-                # RETURNING gives no order of its own (SQLAlchemy sorts its insertmanyvalues ids the same way).
-                ids.extend(sorted(row[0] for row in conn.exec_driver_sql(self._unnest_sql, tuple(columns))))
-                continue
-            flags = list(screened[start : start + MAX_INSERT_ROWS])
-            returned = conn.exec_driver_sql(self._unnest_screened_sql, (*columns, flags)).all()
-            screened_ids.extend(_screened_ids(page, flags, returned))
-        return ids if screened is None else screened_ids
+            columns = self._columns(messages[start : start + MAX_INSERT_ROWS])
+            # The rows are inserted in ORDER BY order, so the sequence hands out ascending ids in that order;
+            # RETURNING gives no order of its own (SQLAlchemy sorts its insertmanyvalues ids the same way).
+            ids.extend(sorted(row[0] for row in conn.exec_driver_sql(self._unnest_sql, tuple(columns))))
+        return ids
+
+    def _insert_unnest_screened(
+        self, conn: Connection, messages: Sequence[SMSMessage], screened: Sequence[bool]
+    ) -> list[int | None]:
+        """PostgreSQL's :meth:`insert_screened`: :meth:`_insert_unnest` with one more array, the flags."""
+        ids: list[int | None] = []
+        for start in range(0, len(messages), MAX_INSERT_ROWS):
+            page, flags = messages[start : start + MAX_INSERT_ROWS], list(screened[start : start + MAX_INSERT_ROWS])
+            returned = conn.exec_driver_sql(self._unnest_screened_sql, (*self._columns(page), flags)).all()
+            ids.extend(_screened_ids(page, flags, returned))
+        return ids
+
+    def _columns(self, page: Sequence[SMSMessage]) -> list[list[Any]]:
+        """The insert values of ``page`` as one list per column (PostgreSQL's arrays)."""
+        return [list(values) for values in zip(*map(self._insert_row.values, page), strict=True)]
 
     def update(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
         """Run the compare-and-set update for each message; return how many rows matched."""
@@ -318,13 +310,20 @@ class MessageWriter:
             return tuple([values[i] for i in self._update_positions])
         return dict(zip(self._update_names, values, strict=True))
 
-    def _insert_statement(self, rows: int, per_statement: int) -> str:
-        sql = self._insert_sql.get(rows)
+    def _insert_statement(self, rows: int, per_statement: int, *, screened: bool = False) -> str:
+        """The SQLite insert of ``rows`` rows (:meth:`insert`, or :meth:`insert_screened` with ``screened``)."""
+        cache = self._screened_sql if screened else self._insert_sql
+        sql = cache.get(rows)
         if sql is None:
-            sql = self._insert_head + ", ".join([self._row_marks] * rows) + self._insert_tail
+            head, marks, tail = (
+                (self._screened_head, self._screened_marks, self._screened_tail)
+                if screened
+                else (self._insert_head, self._row_marks, self._insert_tail)
+            )
+            sql = head + ", ".join([marks] * rows) + tail
             # Only the two sizes that recur (one row: ``send``; a full page: ``send_many``) are kept.
             if rows in (1, per_statement):
-                self._insert_sql[rows] = sql
+                cache[rows] = sql
         return sql
 
 
