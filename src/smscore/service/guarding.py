@@ -4,9 +4,9 @@ Three guards, in this order: ``allowed_countries`` (the number's country), the o
 ``opt_out_exempt_tags``) and ``recipient_limits`` (counted by the message repository in the transaction that stores
 the message, so every process sharing the storage sees the same count). Where the message repository has the
 :class:`~smscore.ports.OptOutScreening` role for the configured opt-out list, the list is checked in that same
-statement too: one trip to the storage fewer, and no opt-out recorded between a look-up and the insert missed. A refused message is stored nowhere; it is
-added to the refusal totals (per reason and tag, shared through the storage) and announced to the refusal
-subscribers as a :class:`~smscore.events.Refusal`.
+statement too: one trip to the storage fewer, and no opt-out recorded between a look-up and the insert missed.
+A refused message is stored nowhere; it is added to the refusal totals (per reason and tag, shared through the
+storage) and announced to the refusal subscribers as a :class:`~smscore.events.Refusal`.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ def store(
     ``screened`` (only where :func:`screens_at_store`): one flag per draft, true where the opt-out list applies,
     checked by the repository in the statement that stores the drafts."""
     limits = ctx.config.recipient_limits
-    repository = _screening(ctx) if screened is not None and any(screened) else None
-    if repository is not None and screened is not None:
+    repository = _screening(ctx)
+    if screened is not None and repository is not None and any(screened):
         return (yield from _store_screened(ctx, repository, drafts, screened))
     if not any(d.tag is not None and d.tag in limits for d in drafts):
         return list((yield from call(ctx.messages.add_many, drafts)))
