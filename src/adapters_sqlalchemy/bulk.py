@@ -3,8 +3,9 @@
 Through ``Connection.execute``, SQLAlchemy rebuilds a cache key, a parameter dictionary per row and a pass of every
 value through its type's wrappers on each call; for a one-row write that costs more than the database takes to
 store the row. :class:`MessageWriter` does that work once per dialect instead: each statement is compiled once, and
-each row becomes one tuple built by attribute lookup and a conversion per column. It is still run with
-``Connection.exec_driver_sql``, so transactions, error wrapping and engine events stay SQLAlchemy's.
+each row becomes one tuple built by attribute lookup and a conversion per column. It is run with
+``Connection.exec_driver_sql``, or on SQLite with nothing observing the engine straight on the pooled driver
+connection (:mod:`adapters_sqlalchemy.driver`), which raises the same errors.
 
 Values are converted with the columns' own bind processors, except UTC datetimes on SQLite, which are formatted in
 one step into exactly the text SQLAlchemy stores (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC): SQLite compares
@@ -15,18 +16,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import Column, Connection, Dialect, String, Table, Update
 
+from adapters_sqlalchemy.driver import DriverConnection
 from adapters_sqlalchemy.types import UTCDateTime
 from smscore.message import SMSMessage
 
-__all__ = ["MAX_INSERT_ROWS", "MessageWriter", "sqlite_datetime", "sqlite_datetime_converter"]
+__all__ = ["MAX_INSERT_ROWS", "MessageWriter", "Statements", "sqlite_datetime", "sqlite_datetime_converter"]
 
 #: Most rows in one multi-row ``INSERT`` (SQLAlchemy's own page size for the same job).
 MAX_INSERT_ROWS: Final = 1000
@@ -35,6 +37,28 @@ MAX_INSERT_ROWS: Final = 1000
 _DEFAULT_SQLITE_VARIABLES: Final = 999
 
 _Convert = Callable[[Any], Any]
+
+
+class StatementRows(Protocol):
+    """What a statement run by :class:`Statements` returns (a subset of SQLAlchemy's ``CursorResult``)."""
+
+    @property
+    def rowcount(self) -> int:
+        """The rows the statement matched or changed."""
+
+    def all(self) -> Sequence[Any]:
+        """Every row returned."""
+
+    def __iter__(self) -> Iterator[Any]:
+        """The rows returned, in order."""
+
+
+class Statements(Protocol):
+    """Where :class:`MessageWriter` runs its statements: SQLAlchemy's ``Connection``, or a
+    :class:`~adapters_sqlalchemy.driver.DriverConnection`."""
+
+    def exec_driver_sql(self, statement: str, parameters: Any = None) -> StatementRows:
+        """Run ``statement`` once with a parameter tuple (or dict), or once per item of a list of them."""
 
 
 def sqlite_datetime(value: datetime | None, name: str = "datetime") -> str | None:
@@ -199,13 +223,12 @@ class MessageWriter:
         insert is used)."""
         return self.dialect.name in {"sqlite", "postgresql"}
 
-    def insert(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
+    def insert(self, conn: Statements, messages: Sequence[SMSMessage]) -> list[int]:
         """Insert ``messages`` (SQLite or PostgreSQL) and return their new ids in the order given."""
         if self._unnest_sql:
             if len(messages) == 1:
-                return [
-                    conn.exec_driver_sql(self._one_row_sql, tuple(self._insert_row.values(messages[0]))).scalar_one()
-                ]
+                row = conn.exec_driver_sql(self._one_row_sql, tuple(self._insert_row.values(messages[0]))).all()[0]
+                return [row[0]]
             return self._insert_unnest(conn, messages)
         per_statement = self._rows_per_statement(conn)
         ids: list[int] = []
@@ -222,7 +245,7 @@ class MessageWriter:
             ids.extend(sorted(found))
         return ids
 
-    def _rows_per_statement(self, conn: Connection, extra: int = 0) -> int:
+    def _rows_per_statement(self, conn: Statements, extra: int = 0) -> int:
         """Most rows of one SQLite ``INSERT`` with ``extra`` parameters per row besides its columns."""
         if self._variables is None:
             # The limit is the SQLite library's, the same for every connection: read once.
@@ -230,7 +253,7 @@ class MessageWriter:
         return min(MAX_INSERT_ROWS, max(1, self._variables // (len(self._insert_row.names) + extra)))
 
     def insert_screened(
-        self, conn: Connection, messages: Sequence[SMSMessage], screened: Sequence[bool]
+        self, conn: Statements, messages: Sequence[SMSMessage], screened: Sequence[bool]
     ) -> list[int | None]:
         """Insert ``messages`` (SQLite or PostgreSQL) except those whose entry in ``screened`` is true and whose
         recipient is on the opt-out list, each page in one statement: the look-up and the insert see the same
@@ -253,7 +276,7 @@ class MessageWriter:
             ids.extend(_screened_ids(part, flags, conn.exec_driver_sql(sql, tuple(flat)).all()))
         return ids
 
-    def _insert_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> list[int]:
+    def _insert_unnest(self, conn: Statements, messages: Sequence[SMSMessage]) -> list[int]:
         """PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` per page, each column's values one array."""
         ids: list[int] = []
         for start in range(0, len(messages), MAX_INSERT_ROWS):
@@ -264,7 +287,7 @@ class MessageWriter:
         return ids
 
     def _insert_unnest_screened(
-        self, conn: Connection, messages: Sequence[SMSMessage], screened: Sequence[bool]
+        self, conn: Statements, messages: Sequence[SMSMessage], screened: Sequence[bool]
     ) -> list[int | None]:
         """PostgreSQL's :meth:`insert_screened`: :meth:`_insert_unnest` with one more array, the flags."""
         ids: list[int | None] = []
@@ -278,7 +301,7 @@ class MessageWriter:
         """The insert values of ``page`` as one list per column (PostgreSQL's arrays)."""
         return [list(values) for values in zip(*map(self._insert_row.values, page), strict=True)]
 
-    def update(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
+    def update(self, conn: Statements, messages: Sequence[SMSMessage]) -> int:
         """Run the compare-and-set update for each message; return how many rows matched."""
         if len(messages) > 1 and self._unnest_update_sql:
             return self._update_unnest(conn, messages)
@@ -289,7 +312,7 @@ class MessageWriter:
             return int(conn.exec_driver_sql(self._update_sql, rows).rowcount)
         return sum(int(conn.exec_driver_sql(self._update_sql, row).rowcount) for row in rows)
 
-    def _update_unnest(self, conn: Connection, messages: Sequence[SMSMessage]) -> int:
+    def _update_unnest(self, conn: Statements, messages: Sequence[SMSMessage]) -> int:
         """PostgreSQL: one ``UPDATE ... FROM unnest(...)`` per page, where an executemany sends a statement per
         message. A message given twice matches once (its version moved on), so a shortfall still shows."""
         build = self._update_row.values
@@ -410,8 +433,12 @@ def _unnest_update(table: Table, names: Sequence[str], dialect: Dialect) -> str:
     )
 
 
-def _sqlite_variables(conn: Connection) -> int:
+def _sqlite_variables(conn: Statements) -> int:
     """How many bound parameters this SQLite connection allows in one statement."""
+    if isinstance(conn, DriverConnection):
+        return _variable_limit(conn.dbapi_connection)
+    if not isinstance(conn, Connection):  # pragma: no cover - the two kinds are all there is
+        raise TypeError(f"not a connection: {conn!r}")
     if conn.dialect.is_async:
         # aiosqlite's connection lives in a thread of its own and cannot be asked from here. It runs on the same
         # library, and a new connection has the library's limit.

@@ -7,7 +7,9 @@ is one multi-row ``INSERT ... RETURNING id`` (plus one for related objects), ``s
 load the related objects of a whole page with one extra query (related objects are written once, by
 ``add``; a save leaves them as stored). The idempotency key is guarded by a unique
 constraint, never by a read before the write. The message ``INSERT`` (on SQLite) and the ``UPDATE`` are compiled
-once and run through the driver by :class:`~adapters_sqlalchemy.bulk.MessageWriter`: on the path of every send.
+once and run through the driver by :class:`~adapters_sqlalchemy.bulk.MessageWriter`: on the path of every send. On
+SQLite they run on the pooled driver connection itself when nothing watches the engine
+(:mod:`adapters_sqlalchemy.driver`).
 
 ``claim`` takes due messages without two workers ever getting the same one (:mod:`adapters_sqlalchemy.claims`).
 
@@ -43,8 +45,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from adapters_sqlalchemy.bulk import MAX_INSERT_ROWS, MessageWriter
+from adapters_sqlalchemy.bulk import MAX_INSERT_ROWS, MessageWriter, Statements
 from adapters_sqlalchemy.claims import claim_rows
+from adapters_sqlalchemy.driver import driver_transaction
 from adapters_sqlalchemy.errors import reason, storage_errors
 from adapters_sqlalchemy.mapping import (
     MESSAGE_COLUMNS,
@@ -77,6 +80,7 @@ __all__ = ["SQLAlchemyMessageRepository", "SQLAlchemyTemplateRepository"]
 _IN_CHUNK: Final = 500
 
 _T = TypeVar("_T")
+_S = TypeVar("_S", bound=Statements)
 
 
 class _Shortfall(Exception):
@@ -126,7 +130,9 @@ class SQLAlchemyMessageRepository(MessageRepository):
             return []
         check_new_batch(batch)
         alone = len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
-        return self._write_new(batch, self._insert, one_statement=alone)
+        if alone and (driver := driver_transaction(self.engine)) is not None:
+            return self._write_new(batch, self._insert_rows, driver)
+        return self._write_new(batch, self._insert, self._transaction(alone))
 
     def add_within_limits(
         self, messages: Sequence[SMSMessage], limits: Mapping[str, RecipientLimit]
@@ -139,7 +145,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
             return []
         check_new_batch(batch)
         step = functools.partial(insert_within_limits, tables=self.tables, limits=limits, insert=self._insert)
-        return self._write_new(batch, step)
+        return self._write_new(batch, step, self.engine.begin())
 
     def screens(self, opt_outs: OptOutRepository) -> bool:
         """See :meth:`smscore.ports.OptOutScreening.screens`: ``opt_outs`` is this package's opt-out repository on
@@ -167,22 +173,27 @@ class SQLAlchemyMessageRepository(MessageRepository):
         check_new_batch(batch)
         limited = any(message.tag is not None and message.tag in limits for message in batch)
         alone = not limited and len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
+        if alone and (driver := driver_transaction(self.engine)) is not None:
+
+            def insert_rows(conn: Statements, batch: list[SMSMessage]) -> list[SMSMessage | ScreenedOut]:
+                stored = self._insert_screened_rows(conn, batch, flags)
+                return [message if message is not None else "opted_out" for message in stored]
+
+            return self._write_new(batch, insert_rows, driver)
         step = functools.partial(
             insert_screened, tables=self.tables, screened=flags, limits=limits, insert=self._insert_screened
         )
-        return self._write_new(batch, step, one_statement=alone)
+        return self._write_new(batch, step, self._transaction(alone))
 
     def _write_new(
         self,
         batch: list[SMSMessage],
-        write: Callable[[Connection, list[SMSMessage]], list[_T]],
-        *,
-        one_statement: bool = False,
+        write: Callable[[_S, list[SMSMessage]], list[_T]],
+        transaction: AbstractContextManager[_S],
     ) -> list[_T]:
-        """``write(conn, batch)`` in one transaction (``one_statement``: it runs just one, atomic by itself); a
-        clash of idempotency keys names the message holding one."""
+        """``write(conn, batch)`` in ``transaction``; a clash of idempotency keys names the message holding one."""
         try:
-            with storage_errors(integrity=False), self._transaction(one_statement) as conn:
+            with storage_errors(integrity=False), transaction as conn:
                 return write(conn, batch)
         except IntegrityError as error:
             holder = self._first_key_holder(batch)
@@ -206,7 +217,8 @@ class SQLAlchemyMessageRepository(MessageRepository):
         writer = self._writer
         try:
             # One message is one UPDATE, atomic by itself; for more, the count is checked before the commit.
-            with storage_errors(), self._transaction(len(batch) == 1) as conn:
+            transaction = driver_transaction(self.engine) or self._transaction(len(batch) == 1)
+            with storage_errors(), transaction as conn:
                 if writer.update(conn, batch) != len(batch):
                     raise _Shortfall
         except _Shortfall:
@@ -367,13 +379,12 @@ class SQLAlchemyMessageRepository(MessageRepository):
 
     def _insert(self, conn: Connection, batch: Sequence[SMSMessage]) -> list[SMSMessage]:
         m = self._m
-        writer = self._writer
-        if writer.can_insert:
-            ids = writer.insert(conn, batch)
+        if self._writer.can_insert:
+            stored = self._insert_rows(conn, batch)
         else:
             rows = [message_to_row(message) for message in batch]
-            ids = list(conn.execute(insert(m).returning(m.c.id, sort_by_parameter_order=True), rows).scalars().all())
-        stored = [message.replace(id=i) for message, i in zip(batch, ids, strict=True)]
+            ids = conn.execute(insert(m).returning(m.c.id, sort_by_parameter_order=True), rows).scalars().all()
+            stored = [message.replace(id=i) for message, i in zip(batch, ids, strict=True)]
         related = [row for message in stored for row in related_object_rows(message)]
         if related:
             conn.execute(insert(self._r), related)
@@ -384,12 +395,23 @@ class SQLAlchemyMessageRepository(MessageRepository):
     ) -> list[SMSMessage | None]:
         """:meth:`_insert` of the messages of ``batch`` not left out by the opt-out list (see ``screened`` in
         :meth:`add_screened`); None for each left out."""
-        ids = self._writer.insert_screened(conn, batch, screened)
-        stored = [None if i is None else message.replace(id=i) for message, i in zip(batch, ids, strict=True)]
+        stored = self._insert_screened_rows(conn, batch, screened)
         related = [row for message in stored if message is not None for row in related_object_rows(message)]
         if related:
             conn.execute(insert(self._r), related)
         return stored
+
+    def _insert_rows(self, conn: Statements, batch: Sequence[SMSMessage]) -> list[SMSMessage]:
+        """The message rows of ``batch`` written by :class:`MessageWriter`, without their related objects."""
+        ids = self._writer.insert(conn, batch)
+        return [message.replace(id=i) for message, i in zip(batch, ids, strict=True)]
+
+    def _insert_screened_rows(
+        self, conn: Statements, batch: Sequence[SMSMessage], screened: Sequence[bool]
+    ) -> list[SMSMessage | None]:
+        """:meth:`_insert_rows` leaving out listed numbers (see :meth:`_insert_screened`)."""
+        ids = self._writer.insert_screened(conn, batch, screened)
+        return [None if i is None else message.replace(id=i) for message, i in zip(batch, ids, strict=True)]
 
     def _first_key_holder(self, batch: Sequence[SMSMessage]) -> SMSMessage | None:
         """The stored message holding the first idempotency key of ``batch`` that is taken, if any."""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 import smscore
 from adapters_sqlalchemy import SQLAlchemyMessageRepository
@@ -15,6 +15,7 @@ from adapters_sqlalchemy.storage import create_engine_for
 from smscore import RecipientOptedOutError
 from smscore.guard_stores import InMemoryOptOutRepository
 from tests.sqlalchemy.conftest import sqlite_url
+from tests.sqlalchemy.statements import listened_statements
 
 CZ = "+420777123456"
 
@@ -33,15 +34,10 @@ def test_it_screens_only_against_the_list_in_its_own_database(engine: Engine, tm
 
 @pytest.fixture
 def statements(engine: Engine) -> Iterator[list[str]]:
-    """The first word of each statement run on ``engine``."""
-    seen: list[str] = []
-
-    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
-        seen.append(statement.split()[0])
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    """The first word of each statement run on ``engine`` (an engine listener, so on SQLAlchemy's ``Connection``;
+    ``test_driver`` watches the driver path)."""
+    with listened_statements(engine) as seen:
+        yield seen
 
 
 def _service(engine: Engine) -> smscore.SMSService:
