@@ -1,28 +1,34 @@
-"""Message writes run on the pooled SQLite driver connection itself, when nothing observes the engine's statements.
+"""Message writes run on the pooled driver connection itself (SQLite, PostgreSQL) when nothing observes the engine.
 
-A send stores its message and its outcome with two one-row statements, and on SQLite the database does each in
-less time than SQLAlchemy's ``Connection`` takes around it (building the connection, its transaction, the result
-object and the per-statement event checks: about 60 us a statement on the benchmark machine). :func:`driver_transaction` runs the pre-compiled
-statements of :class:`~adapters_sqlalchemy.bulk.MessageWriter` on a connection checked out of the engine's own
-pool instead, and commits it, so the pool, its ``connect`` hooks (the pragmas) and its reset on return are
-unchanged; driver errors are raised as the same SQLAlchemy exceptions ``Connection`` raises, so every caller's
-error handling holds.
+A send stores its message and its outcome with two one-row statements. On SQLite the database does each in less
+time than SQLAlchemy's ``Connection`` takes around it (the connection object, its transaction, the result object and
+the per-statement event checks: about 60 us a statement on the benchmark machine), and on PostgreSQL that work is a
+fifth of a send's client CPU. :func:`driver_transaction` runs the pre-compiled statements of
+:class:`~adapters_sqlalchemy.bulk.MessageWriter` on a connection checked out of the engine's own pool instead, so
+the pool, its hooks (SQLite's pragmas, the liveness ping) and its reset on return are unchanged. Driver errors are
+raised as the same SQLAlchemy exceptions ``Connection`` raises, so every caller's error handling holds, and a
+connection the server dropped is invalidated as ``Connection`` does. Work of one statement on PostgreSQL runs in the
+driver's autocommit mode, as :func:`~adapters_sqlalchemy.transactions.one_statement` runs it.
 
 SQLAlchemy's ``Connection`` is still used whenever something could tell the difference: an engine or dialect event
 listener on statements or transactions (as tests and tracing tools add), statement logging (``echo`` or the
-``sqlalchemy.engine`` logger at INFO), an asyncio engine, or any database but SQLite.
+``sqlalchemy.engine`` logger at INFO), or an asyncio engine.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Final
 
-from sqlalchemy import Connection, Dialect, Engine, exc
+from sqlalchemy import Connection, Dialect, Engine, PoolProxiedConnection, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 __all__ = ["DriverConnection", "DriverResult", "driver_transaction"]
+
+#: The databases whose drivers run :class:`~adapters_sqlalchemy.bulk.MessageWriter`'s statements as given.
+_DATABASES: Final = frozenset({"sqlite", "postgresql"})
 
 #: The logger SQLAlchemy writes statements to (``echo`` sets it up per engine).
 _STATEMENT_LOG: Final = logging.getLogger("sqlalchemy.engine.Engine")
@@ -33,12 +39,12 @@ class DriverResult:
 
     __slots__ = ("_rows", "rowcount")
 
-    def __init__(self, rows: list[Any], rowcount: int) -> None:
+    def __init__(self, rows: Sequence[Any], rowcount: int) -> None:
         self._rows = rows
         #: The rows the statement matched or changed, as the driver counts them.
         self.rowcount = rowcount
 
-    def all(self) -> list[Any]:
+    def all(self) -> Sequence[Any]:
         """Every row returned."""
         return self._rows
 
@@ -50,9 +56,10 @@ class DriverConnection:
     """A pooled driver connection in a transaction, running statements as ``Connection.exec_driver_sql`` does:
     one parameter tuple executes once, a list of them executes the statement for each."""
 
-    def __init__(self, dbapi_connection: Any, dialect: Dialect) -> None:
-        #: The driver's connection (``sqlite3.Connection``).
+    def __init__(self, pooled: PoolProxiedConnection, dbapi_connection: DBAPIConnection, dialect: Dialect) -> None:
+        #: The driver's connection (``sqlite3.Connection``, ``psycopg.Connection``).
         self.dbapi_connection = dbapi_connection
+        self._pooled = pooled
         self._dialect = dialect
 
     def exec_driver_sql(self, statement: str, parameters: Any = None) -> DriverResult:
@@ -68,20 +75,28 @@ class DriverConnection:
             rows = cursor.fetchall() if cursor.description is not None else []
             return DriverResult(rows, cursor.rowcount)
         except Exception as error:
+            if isinstance(error, self._dialect.loaded_dbapi.Error) and self._dialect.is_disconnect(
+                error, self.dbapi_connection, cursor
+            ):
+                # As Connection does: the pool must not hand out a connection the server has dropped.
+                self._pooled.invalidate(error)
             raise _wrapped(error, self._dialect, statement, parameters, many=many) from error
         finally:
-            cursor.close()
+            if self._pooled.is_valid:
+                cursor.close()
 
 
-def driver_transaction(engine: Engine) -> AbstractContextManager[DriverConnection] | None:
+def driver_transaction(engine: Engine, *, single: bool = False) -> AbstractContextManager[DriverConnection] | None:
     """A transaction on a pooled driver connection of ``engine``, committed when the block ends and rolled back
-    when it raises; None when SQLAlchemy's ``Connection`` must run the statements (see the module docstring)."""
+    when it raises; for ``single`` work of one statement on PostgreSQL, the driver's autocommit mode instead (see
+    :func:`~adapters_sqlalchemy.transactions.one_statement`). None when SQLAlchemy's ``Connection`` must run the
+    statements (see the module docstring)."""
     dialect = engine.dialect
-    if dialect.name != "sqlite" or dialect.is_async or engine.echo or _STATEMENT_LOG.isEnabledFor(logging.INFO):
+    if dialect.name not in _DATABASES or dialect.is_async or engine.echo or _STATEMENT_LOG.isEnabledFor(logging.INFO):
         return None
     if _listened(engine) or _listened(Connection) or _listened(dialect):
         return None
-    return _transaction(engine)
+    return _transaction(engine, autocommit=single and dialect.name == "postgresql")
 
 
 def _listened(target: object) -> bool:
@@ -94,19 +109,28 @@ def _listened(target: object) -> bool:
 
 
 @contextmanager
-def _transaction(engine: Engine) -> Iterator[DriverConnection]:
+def _transaction(engine: Engine, *, autocommit: bool) -> Iterator[DriverConnection]:
     dialect = engine.dialect
     try:
         pooled = engine.raw_connection()
     except Exception as error:
         raise _wrapped(error, dialect, None, None) from error
+    raw = pooled.dbapi_connection
+    if raw is None:  # pragma: no cover - a connection just checked out always has its driver connection
+        pooled.close()
+        raise exc.InvalidRequestError("the pool handed out a connection without a driver connection")
     try:
-        yield DriverConnection(pooled.dbapi_connection, dialect)
-        try:
-            pooled.commit()
-        except Exception as error:
-            raise _wrapped(error, dialect, "COMMIT", None) from error
+        if autocommit:
+            dialect.set_isolation_level(raw, "AUTOCOMMIT")
+        yield DriverConnection(pooled, raw, dialect)
+        if not autocommit:
+            try:
+                pooled.commit()
+            except Exception as error:
+                raise _wrapped(error, dialect, "COMMIT", None) from error
     finally:
+        if autocommit and pooled.is_valid:
+            dialect.reset_isolation_level(raw)
         # Returning the connection to the pool rolls back whatever a failed block left open (the pool's reset).
         pooled.close()
 

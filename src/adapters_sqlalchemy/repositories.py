@@ -130,7 +130,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
             return []
         check_new_batch(batch)
         alone = len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
-        if alone and (driver := driver_transaction(self.engine)) is not None:
+        if alone and (driver := driver_transaction(self.engine, single=True)) is not None:
             return self._write_new(batch, self._insert_rows, driver)
         return self._write_new(batch, self._insert, self._transaction(alone))
 
@@ -173,7 +173,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
         check_new_batch(batch)
         limited = any(message.tag is not None and message.tag in limits for message in batch)
         alone = not limited and len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
-        if alone and (driver := driver_transaction(self.engine)) is not None:
+        if alone and (driver := driver_transaction(self.engine, single=True)) is not None:
 
             def insert_rows(conn: Statements, batch: list[SMSMessage]) -> list[SMSMessage | ScreenedOut]:
                 stored = self._insert_screened_rows(conn, batch, flags)
@@ -217,7 +217,8 @@ class SQLAlchemyMessageRepository(MessageRepository):
         writer = self._writer
         try:
             # One message is one UPDATE, atomic by itself; for more, the count is checked before the commit.
-            transaction = driver_transaction(self.engine) or self._transaction(len(batch) == 1)
+            single = len(batch) == 1
+            transaction = driver_transaction(self.engine, single=single) or self._transaction(single)
             with storage_errors(), transaction as conn:
                 if writer.update(conn, batch) != len(batch):
                     raise _Shortfall

@@ -1,5 +1,5 @@
-"""Message writes on the pooled SQLite driver connection: when they run there, and that they fail, roll back and
-return their connection exactly as SQLAlchemy's ``Connection`` does."""
+"""Message writes on the pooled driver connection (SQLite, PostgreSQL): when they run there, and that they fail,
+roll back and return their connection exactly as SQLAlchemy's ``Connection`` does."""
 
 from __future__ import annotations
 
@@ -8,20 +8,24 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, create_engine, create_mock_engine, event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import smscore
-from adapters_sqlalchemy import DatabaseUnavailableError
+from adapters_sqlalchemy import DatabaseUnavailableError, SQLAlchemyMessageRepository
 from adapters_sqlalchemy.driver import driver_transaction
 from adapters_sqlalchemy.schema import upgrade
 from adapters_sqlalchemy.storage import create_engine_for
-from smscore import SMSState
+from smscore import RelatedObject, SMSState
+from tests.conftest import POSTGRES_URL
+from tests.contracts.repositories import T0, make_message
 from tests.sqlalchemy.conftest import sqlite_url
 from tests.sqlalchemy.statements import traced_statements
 
@@ -40,17 +44,43 @@ def file_engine(tmp_path: Path) -> Iterator[Engine]:
         engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def driven(request: pytest.FixtureRequest) -> Engine:
+    """Each database whose message writes run on the driver, migrated and empty."""
+    found: Engine = request.getfixturevalue("file_engine" if request.param == "sqlite" else "postgres_engine")
+    return found
+
+
+@pytest.fixture
+def scratch(driven: Engine) -> Iterator[str]:
+    """The name of a table ``parent`` of a table ``<name>`` whose foreign key is checked at commit."""
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    with driven.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {name}_parent (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql(
+            f"CREATE TABLE {name} (parent_id INTEGER REFERENCES {name}_parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    try:
+        yield name
+    finally:
+        with driven.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE {name}")
+            conn.exec_driver_sql(f"DROP TABLE {name}_parent")
+
+
 def _service(engine: Engine) -> smscore.SMSService:
     return smscore.build_service({"storage": "sqlalchemy", "storage_options": {"engine": engine}, "provider": "dummy"})
 
 
+def _rows(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
+
+
 class TestWhenTheDriverRunsTheWrites:
-    def test_a_plain_sqlite_engine_writes_on_the_driver(
-        self, file_engine: Engine, sqlite_memory_engine: Engine
-    ) -> None:
-        """The engines smscore builds, file and memory, with nothing listening."""
-        assert driver_transaction(file_engine) is not None
-        assert driver_transaction(sqlite_memory_engine) is not None
+    def test_a_plain_engine_writes_on_the_driver(self, engine: Engine) -> None:
+        """SQLite file and memory, and PostgreSQL, with nothing listening."""
+        assert driver_transaction(engine) is not None
 
     def test_pool_listeners_keep_the_driver_path(self, file_engine: Engine) -> None:
         """Pool events (``connect``, ``checkout``) fire the same on both paths, so they change nothing."""
@@ -106,10 +136,10 @@ class TestWhenTheDriverRunsTheWrites:
         engine = create_async_engine(sqlite_url(tmp_path).replace("sqlite:", "sqlite+aiosqlite:"))
         assert driver_transaction(engine.sync_engine) is None
 
-    @pytest.mark.postgres
-    def test_postgresql_keeps_the_connection(self, postgres_engine: Engine) -> None:
-        """A PostgreSQL round trip costs far more than ``Connection`` does: nothing to gain there."""
-        assert driver_transaction(postgres_engine) is None
+    def test_another_database_keeps_the_connection(self) -> None:
+        """Only the drivers the writer compiles its statements for take them (elsewhere it is not used at all)."""
+        engine = create_mock_engine("mysql://", lambda *args: None)
+        assert driver_transaction(engine) is None  # type: ignore[arg-type]
 
 
 class TestFailures:
@@ -130,51 +160,90 @@ class TestFailures:
         assert sent.state is SMSState.DEBUG
         assert [m.content for m in service.messages.find()] == ["Through"]
 
-    def test_a_refused_commit_raises_sqlalchemys_error_and_keeps_nothing(self, file_engine: Engine) -> None:
+    def test_a_refused_commit_raises_sqlalchemys_error_and_keeps_nothing(self, driven: Engine, scratch: str) -> None:
         """A constraint checked at commit (a deferred foreign key) fails the commit itself: IntegrityError, as
         ``Connection`` raises it, and the rows of the block are gone."""
-        with file_engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-            conn.exec_driver_sql(
-                "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
-            )
-        transaction = driver_transaction(file_engine)
+        transaction = driver_transaction(driven)
         assert transaction is not None
-        with pytest.raises(IntegrityError, match="FOREIGN KEY"), transaction as conn:
-            conn.exec_driver_sql("INSERT INTO child (parent_id) VALUES (?)", (7,))
-        with file_engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM child").scalar() == 0
-        assert file_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        with pytest.raises(IntegrityError, match=r"(?i)foreign key"), transaction as conn:
+            conn.exec_driver_sql(f"INSERT INTO {scratch} (parent_id) VALUES (7)")
+        assert _rows(driven, scratch) == 0
+        assert driven.pool.checkedout() == 0  # type: ignore[attr-defined]
 
-    def test_an_error_in_the_block_rolls_back_and_passes_through(self, file_engine: Engine) -> None:
+    def test_an_error_in_the_block_rolls_back_and_passes_through(self, driven: Engine, scratch: str) -> None:
         """Anything raised between the statements is the caller's own error, unchanged; nothing is committed."""
-        with file_engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
-        transaction = driver_transaction(file_engine)
+        transaction = driver_transaction(driven)
         assert transaction is not None
 
         def insert_then_fail() -> None:
             with transaction as conn:
-                conn.exec_driver_sql("INSERT INTO scratch (x) VALUES (?)", (1,))
+                conn.exec_driver_sql(f"INSERT INTO {scratch}_parent (id) VALUES (1)")
                 raise KeyError("mid-way")
 
         with pytest.raises(KeyError, match="mid-way"):
             insert_then_fail()
-        with file_engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM scratch").scalar() == 0
+        assert _rows(driven, f"{scratch}_parent") == 0
 
-    def test_a_statement_error_names_the_driver_reason(self, file_engine: Engine) -> None:
+    def test_a_statement_error_names_the_driver_reason(self, driven: Engine) -> None:
         """A driver error in a statement is SQLAlchemy's wrapper of it, with the driver's text."""
-        transaction = driver_transaction(file_engine)
+        transaction = driver_transaction(driven, single=True)
         assert transaction is not None
-        with pytest.raises(IntegrityError, match="NOT NULL"), transaction as conn:
-            conn.exec_driver_sql("INSERT INTO smscore_message (recipient) VALUES (?)", (None,))
+        with pytest.raises(IntegrityError, match=r"(?i)not.null"), transaction as conn:
+            conn.exec_driver_sql("INSERT INTO smscore_message (recipient) VALUES (NULL)")
+
+    def test_a_duplicate_key_names_its_holder_on_the_driver(self, driven: Engine) -> None:
+        """The idempotency clash, caught from the driver's error, names the stored message."""
+        repo = SQLAlchemyMessageRepository(driven)
+        holder = repo.add(make_message(idempotency_key="k"))
+        with pytest.raises(smscore.DuplicateIdempotencyKeyError) as raised:
+            repo.add(make_message(idempotency_key="k", content="other"))
+        assert raised.value.existing == holder
+        assert repo.count() == 1
+
+    @pytest.mark.postgres
+    def test_a_connection_the_server_dropped_is_not_handed_out_again(self, postgres_engine: Engine) -> None:
+        """A disconnect in a statement invalidates the pooled connection, as ``Connection`` does: the error is
+        DatabaseUnavailableError for that write, and the next write gets a new connection."""
+        repo = SQLAlchemyMessageRepository(postgres_engine)
+        transaction = driver_transaction(postgres_engine)
+        assert transaction is not None
+        admin = create_engine(POSTGRES_URL)
+        try:
+
+            def dropped_mid_way() -> None:
+                with transaction as conn:
+                    (pid,) = conn.exec_driver_sql("SELECT pg_backend_pid()").all()[0]
+                    with admin.begin() as other:
+                        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                    conn.exec_driver_sql("SELECT 1")
+
+            with pytest.raises(OperationalError):
+                dropped_mid_way()
+        finally:
+            admin.dispose()
+        assert postgres_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert repo.add(make_message()).id is not None
+
+
+class _Recorded:
+    """A psycopg cursor that notes each statement's first word and whether its connection was in autocommit."""
+
+    def __init__(self, cursor: Any, connection: Any, seen: list[tuple[str, bool]]) -> None:
+        self._cursor, self._connection, self._seen = cursor, connection, seen
+
+    def execute(self, statement: str, *args: Any, **kwargs: Any) -> Any:
+        self._seen.append((statement.split()[0], bool(self._connection.autocommit)))
+        return self._cursor.execute(statement, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
 
 
 class TestWhatTheDatabaseSees:
-    """The same statements as on ``Connection`` (``test_screening`` counts those with a listener)."""
+    """The same statements as on ``Connection`` (``test_screening`` and ``test_transactions`` count those with a
+    listener)."""
 
-    def test_a_send_is_one_insert_and_one_update(self, file_engine: Engine) -> None:
+    def test_a_send_on_sqlite_is_one_insert_and_one_update(self, file_engine: Engine) -> None:
         """The message stored (the insert reads the opt-out list itself), then its outcome."""
         service = _service(file_engine)
         with traced_statements(file_engine) as seen:
@@ -188,7 +257,7 @@ class TestWhatTheDatabaseSees:
             "COMMIT",
         ]
 
-    def test_send_many_is_one_insert_and_one_update_run(self, file_engine: Engine) -> None:
+    def test_send_many_on_sqlite_is_one_insert_and_one_update_run(self, file_engine: Engine) -> None:
         """No look-up of the opt-out list before the insert; the listed number is refused all the same."""
         service = _service(file_engine)
         service.opt_outs.add(CZ)
@@ -201,3 +270,45 @@ class TestWhatTheDatabaseSees:
             "UPDATE smscore_message SET",
         ]
         assert [m.recipient for m in service.messages.find(state=SMSState.DEBUG)] == ["+420777000002", "+420777000001"]
+
+    @pytest.mark.postgres
+    def test_postgresql_runs_one_statement_writes_in_autocommit(self, postgres_engine: Engine) -> None:
+        """One statement is atomic by itself, so it is sent without BEGIN and COMMIT; several share a transaction;
+        either way the connection goes back to the pool in transaction mode."""
+        seen: list[tuple[str, bool]] = []
+        spied: list[Any] = []
+
+        def spy(dbapi_connection: Any, record: object, proxy: object) -> None:
+            if dbapi_connection in spied:
+                return
+            cursor = dbapi_connection.cursor
+
+            def watched(*args: Any, **kwargs: Any) -> Any:
+                return _Recorded(cursor(*args, **kwargs), dbapi_connection, seen)
+
+            dbapi_connection.cursor = watched
+            spied.append(dbapi_connection)
+
+        repo = SQLAlchemyMessageRepository(postgres_engine)
+        event.listen(postgres_engine, "checkout", spy)
+        try:
+            stored = repo.add(make_message())
+            repo.save(stored.transition(SMSState.DEBUG, at=T0))
+            first, second = repo.add_many([make_message(), make_message(recipient="+420777123457")])
+            repo.save_many([first.transition(SMSState.DEBUG, at=T0), second.transition(SMSState.DEBUG, at=T0)])
+            repo.add(make_message(related_objects=(RelatedObject("shop.order", 1),)))
+        finally:
+            event.remove(postgres_engine, "checkout", spy)
+            for dbapi_connection in spied:
+                vars(dbapi_connection).pop("cursor", None)
+        # The message with related objects is two statements (on Connection), so it keeps its transaction too.
+        assert seen == [
+            ("INSERT", True),
+            ("UPDATE", True),
+            ("INSERT", True),
+            ("UPDATE", False),
+            ("INSERT", False),
+            ("INSERT", False),
+        ]
+        with postgres_engine.connect() as conn:
+            assert conn.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
