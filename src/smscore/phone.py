@@ -110,10 +110,6 @@ _SEPARATORS: Final = str.maketrans("", "", " ().-/")
 #: hence repeated here); outside them parse refuses, and the refusal and its wording are left to it.
 _NSN_LENGTHS: Final = range(2, 18)
 
-#: national_prefix_for_parsing patterns, compiled once each: the keys come from phonenumbers' metadata, so the
-#: dict holds at most one entry per region.
-_PREFIX_PATTERNS: dict[str, re.Pattern[str]] = {}
-
 
 @functools.cache
 def _calling_codes() -> dict[str, int]:
@@ -121,6 +117,32 @@ def _calling_codes() -> dict[str, int]:
     import phonenumbers  # see region_for
 
     return {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+
+
+@functools.cache
+def _country(country_code: int) -> tuple[str, re.Pattern[str] | None, frozenset[int]] | None:
+    """What the fast path needs of calling code ``country_code``, read once from phonenumbers' metadata: its main
+    region, its national_prefix_for_parsing pattern (None without one) and the national number lengths
+    is_possible_number accepts. None when phonenumbers has no metadata for it.
+
+    For a number of a known calling code, is_possible_number looks at nothing but the length of its national
+    number (phonenumbers' _test_number_length), so one sample number per length answers it for all of them.
+    """
+    import phonenumbers  # see region_for
+
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    lengths = frozenset(
+        length
+        for length in _NSN_LENGTHS
+        if phonenumbers.is_possible_number(
+            phonenumbers.PhoneNumber(country_code=country_code, national_number=int("9" * length))
+        )
+    )
+    return str(region), re.compile(prefix) if prefix else None, lengths
 
 
 def _international_quickly(text: str, raw: str, default_region: str | None) -> str | None:
@@ -138,8 +160,6 @@ def _international_quickly(text: str, raw: str, default_region: str | None) -> s
         digits = digits.translate(_SEPARATORS)
     if not (digits.isascii() and digits.isdigit()) or digits[0] == "0":
         return None
-    import phonenumbers  # see region_for
-
     # Like parse, the shortest leading digits that are a calling code.
     codes = _calling_codes()
     country_code = codes.get(digits[:1]) or codes.get(digits[:2]) or codes.get(digits[:3])
@@ -148,26 +168,19 @@ def _international_quickly(text: str, raw: str, default_region: str | None) -> s
     national = digits[len(str(country_code)) :]
     if len(national) not in _NSN_LENGTHS or national[0] == "0":
         return None
-    region = phonenumbers.region_code_for_country_code(country_code)
+    known = _country(country_code)
+    if known is None:
+        return None
+    region, prefix, possible = known
     # parse keeps the default region's metadata when the number is from that region and otherwise looks it up
     # by calling code. The two differ only for a default region of "001" (non-geographic), where the first finds
     # nothing: that rare case goes to parse rather than being reasoned about here.
-    if region == default_region:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
-    else:
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
-    if metadata is None:
+    if region == default_region == "001":
         return None
-    prefix = metadata.national_prefix_for_parsing
-    if prefix:
-        pattern = _PREFIX_PATTERNS.get(prefix)
-        if pattern is None:
-            pattern = _PREFIX_PATTERNS[prefix] = re.compile(prefix)
-        # A match, even an empty one, sends parse into stripping and viability checks: not repeated here.
-        if pattern.match(national):
-            return None
-    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
-    if not phonenumbers.is_possible_number(number):
+    # A match, even an empty one, sends parse into stripping and viability checks: not repeated here.
+    if prefix is not None and prefix.match(national):
+        return None
+    if len(national) not in possible:
         raise InvalidRecipientError(f"recipient {raw!r} is not a possible phone number")
     # Neither part has a leading zero, so this is exactly format_number(..., E164): "+", the code, the NSN.
     return "+" + digits
