@@ -129,8 +129,10 @@ class SQLAlchemyMessageRepository(MessageRepository):
         if not batch:
             return []
         check_new_batch(batch)
-        alone = len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
-        if alone and (driver := driver_transaction(self.engine, single=True)) is not None:
+        # Related objects are written by SQLAlchemy's own insert; without them the writer's statements are all.
+        plain = not any(message.related_objects for message in batch)
+        alone = plain and len(batch) <= MAX_INSERT_ROWS
+        if plain and (driver := driver_transaction(self.engine, single=alone)) is not None:
             return self._write_new(batch, self._insert_rows, driver)
         return self._write_new(batch, self._insert, self._transaction(alone))
 
@@ -172,8 +174,9 @@ class SQLAlchemyMessageRepository(MessageRepository):
             return []
         check_new_batch(batch)
         limited = any(message.tag is not None and message.tag in limits for message in batch)
-        alone = not limited and len(batch) <= MAX_INSERT_ROWS and not any(message.related_objects for message in batch)
-        if alone and (driver := driver_transaction(self.engine, single=True)) is not None:
+        plain = not limited and not any(message.related_objects for message in batch)
+        alone = plain and len(batch) <= MAX_INSERT_ROWS
+        if plain and (driver := driver_transaction(self.engine, single=alone)) is not None:
 
             def insert_rows(conn: Statements, batch: list[SMSMessage]) -> list[SMSMessage | ScreenedOut]:
                 stored = self._insert_screened_rows(conn, batch, flags)
