@@ -31,12 +31,12 @@ def claim_rows(conn: Connection, m: Table, *, now: datetime, lease_until: dateti
         due = _due(m, priority, now, limit - len(rows))
         if sqlite:
             # The first UPDATE takes SQLite's single write lock, held to the commit: nobody claims in between.
-            rows += conn.execute(lease.where(m.c.id.in_(due)).returning(*m.c))
+            rows += conn.execute(lease.where(m.c.id.in_(due)).returning(*m.c)).all()
         else:
             # One statement: the due rows locked in a CTE the database runs once (MATERIALIZED), then leased.
             # Not ``IN (SELECT ... SKIP LOCKED)``: a plan may run that subquery again, each time with other rows.
             locked = due.with_for_update(skip_locked=True).cte(f"due_{priority}").prefix_with("MATERIALIZED")
-            rows += conn.execute(lease.where(m.c.id == locked.c.id).returning(*m.c))
+            rows += conn.execute(lease.where(m.c.id == locked.c.id).returning(*m.c)).all()
         if len(rows) >= limit:
             break
     return rows

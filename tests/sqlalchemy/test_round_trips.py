@@ -56,6 +56,27 @@ class TestDatetimes:
         assert repo.scan(states={SMSState.SENT}, limit=5, sent_after=just_after) == []
         assert repo.scan(states={SMSState.SENT}, limit=5, sent_after=T0.astimezone(plus_two)) == [stored]
 
+    @pytest.mark.parametrize(
+        "written",
+        [
+            "2031-03-30 01:59:59.999999",  # as smscore writes it: naive UTC
+            "2031-03-30 01:59:59",  # another tool, without microseconds
+            "2031-03-30T01:59:59.999999",  # ISO 8601 with T
+            "2031-03-30T03:59:59.999999+02:00",  # with an offset
+        ],
+    )
+    def test_sqlite_reads_datetime_text_other_tools_wrote(self, sqlite_file_engine: Engine, written: str) -> None:
+        """Text in the forms SQLite tools write is read as the instant it names, aware and in UTC; naive text
+        is UTC."""
+        repo = SQLAlchemyMessageRepository(sqlite_file_engine)
+        stored = repo.add(make_message())
+        with sqlite_file_engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE smscore_message SET sent_at = ? WHERE id = ?", (written, stored.id))
+        sent_at = repo.get(stored.id or 0).sent_at
+        assert sent_at is not None
+        assert sent_at.tzinfo is UTC
+        assert sent_at.replace(microsecond=0) == datetime(2031, 3, 30, 1, 59, 59, tzinfo=UTC)
+
 
 class TestValues:
     def test_unicode_json_round_trips(self, repo: SQLAlchemyMessageRepository) -> None:
