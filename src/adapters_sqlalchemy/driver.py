@@ -75,12 +75,7 @@ class DriverConnection:
             rows = cursor.fetchall() if cursor.description is not None else []
             return DriverResult(rows, cursor.rowcount)
         except Exception as error:
-            if isinstance(error, self._dialect.loaded_dbapi.Error) and self._dialect.is_disconnect(
-                error, self.dbapi_connection, cursor
-            ):
-                # As Connection does: the pool must not hand out a connection the server has dropped.
-                self._pooled.invalidate(error)
-            raise _wrapped(error, self._dialect, statement, parameters, many=many) from error
+            raise _failed(error, self._pooled, self._dialect, statement, parameters, cursor, many=many) from error
         finally:
             if self._pooled.is_valid:
                 cursor.close()
@@ -121,18 +116,42 @@ def _transaction(engine: Engine, *, autocommit: bool) -> Iterator[DriverConnecti
         raise exc.InvalidRequestError("the pool handed out a connection without a driver connection")
     try:
         if autocommit:
-            dialect.set_isolation_level(raw, "AUTOCOMMIT")
+            try:
+                dialect.set_isolation_level(raw, "AUTOCOMMIT")
+            except Exception as error:
+                raise _failed(error, pooled, dialect, "SET AUTOCOMMIT", None) from error
         yield DriverConnection(pooled, raw, dialect)
         if not autocommit:
             try:
                 pooled.commit()
             except Exception as error:
-                raise _wrapped(error, dialect, "COMMIT", None) from error
+                raise _failed(error, pooled, dialect, "COMMIT", None) from error
     finally:
         if autocommit and pooled.is_valid:
-            dialect.reset_isolation_level(raw)
+            try:
+                dialect.reset_isolation_level(raw)
+            except Exception as error:
+                # Whatever failed, the connection's mode is unknown: the pool replaces it rather than hand it out.
+                pooled.invalidate(error)
         # Returning the connection to the pool rolls back whatever a failed block left open (the pool's reset).
         pooled.close()
+
+
+def _failed(
+    error: Exception,
+    pooled: PoolProxiedConnection,
+    dialect: Dialect,
+    statement: str | None,
+    parameters: Any,
+    cursor: Any = None,
+    *,
+    many: bool = False,
+) -> Any:
+    """The exception to raise for ``error`` from a driver call on ``pooled``, which is invalidated first when the
+    server has dropped it, as ``Connection`` does, so that the pool never hands it out again."""
+    if isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(error, pooled.dbapi_connection, cursor):
+        pooled.invalidate(error)
+    return _wrapped(error, dialect, statement, parameters, many=many)
 
 
 def _wrapped(error: Exception, dialect: Dialect, statement: str | None, parameters: Any, *, many: bool = False) -> Any:

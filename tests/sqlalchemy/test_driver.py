@@ -225,6 +225,38 @@ class TestFailures:
         assert repo.add(make_message()).id is not None
 
 
+@pytest.mark.postgres
+class TestPostgresAutocommitMode:
+    def test_a_connection_that_cannot_switch_mode_is_a_storage_error(self, postgres_engine: Engine) -> None:
+        """A pool hook that leaves the checked-out connection inside a transaction stops the switch to autocommit:
+        the driver's refusal is a StorageError like any other, and nothing is stored."""
+
+        def leave_open(dbapi_connection: Any, record: object, proxy: object) -> None:
+            dbapi_connection.execute("SELECT 1")
+
+        repo = SQLAlchemyMessageRepository(postgres_engine)
+        event.listen(postgres_engine, "checkout", leave_open)
+        try:
+            with pytest.raises(smscore.StorageError, match="autocommit"):
+                repo.add(make_message())
+        finally:
+            event.remove(postgres_engine, "checkout", leave_open)
+        assert repo.count() == 0
+
+    def test_a_connection_closed_in_the_block_is_replaced(self, postgres_engine: Engine) -> None:
+        """Its mode cannot be set back, so the pool drops it rather than hand out a connection in autocommit."""
+        transaction = driver_transaction(postgres_engine, single=True)
+        assert transaction is not None
+        with transaction as conn:
+            conn.exec_driver_sql("SELECT 1")
+            conn.dbapi_connection.close()
+        assert postgres_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        repo = SQLAlchemyMessageRepository(postgres_engine)
+        assert repo.add(make_message()).id is not None
+        with postgres_engine.connect() as conn:
+            assert conn.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+
+
 class _Recorded:
     """A psycopg cursor that notes each statement's first word and whether its connection was in autocommit."""
 
