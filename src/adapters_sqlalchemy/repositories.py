@@ -491,8 +491,23 @@ class SQLAlchemyTemplateRepository:
 
     def get(self, slug: str) -> SMSTemplate:
         """See :meth:`smscore.ports.TemplateRepository.get`."""
-        with storage_errors(), self.engine.begin() as conn:
-            row = conn.execute(self._by_slug, {"slug": slug}).mappings().one_or_none()
+        driver = driver_transaction(self.engine, single=True)
+        if driver is not None:
+            # Every send_template reads its template: on the driver connection, as the message writes run.
+            sql, positional, converters = self._by_slug_compiled
+            with storage_errors(), driver as raw:
+                found = raw.exec_driver_sql(sql, (slug,) if positional else {"slug": slug}).all()
+            row: Mapping[Any, Any] | None = (
+                {
+                    name: value if convert is None else convert(value)
+                    for (name, convert), value in zip(converters, found[0], strict=True)
+                }
+                if found
+                else None
+            )
+        else:
+            with storage_errors(), self.engine.begin() as conn:
+                row = conn.execute(self._by_slug, {"slug": slug}).mappings().one_or_none()
         if row is None:
             raise TemplateNotFoundError(str(slug))
         return template_from_row(row, self.template_class)
@@ -501,6 +516,19 @@ class SQLAlchemyTemplateRepository:
     def _by_slug(self) -> Select[Any]:
         # Built once: every send_template reads its template, and building the query cost more than running it.
         return select(self._t).where(self._t.c.slug == bindparam("slug"))
+
+    @cached_property
+    def _by_slug_compiled(self) -> tuple[str, bool, list[tuple[str, Callable[[Any], Any] | None]]]:
+        """:attr:`_by_slug` compiled for the engine's dialect: its SQL, whether its one parameter is positional,
+        and each column's name with the conversion SQLAlchemy's result would apply to its value (the slug, a
+        string, needs none on the way in)."""
+        dialect = self.engine.dialect
+        compiled = self._by_slug.compile(dialect=dialect)
+        converters: list[tuple[str, Callable[[Any], Any] | None]] = [
+            (column.name, column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for column in self._by_slug.selected_columns
+        ]
+        return compiled.string, bool(compiled.positional), converters
 
     def save(self, template: SMSTemplate) -> SMSTemplate:
         """See :meth:`smscore.ports.TemplateRepository.save`: one atomic upsert; ``created_at`` is kept unless

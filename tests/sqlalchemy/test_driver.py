@@ -10,6 +10,7 @@ import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,24 @@ class TestWhatTheDatabaseSees:
             "UPDATE smscore_message SET",
             "COMMIT",
         ]
+
+    def test_send_template_on_sqlite_reads_its_template_then_writes_twice(self, file_engine: Engine) -> None:
+        """The template read runs on the driver too, and gives the stored template back as ``Connection`` would:
+        aware datetimes, a real boolean."""
+        service = _service(file_engine)
+        service.templates.save(smscore.SMSTemplate(slug="otp", body="Code {{ code }}"))
+        with traced_statements(file_engine) as seen:
+            sent = service.send_template(CZ, "otp", {"code": "1234"})
+        assert sent.content == "Code 1234"
+        assert [head for head in seen if head not in {"BEGIN", "COMMIT"}] == [
+            "SELECT smscore_template.slug, smscore_template.body,",
+            "INSERT INTO smscore_message",
+            "UPDATE smscore_message SET",
+        ]
+        template = service.templates.get("otp")
+        assert template.is_active is True
+        assert template.created_at is not None
+        assert template.created_at.tzinfo is UTC
 
     def test_send_many_on_sqlite_is_one_insert_and_one_update_run(self, file_engine: Engine) -> None:
         """No look-up of the opt-out list before the insert; the listed number is refused all the same."""
