@@ -4,8 +4,8 @@ Through ``Connection.execute``, SQLAlchemy rebuilds a cache key, a parameter dic
 value through its type's wrappers on each call; for a one-row write that costs more than the database takes to
 store the row. :class:`MessageWriter` does that work once per dialect instead: each statement is compiled once, and
 each row becomes one tuple built by attribute lookup and a conversion per column. It is run with
-``Connection.exec_driver_sql``, or on SQLite with nothing observing the engine straight on the pooled driver
-connection (:mod:`adapters_sqlalchemy.driver`), which raises the same errors.
+``Connection.exec_driver_sql``, or, with nothing observing the engine, straight on the pooled driver connection
+(:mod:`adapters_sqlalchemy.driver`), which raises the same errors.
 
 Values are converted with the columns' own bind processors, except UTC datetimes on SQLite, which are formatted in
 one step into exactly the text SQLAlchemy stores (``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC): SQLite compares
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 from sqlalchemy import Column, Connection, Dialect, String, Table, Update
 
@@ -437,8 +437,7 @@ def _sqlite_variables(conn: Statements) -> int:
     """How many bound parameters this SQLite connection allows in one statement."""
     if isinstance(conn, DriverConnection):
         return _variable_limit(conn.dbapi_connection)
-    if not isinstance(conn, Connection):  # pragma: no cover - the two kinds are all there is
-        raise TypeError(f"not a connection: {conn!r}")
+    conn = cast(Connection, conn)  # the only other kind of Statements
     if conn.dialect.is_async:
         # aiosqlite's connection lives in a thread of its own and cannot be asked from here. It runs on the same
         # library, and a new connection has the library's limit.

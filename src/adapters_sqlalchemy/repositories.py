@@ -7,9 +7,8 @@ is one multi-row ``INSERT ... RETURNING id`` (plus one for related objects), ``s
 load the related objects of a whole page with one extra query (related objects are written once, by
 ``add``; a save leaves them as stored). The idempotency key is guarded by a unique
 constraint, never by a read before the write. The message ``INSERT`` (on SQLite) and the ``UPDATE`` are compiled
-once and run through the driver by :class:`~adapters_sqlalchemy.bulk.MessageWriter`: on the path of every send. On
-SQLite they run on the pooled driver connection itself when nothing watches the engine
-(:mod:`adapters_sqlalchemy.driver`).
+once and run through the driver by :class:`~adapters_sqlalchemy.bulk.MessageWriter`: on the path of every send.
+They run on the pooled driver connection itself when nothing watches the engine (:mod:`adapters_sqlalchemy.driver`).
 
 ``claim`` takes due messages without two workers ever getting the same one (:mod:`adapters_sqlalchemy.claims`).
 
