@@ -289,6 +289,10 @@ class SMSMessage:
         """
         if not _FIELD_SET.issuperset(changes):  # no set built on the way: this runs several times per message
             raise TypeError(f"SMSMessage has no field {sorted(changes.keys() - _FIELD_SET)[0]!r}")
+        return self._changed(changes)
+
+    def _changed(self, changes: Mapping[str, Any]) -> SMSMessage:
+        """:meth:`replace` for changes built here, whose names are fields (no keyword arguments to pack again)."""
         copy = object.__new__(SMSMessage)
         # The class is frozen against callers; its own copy is filled in directly, as attrs' __init__ does.
         fields = copy.__dict__
@@ -303,7 +307,7 @@ class SMSMessage:
         message itself is never changed (it is frozen). Entering a handed-off state sets ``sent_at`` once;
         any move ends a worker's lease.
         """
-        return self.replace(**self._moved(target, at=at, error=error))
+        return self._changed(self._moved(target, at=at, error=error))
 
     def record_attempt(self, outcome: Outcome, *, at: datetime) -> SMSMessage:
         """Apply the outcome of one publish attempt: one more attempt, then the outcome's state.
@@ -313,12 +317,13 @@ class SMSMessage:
         """
         changes = self._moved(outcome.state, at=at, error=outcome.error)
         changes.update(self._provider_data(outcome), attempts=self.attempts + 1)
-        return self.replace(**changes)
+        return self._changed(changes)
 
     def retry_later(self, *, at: datetime, due: datetime, error: str | None) -> SMSMessage:
         """A transient failure: stay WAITING, count the attempt, and become due again at ``due``."""
         changes = self._moved(SMSState.WAITING, at=at, error=error)
-        return self.replace(**changes, attempts=self.attempts + 1, next_attempt_at=due)
+        changes.update(attempts=self.attempts + 1, next_attempt_at=due)
+        return self._changed(changes)
 
     def apply_report(self, outcome: Outcome, *, at: datetime) -> SMSMessage:
         """Apply a delivery report (poll or callback); attempts are not counted.
@@ -329,13 +334,13 @@ class SMSMessage:
         ``apply_report(...) is message`` tells that nothing changed.
         """
         if outcome.state is self.state:
-            merged = self.replace(**self._provider_data(outcome))
+            merged = self._changed(self._provider_data(outcome))
             return self if merged == self else merged.replace(changed_at=at)
         if outcome.state not in TRANSITIONS[self.state]:
             return self
         changes = self._moved(outcome.state, at=at, error=outcome.error)
         changes.update(self._provider_data(outcome))
-        return self.replace(**changes)
+        return self._changed(changes)
 
     def _moved(self, target: SMSState, *, at: datetime, error: str | None) -> dict[str, Any]:
         """The field changes of a move to ``target`` (checked against the table)."""

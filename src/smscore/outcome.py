@@ -49,7 +49,7 @@ class Outcome:
     @classmethod
     def accepted(cls, state: SMSState = SMSState.SENDING, **kwargs: Any) -> Outcome:
         """The provider took the message; ``state`` is SENDING, SENT, DELIVERED or DEBUG."""
-        if state not in {SMSState.SENDING, SMSState.SENT, SMSState.DELIVERED, SMSState.DEBUG}:
+        if state not in _ACCEPTED:
             raise ValueError(f"an accepted outcome cannot be {state.name}")
         return cls(state=state, **kwargs)
 
@@ -67,3 +67,7 @@ class Outcome:
     def ambiguous(cls, error: str, **kwargs: Any) -> Outcome:
         """Nobody knows whether the provider got the message (UNKNOWN)."""
         return cls(state=SMSState.UNKNOWN, error=error, **kwargs)
+
+
+#: The states an accepted outcome may take (built once: every accepted message asks).
+_ACCEPTED = frozenset({SMSState.SENDING, SMSState.SENT, SMSState.DELIVERED, SMSState.DEBUG})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -56,13 +55,14 @@ class BatchMemo:
         # By identity: the caller's mapping itself is kept alongside, so its id cannot be reused meanwhile.
         self._data: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
 
-    def text(self, content: str, prepare: Callable[[str], PreparedText]) -> PreparedText:
-        """``prepare(content)``, once per distinct content (anything but a string is left to ``prepare``)."""
+    def text(self, content: str, config: SMSConfig) -> PreparedText:
+        """``content`` prepared for ``config``, once per distinct content (anything but a string is checked
+        each time, and refused)."""
         if not isinstance(content, str):
-            return prepare(content)
+            return _prepared_text(content, config)
         found = self._texts.get(content)
         if found is None:
-            found = self._texts[content] = prepare(content)
+            found = self._texts[content] = _prepared_text(content, config)
         return found
 
     def data(self, extra: Mapping[str, Any], check: Callable[[object], dict[str, Any]]) -> dict[str, Any]:
@@ -104,8 +104,7 @@ def prepare(
     """
     config = ctx.config
     number = normalize_recipient(recipient, default_region=config.default_region)
-    prepare_content = functools.partial(prepare_text, use_accent=config.use_accent, max_segments=config.max_segments)
-    text = memo.text(content, prepare_content) if memo is not None else prepare_content(content)
+    text = memo.text(content, config) if memo is not None else _prepared_text(content, config)
     _check_tag(tag)
     priority = _priority(config, priority)
     _check_options(ctx, idempotency_key=idempotency_key, sender=sender, provider=provider)
@@ -138,6 +137,10 @@ def prepare(
         backend=None if chosen is None else backend_path(ctx.providers[chosen]),
     )
     return draft if router is None else _route(ctx, router, draft)
+
+
+def _prepared_text(content: str, config: SMSConfig) -> PreparedText:
+    return prepare_text(content, use_accent=config.use_accent, max_segments=config.max_segments)
 
 
 def _schedule(
@@ -193,8 +196,10 @@ def _check_options(
 
 
 def _related(related_objects: Iterable[object] | None) -> tuple[RelatedObject, ...]:
+    if related_objects is None or (type(related_objects) in (tuple, list) and not related_objects):
+        return ()  # most messages have none, and the generator below costs more than the rest of their checks
     try:
-        return tuple(dict.fromkeys(RelatedObject.of(obj) for obj in related_objects or ()))
+        return tuple(dict.fromkeys(RelatedObject.of(obj) for obj in related_objects))
     except ValueError as exc:
         raise InvalidMessageError(str(exc)) from exc
 
