@@ -8,7 +8,8 @@ load the related objects of a whole page with one extra query (related objects a
 ``add``; a save leaves them as stored). The idempotency key is guarded by a unique
 constraint, never by a read before the write. The message ``INSERT`` (on SQLite) and the ``UPDATE`` are compiled
 once and run through the driver by :class:`~adapters_sqlalchemy.bulk.MessageWriter`: on the path of every send.
-They run on the pooled driver connection itself when nothing watches the engine (:mod:`adapters_sqlalchemy.driver`).
+They run on the pooled driver connection itself when nothing watches the engine (:mod:`adapters_sqlalchemy.driver`),
+as do ``fetch``'s pages on SQLite (:mod:`adapters_sqlalchemy.reads`).
 
 ``claim`` takes due messages without two workers ever getting the same one (:mod:`adapters_sqlalchemy.claims`).
 
@@ -55,6 +56,7 @@ from adapters_sqlalchemy.mapping import (
     related_object_rows,
     template_from_row,
 )
+from adapters_sqlalchemy.reads import MessageReader, query_conditions, state_values
 from adapters_sqlalchemy.tables import Tables
 from adapters_sqlalchemy.tables import tables as default_tables
 from adapters_sqlalchemy.transactions import one_statement
@@ -245,7 +247,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
         m, r = self._m, self._r
         doomed = (
             select(m.c.id)
-            .where(m.c.state.in_(_state_values(states)), m.c.changed_at < _aware(changed_before, "changed_before"))
+            .where(m.c.state.in_(state_values(states)), m.c.changed_at < _aware(changed_before, "changed_before"))
             .order_by(m.c.id)
             .limit(limit)
         )
@@ -269,6 +271,11 @@ class SQLAlchemyMessageRepository(MessageRepository):
         """See :meth:`smscore.ports.MessageRepository.fetch`: one query (plus one for related objects)."""
         if query.is_empty:
             return []
+        if self._reader is not None and (driver := driver_transaction(self.engine)) is not None:
+            with storage_errors(), driver as conn:
+                rows = self._reader.fetch(conn, query)
+                related = self._reader.related(conn, [row["id"] for row in rows])
+            return [message_from_row(row, related.get(row["id"], ())) for row in rows]
         m = self._m
         statement = select(m).where(*self._conditions(query))
         statement = statement.order_by(m.c.id.desc() if query.newest_first else m.c.id)
@@ -318,22 +325,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
         return one_statement(self.engine) if single else self.engine.begin()
 
     def _conditions(self, query: MessageQuery) -> list[ColumnElement[bool]]:
-        c = self._m.c
-        conditions: list[ColumnElement[bool]] = []
-        if query.states is not None:
-            conditions.append(c.state.in_(_state_values(query.states)))
-        if query.after_id:
-            conditions.append(c.id > query.after_id)
-        for column, value in (("tag", query.tag), ("recipient", query.recipient), ("provider", query.provider)):
-            if value is not None:
-                conditions.append(c[column] == value)
-        if query.sent_before is not None:
-            conditions.append(c.sent_at < query.sent_before)
-        if query.sent_after is not None:
-            conditions.append(c.sent_at >= query.sent_after)
-        if query.changed_before is not None:
-            conditions.append(c.changed_at < query.changed_before)
-        return conditions
+        return query_conditions(self._m, query)
 
     def _fetch(self, query: Select[Any]) -> list[SMSMessage]:
         with storage_errors(), self.engine.begin() as conn:
@@ -346,6 +338,14 @@ class SQLAlchemyMessageRepository(MessageRepository):
         values = [dict(zip(names, row, strict=True)) for row in rows]
         related = self._related_of(conn, [row["id"] for row in values])
         return [message_from_row(row, related.get(row["id"], ())) for row in values]
+
+    @cached_property
+    def _reader(self) -> MessageReader | None:
+        """SQLite's pages of messages read on the driver (see :mod:`adapters_sqlalchemy.reads`)."""
+        dialect = self.engine.dialect
+        if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
+            return None
+        return MessageReader(self._m, self._r, dialect)
 
     @cached_property
     def _column_names(self) -> tuple[str, ...]:
@@ -566,7 +566,3 @@ class SQLAlchemyTemplateRepository:
         with storage_errors(), self.engine.begin() as conn:
             rows = conn.execute(select(self._t).order_by(self._t.c.slug)).mappings().all()
         return [template_from_row(row, self.template_class) for row in rows]
-
-
-def _state_values(states: Collection[SMSState]) -> list[str]:
-    return sorted(SMSState(state).value for state in states)
