@@ -216,6 +216,8 @@ class MessageWriter:
         # The driver's order of the parameters, as positions in the values a row builder returns.
         positions = compiled.positiontup if compiled.positional else None
         self._update_positions = None if positions is None else [order[name] for name in positions]
+        # Usually the statement's own order: the values are then passed as built.
+        self._update_in_order = self._update_positions == list(range(len(order)))
 
     @property
     def can_insert(self) -> bool:
@@ -329,6 +331,8 @@ class MessageWriter:
         values = self._update_row.values(message)
         values.append(message.id)
         values.append(message.version)
+        if self._update_in_order:
+            return tuple(values)
         if self._update_positions is not None:
             return tuple([values[i] for i in self._update_positions])
         return dict(zip(self._update_names, values, strict=True))
