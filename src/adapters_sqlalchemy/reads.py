@@ -90,7 +90,7 @@ class _Compiled:
 
     def row(self, values: Sequence[Any]) -> dict[str, Any]:
         """A row of the statement as a dict of converted column values."""
-        row = dict(zip(self._columns, values))  # the statement selects exactly these columns
+        row = dict(zip(self._columns, values, strict=False))  # the statement selects exactly these columns
         for name, convert in self._conversions:
             row[name] = convert(row[name])
         return row
