@@ -37,7 +37,7 @@ def options(gateway: ATSGateway, **changes: Any) -> dict[str, Any]:
         "output_sender_number": "90099",
         "uniq_prefix": "app1",
         "validity": "60",
-        "timeout": "0.3",
+        "timeout": "0.8",
     }
     result.update(changes)
     return result

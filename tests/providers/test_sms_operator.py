@@ -30,7 +30,7 @@ def options(gateway: SMSOperatorGateway, **changes: Any) -> dict[str, Any]:
         "username": "user",
         "password": PASSWORD,
         "uniq_prefix": "shop-2",
-        "timeout": "0.3",
+        "timeout": "0.8",
     }
     result.update(changes)
     return result

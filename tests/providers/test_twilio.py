@@ -69,14 +69,14 @@ def _options(fake: FakeTwilio, http: Any, **options: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def http(fake: FakeTwilio) -> Iterator[Any]:
-    client = fake.http_client(timeout=0.5)
+    client = fake.http_client(timeout=1.0)
     yield client
     client.close()
 
 
 @pytest.fixture
 def backend(fake: FakeTwilio, http: Any) -> TwilioSMSBackend:
-    return TwilioSMSBackend.from_options(_options(fake, http, async_http_client=fake.async_http_client(timeout=0.5)))
+    return TwilioSMSBackend.from_options(_options(fake, http, async_http_client=fake.async_http_client(timeout=1.0)))
 
 
 class TwilioHarness:
