@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event
@@ -15,25 +13,18 @@ from sqlalchemy.dialects import postgresql
 
 from adapters_sqlalchemy import SQLAlchemyMessageRepository
 from adapters_sqlalchemy.reads import MessageReader
-from adapters_sqlalchemy.schema import upgrade
-from adapters_sqlalchemy.storage import create_engine_for
 from adapters_sqlalchemy.tables import tables
 from smscore import MessageQuery, RelatedObject, SMSMessage, SMSState
 from tests.contracts.repositories import T0, make_message
-from tests.sqlalchemy.conftest import sqlite_url
 from tests.sqlalchemy.statements import listened_statements
 
 STATES = (SMSState.WAITING, SMSState.SENDING, SMSState.DELIVERED, SMSState.ERROR)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine_for(sqlite_url(tmp_path))
-    upgrade(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+def engine(sqlite_file_engine: Engine) -> Engine:
+    """The reader's database: a migrated SQLite file (the module reads SQLite only)."""
+    return sqlite_file_engine
 
 
 @pytest.fixture
