@@ -15,6 +15,7 @@ within one operation's slack. No thread and no timer: the cost is a clock read p
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import ssl
 import time
@@ -27,7 +28,15 @@ from typing import Any, TypeVar
 import httpcore
 import httpx
 
-__all__ = ["async_transport", "bounded_async_client", "bounded_client", "deadline", "remaining", "transport"]
+__all__ = [
+    "async_transport",
+    "bounded_async_client",
+    "bounded_client",
+    "deadline",
+    "default_tls",
+    "remaining",
+    "transport",
+]
 
 _Transport = TypeVar("_Transport", httpx.HTTPTransport, httpx.AsyncHTTPTransport)
 
@@ -163,21 +172,28 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def default_tls() -> ssl.SSLContext:
+    """The verifying TLS context every transport of the process shares, built on first use as ``httpx`` builds
+    its default (the ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` the environment names then, else certifi's
+    authorities). Loading the authorities is nearly all a client's construction costs (tens of milliseconds), and
+    a context serves any number of connections and threads."""
+    return httpx.create_ssl_context()
+
+
 def transport(*, limits: httpx.Limits, proxy: str | None = None) -> httpx.HTTPTransport:
-    """An ``httpx`` transport (TLS verified; through ``proxy`` when given) whose exchanges end by the
-    :func:`deadline` they run under."""
-    made = httpx.HTTPTransport(limits=limits, proxy=proxy)
+    """An ``httpx`` transport (TLS verified with :func:`default_tls`; through ``proxy`` when given) whose exchanges
+    end by the :func:`deadline` they run under."""
+    made = httpx.HTTPTransport(limits=limits, proxy=proxy, verify=default_tls())
     # httpx builds its connection pool without a way to pass a network backend: the pool's is wrapped.
     pool: Any = made._pool
     pool._network_backend = _Backend(pool._network_backend)
     return made
 
 
-def async_transport(
-    *, limits: httpx.Limits, proxy: str | None = None, verify: ssl.SSLContext | bool = True
-) -> httpx.AsyncHTTPTransport:
-    """The event loop's :func:`transport`; ``verify`` may be a TLS context shared with other transports."""
-    made = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy, verify=verify)
+def async_transport(*, limits: httpx.Limits, proxy: str | None = None) -> httpx.AsyncHTTPTransport:
+    """The event loop's :func:`transport`, on the same shared :func:`default_tls`."""
+    made = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy, verify=default_tls())
     pool: Any = made._pool
     pool._network_backend = _AsyncBackend(pool._network_backend)
     return made
@@ -189,17 +205,16 @@ def _client_settings(
     timeout: httpx.Timeout,
     max_connections: int,
     headers: dict[str, str] | None,
-    **tls: Any,
 ) -> dict[str, Any]:
     """The keyword arguments of a bounded client whose transports ``make`` builds (one per proxy route)."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     mounts = {
-        pattern: None if proxy is None else make(limits=limits, proxy=proxy, **tls)
+        pattern: None if proxy is None else make(limits=limits, proxy=proxy)
         for pattern, proxy in _environment_proxies().items()
     }
     return {
         "timeout": timeout,
-        "transport": make(limits=limits, **tls),
+        "transport": make(limits=limits),
         "mounts": mounts,
         "follow_redirects": False,
         "headers": headers,
@@ -217,19 +232,13 @@ def bounded_client(
 
 
 def bounded_async_client(
-    *,
-    timeout: httpx.Timeout,
-    max_connections: int = 10,
-    headers: dict[str, str] | None = None,
-    verify: ssl.SSLContext | bool = True,
+    *, timeout: httpx.Timeout, max_connections: int = 10, headers: dict[str, str] | None = None
 ) -> httpx.AsyncClient:
     """The event loop's :func:`bounded_client`: an ``httpx.AsyncClient`` bounded by the same deadlines. Build it
-    inside the running loop that uses it; ``verify`` may be a TLS context shared by several clients (loading
-    the certificate authorities is the costly part of building one)."""
-    settings = _client_settings(
-        async_transport, timeout=timeout, max_connections=max_connections, headers=headers, verify=verify
+    inside the running loop that uses it."""
+    return httpx.AsyncClient(
+        **_client_settings(async_transport, timeout=timeout, max_connections=max_connections, headers=headers)
     )
-    return httpx.AsyncClient(**settings)
 
 
 def _environment_proxies() -> dict[str, str | None]:

@@ -92,9 +92,8 @@ class AsyncDeadlineHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio 
         super().__init__(logging.getLogger(__name__), is_async=True, timeout=timeout)
         limit = httpx.Timeout(timeout)
         pools = max(1, -(-max_connections // POOL_SIZE))
-        tls = httpx.create_ssl_context()  # one for all pools: loading the authorities is what building one costs
         size = min(POOL_SIZE, max_connections)
-        self._clients = [bounded_async_client(timeout=limit, max_connections=size, verify=tls) for _ in range(pools)]
+        self._clients = [bounded_async_client(timeout=limit, max_connections=size) for _ in range(pools)]
         self._turn = itertools.cycle(self._clients)
 
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
