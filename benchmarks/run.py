@@ -427,7 +427,7 @@ def main() -> int:
             ("check_delivery", lambda: bench_check_delivery(tmp, 10_000 // scale)),
             (
                 "outbox to a 50 ms Twilio gateway, asyncio and threaded",
-                lambda: bench_twilio_outbox(tmp, 2000 // scale, 40 // scale),
+                lambda: bench_twilio_outbox(tmp, 2000 // scale, 40 // scale, 200 // scale),
             ),
             ("claims past scheduled messages", lambda: bench_claim_backlog(tmp, 10_000 // scale, 100_000 // scale)),
             ("peak RSS", lambda: bench_peak_rss(tmp, (10_000 // scale, 100_000 // scale))),

@@ -6,7 +6,7 @@ answers each request after 50 ms.
 The asyncio figure's limit is bare ``httpx.AsyncClient`` posting the very requests the worker made (recorded by
 the gateway) with the same concurrency (200) to the same gateway, the faster of two arrangements: one client with
 200 connections, and 50 clients of 4 connections each (httpcore's pool costs more per request the more
-connections one client holds, see :data:`SHARDS`); both are recorded. The threaded figure's limit is a bare
+connections one client holds, see :data:`SHARD_SIZE`); both are recorded. The threaded figure's limit is a bare
 ``httpx.Client`` posting them one at a time. Every run checks that each message ended SENDING and reached the
 gateway exactly once (the gateway counts requests per recipient, and every message has its own).
 """
@@ -35,10 +35,10 @@ GATEWAY_DELAY = 0.05
 IN_FLIGHT = 200
 #: Messages claimed per step.
 BATCH_SIZE = 1000
-#: The limit's second arrangement: the same concurrency over this many clients. httpcore's pool does work that
-#: grows with the square of its connections on every request (encode/httpcore#1035): one client holding 200
-#: connections measures that, not the network.
-SHARDS = 50
+#: The limit's second arrangement: the same concurrency over clients of this many connections each. httpcore's
+#: pool does work that grows with the square of its connections on every request (encode/httpcore#1035): one
+#: client holding 200 connections measures that, not the network.
+SHARD_SIZE = 4
 #: Requests the one-client arrangement replays: two rounds of 200 at once (it is slow; its rate is what counts).
 ONE_CLIENT_SAMPLE = 400
 
@@ -115,7 +115,8 @@ async def _replay_side_by_side(url: str, requests: list[Request], concurrency: i
     """Post ``requests`` with ``concurrency`` at once, spread over ``clients`` bare ``httpx.AsyncClient``s."""
     per_client = concurrency // clients
     limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
-    pool = [httpx.AsyncClient(limits=limits) for _ in range(clients)]
+    tls = httpx.create_ssl_context()  # one for all clients: loading the authorities is what building one costs
+    pool = [httpx.AsyncClient(limits=limits, verify=tls) for _ in range(clients)]
     pending = iter(requests)
 
     async def post_in_turn(client: httpx.AsyncClient) -> None:
@@ -147,9 +148,11 @@ def _replayed(gateway: TwilioGateway, requests: list[Request], seconds: float) -
     return len(requests) / seconds
 
 
-def bench_twilio_outbox(tmp: Path, n: int, n_sync: int) -> None:
-    """``async_outbox_twilio`` on ``n`` messages and ``sync_outbox_twilio`` on ``n_sync`` (a rate: fewer will do,
-    one request at a time to a 50 ms gateway is slow), each next to its bare-httpx limit of the same run."""
+def bench_twilio_outbox(tmp: Path, n: int, n_sync: int, in_flight: int = IN_FLIGHT) -> None:
+    """``async_outbox_twilio`` on ``n`` messages with ``in_flight`` requests at once (the harness's smoke test
+    uses fewer) and ``sync_outbox_twilio`` on ``n_sync`` (a rate: fewer will do, one request at a time to a 50 ms
+    gateway is slow), each next to its bare-httpx limit of the same run."""
+    shards = max(1, in_flight // SHARD_SIZE)
     one_client: list[float] = []
     sharded: list[float] = []
     sync_limits: list[float] = []
@@ -157,12 +160,13 @@ def bench_twilio_outbox(tmp: Path, n: int, n_sync: int) -> None:
     def asyncio_worker() -> float:
         with TwilioGateway() as gateway:
             rate = drain(
-                tmp, gateway, n, use_asyncio=True, config={"max_in_flight": IN_FLIGHT, "batch_size": BATCH_SIZE}
+                tmp, gateway, n, use_asyncio=True, config={"max_in_flight": in_flight, "batch_size": BATCH_SIZE}
             )
             requests = gateway.requests()
-            for clients, sample, rates in ((1, requests[:ONE_CLIENT_SAMPLE], one_client), (SHARDS, requests, sharded)):
+            arrangements = ((1, requests[:ONE_CLIENT_SAMPLE], one_client), (shards, requests, sharded))
+            for clients, sample, rates in arrangements:
                 gateway.reset()
-                seconds = asyncio.run(_replay_side_by_side(gateway.url, sample, IN_FLIGHT, clients))
+                seconds = asyncio.run(_replay_side_by_side(gateway.url, sample, in_flight, clients))
                 rates.append(_replayed(gateway, sample, seconds))
         return rate
 
@@ -197,7 +201,7 @@ def bench_twilio_outbox(tmp: Path, n: int, n_sync: int) -> None:
         limit_clients=round(sharded_limit, 2),
         messages=n,
         gateway_delay_ms=round(GATEWAY_DELAY * 1000),
-        max_in_flight=IN_FLIGHT,
+        max_in_flight=in_flight,
         batch_size=BATCH_SIZE,
         times_sync=round(value / sync_value, 1),
     )

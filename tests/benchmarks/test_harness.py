@@ -88,7 +88,8 @@ def test_the_details_that_make_a_figure_trustworthy_are_recorded(results: dict[s
     assert figures["import_ms"]["adapter_dependencies_loaded"] == 0
     assert figures["async_send"]["storage"] in {"asyncio (aiosqlite)", "sync storage in threads"}
     drain = figures["async_outbox_twilio"]
-    assert (drain["max_in_flight"], drain["gateway_delay_ms"]) == (200, 50)
+    # --quick divides the counts, and the asyncio drain's requests at once, by ten.
+    assert (drain["max_in_flight"], drain["gateway_delay_ms"]) == (20, 50)
     assert drain["limit"] == max(drain["limit_one_client"], drain["limit_clients"])
     assert drain["times_sync"] > 0
     assert figures["sync_outbox_twilio"]["threads"] == 1
