@@ -13,46 +13,49 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, select, update
+from sqlalchemy import Connection, Integer, Row, Table, Update, bindparam, select, update
 
 from smscore.message import PRIORITIES
 from smscore.states import SMSState
 
-__all__ = ["claim_rows"]
+__all__ = ["claim_rows", "claim_statement"]
 
 
 def claim_rows(conn: Connection, m: Table, *, now: datetime, lease_until: datetime, limit: int) -> Sequence[Row[Any]]:
     """Lease up to ``limit`` due messages of the table ``m`` until ``lease_until``; return their whole rows, in no
     particular order. Runs in the caller's transaction, which must commit to hand them over."""
-    lease = update(m).values(lease_expires_at=lease_until, version=m.c.version + 1)
     sqlite = conn.dialect.name == "sqlite"
     rows: list[Row[Any]] = []
     for priority in PRIORITIES:
-        due = _due(m, priority, now, limit - len(rows))
-        if sqlite:
-            # The first UPDATE takes SQLite's single write lock, held to the commit: nobody claims in between.
-            rows += conn.execute(lease.where(m.c.id.in_(due)).returning(*m.c)).all()
-        else:
-            # One statement: the due rows locked in a CTE the database runs once (MATERIALIZED), then leased.
-            # Not ``IN (SELECT ... SKIP LOCKED)``: a plan may run that subquery again, each time with other rows.
-            locked = due.with_for_update(skip_locked=True).cte(f"due_{priority}").prefix_with("MATERIALIZED")
-            rows += conn.execute(lease.where(m.c.id == locked.c.id).returning(*m.c)).all()
+        lease = claim_statement(m, priority, sqlite=sqlite)
+        rows += conn.execute(lease, {"now": now, "lease_until": lease_until, "limit": limit - len(rows)}).all()
         if len(rows) >= limit:
             break
     return rows
 
 
-def _due(m: Table, priority: int, now: datetime, limit: int) -> Select[Any]:
-    """The ids of the first ``limit`` unleased WAITING messages of ``priority`` due by ``now``, by due time then
-    id."""
-    return (
+def claim_statement(m: Table, priority: int, *, sqlite: bool) -> Update:
+    """The lease of the first ``limit`` unleased WAITING messages of ``priority`` due by ``now`` (by due time, then
+    id) until ``lease_until``, returning their whole rows; ``now``, ``lease_until`` and ``limit`` are its bound
+    parameters. ``sqlite`` picks SQLite's form, else PostgreSQL's."""
+    due = (
         select(m.c.id)
         .where(
             m.c.state == SMSState.WAITING.value,
             m.c.priority == priority,
-            m.c.next_attempt_at <= now,
+            m.c.next_attempt_at <= bindparam("now", type_=m.c.next_attempt_at.type),
             m.c.lease_expires_at.is_(None),
         )
         .order_by(m.c.next_attempt_at, m.c.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
     )
+    lease = update(m).values(
+        lease_expires_at=bindparam("lease_until", type_=m.c.lease_expires_at.type), version=m.c.version + 1
+    )
+    if sqlite:
+        # The first UPDATE takes SQLite's single write lock, held to the commit: nobody claims in between.
+        return lease.where(m.c.id.in_(due)).returning(*m.c)
+    # One statement: the due rows locked in a CTE the database runs once (MATERIALIZED), then leased.
+    # Not ``IN (SELECT ... SKIP LOCKED)``: a plan may run that subquery again, each time with other rows.
+    locked = due.with_for_update(skip_locked=True).cte(f"due_{priority}").prefix_with("MATERIALIZED")
+    return lease.where(m.c.id == locked.c.id).returning(*m.c)

@@ -1,12 +1,12 @@
-"""Message writes, template reads and SQLite's message queries run on the pooled driver connection itself when
-nothing observes the engine.
+"""Message writes, template reads, and SQLite's message queries and outbox claims run on the pooled driver
+connection itself when nothing observes the engine.
 
 A send stores its message and its outcome with two one-row statements. On SQLite the database does each in less
 time than SQLAlchemy's ``Connection`` takes around it (the connection object, its transaction, the result object and
 the per-statement event checks: about 60 us a statement on the benchmark machine), and on PostgreSQL that work is a
 fifth of a send's client CPU. :func:`driver_transaction` runs the pre-compiled statements of
 :class:`~adapters_sqlalchemy.bulk.MessageWriter` (and ``send_template``'s read of its template, and the pages of
-messages :class:`~adapters_sqlalchemy.reads.MessageReader` reads on SQLite) on a connection
+messages and the claims :class:`~adapters_sqlalchemy.reads.MessageReader` runs on SQLite) on a connection
 checked out of the engine's own pool instead, so the pool, its hooks (SQLite's pragmas, the liveness ping) and its
 reset on return are unchanged. Driver errors are raised as the same SQLAlchemy exceptions ``Connection`` raises, so
 every caller's error handling holds, and a connection the server dropped is invalidated as ``Connection`` does.

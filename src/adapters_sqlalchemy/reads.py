@@ -1,11 +1,14 @@
-"""Message queries: the conditions of a :class:`~smscore.query.MessageQuery`, and their reading on SQLite's driver.
+"""Message queries: the conditions of a :class:`~smscore.query.MessageQuery`, and their reading (and the outbox
+claim, which returns whole rows) on SQLite's driver.
 
 Delivery checks page through the messages in flight, and the command line lists them, with
-:meth:`~adapters_sqlalchemy.SQLAlchemyMessageRepository.fetch`. Through ``Connection`` each page costs a statement
-built and looked up in SQLAlchemy's compiled cache, and a row object per message on top of what SQLite spends reading
-it. :class:`MessageReader` compiles the statement of each shape of query (which filters it sets, how many states)
-once, binds the query's values with their columns' own conversions, runs it on the pooled driver connection
-(:mod:`adapters_sqlalchemy.driver`) and converts each column of the rows as SQLAlchemy's result converts it.
+:meth:`~adapters_sqlalchemy.SQLAlchemyMessageRepository.fetch`; outbox workers take their messages with
+:meth:`~adapters_sqlalchemy.SQLAlchemyMessageRepository.claim`. Through ``Connection`` each statement costs its
+building and a look-up in SQLAlchemy's compiled cache, and a row object per message on top of what SQLite spends
+reading it. :class:`MessageReader` compiles each shape of query (which filters it sets, how many states) and each
+priority's claim once, binds the values with their columns' own conversions, runs the statement on the pooled
+driver connection (:mod:`adapters_sqlalchemy.driver`) and converts each column of the rows as SQLAlchemy's result
+converts it, parsing each distinct time once per statement.
 
 PostgreSQL reads stay on ``Connection``: how psycopg's numbers are converted depends on the column types the server
 reports with each result.
@@ -14,12 +17,16 @@ reports with each result.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, cast
 
-from sqlalchemy import Column, ColumnElement, Dialect, Table, bindparam, select
+from sqlalchemy import ClauseElement, Column, ColumnElement, Dialect, Table, bindparam, select
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters_sqlalchemy.bulk import Statements
-from smscore.message import RelatedObject
+from adapters_sqlalchemy.claims import claim_statement
+from adapters_sqlalchemy.types import UTCDateTime
+from smscore.message import PRIORITIES, RelatedObject
 from smscore.query import MessageQuery
 from smscore.states import SMSState
 
@@ -68,36 +75,69 @@ def query_conditions(table: Table, query: MessageQuery, bind: Bind = literal) ->
 
 _Convert = Callable[[Any], Any]
 
+#: What a look-up finds for a text not parsed yet (None is a parsed value: a NULL time).
+_UNSEEN: Final = object()
+
 
 class _Compiled:
-    """One shape of query, compiled: its SQL, and the conversions of its parameters and of its rows' columns."""
+    """One statement compiled for SQLite's driver: its SQL, the conversions of its parameters, the values of those
+    it fixes itself, and the conversions of its rows' columns."""
 
-    def __init__(
-        self,
-        sql: str,
-        parameters: list[tuple[str, _Convert | None]],
-        columns: Sequence[str],
-        conversions: list[tuple[str, _Convert]],
-    ) -> None:
-        self.sql = sql
-        self._parameters = parameters
-        self._columns = tuple(columns)
-        self._conversions = conversions
+    def __init__(self, statement: ClauseElement, columns: Sequence[Column[Any]], dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        binds = compiled.binds
+        self.sql = compiled.string
+        self._parameters: list[tuple[str, _Convert | None]] = [
+            (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup or ()
+        ]
+        # The statement's own literals (a state, a priority, an OFFSET); the caller names the rest.
+        self._fixed = {name: value for name, value in compiled.params.items() if value is not None}
+        self._columns = tuple(column.name for column in columns)
+        self._conversions: list[tuple[str, _Convert]] = []
+        self._times: list[tuple[str, _Convert]] = []
+        for column in columns:
+            convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if convert is not None:
+                times = isinstance(column.type, UTCDateTime)
+                (self._times if times else self._conversions).append((column.name, convert))
+
+    def limited(self) -> None:
+        """End the statement with ``LIMIT`` the value named ``limit``: appended rather than compiled, as
+        SQLAlchemy's ``LIMIT`` brings an ``OFFSET`` parameter of its own."""
+        self.sql += " LIMIT ?"
+        self._parameters.append(("limit", None))
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        """The statement's parameters, in order, from the values of the query's names."""
+        """The statement's parameters, in order, from ``values`` by name and the statement's own."""
+        values = {**self._fixed, **values}
         return tuple(values[name] if convert is None else convert(values[name]) for name, convert in self._parameters)
 
-    def row(self, values: Sequence[Any]) -> dict[str, Any]:
-        """A row of the statement as a dict of converted column values."""
-        row = dict(zip(self._columns, values, strict=False))  # the statement selects exactly these columns
-        for name, convert in self._conversions:
-            row[name] = convert(row[name])
-        return row
+    def rows(self, conn: Statements, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run the statement with ``values``; its rows as dicts of converted column values."""
+        found = conn.exec_driver_sql(self.sql, self.parameters(values)).all()
+        columns, conversions = self._columns, self._conversions
+        # The rows of one statement mostly share their times (a batch is created at one instant, a claim leases
+        # to one), and a datetime is immutable: each distinct text is parsed once per statement.
+        times: list[tuple[str, _Convert, dict[Any, Any]]] = [(name, convert, {}) for name, convert in self._times]
+        rows = []
+        for values_of_row in found:
+            row = dict(zip(columns, values_of_row, strict=False))  # the statement returns exactly these columns
+            for name, convert in conversions:
+                row[name] = convert(row[name])
+            for name, convert, parsed in times:
+                text = row[name]
+                value = parsed.get(text, _UNSEEN)
+                if value is _UNSEEN:
+                    value = parsed[text] = convert(text)
+                row[name] = value
+            rows.append(row)
+        return rows
 
 
 class MessageReader:
-    """Pre-compiled reads of message rows and their related objects on SQLite's driver (see the module docstring).
+    """Pre-compiled reads of message rows and their related objects on SQLite's driver, and the outbox claim that
+    returns them (see the module docstring).
 
     ``messages`` and ``related`` are the tables; ``dialect`` SQLite's, with its ``qmark`` parameters.
     """
@@ -110,16 +150,18 @@ class MessageReader:
         self._dialect = dialect
         self._shapes: dict[tuple[Any, ...], _Compiled] = {}
         self._related_sql: dict[int, str] = {}
+        self._claims = {
+            priority: _Compiled(claim_statement(messages, priority, sqlite=True), list(messages.c), dialect)
+            for priority in PRIORITIES
+        }
 
     def fetch(self, conn: Statements, query: MessageQuery) -> list[dict[str, Any]]:
         """The message rows ``query`` selects, as dicts of column values converted as SQLAlchemy converts them;
         the caller has ruled out a query that matches nothing (:attr:`MessageQuery.is_empty`)."""
         values: dict[str, Any] = {}
-        types: dict[str, Any] = {}
 
         def bind(column: Column[Any], name: str, value: Any) -> Any:
             values[name] = value
-            types[name] = column.type
             return bindparam(name, type_=column.type)
 
         # Built for each call (a few objects), so the shape comes from the one place that knows the conditions.
@@ -127,14 +169,29 @@ class MessageReader:
         shape = (tuple(values), query.newest_first, query.limit is not None)
         compiled = self._shapes.get(shape)
         if compiled is None:
-            compiled = self._compile(conditions, types, newest_first=query.newest_first, limited=shape[2])
+            m = self._messages
+            statement = select(m).where(*conditions).order_by(m.c.id.desc() if query.newest_first else m.c.id)
+            compiled = _Compiled(statement, list(m.c), self._dialect)
+            if query.limit is not None:
+                compiled.limited()
             if len(self._shapes) >= _SHAPES:
                 del self._shapes[next(iter(self._shapes))]
             self._shapes[shape] = compiled
         if query.limit is not None:
             values["limit"] = query.limit
-        rows = conn.exec_driver_sql(compiled.sql, compiled.parameters(values)).all()
-        return [compiled.row(row) for row in rows]
+        return compiled.rows(conn, values)
+
+    def claim(self, conn: Statements, *, now: datetime, lease_until: datetime, limit: int) -> list[dict[str, Any]]:
+        """:func:`~adapters_sqlalchemy.claims.claim_rows` on the driver: the whole rows of up to ``limit`` due
+        messages leased until ``lease_until``, converted as :meth:`fetch` converts them. Run it in the driver
+        transaction that hands them over."""
+        rows: list[dict[str, Any]] = []
+        for priority in PRIORITIES:
+            values = {"now": now, "lease_until": lease_until, "limit": limit - len(rows)}
+            rows += self._claims[priority].rows(conn, values)
+            if len(rows) >= limit:
+                break
+        return rows
 
     def related(self, conn: Statements, ids: Sequence[int]) -> dict[int, list[RelatedObject]]:
         """The related objects of each message in ``ids`` that has any, in their order: one query per
@@ -146,28 +203,6 @@ class MessageReader:
             for message_id, content_type, object_id in conn.exec_driver_sql(self._related_statement(len(page)), page):
                 found.setdefault(message_id, []).append(RelatedObject(content_type, object_id))
         return found
-
-    def _compile(
-        self, conditions: list[ColumnElement[bool]], types: dict[str, Any], *, newest_first: bool, limited: bool
-    ) -> _Compiled:
-        m = self._messages
-        statement = select(m).where(*conditions).order_by(m.c.id.desc() if newest_first else m.c.id)
-        compiled = statement.compile(dialect=self._dialect)
-        dialect = self._dialect
-        parameters: list[tuple[str, _Convert | None]] = [
-            (name, types[name].dialect_impl(dialect).bind_processor(dialect)) for name in compiled.positiontup or ()
-        ]
-        sql = compiled.string
-        if limited:
-            # Appended rather than compiled: SQLAlchemy's LIMIT brings an OFFSET parameter of its own.
-            sql += " LIMIT ?"
-            parameters.append(("limit", None))
-        conversions: list[tuple[str, _Convert]] = []
-        for column in statement.selected_columns:
-            convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
-            if convert is not None:
-                conversions.append((column.name, convert))
-        return _Compiled(sql, parameters, [column.name for column in statement.selected_columns], conversions)
 
     def _related_statement(self, count: int) -> str:
         sql = self._related_sql.get(count)

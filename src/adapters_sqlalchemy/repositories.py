@@ -235,9 +235,14 @@ class SQLAlchemyMessageRepository(MessageRepository):
         if limit <= 0:
             return []
         now, lease_until = _aware(now, "now"), _aware(lease_until, "lease_until")
-        with storage_errors(), self.engine.begin() as conn:
-            rows = claim_rows(conn, self._m, now=now, lease_until=lease_until, limit=limit)
-            claimed = self._hydrate(conn, rows)
+        if self._reader is not None and (driver := driver_transaction(self.engine)) is not None:
+            with storage_errors(), driver as statements:
+                rows = self._reader.claim(statements, now=now, lease_until=lease_until, limit=limit)
+                related = self._reader.related(statements, [row["id"] for row in rows])
+            claimed = [message_from_row(row, related.get(row["id"], ())) for row in rows]
+        else:
+            with storage_errors(), self.engine.begin() as conn:
+                claimed = self._hydrate(conn, claim_rows(conn, self._m, now=now, lease_until=lease_until, limit=limit))
         return sorted(claimed, key=lambda message: (message.priority, message.next_attempt_at or now, message.id or 0))
 
     def purge(self, *, states: Collection[SMSState], changed_before: datetime, limit: int) -> int:
@@ -341,7 +346,7 @@ class SQLAlchemyMessageRepository(MessageRepository):
 
     @cached_property
     def _reader(self) -> MessageReader | None:
-        """SQLite's pages of messages read on the driver (see :mod:`adapters_sqlalchemy.reads`)."""
+        """SQLite's pages of messages and claims on the driver (see :mod:`adapters_sqlalchemy.reads`)."""
         dialect = self.engine.dialect
         if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
             return None

@@ -1,5 +1,5 @@
-"""Message queries read on SQLite's driver: the same messages, in the same order, as through SQLAlchemy's
-``Connection``, for every shape of query; one compiled statement per shape, and only so many kept."""
+"""Message queries and outbox claims on SQLite's driver: the same messages, in the same order, as through
+SQLAlchemy's ``Connection``, for every shape of query; one compiled statement per shape, and only so many kept."""
 
 from __future__ import annotations
 
@@ -131,6 +131,56 @@ def test_compiled_shapes_are_bounded(engine: Engine, stored: list[SMSMessage]) -
     for query in shapes:
         assert repo.fetch(query) == [m for m in stored if query.matches(m)][: query.limit]
     assert len(reader._shapes) <= 64
+
+
+@pytest.fixture
+def waiting(engine: Engine) -> list[SMSMessage]:
+    """WAITING messages of every priority, due at several times (some later, some leased), with related objects:
+    the due ones in the order a claim takes them."""
+    repo = SQLAlchemyMessageRepository(engine)
+    batch = [
+        make_message(
+            recipient=f"+42077713{i:04d}",
+            priority=(3, 1, 2)[i % 3],
+            next_attempt_at=T0 + timedelta(seconds=(i * 7) % 50),
+            lease_expires_at=T0 + timedelta(minutes=1) if i % 10 == 0 else None,
+            related_objects=(RelatedObject("shop.order", str(i)),) if i % 4 == 0 else (),
+        )
+        for i in range(150)
+    ]
+    stored = repo.add_many(batch)
+    now = T0 + timedelta(seconds=40)
+    due = [m for m in stored if m.lease_expires_at is None and m.next_attempt_at <= now]
+    return sorted(due, key=lambda m: (m.priority, m.next_attempt_at, m.id))
+
+
+def test_a_claim_on_the_driver_leases_what_connection_leases(engine: Engine, waiting: list[SMSMessage]) -> None:
+    """Two claims in turn, the first on the driver, the second through ``Connection``: each takes the next due
+    messages by priority, due time and id, leased and a version on; nothing is taken twice."""
+    repo = SQLAlchemyMessageRepository(engine)
+    now, lease = T0 + timedelta(seconds=40), T0 + timedelta(minutes=5)
+    first = repo.claim(now=now, lease_until=lease, limit=45)
+    with listened_statements(engine) as statements:
+        second = repo.claim(now=now, lease_until=lease, limit=45)
+    assert "UPDATE" in statements
+    expected = [m.replace(lease_expires_at=lease, version=m.version + 1) for m in waiting]
+    assert len(expected) > 90
+    assert first == expected[:45]
+    assert second == expected[45:90]
+    assert repo.claim(now=now, lease_until=lease, limit=100) == expected[90:]
+    assert repo.claim(now=now, lease_until=lease, limit=100) == []
+
+
+def test_the_claim_runs_on_the_driver(engine: Engine, waiting: list[SMSMessage]) -> None:
+    repo = SQLAlchemyMessageRepository(engine)
+    ran: list[str] = []
+
+    def trace(dbapi_connection: object, record: object, proxy: object) -> None:
+        dbapi_connection.set_trace_callback(ran.append)  # type: ignore[attr-defined]
+
+    event.listen(engine, "checkout", trace)
+    assert len(repo.claim(now=T0 + timedelta(seconds=40), lease_until=T0 + timedelta(minutes=5), limit=5)) == 5
+    assert [s for s in ran if s.startswith("UPDATE smscore_message SET lease_expires_at")]
 
 
 def test_the_reader_reads_sqlite_only() -> None:
