@@ -16,7 +16,7 @@ reports with each result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, cast
 
@@ -30,13 +30,22 @@ from smscore.message import PRIORITIES, RelatedObject
 from smscore.query import MessageQuery
 from smscore.states import SMSState
 
-__all__ = ["Bind", "MessageReader", "literal", "query_conditions", "state_values"]
+__all__ = [
+    "IN_LIST_SIZE",
+    "Bind",
+    "MessageReader",
+    "literal",
+    "query_conditions",
+    "related_by_message",
+    "state_values",
+]
 
 #: How a query's value enters its statement: the value itself, or a bound parameter standing for it.
 Bind = Callable[["Column[Any]", str, Any], Any]
 
-#: Message ids per look-up of related objects (SQLite allows 999 parameters a statement before 3.32).
-RELATED_PAGE: Final = 500
+#: Most ids in one ``IN (...)`` list, a page of related-object look-ups among them: far below every database's
+#: parameter limit (SQLite allows 999 a statement before 3.32).
+IN_LIST_SIZE: Final = 500
 
 #: Compiled statements kept per reader; past it the oldest shape is compiled again when asked for.
 _SHAPES: Final = 64
@@ -71,6 +80,16 @@ def query_conditions(table: Table, query: MessageQuery, bind: Bind = literal) ->
     if query.changed_before is not None:
         conditions.append(c.changed_at < bind(c.changed_at, "changed_before", query.changed_before))
     return conditions
+
+
+def related_by_message(pages: Iterable[Iterable[Any]]) -> dict[int, list[RelatedObject]]:
+    """The related objects of each message that has any, in their order, from pages of ``(message_id,
+    content_type, object_id)`` rows ordered by message and position."""
+    found: dict[int, list[RelatedObject]] = {}
+    for page in pages:
+        for message_id, content_type, object_id in page:
+            found.setdefault(message_id, []).append(RelatedObject(content_type, object_id))
+    return found
 
 
 _Convert = Callable[[Any], Any]
@@ -195,14 +214,10 @@ class MessageReader:
 
     def related(self, conn: Statements, ids: Sequence[int]) -> dict[int, list[RelatedObject]]:
         """The related objects of each message in ``ids`` that has any, in their order: one query per
-        :data:`RELATED_PAGE` messages."""
-        found: dict[int, list[RelatedObject]] = {}
-        for start in range(0, len(ids), RELATED_PAGE):
-            page = tuple(ids[start : start + RELATED_PAGE])
-            # The ids and texts of these columns need no conversion on SQLite.
-            for message_id, content_type, object_id in conn.exec_driver_sql(self._related_statement(len(page)), page):
-                found.setdefault(message_id, []).append(RelatedObject(content_type, object_id))
-        return found
+        :data:`IN_LIST_SIZE` messages."""
+        pages = (tuple(ids[start : start + IN_LIST_SIZE]) for start in range(0, len(ids), IN_LIST_SIZE))
+        # The ids and texts of these columns need no conversion on SQLite.
+        return related_by_message(conn.exec_driver_sql(self._related_statement(len(page)), page) for page in pages)
 
     def _related_statement(self, count: int) -> str:
         sql = self._related_sql.get(count)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 from sqlalchemy import (
@@ -56,7 +56,7 @@ from adapters_sqlalchemy.mapping import (
     related_object_rows,
     template_from_row,
 )
-from adapters_sqlalchemy.reads import MessageReader, query_conditions, state_values
+from adapters_sqlalchemy.reads import IN_LIST_SIZE, MessageReader, query_conditions, related_by_message, state_values
 from adapters_sqlalchemy.tables import Tables
 from adapters_sqlalchemy.tables import tables as default_tables
 from adapters_sqlalchemy.transactions import one_statement
@@ -77,9 +77,6 @@ from smscore.templates import SMSTemplate, TemplateRenderer, default_renderer
 
 __all__ = ["SQLAlchemyMessageRepository", "SQLAlchemyTemplateRepository"]
 
-#: Most ids in one ``IN (...)`` list: far below every database's parameter limit.
-_IN_CHUNK: Final = 500
-
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=Statements)
 
@@ -88,7 +85,7 @@ class _Shortfall(Exception):
     """A compare-and-set update matched fewer rows than it was given (raised to roll the transaction back)."""
 
 
-def _chunks(values: Sequence[_T], size: int = _IN_CHUNK) -> Iterator[Sequence[_T]]:
+def _chunks(values: Sequence[_T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -358,20 +355,14 @@ class SQLAlchemyMessageRepository(MessageRepository):
 
     def _related_of(self, conn: Connection, ids: Sequence[int]) -> dict[int, list[RelatedObject]]:
         """The related objects of every message in ``ids``: one query per 500 messages, never one per message."""
-        r = self._r
-        found: dict[int, list[RelatedObject]] = {}
         if not ids:
-            return found
+            return {}
         if conn.dialect.name == "postgresql":
             # All ids as one array: a statement of constant text, parsed once and prepared by the driver, where an
             # IN list of 500 parameters is parsed again on every call.
-            pages: Iterator[Any] = iter([conn.execute(self._related_by_array, {"ids": list(ids)})])
-        else:
-            pages = (conn.execute(self._related_query(r.c.message_id.in_(chunk))) for chunk in _chunks(ids))
-        for page in pages:
-            for message_id, content_type, object_id in page:
-                found.setdefault(message_id, []).append(RelatedObject(content_type, object_id))
-        return found
+            return related_by_message([conn.execute(self._related_by_array, {"ids": list(ids)})])
+        in_list = self._r.c.message_id.in_
+        return related_by_message(conn.execute(self._related_query(in_list(chunk))) for chunk in _chunks(ids))
 
     def _related_query(self, condition: ColumnElement[bool]) -> Select[Any]:
         r = self._r
