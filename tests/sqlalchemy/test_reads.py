@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.dialects import postgresql
 
-from adapters_sqlalchemy import SQLAlchemyMessageRepository
+from adapters_sqlalchemy import SQLAlchemyMessageRepository, repositories
 from adapters_sqlalchemy.reads import MessageReader
 from adapters_sqlalchemy.tables import tables
 from smscore import MessageQuery, RelatedObject, SMSMessage, SMSState
 from tests.contracts.repositories import T0, make_message
-from tests.sqlalchemy.statements import listened_statements
+from tests.sqlalchemy.statements import listened_statements, traced_statements
 
 STATES = (SMSState.WAITING, SMSState.SENDING, SMSState.DELIVERED, SMSState.ERROR)
 
@@ -171,16 +171,20 @@ def test_a_claim_on_the_driver_leases_what_connection_leases(engine: Engine, wai
     assert repo.claim(now=now, lease_until=lease, limit=100) == []
 
 
-def test_the_claim_runs_on_the_driver(engine: Engine, waiting: list[SMSMessage]) -> None:
+def test_the_claim_runs_on_the_driver(
+    engine: Engine, waiting: list[SMSMessage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing observes the engine: the claim is the reader's, never ``Connection``'s ``claim_rows``."""
+
+    def through_connection(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the claim went through SQLAlchemy's Connection")
+
+    monkeypatch.setattr(repositories, "claim_rows", through_connection)
     repo = SQLAlchemyMessageRepository(engine)
-    ran: list[str] = []
-
-    def trace(dbapi_connection: object, record: object, proxy: object) -> None:
-        dbapi_connection.set_trace_callback(ran.append)  # type: ignore[attr-defined]
-
-    event.listen(engine, "checkout", trace)
-    assert len(repo.claim(now=T0 + timedelta(seconds=40), lease_until=T0 + timedelta(minutes=5), limit=5)) == 5
-    assert [s for s in ran if s.startswith("UPDATE smscore_message SET lease_expires_at")]
+    with traced_statements(engine) as ran:
+        claimed = repo.claim(now=T0 + timedelta(seconds=40), lease_until=T0 + timedelta(minutes=5), limit=5)
+    assert [m.id for m in claimed] == [m.id for m in waiting[:5]]
+    assert "UPDATE smscore_message SET" in ran
 
 
 def test_the_reader_reads_sqlite_only() -> None:
