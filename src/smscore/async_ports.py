@@ -2,8 +2,9 @@
 how a storage's calls are run from a coroutine.
 
 Storage stays one set of repositories (:class:`~smscore.ports.Storage`): an asyncio storage adapter gives, next to
-them, a :class:`BlockingRunner` that runs each repository call without blocking the loop (SQLAlchemy's greenlet
-bridge over ``aiosqlite`` or psycopg's async mode, Django's ``sync_to_async``, a plain call for memory). A
+them, a :class:`BlockingRunner` that runs each repository call without blocking the loop (a pool of threads for
+an SQLite file, SQLAlchemy's greenlet bridge over psycopg's async mode or ``aiosqlite``, Django's
+``sync_to_async``, a plain call for memory; :func:`in_threads` runs any sync storage so). A
 provider plays :class:`AsyncPublisher` (and :class:`AsyncDeliveryChecker`) when it has a client of its own for the
 loop; one that does not is called in a bounded pool of threads.
 """
@@ -27,6 +28,7 @@ __all__ = [
     "AsyncStorageFactory",
     "BlockingRunner",
     "call_directly",
+    "in_threads",
 ]
 
 _P = ParamSpec("_P")
@@ -52,6 +54,32 @@ class AsyncStorage:
     storage: Storage
     run: BlockingRunner
     aclose: Callable[[], Awaitable[None]]
+
+
+def in_threads(storage: Storage) -> AsyncStorage:
+    """``storage`` for the asyncio service as it is, each call run in a pool of threads of its own, bounded as
+    Python's default pool is (``min(32, CPUs + 4)`` threads), so that a blocking call never holds up the event loop;
+    ``aclose`` closes the storage in that pool, then stops the pool's threads.
+
+    A cancelled call still runs to its end in its thread (a thread cannot be interrupted): what it stored stays
+    stored, as after a worker that died.
+    """
+    import asyncio  # loaded by those who use asyncio
+    import functools
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(thread_name_prefix="smscore-storage")
+
+    async def run(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args, **kwargs))
+
+    async def aclose() -> None:
+        try:
+            await run(storage.close)
+        finally:
+            pool.shutdown()
+
+    return AsyncStorage(storage=storage, run=run, aclose=aclose)
 
 
 @runtime_checkable

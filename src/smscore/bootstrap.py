@@ -10,10 +10,10 @@ core never imports an adapter.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
-from smscore.async_ports import AsyncStorage, AsyncStorageFactory
+from smscore.async_ports import AsyncStorage, AsyncStorageFactory, in_threads
 from smscore.config import ProviderConfig, SMSConfig, load_config
 from smscore.errors import ConfigurationError
 from smscore.ports import (
@@ -46,9 +46,6 @@ __all__ = [
     "status_callback_url",
     "storage_schema",
 ]
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 #: Short names of the shipped providers, and django-pymess's dotted paths so that its projects can switch over.
 PROVIDER_ALIASES: Final[Mapping[str, str]] = {
@@ -283,27 +280,10 @@ def build_async_storage(config: SMSConfig) -> AsyncStorage:
     """Build the configured storage for the asyncio service. Raises as :func:`build_storage` does.
 
     A factory that plays :class:`~smscore.async_ports.AsyncStorageFactory` builds it (``build_async``). Any other
-    factory's sync storage is used as it is, each call run in a pool of threads of its own, bounded as Python's
-    default pool is (``min(32, CPUs + 4)`` threads), so that a blocking call never holds up the event loop;
-    ``aclose`` closes the storage in that pool, then stops the pool's threads.
+    factory's sync storage is used as it is, each call run in a pool of threads of its own
+    (:func:`~smscore.async_ports.in_threads`).
     """
-    import asyncio  # loaded by those who use asyncio
-    import functools
-    from concurrent.futures import ThreadPoolExecutor
-
     factory = _storage_factory(config)
     if isinstance(factory, AsyncStorageFactory):
         return factory.build_async(config)
-    storage = factory(config)
-    pool = ThreadPoolExecutor(thread_name_prefix="smscore-storage")
-
-    async def run(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args, **kwargs))
-
-    async def aclose() -> None:
-        try:
-            await run(storage.close)
-        finally:
-            pool.shutdown()
-
-    return AsyncStorage(storage=storage, run=run, aclose=aclose)
+    return in_threads(factory(config))
