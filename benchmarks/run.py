@@ -127,15 +127,18 @@ def bench_send(tmp: Path, n: int) -> None:
     value, runs = median_run(ours(True))
     record("send_template", value, limit_value, "msgs/s", runs)
     value, runs = median_run(ours_async)
-    record("async_send", value, limit_value, "msgs/s", runs, storage=_async_storage_kind())
+    record("async_send", value, limit_value, "msgs/s", runs, storage=_async_storage_kind(tmp))
 
 
-def _async_storage_kind() -> str:
-    """How the asyncio service reaches the SQLAlchemy storage: its own asyncio storage, or the sync one in threads."""
+def _async_storage_kind(tmp: Path) -> str:
+    """How the asyncio service reaches an SQLite file: an asyncio driver, or the sync storage in threads."""
     from adapters_sqlalchemy.storage import build_storage
-    from smscore.async_ports import AsyncStorageFactory
 
-    return "asyncio (aiosqlite)" if isinstance(build_storage, AsyncStorageFactory) else "sync storage in threads"
+    config = smscore.SMSConfig(storage="sqlalchemy", database_url=f"sqlite:///{tmp / 'kind.db'}")
+    storage = build_storage.build_async(config)
+    on_async_driver = storage.storage.messages.engine.dialect.is_async  # type: ignore[attr-defined]
+    asyncio.run(storage.aclose())
+    return "asyncio (aiosqlite)" if on_async_driver else "sync storage in threads"
 
 
 # -- 3: send_many --------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Every use case of ``AsyncSMSService`` on one asyncio storage, end to end: the scenario each storage's test module
-runs on its own databases (aiosqlite and psycopg async in tests/sqlalchemy, Django in tests/django, memory in
-tests/core).
+runs on its own databases (an SQLite file in threads and psycopg async in tests/sqlalchemy, Django in tests/django,
+memory in tests/core).
 
 The provider is scripted and plays every role (publishing, delivery checks, status callbacks, inbound SMS) with
 no network, so what is exercised is the storage under the asyncio driver.

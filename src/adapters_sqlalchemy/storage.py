@@ -101,8 +101,9 @@ class SQLAlchemyStorageFactory:
         return repositories_on(engine, config, close=engine.dispose if owned else _keep_open)
 
     def build_async(self, config: SMSConfig) -> AsyncStorage:
-        """The same repositories for the asyncio service, on an ``AsyncEngine`` (``aiosqlite``, psycopg's async
-        mode); see :mod:`adapters_sqlalchemy.async_storage`. Raises as :meth:`__call__` does."""
+        """The same repositories for the asyncio service: an SQLite file's in a pool of threads, the others' on an
+        ``AsyncEngine`` (psycopg's async mode, ``aiosqlite``); see :mod:`adapters_sqlalchemy.async_storage`. Raises
+        as :meth:`__call__` does."""
         # Imported here: only the asyncio service needs greenlet and the async drivers (the asyncio extra).
         from adapters_sqlalchemy.async_storage import build_async_storage
 

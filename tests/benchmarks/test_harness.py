@@ -86,7 +86,7 @@ def test_the_details_that_make_a_figure_trustworthy_are_recorded(results: dict[s
     assert check["http_requests"] == check["chunks"]
     assert set(figures["check_delivery_peak_rss_mib"]["by_count"]) == {"1000", "10000"}
     assert figures["import_ms"]["adapter_dependencies_loaded"] == 0
-    assert figures["async_send"]["storage"] in {"asyncio (aiosqlite)", "sync storage in threads"}
+    assert figures["async_send"]["storage"] == "sync storage in threads"
     drain = figures["async_outbox_twilio"]
     # --quick divides the counts, and the asyncio drain's requests at once, by ten.
     assert (drain["max_in_flight"], drain["gateway_delay_ms"]) == (20, 50)

@@ -3,8 +3,8 @@ storage's runner, on an event loop.
 
 :func:`on_event_loop` gives the repositories of an :class:`~smscore.async_ports.AsyncStorage` wrapped so that
 every method call is ``await storage.run(method, *args, **kwargs)`` on an event loop running in a thread of its
-own, and waits for the answer. The suites' assertions then exercise the real asyncio paths (SQLAlchemy's greenlet
-bridge on aiosqlite or psycopg, Django's ``sync_to_async``). The loop lives in its own thread because some cases
+own, and waits for the answer. The suites' assertions then exercise the real asyncio paths (a pool of threads,
+SQLAlchemy's greenlet bridge on aiosqlite or psycopg, Django's ``sync_to_async``). The loop lives in its own thread because some cases
 call from several threads at once: their calls become concurrent tasks on the one loop, as in an asyncio
 application. The ``...OnEventLoop`` suites take the repositories from an ``async_storage`` fixture built so.
 """

@@ -1,5 +1,5 @@
-"""Every use case of the asyncio service on the SQLAlchemy storage built for the event loop: an SQLite file through
-aiosqlite, PostgreSQL through psycopg's async mode."""
+"""Every use case of the asyncio service on the SQLAlchemy storage built for the event loop: an SQLite file in a pool
+of threads, PostgreSQL through psycopg's async mode."""
 
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ memory, and the errors of the async drivers translated as the sync ones are."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from adapters_sqlalchemy import DatabaseUnavailableError
-from adapters_sqlalchemy.schema import check, head_revision
+from adapters_sqlalchemy.schema import check, head_revision, upgrade
 from adapters_sqlalchemy.storage import build_storage, create_engine_for
 from adapters_sqlalchemy.tables import MESSAGE_TABLE, TEMPLATE_TABLE
 from smscore import ConfigurationError, SMSConfig, SMSTemplate
@@ -39,16 +41,18 @@ def test_the_factory_plays_the_async_role() -> None:
     assert isinstance(build_storage, AsyncStorageFactory)
 
 
-def test_the_default_file_gets_its_schema_and_is_used_through_aiosqlite(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("scheme", ["sqlite", "sqlite+aiosqlite"])
+def test_an_sqlite_file_is_the_sync_storage_in_a_pool_of_threads(
+    scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a URL: ./smscore.db, migrated at build time, then written through aiosqlite and the greenlet runner;
-    aclose disposes of the engine the storage built."""
+    """Without a URL (./smscore.db), or with one naming either SQLite driver: migrated at build time, then written
+    through the sync driver, each call in a worker thread (one hand-over per call, where aiosqlite hands over
+    every statement); aclose disposes of the engine the storage built."""
     monkeypatch.chdir(tmp_path)
-    storage = _build()
+    storage = _build() if scheme == "sqlite" else _build(database_url=f"{scheme}:///{tmp_path / 'smscore.db'}")
     engine = _engine(storage)
     pool = engine.pool
-    assert engine.dialect.driver == "aiosqlite"
+    assert (engine.dialect.driver, engine.dialect.is_async) == ("pysqlite", False)
     twin = create_engine_for(sqlite_url(tmp_path, "smscore.db"))
     try:
         assert check(twin) == head_revision()
@@ -58,6 +62,9 @@ def test_the_default_file_gets_its_schema_and_is_used_through_aiosqlite(
     async def scenario() -> None:
         stored = await storage.run(storage.storage.messages.add, make_message())
         assert await storage.run(storage.storage.messages.get, stored.id or 0) == stored
+        worker = await storage.run(threading.current_thread)
+        assert worker is not threading.current_thread()
+        assert worker.name.startswith("smscore-storage")
         await storage.aclose()
 
     asyncio.run(scenario())
@@ -112,21 +119,23 @@ def test_concurrent_claims_on_the_loop_never_take_the_same_message(
 
 
 def test_aiosqlite_inserts_a_batch_in_one_statement(tmp_path: Path) -> None:
-    """add_many on aiosqlite packs as many rows in one INSERT as the sync driver does (the library's limit of
-    parameters, read without asking aiosqlite's connection)."""
-    storage = _build(database_url=sqlite_url(tmp_path))
-    statements: list[str] = []
-    event.listen(_engine(storage), "before_cursor_execute", lambda *args: statements.append(args[2]))
+    """add_many on aiosqlite (an application's engine on a file) packs as many rows in one INSERT as the sync
+    driver does (the library's limit of parameters, read without asking aiosqlite's connection)."""
 
     async def scenario() -> None:
+        engine = create_async_engine(sqlite_url(tmp_path).replace("sqlite:", "sqlite+aiosqlite:"))
+        statements: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        storage = _build(storage_options={"engine": engine})
         try:
             stored = await storage.run(storage.storage.messages.add_many, [make_message() for _ in range(500)])
             assert [m.id for m in stored] == list(range(1, 501))
         finally:
             await storage.aclose()
+            await engine.dispose()
+        assert len([sql for sql in statements if sql.startswith(f"INSERT INTO {MESSAGE_TABLE} ")]) == 1, statements
 
     asyncio.run(scenario())
-    assert len([sql for sql in statements if sql.startswith(f"INSERT INTO {MESSAGE_TABLE} ")]) == 1, statements
 
 
 def test_an_application_engine_gets_its_schema_at_the_first_call_and_stays_open() -> None:
@@ -190,13 +199,22 @@ def test_sqlite_in_memory_is_one_database_whose_calls_take_turns(given: str) -> 
     asyncio.run(scenario())
 
 
-def test_a_locked_file_is_a_storage_error_from_the_async_driver(tmp_path: Path) -> None:
-    """aiosqlite's 'database is locked' is translated as the sync driver's is (DatabaseUnavailableError)."""
+@pytest.mark.parametrize("given", ["url", "aiosqlite engine"])
+def test_a_locked_file_is_a_storage_error(given: str, tmp_path: Path) -> None:
+    """'database is locked', from the sync driver in its thread or from aiosqlite (an application's engine), is
+    translated as the sync storage translates it (DatabaseUnavailableError)."""
     url = sqlite_url(tmp_path)
-    storage = _build(database_url=url, storage_options={"busy_timeout": "0.2"})
+    options = {"busy_timeout": "0.2"}
     blocker = create_engine(url)
+    upgrade(blocker)
 
     async def scenario() -> None:
+        engine = create_async_engine(url.replace("sqlite:", "sqlite+aiosqlite:"), connect_args={"timeout": 0.2})
+        storage = (
+            _build(database_url=url, storage_options=options)
+            if given == "url"
+            else _build(storage_options={"engine": engine})
+        )
         try:
             with blocker.connect() as conn:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -206,6 +224,7 @@ def test_a_locked_file_is_a_storage_error_from_the_async_driver(tmp_path: Path) 
             await storage.run(storage.storage.templates.save, SMSTemplate(slug="otp", body="x"))
         finally:
             await storage.aclose()
+            await engine.dispose()
             blocker.dispose()
 
     asyncio.run(scenario())
@@ -247,14 +266,28 @@ class TestConfigurationErrors:
         assert info.value.key == key
         assert "hunter2" not in str(info.value)
 
-    def test_a_missing_async_driver_names_the_extra_to_install(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """Without aiosqlite: a ConfigurationError naming smscore[asyncio], and no file is created."""
+    def test_a_missing_async_driver_names_the_extra_to_install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """SQLite in memory without aiosqlite: a ConfigurationError naming smscore[asyncio]."""
         monkeypatch.setitem(sys.modules, "aiosqlite", None)
         with pytest.raises(ConfigurationError, match=r"'aiosqlite' is not installed: pip install 'smscore\[asyncio\]'"):
-            _build(database_url=sqlite_url(tmp_path))
-        assert list(tmp_path.iterdir()) == []
+            _build(database_url="sqlite://")
+
+    def test_an_sqlite_file_needs_no_async_package(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Neither aiosqlite nor greenlet is needed for an SQLite file: its calls run in threads."""
+        monkeypatch.setitem(sys.modules, "aiosqlite", None)
+        real = importlib.util.find_spec
+        monkeypatch.setattr(
+            importlib.util, "find_spec", lambda name, package=None: None if name == "greenlet" else real(name, package)
+        )
+        storage = _build(database_url=sqlite_url(tmp_path))
+
+        async def scenario() -> int:
+            try:
+                return await storage.run(storage.storage.messages.count)
+            finally:
+                await storage.aclose()
+
+        assert asyncio.run(scenario()) == 0
 
     def test_a_sync_engine_is_refused(self) -> None:
         """The asyncio storage needs an AsyncEngine; a sync one is named as the wrong kind."""

@@ -115,7 +115,8 @@ class AsyncSMSService(ServiceBase):
         blocking the event loop: ``await service.call(service.messages.get, 7)``.
 
         The repositories are the storage's own, and on an asyncio storage their calls must go through its runner
-        (an ``aiosqlite`` or psycopg engine cannot be called from the loop directly): this is that runner.
+        (a blocking SQLite call, an ``aiosqlite`` or psycopg engine cannot be called from the loop directly): this is
+        that runner.
         """
         return await self._driver(call(fn, *args, **kwargs))
 
