@@ -103,12 +103,12 @@ class Redactor:
             if secret:
                 forms.update({secret, escape_text(secret), escape_attribute(secret)})
         forms.discard("")
-        self._forms = sorted(forms, key=len, reverse=True)
+        self._forms = tuple(sorted(forms, key=len, reverse=True))
 
     @property
     def forms(self) -> tuple[str, ...]:
         """Every form of every secret, longest first (so no form is cut by a shorter one)."""
-        return tuple(self._forms)
+        return self._forms
 
     def __call__(self, text: str) -> str:
         for form in self._forms:

@@ -25,7 +25,7 @@ constructor as keyword arguments.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Final, Self
 
 import attrs
 
@@ -37,7 +37,8 @@ __all__ = ["SMSBackend", "scrub", "without_secrets"]
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every (non-empty) secret in ``secrets`` replaced by ``***``."""
+    """``text`` with every (non-empty) secret in ``secrets`` replaced by ``***``: ``text`` itself when it holds
+    none."""
     for secret in secrets:
         if secret and secret in text:
             text = text.replace(secret, "***")
@@ -45,33 +46,56 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def without_secrets(outcome: Outcome, secrets: Collection[str]) -> Outcome:
-    """``outcome`` with every secret removed from its texts: error, code, reference and provider data (nested)."""
+    """``outcome`` with every secret removed from its texts: error, code, reference and provider data (nested).
+    An outcome that holds no secret is returned as it is."""
     if not secrets:
         return outcome
-
-    def clean(value: Any) -> Any:
-        # Cheapest tests first: this runs over every outcome, and the abstract Mapping check is slow.
-        kind = type(value)
-        if kind is str:
-            return scrub(value, secrets)
-        if value is None or kind is int or kind is bool or kind is float:
-            return value
-        if isinstance(value, str):
-            return scrub(value, secrets)
-        if isinstance(value, dict | Mapping):
-            return {key: clean(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(item) for item in value]
-        return value
-
     changes: dict[str, Any] = {}
-    for name in ("error", "error_code", "provider_ref", "extra_sender_data"):
+    for name in _SCRUBBED:
         value = getattr(outcome, name)
-        cleaned = clean(value)
-        if cleaned != value:
+        cleaned = _without(value, secrets)
+        if cleaned is not value:
             changes[name] = cleaned
-    # Most outcomes hold no secret: they are returned as they are, without a copy.
     return attrs.evolve(outcome, **changes) if changes else outcome
+
+
+#: The fields of an outcome that may carry text from the provider's answer.
+_SCRUBBED: Final = ("error", "error_code", "provider_ref", "extra_sender_data")
+
+
+def _without(value: Any, secrets: Collection[str]) -> Any:
+    """``value`` without ``secrets``: the value itself when it holds none, a copy (mappings as dicts, sequences as
+    lists) when it does.
+
+    This runs over every outcome and almost never finds a secret, so the common path builds nothing: a container
+    is copied only when one of its items holds a secret.
+    """
+    kind = type(value)  # the cheapest tests first: the abstract Mapping check is slow
+    if kind is str:
+        return scrub(value, secrets)
+    if value is None or kind is int or kind is bool or kind is float:
+        return value
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict | Mapping):
+        if _holds_secret(value.values(), secrets):
+            return {key: _without(item, secrets) for key, item in value.items()}
+        return value
+    if isinstance(value, list | tuple):
+        return [_without(item, secrets) for item in value] if _holds_secret(value, secrets) else value
+    return value
+
+
+def _holds_secret(items: Iterable[Any], secrets: Collection[str]) -> bool:
+    """Whether any of ``items`` (or anything nested in them) holds one of ``secrets``."""
+    for item in items:
+        if type(item) is str:  # most items: tested here, without a call per item
+            for secret in secrets:
+                if secret and secret in item:
+                    return True
+        elif _without(item, secrets) is not item:
+            return True
+    return False
 
 
 class SMSBackend:
