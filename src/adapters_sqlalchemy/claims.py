@@ -9,26 +9,38 @@ the first of which takes the database's single write lock until the commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, Row, Table, Update, bindparam, select, update
 
 from smscore.message import PRIORITIES
 from smscore.states import SMSState
 
-__all__ = ["claim_rows", "claim_statement"]
+__all__ = ["claim_rows", "claim_statement", "highest_priority_first"]
+
+_R = TypeVar("_R")
 
 
 def claim_rows(conn: Connection, m: Table, *, now: datetime, lease_until: datetime, limit: int) -> Sequence[Row[Any]]:
     """Lease up to ``limit`` due messages of the table ``m`` until ``lease_until``; return their whole rows, in no
     particular order. Runs in the caller's transaction, which must commit to hand them over."""
     sqlite = conn.dialect.name == "sqlite"
-    rows: list[Row[Any]] = []
+
+    def lease(priority: int, count: int) -> Sequence[Row[Any]]:
+        statement = claim_statement(m, priority, sqlite=sqlite)
+        return conn.execute(statement, {"now": now, "lease_until": lease_until, "limit": count}).all()
+
+    return highest_priority_first(lease, limit)
+
+
+def highest_priority_first(lease: Callable[[int, int], Sequence[_R]], limit: int) -> list[_R]:
+    """Up to ``limit`` claimed rows, taken from each priority in turn, highest first, until the page is full;
+    ``lease(priority, count)`` claims up to ``count`` rows of one priority."""
+    rows: list[_R] = []
     for priority in PRIORITIES:
-        lease = claim_statement(m, priority, sqlite=sqlite)
-        rows += conn.execute(lease, {"now": now, "lease_until": lease_until, "limit": limit - len(rows)}).all()
+        rows += lease(priority, limit - len(rows))
         if len(rows) >= limit:
             break
     return rows

@@ -24,7 +24,7 @@ from sqlalchemy import ClauseElement, Column, ColumnElement, Dialect, Table, bin
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters_sqlalchemy.bulk import Statements
-from adapters_sqlalchemy.claims import claim_statement
+from adapters_sqlalchemy.claims import claim_statement, highest_priority_first
 from adapters_sqlalchemy.types import UTCDateTime
 from smscore.message import PRIORITIES, RelatedObject
 from smscore.query import MessageQuery
@@ -204,13 +204,11 @@ class MessageReader:
         """:func:`~adapters_sqlalchemy.claims.claim_rows` on the driver: the whole rows of up to ``limit`` due
         messages leased until ``lease_until``, converted as :meth:`fetch` converts them. Run it in the driver
         transaction that hands them over."""
-        rows: list[dict[str, Any]] = []
-        for priority in PRIORITIES:
-            values = {"now": now, "lease_until": lease_until, "limit": limit - len(rows)}
-            rows += self._claims[priority].rows(conn, values)
-            if len(rows) >= limit:
-                break
-        return rows
+
+        def lease(priority: int, count: int) -> list[dict[str, Any]]:
+            return self._claims[priority].rows(conn, {"now": now, "lease_until": lease_until, "limit": count})
+
+        return highest_priority_first(lease, limit)
 
     def related(self, conn: Statements, ids: Sequence[int]) -> dict[int, list[RelatedObject]]:
         """The related objects of each message in ``ids`` that has any, in their order: one query per
